@@ -1,0 +1,41 @@
+"""The ladder: one algorithm, batch gradient descent for logistic regression, many rungs.
+
+Every rung has the same call::
+
+    IMPLEMENTATIONS[name].fit(X, y, *, lr, epochs, w0=None, b0=0.0, dtype=None)
+
+X has one row per example (shape (m, n)); y holds 0/1 labels (shape (m,)). Each epoch
+computes z = Xw + b, the prediction sigmoid(z), the mean cross-entropy cost (recorded
+*before* the update), the gradients dw = X.T(sigmoid(z) - y)/m and db = mean(sigmoid(z) - y),
+then steps w -= lr*dw, b -= lr*db. The result has ``w`` (shape (n,)), ``b`` (float) and
+``costs`` (shape (epochs,)). ``w0=None`` starts from zeros; ``dtype=None`` means float64.
+``IMPLEMENTATIONS[name].dtypes`` (or ``.supports(dtype)``) tells which dtypes a rung runs.
+No rung writes to the arrays it is given.
+"""
+
+from __future__ import annotations
+
+from impls import (
+    numba_parallel,
+    numba_serial,
+    numpy_inplace,
+    numpy_rowwise,
+    numpy_vectorized,
+    python_loops,
+)
+from impls._common import FitResult, Problem, Rung, validate
+
+#: The whole ladder in teaching order; the key is the label used everywhere.
+IMPLEMENTATIONS: dict[str, Rung] = {
+    rung.name: rung
+    for rung in (
+        python_loops.RUNG,
+        numpy_rowwise.RUNG,
+        numpy_vectorized.RUNG,
+        numpy_inplace.RUNG,
+        numba_serial.RUNG,
+        numba_parallel.RUNG,
+    )
+}
+
+__all__ = ["IMPLEMENTATIONS", "FitResult", "Problem", "Rung", "validate"]

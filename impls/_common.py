@@ -1,0 +1,199 @@
+"""What every rung shares: input validation, the result type and the `Rung` wrapper.
+
+Validation lives here once so that every rung rejects the same bad inputs with the
+same messages, before any work and without touching the caller's arrays.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+FLOAT64 = np.dtype(np.float64)
+FLOAT32 = np.dtype(np.float32)
+ARRAY_DTYPES = (FLOAT64, FLOAT32)
+_NUMERIC_KINDS = "biuf"
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Trained parameters and the cost seen at the start of every epoch."""
+
+    w: np.ndarray
+    b: float
+    costs: np.ndarray
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Validated inputs, converted to one working dtype.
+
+    ``X`` and ``y`` may share memory with the caller's arrays and are never written;
+    ``w0`` is always a private copy, so a rung may update it in place.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    w0: np.ndarray
+    b0: float
+    lr: float
+    epochs: int
+    dtype: np.dtype
+
+
+def _as_numeric_array(value: Any, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be array-like of numbers: {exc}") from exc
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    return array
+
+
+def _real_scalar(value: Any, name: str) -> float:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    result = float(value)
+    if not np.isfinite(result):
+        raise ValueError(f"{name} must be finite, got {result}")
+    return result
+
+
+def resolve_dtype(dtype: Any) -> np.dtype:
+    """``None`` means float64; anything else must name a NumPy dtype."""
+    if dtype is None:
+        return FLOAT64
+    try:
+        return np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must name a NumPy dtype, got {dtype!r}") from exc
+
+
+def validate(
+    X: Any,
+    y: Any,
+    *,
+    lr: Any,
+    epochs: Any,
+    w0: Any = None,
+    b0: Any = 0.0,
+    dtype: Any = None,
+    supported: tuple[np.dtype, ...] = ARRAY_DTYPES,
+    rung: str = "this rung",
+) -> Problem:
+    """Check every argument of ``fit`` and convert them to the working dtype.
+
+    Raises TypeError for a value of the wrong kind and ValueError for a value of the
+    right kind but out of range; each message names the argument.
+    """
+    work_dtype = resolve_dtype(dtype)
+    if work_dtype not in supported:
+        names = ", ".join(str(d) for d in supported)
+        raise ValueError(f"dtype {work_dtype} is not supported by {rung}; supported: {names}")
+
+    X = _as_numeric_array(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (m examples, n features), got shape {X.shape}")
+    m, n = X.shape
+    if m == 0 or n == 0:
+        raise ValueError(f"X must be non-empty, got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError("X must be finite (it contains nan or inf)")
+
+    y = _as_numeric_array(y, "y")
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y.shape}")
+    if y.shape[0] != m:
+        raise ValueError(f"y must have length m={m} (one label per row of X), got {y.shape[0]}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError("y must contain only 0/1 labels")
+
+    lr = _real_scalar(lr, "lr")
+    if lr <= 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+
+    if isinstance(epochs, bool | np.bool_) or not isinstance(epochs, numbers.Integral):
+        raise TypeError(f"epochs must be an integer, got {type(epochs).__name__}")
+    epochs = int(epochs)
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0, got {epochs}")
+
+    if w0 is None:
+        w = np.zeros(n, dtype=work_dtype)
+    else:
+        w = _as_numeric_array(w0, "w0")
+        if w.shape != (n,):
+            raise ValueError(f"w0 must have shape (n,) = ({n},), got {w.shape}")
+        if not np.isfinite(w).all():
+            raise ValueError("w0 must be finite (it contains nan or inf)")
+        w = w.astype(work_dtype, copy=True)
+
+    b0 = _real_scalar(b0, "b0")
+
+    return Problem(
+        X=np.ascontiguousarray(X, dtype=work_dtype),
+        y=np.ascontiguousarray(y, dtype=work_dtype),
+        w0=w,
+        b0=b0,
+        lr=lr,
+        epochs=epochs,
+        dtype=work_dtype,
+    )
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One implementation of the descent, with the call every rung shares.
+
+    ``prepare`` turns a validated :class:`Problem` into the rung's own form (lists for
+    pure Python); ``descend`` runs the epochs and returns ``(w, b, costs)``. They are
+    separate so the benchmark can time ``descend`` alone.
+    """
+
+    name: str
+    summary: str
+    descend: Callable[[Any, float, int], tuple[Any, float, Any]]
+    prepare: Callable[[Problem], Any] = lambda problem: problem
+    dtypes: tuple[np.dtype, ...] = ARRAY_DTYPES
+    uses_threads: str | None = None  # "blas", "numba" or None
+    rebuild: Callable[[], Rung] | None = None  # fresh, uncompiled copy (JIT rungs only)
+    module: str = ""
+
+    @property
+    def jit(self) -> bool:
+        return self.rebuild is not None
+
+    def supports(self, dtype: Any) -> bool:
+        return resolve_dtype(dtype) in self.dtypes
+
+    def validate(self, X: Any, y: Any, **kwargs: Any) -> Problem:
+        return validate(X, y, supported=self.dtypes, rung=self.name, **kwargs)
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        lr: float,
+        epochs: int,
+        w0: Any = None,
+        b0: float = 0.0,
+        dtype: Any = None,
+    ) -> FitResult:
+        """Train by batch gradient descent; see the package docstring for the contract."""
+        problem = self.validate(X, y, lr=lr, epochs=epochs, w0=w0, b0=b0, dtype=dtype)
+        return self.run(self.prepare(problem), problem)
+
+    def run(self, state: Any, problem: Problem) -> FitResult:
+        """Descend from an already prepared state (what the benchmark times)."""
+        w, b, costs = self.descend(state, problem.lr, problem.epochs)
+        return FitResult(
+            w=np.asarray(w, dtype=problem.dtype),
+            b=float(b),
+            costs=np.asarray(costs, dtype=problem.dtype).reshape(problem.epochs),
+        )

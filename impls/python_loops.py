@@ -1,0 +1,61 @@
+"""Pure Python: two nested loops, one interpreted step per multiply-add."""
+
+from __future__ import annotations
+
+from impls._common import FLOAT64, Problem, Rung
+from impls._scalar import loss, sigmoid
+
+
+def descend_loops(X, y, w, b, lr, epochs, dw, costs):
+    """Run ``epochs`` steps of batch gradient descent with explicit loops.
+
+    Works on anything indexable: Python lists here, NumPy arrays when Numba compiles
+    this same function (the ``numba`` rung). Updates ``w``, ``dw`` and ``costs`` in
+    place and returns the new bias. ``costs[epoch]`` is the cost before that epoch's
+    update.
+    """
+    m = len(X)
+    n = len(w)
+    for epoch in range(epochs):
+        for j in range(n):
+            dw[j] = 0.0
+        db = 0.0
+        cost = 0.0
+        for i in range(m):
+            row = X[i]
+            z = b
+            for j in range(n):
+                z += row[j] * w[j]
+            cost += loss(z, y[i])
+            error = sigmoid(z) - y[i]
+            for j in range(n):
+                dw[j] += error * row[j]
+            db += error
+        costs[epoch] = cost / m
+        for j in range(n):
+            w[j] -= lr * (dw[j] / m)
+        b -= lr * (db / m)
+    return b
+
+
+def prepare(problem: Problem) -> tuple[list, list, list, float]:
+    """Convert to Python lists of floats (outside any timed region)."""
+    return problem.X.tolist(), problem.y.tolist(), problem.w0.tolist(), problem.b0
+
+
+def descend(state, lr: float, epochs: int):
+    X, y, w0, b0 = state
+    w = list(w0)
+    costs = [0.0] * epochs
+    b = descend_loops(X, y, w, b0, lr, epochs, [0.0] * len(w), costs)
+    return w, b, costs
+
+
+RUNG = Rung(
+    name="python_loops",
+    summary="Pure Python: two nested loops, one interpreted step per multiply-add.",
+    descend=descend,
+    prepare=prepare,
+    dtypes=(FLOAT64,),  # Python floats are doubles; there is no float32 to ask for
+    module=__name__,
+)
