@@ -23,7 +23,7 @@ from impls import (
     numpy_vectorized,
     python_loops,
 )
-from impls._common import FitResult, Problem, Rung, validate
+from impls._common import FitResult, Problem, Rung, Tolerance, relative_error, validate
 
 #: The whole ladder in teaching order; the key is the label used everywhere.
 IMPLEMENTATIONS: dict[str, Rung] = {
@@ -38,4 +38,4 @@ IMPLEMENTATIONS: dict[str, Rung] = {
     )
 }
 
-__all__ = ["IMPLEMENTATIONS", "FitResult", "Problem", "Rung", "validate"]
+__all__ = ["IMPLEMENTATIONS", "FitResult", "Problem", "Rung", "Tolerance", "relative_error", "validate"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from impls._common import Problem, Rung
+from impls._common import Problem, Rung, Tolerance
 from impls._scalar import loss, sigmoid
 
 # Rows per chunk. Chunks, not threads, own the partial sums, so the answer does not
@@ -15,6 +15,13 @@ CHUNK_ROWS = 4096
 # reassoc lets LLVM split the dot product over SIMD lanes; contract allows FMA.
 # Neither touches inf/nan handling, which the stable sigmoid relies on.
 FASTMATH = {"reassoc", "contract"}
+
+TOLERANCE = Tolerance(
+    float64=1e-11,
+    float32=1e-4,
+    why="fastmath reassociates the dot products into SIMD partial sums and fuses "
+    "multiply-adds; partial sums are kept in float64 even for float32 data",
+)
 
 
 def descend_fused(X, y, w, b, lr, epochs, costs, chunk_rows):
@@ -62,6 +69,7 @@ def build() -> Rung:
         summary="Fused and parallel: forward pass and gradient in one read of each row, "
         "chunks of rows on all cores, SIMD dot products.",
         descend=descend,
+        tolerance=TOLERANCE,
         uses_threads="numba",
         rebuild=build,
         module=__name__,

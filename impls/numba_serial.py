@@ -16,7 +16,7 @@ def build() -> Rung:
     def descend(problem: Problem, lr: float, epochs: int):
         w = problem.w0.copy()
         costs = np.empty(epochs, dtype=problem.dtype)
-        dw = np.empty_like(w)
+        dw = np.empty(w.shape, dtype=np.float64)  # accumulate in double even for float32 data
         b = kernel(problem.X, problem.y, w, problem.b0, lr, epochs, dw, costs)
         return w, b, costs
 

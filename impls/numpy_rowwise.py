@@ -14,7 +14,7 @@ def descend(problem: Problem, lr: float, epochs: int):
     w = problem.w0.copy()
     b = problem.b0
     costs = np.empty(epochs, dtype=problem.dtype)
-    dw = np.empty_like(w)
+    dw = np.empty(w.shape, dtype=np.float64)  # accumulate in double even for float32 data
     for epoch in range(epochs):
         dw[:] = 0.0
         db = 0.0

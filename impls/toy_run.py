@@ -51,7 +51,10 @@ def render(names: list[str]) -> tuple[str, bool]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "rungs", nargs="*", metavar="RUNG", help=f"rungs to run (default: all of {', '.join(IMPLEMENTATIONS)})"
+        "rungs",
+        nargs="*",
+        metavar="RUNG",
+        help=f"rungs to run (default: all of {', '.join(IMPLEMENTATIONS)})",
     )
     args = parser.parse_args(argv)
     unknown = [name for name in args.rungs if name not in IMPLEMENTATIONS]

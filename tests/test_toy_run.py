@@ -1,0 +1,51 @@
+"""The seed's toy run: X = [[1], [2], [3]], y = [0, 1, 1], lr 0.1, 100 epochs from zero."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from impls import IMPLEMENTATIONS, toy_run
+from tests.reference import reference_fit
+
+
+def test_toy_run_matches_the_reference(rung):
+    result = rung.fit(toy_run.TOY_X, toy_run.TOY_Y, lr=0.1, epochs=100)
+    w, b, costs = reference_fit(toy_run.TOY_X, toy_run.TOY_Y, lr=0.1, epochs=100)
+    assert result.costs[0] == pytest.approx(math.log(2), rel=1e-15)
+    assert result.costs == pytest.approx(costs, rel=1e-12)
+    assert result.w == pytest.approx(w, rel=1e-12)
+    assert result.b == pytest.approx(b, rel=1e-12)
+    # The run learns: a positive weight, the cost falls every epoch.
+    assert result.w[0] > 0 and bool(np.all(np.diff(costs) < 0))
+
+
+def test_every_rung_prints_the_same_numbers():
+    table, agree = toy_run.render(list(IMPLEMENTATIONS))
+    assert agree, table
+    columns = [toy_run.toy_lines(name) for name in IMPLEMENTATIONS]
+    assert all(column == columns[0] for column in columns)
+    assert columns[0][0] == "0.6931"  # log 2: zero weights predict 0.5 for everyone
+
+
+def test_toy_run_command_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "impls.toy_run", "numpy", "numba"], capture_output=True, text=True, check=True
+    )
+    assert "cost at epoch 90" in done.stdout and "all rungs agree" in done.stdout
+    refused = subprocess.run(
+        [sys.executable, "-m", "impls.toy_run", "fortran"], capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "unknown rung(s): fortran" in refused.stderr
+
+
+def test_registry_is_the_ladder_in_teaching_order():
+    required = ["python_loops", "numpy_rowwise", "numpy", "numba", "numba_parallel"]
+    names = list(IMPLEMENTATIONS)
+    assert [n for n in names if n in required] == required
+    for name, rung in IMPLEMENTATIONS.items():
+        assert rung.name == name and rung.summary and rung.dtypes
