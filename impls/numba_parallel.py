@@ -17,7 +17,7 @@ CHUNK_ROWS = 4096
 FASTMATH = {"reassoc", "contract"}
 
 TOLERANCE = Tolerance(
-    float64=1e-11,
+    float64=1e-9,
     float32=1e-4,
     why="fastmath reassociates the dot products into SIMD partial sums and fuses "
     "multiply-adds; partial sums are kept in float64 even for float32 data",

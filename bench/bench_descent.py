@@ -1,0 +1,62 @@
+"""Time every rung of the ladder, and the roofline probe, across sizes, dtypes and threads.
+
+Run from the repository root: ``pytest --benchmark-only``. The profile (sizes, epochs
+per round, time budget) comes from ``BENCH_PROFILE``; see ``bench/config.py``.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+from bench.config import LR, PROFILE
+from bench.data import get_data
+from bench.harness import (
+    ROOFLINE,
+    Point,
+    check_answer,
+    limited_threads,
+    points,
+    size_info,
+    skip_if_over_budget,
+)
+from bench.roofline import read_all
+from impls import IMPLEMENTATIONS
+
+RUNG_POINTS = [p for p in points(PROFILE, list(IMPLEMENTATIONS))]
+PROBE_POINTS = points(PROFILE, [ROOFLINE])
+
+
+@pytest.mark.parametrize("point", RUNG_POINTS, ids=[p.id for p in RUNG_POINTS])
+def test_descent(benchmark, point: Point):
+    rung = IMPLEMENTATIONS[point.rung]
+    epochs = PROFILE.epochs
+    skip_if_over_budget(rung, point, PROFILE)
+
+    X, y = get_data(point.m, point.n, point.dtype)
+    problem = rung.validate(X, y, lr=LR, epochs=epochs, dtype=point.dtype)
+    state = rung.prepare(problem)  # e.g. lists for pure Python: not part of the timing
+
+    benchmark.group = f"descent m={point.m} n={point.n}"
+    with limited_threads(point.rung, point.threads) as threads:
+        rung.run(state, problem)  # warm-up: JIT compilation and first touch of every buffer
+        result = benchmark(rung.run, state, problem)  # the descent only
+
+    benchmark.extra_info.update(size_info(point, epochs, threads))
+    benchmark.extra_info["kind"] = "descent"
+    benchmark.extra_info["max_rel_error"] = check_answer(rung, result, point, epochs)
+    benchmark.extra_info["tolerance"] = rung.tolerance(point.dtype)
+
+
+@pytest.mark.parametrize("point", PROBE_POINTS, ids=[p.id for p in PROBE_POINTS])
+def test_roofline(benchmark, point: Point):
+    X, _ = get_data(point.m, point.n, point.dtype)
+    benchmark.group = f"descent m={point.m} n={point.n}"
+    with limited_threads(ROOFLINE, point.threads) as threads:
+        read_all(X)  # compile, and fault in X
+        total = benchmark(read_all, X)
+    np.testing.assert_allclose(total, X.sum(dtype=np.float64), rtol=1e-4, atol=1e-6 * X.size)
+    benchmark.extra_info.update(size_info(point, 1, threads))
+    benchmark.extra_info["kind"] = "roofline"
+    benchmark.extra_info["numba_threading_layer"] = numba.threading_layer()

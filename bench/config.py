@@ -1,0 +1,87 @@
+"""Benchmark profiles: which sizes run, how many epochs a timed round holds, the time budget.
+
+One environment variable picks the profile: ``BENCH_PROFILE=smoke|default|large``
+(default: ``default``). ``BENCH_BUDGET_S`` overrides the per-round time budget above
+which a slow rung is skipped, with its reason shown. Sizes are append-only so that old
+results stay comparable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    m_sweep: tuple[int, ...]  # examples, at n = n_fixed
+    n_fixed: int
+    n_sweep: tuple[int, ...]  # features, at m = m_fixed
+    m_fixed: int
+    axis_sizes: tuple[tuple[int, int], ...]  # (m, n) where float32 and 1 thread are measured
+    epochs: int  # epochs in one timed round
+    budget_s: float  # a rung predicted to need longer than this for one round is skipped
+    jit_rounds: int
+
+
+PROFILES = {
+    # Every benchmark once at tiny sizes: what the test suite runs, timing disabled.
+    "smoke": Profile(
+        name="smoke",
+        m_sweep=(100, 1_000),
+        n_fixed=10,
+        n_sweep=(1, 10),
+        m_fixed=100,
+        axis_sizes=((1_000, 10),),
+        epochs=2,
+        budget_s=5.0,
+        jit_rounds=1,
+    ),
+    # About 5 minutes on a 2-core machine.
+    "default": Profile(
+        name="default",
+        m_sweep=(100, 1_000, 10_000, 100_000, 1_000_000),
+        n_fixed=100,
+        n_sweep=(1, 10, 100, 1_000),
+        m_fixed=100_000,
+        axis_sizes=((1_000_000, 100),),
+        epochs=5,
+        budget_s=3.0,
+        jit_rounds=3,
+    ),
+    # Up to 4e6 x 100 (3.2 GB of float64), and 4e6 short rows where exp starts to matter.
+    "large": Profile(
+        name="large",
+        m_sweep=(100, 1_000, 10_000, 100_000, 1_000_000, 4_000_000),
+        n_fixed=100,
+        n_sweep=(1, 10, 25, 100, 1_000),
+        m_fixed=100_000,
+        axis_sizes=((1_000_000, 100), (4_000_000, 25), (4_000_000, 100)),
+        epochs=5,
+        budget_s=4.0,
+        jit_rounds=3,
+    ),
+}
+
+
+def active_profile() -> Profile:
+    name = os.environ.get("BENCH_PROFILE", "default")
+    if name not in PROFILES:
+        raise ValueError(f"BENCH_PROFILE must be one of {', '.join(PROFILES)}, got {name!r}")
+    profile = PROFILES[name]
+    budget = os.environ.get("BENCH_BUDGET_S")
+    if budget is not None:
+        profile = Profile(**{**profile.__dict__, "budget_s": float(budget)})
+    return profile
+
+
+PROFILE = active_profile()
+
+#: Learning rate of every benchmarked descent (the data are standardized).
+LR = 0.5
+#: Seed of the generated data; append new seeds, never change this one.
+SEED = 20261127
+DTYPES = (np.dtype(np.float64), np.dtype(np.float32))

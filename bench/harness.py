@@ -1,0 +1,148 @@
+"""What the benchmarks share: the points to time, thread control, the budget and the answer check."""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from bench.config import DTYPES, LR, Profile
+from bench.data import get_data, reference_answer
+from impls import IMPLEMENTATIONS, Rung, relative_error
+
+ROOFLINE = "roofline"  # the read-only probe, timed at the same points as the rungs
+FLOAT64 = np.dtype(np.float64)
+
+
+@dataclass(frozen=True, order=True)
+class Point:
+    """One timed configuration: a rung (or the probe), a size, a dtype and a thread setting."""
+
+    m: int
+    n: int
+    dtype: str
+    rung: str
+    threads: str  # "all" or "one"
+
+    @property
+    def id(self) -> str:
+        return f"{self.rung}-m{self.m}-n{self.n}-{self.dtype}-{self.threads}threads"
+
+
+def uses_threads(name: str) -> str | None:
+    return "numba" if name == ROOFLINE else IMPLEMENTATIONS[name].uses_threads
+
+
+def supports(name: str, dtype: np.dtype) -> bool:
+    return name == ROOFLINE or IMPLEMENTATIONS[name].supports(dtype)
+
+
+def points(profile: Profile, names: list[str]) -> list[Point]:
+    """Every point of the m sweep, the n sweep and the dtype and thread axes, each once, by size."""
+    found: set[Point] = set()
+    for name in names:
+        for m in profile.m_sweep:
+            found.add(Point(m, profile.n_fixed, "float64", name, "all"))
+        for n in profile.n_sweep:
+            found.add(Point(profile.m_fixed, n, "float64", name, "all"))
+        for m, n in profile.axis_sizes:
+            found.add(Point(m, n, "float64", name, "all"))
+            if supports(name, DTYPES[1]):
+                found.add(Point(m, n, "float32", name, "all"))
+            if uses_threads(name):
+                found.add(Point(m, n, "float64", name, "one"))
+    # Largest data first, grouped by size, so each data set is generated once.
+    return sorted(found, key=lambda p: (-p.m * p.n, p.m, p.dtype, list(names).index(p.rung), p.threads))
+
+
+def thread_count(name: str, threads: str) -> int:
+    kind = uses_threads(name)
+    if kind is None or threads == "one":
+        return 1
+    return numba.config.NUMBA_NUM_THREADS if kind == "numba" else os.cpu_count() or 1
+
+
+@contextmanager
+def limited_threads(name: str, threads: str):
+    """Run with one thread or all, for BLAS (threadpoolctl) or Numba, as the rung uses them."""
+    count = thread_count(name, threads)
+    kind = uses_threads(name)
+    if kind == "blas":
+        with threadpool_limits(limits=count, user_api="blas"):
+            yield count
+    elif kind == "numba":
+        before = numba.get_num_threads()
+        numba.set_num_threads(count)
+        try:
+            yield count
+        finally:
+            numba.set_num_threads(before)
+    else:
+        yield count
+
+
+def _epoch_seconds(rung: Rung, X: np.ndarray, y: np.ndarray, dtype: np.dtype) -> float:
+    problem = rung.validate(X, y, lr=LR, epochs=1, dtype=dtype)
+    state = rung.prepare(problem)
+    rung.run(state, problem)  # compile first, if the rung is JIT-compiled
+    start = time.perf_counter()
+    rung.run(state, problem)
+    return time.perf_counter() - start
+
+
+def predicted_round_s(rung: Rung, m: int, n: int, dtype: np.dtype, epochs: int) -> float:
+    """Seconds one timed round should take: a line through one epoch on 100 and 1000 rows.
+
+    The intercept is the per-call cost (thread start-up, Python overhead), the slope the
+    cost per example; only the slope is multiplied by m.
+    """
+    X, y = get_data(m, n, dtype)
+    small, large = min(m, 100), min(m, 1000)
+    t_small = _epoch_seconds(rung, X[:small], y[:small], dtype)
+    if large == small:
+        return t_small * epochs
+    t_large = _epoch_seconds(rung, X[:large], y[:large], dtype)
+    per_row = max(t_large - t_small, 0.0) / (large - small)
+    return (t_small + per_row * (m - small)) * epochs
+
+
+def skip_if_over_budget(rung: Rung, point: Point, profile: Profile) -> None:
+    predicted = predicted_round_s(rung, point.m, point.n, np.dtype(point.dtype), profile.epochs)
+    if predicted > profile.budget_s:
+        pytest.skip(
+            f"{rung.name} at m={point.m}, n={point.n}: one round of {profile.epochs} epochs would take "
+            f"~{predicted:.3g} s, over the budget of {profile.budget_s:g} s (BENCH_BUDGET_S)"
+        )
+
+
+def check_answer(rung: Rung, result, point: Point, epochs: int) -> float:
+    """The timed call's answer against the float64 numpy rung; a fast wrong rung fails here."""
+    expected = reference_answer(point.m, point.n, epochs)
+    error = relative_error(result, expected.w, expected.b, expected.costs)
+    tolerance = rung.tolerance(point.dtype)
+    assert error <= tolerance, (
+        f"{rung.name} is off by {error:.3g} (> {tolerance:g}) from the float64 numpy rung at "
+        f"m={point.m}, n={point.n}, {point.dtype}: {rung.tolerance.why}"
+    )
+    return error
+
+
+def size_info(point: Point, epochs: int, threads: int) -> dict:
+    """What the report needs to turn a time into time per epoch and bytes per second."""
+    itemsize = np.dtype(point.dtype).itemsize
+    return {
+        "rung": point.rung,
+        "m": point.m,
+        "n": point.n,
+        "dtype": point.dtype,
+        "epochs": epochs,
+        "threads": threads,
+        "threads_setting": point.threads,
+        "bytes_x": point.m * point.n * itemsize,
+    }

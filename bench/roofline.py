@@ -1,0 +1,33 @@
+"""The roofline probe: how fast this machine can read X, using every core.
+
+One epoch of the descent must read all of X at least once, so ``bytes of X / probe
+time`` is the fastest an epoch can go once X no longer fits in cache.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+BLOCK = 1 << 14  # elements per parallel task: 128 KiB of float64
+
+
+@njit(parallel=True, fastmath=True)
+def _sum_blocks(flat):
+    n_blocks = (flat.size + BLOCK - 1) // BLOCK
+    partials = np.zeros(n_blocks)
+    for k in prange(n_blocks):
+        # A slice per block gives LLVM a simple counted loop it vectorizes (fastmath lets it
+        # split the sum over SIMD lanes); indexing the flat array between computed bounds
+        # instead compiled to a partly scalar loop here that read at a quarter of the speed.
+        block = flat[k * BLOCK : (k + 1) * BLOCK]
+        partial = 0.0
+        for i in range(block.size):
+            partial += block[i]
+        partials[k] = partial
+    return partials.sum()
+
+
+def read_all(X: np.ndarray) -> float:
+    """Sum every element of a C-contiguous array: a pure streaming read, SIMD and all threads."""
+    return _sum_blocks(X.reshape(-1))
