@@ -21,7 +21,7 @@ def _sum_blocks(flat):
         # split the sum over SIMD lanes); indexing the flat array between computed bounds
         # instead compiled to a partly scalar loop here that read at a quarter of the speed.
         block = flat[k * BLOCK : (k + 1) * BLOCK]
-        partial = 0.0
+        partial = flat.dtype.type(0)  # sum in the data's own precision, like the SIMD loads
         for i in range(block.size):
             partial += block[i]
         partials[k] = partial

@@ -1,11 +1,15 @@
-"""Numerically stable sigmoid and loss for one example, in plain ``math``.
+"""The per-example step of every loop rung: loss and error from the logit, in plain ``math``.
 
-``register_jitable`` leaves them ordinary Python functions for the pure-Python rung
+``register_jitable`` leaves it an ordinary Python function for the pure-Python rung
 while letting Numba compile the very same code inside its kernels.
 
-For a logit z and label y, the cross-entropy of sigmoid(z) is
-``softplus(z) - y*z`` with ``softplus(z) = log(1 + exp(z))``; written as
-``max(z, 0) + log1p(exp(-|z|))`` no step overflows, for any finite z.
+For a logit z and label y, with e = exp(-|z|) (never overflows: its argument is <= 0):
+
+* the cross-entropy of sigmoid(z) is ``softplus(z) - y*z = max(z, 0) + log1p(e) - y*z``;
+* sigmoid(z) is ``1 / (1 + e)`` for z >= 0 and ``e / (1 + e)`` for z < 0.
+
+One ``exp`` serves both, so each example costs one exp and one log1p: in the compiled
+kernels these two calls are a large part of the time per example.
 """
 
 import math
@@ -14,15 +18,10 @@ from numba.extending import register_jitable
 
 
 @register_jitable
-def sigmoid(z):
-    """1 / (1 + exp(-z)) without overflow: exp is only taken of a non-positive number."""
+def logistic_terms(z, y):
+    """Return (loss, error) for one example: the cross-entropy and sigmoid(z) - y."""
+    e = math.exp(-abs(z))
+    loss = max(z, 0.0) + math.log1p(e) - y * z
     if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
-@register_jitable
-def loss(z, y):
-    """Cross-entropy of sigmoid(z) against label y, computed from the logit."""
-    return max(z, 0.0) + math.log1p(math.exp(-abs(z))) - y * z
+        return loss, 1.0 / (1.0 + e) - y
+    return loss, e / (1.0 + e) - y

@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit, prange
 
 from impls._common import Problem, Rung, Tolerance
-from impls._scalar import loss, sigmoid
+from impls._scalar import logistic_terms
 
 # Rows per chunk. Chunks, not threads, own the partial sums, so the answer does not
 # depend on how many threads run (and is the same at 1 thread and at all of them).
@@ -41,8 +41,8 @@ def descend_fused(X, y, w, b, lr, epochs, costs, chunk_rows):
                 z = b
                 for j in range(n):  # forward: z = x_i . w + b
                     z += row[j] * w[j]
-                cost += loss(z, y[i])
-                error = sigmoid(z) - y[i]
+                loss, error = logistic_terms(z, y[i])
+                cost += loss
                 for j in range(n):  # backward, while x_i is still in L1
                     acc[j] += error * row[j]
                 db += error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from impls._common import Problem, Rung
-from impls._scalar import loss, sigmoid
+from impls._scalar import logistic_terms
 
 
 def descend(problem: Problem, lr: float, epochs: int):
@@ -22,8 +22,8 @@ def descend(problem: Problem, lr: float, epochs: int):
         for i in range(m):
             x = X[i]
             z = float(x @ w) + b
-            cost += loss(z, float(y[i]))
-            error = sigmoid(z) - float(y[i])
+            loss, error = logistic_terms(z, float(y[i]))
+            cost += loss
             dw += error * x
             db += error
         costs[epoch] = cost / m

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from impls._common import FLOAT64, Problem, Rung
-from impls._scalar import loss, sigmoid
+from impls._scalar import logistic_terms
 
 
 def descend_loops(X, y, w, b, lr, epochs, dw, costs):
@@ -26,8 +26,8 @@ def descend_loops(X, y, w, b, lr, epochs, dw, costs):
             z = b
             for j in range(n):
                 z += row[j] * w[j]
-            cost += loss(z, y[i])
-            error = sigmoid(z) - y[i]
+            loss, error = logistic_terms(z, y[i])
+            cost += loss
             for j in range(n):
                 dw[j] += error * row[j]
             db += error
