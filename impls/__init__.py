@@ -18,6 +18,7 @@ from __future__ import annotations
 from impls import (
     numba_parallel,
     numba_serial,
+    numba_tiled,
     numpy_inplace,
     numpy_rowwise,
     numpy_vectorized,
@@ -35,6 +36,7 @@ IMPLEMENTATIONS: dict[str, Rung] = {
         numpy_inplace.RUNG,
         numba_serial.RUNG,
         numba_parallel.RUNG,
+        numba_tiled.RUNG,
     )
 }
 
