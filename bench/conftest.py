@@ -11,6 +11,7 @@ import numba
 from threadpoolctl import threadpool_info
 
 from bench.config import LR, PROFILE, SEED
+from impls._common import source_digest
 
 THREAD_ENV = (
     "OMP_NUM_THREADS",
@@ -58,3 +59,4 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["thread_env"] = {name: os.environ.get(name) for name in THREAD_ENV}
     machine_info["packages"] = {name: _version(name) for name in PACKAGES}
     machine_info["bench_profile"] = {**dataclasses.asdict(PROFILE), "lr": LR, "seed": SEED}
+    machine_info["impls_source_digest"] = source_digest()

@@ -6,9 +6,11 @@ same messages, before any work and without touching the caller's arrays.
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -204,6 +206,7 @@ class Rung:
     uses_threads: str | None = None  # "blas", "numba" or None
     rebuild: Callable[[], Rung] | None = None  # fresh, uncompiled copy (JIT rungs only)
     module: str = ""
+    core: tuple[Callable, ...] = ()  # the functions that hold the algorithm, shown in the lesson
 
     @property
     def jit(self) -> bool:
@@ -238,3 +241,12 @@ class Rung:
             b=float(b),
             costs=np.asarray(costs, dtype=problem.dtype).reshape(problem.epochs),
         )
+
+
+def source_digest() -> str:
+    """A short hash of every source file of the ladder: ties a results file to the code it timed."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

@@ -72,7 +72,13 @@ def make_descent(chunk: Callable) -> Callable:
 
 
 def make_rung(
-    name: str, summary: str, chunk: Callable, jit_options: dict, tolerance: Tolerance, module: str
+    name: str,
+    summary: str,
+    chunk: Callable,
+    jit_options: dict,
+    tolerance: Tolerance,
+    module: str,
+    core: tuple[Callable, ...],
 ) -> Rung:
     """A rung that compiles ``chunk`` with ``jit_options`` and runs it over all chunks in parallel.
 
@@ -96,6 +102,7 @@ def make_rung(
             uses_threads="numba",
             rebuild=build,
             module=module,
+            core=core,
         )
 
     return build()
@@ -109,4 +116,5 @@ RUNG = make_rung(
     {"fastmath": FASTMATH},
     TOLERANCE,
     __name__,
+    core=(fused_chunk, make_descent),
 )

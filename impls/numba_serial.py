@@ -27,6 +27,7 @@ def build() -> Rung:
         descend=descend,
         rebuild=build,
         module=__name__,
+        core=(build,),
     )
 
 

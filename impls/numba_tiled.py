@@ -150,4 +150,5 @@ RUNG = make_rung(
     {"fastmath": FASTMATH, "error_model": "numpy"},
     TOLERANCE,
     __name__,
+    core=(tiled_chunk, tile_terms),
 )

@@ -55,4 +55,5 @@ RUNG = Rung(
     descend=descend,
     uses_threads="blas",
     module=__name__,
+    core=(descend,),
 )

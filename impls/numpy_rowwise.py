@@ -37,4 +37,5 @@ RUNG = Rung(
     summary="One loop left: NumPy over the features of each example, Python over the examples.",
     descend=descend,
     module=__name__,
+    core=(descend,),
 )

@@ -31,4 +31,5 @@ RUNG = Rung(
     descend=descend,
     uses_threads="blas",
     module=__name__,
+    core=(descend,),
 )

@@ -56,6 +56,7 @@ RUNG = Rung(
     summary="Pure Python: two nested loops, one interpreted step per multiply-add.",
     descend=descend,
     prepare=prepare,
-    dtypes=(FLOAT64,),  # Python floats are doubles; there is no float32 to ask for
+    dtypes=(FLOAT64,),
+    core=(descend_loops,),  # Python floats are doubles; there is no float32 to ask for
     module=__name__,
 )

@@ -1,0 +1,1109 @@
+"""Turn a benchmark results file into the lesson in reports/: charts, a CSV and README.md.
+
+    python -m bench.report reports/results.json --out reports/
+
+A pure function of the results file: nothing is timed here. Every number in the lesson
+is computed from the file; the code excerpts are read from impls/ at generation time and
+checked against the source digest the benchmark recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import math
+import sys
+import textwrap
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from tabulate import tabulate
+
+from impls import IMPLEMENTATIONS
+from impls._common import source_digest
+
+ROOFLINE = "roofline"
+# Okabe & Ito's colour-blind-safe palette; black is kept for the roofline probe.
+OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#999999"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+class ResultsError(Exception):
+    """The results file cannot be used; the message says why and what to do."""
+
+
+@dataclass
+class Results:
+    table: pd.DataFrame  # one row per benchmark: the tidy table
+    machine: dict
+    profile: dict
+    datetime: str
+    source_digest: str | None
+    path: Path
+    gaps: list[str] = field(default_factory=list)
+
+    @property
+    def descent(self) -> pd.DataFrame:
+        return self.table[self.table["kind"].isin(["descent", "roofline"])]
+
+    @property
+    def jit(self) -> pd.DataFrame:
+        return self.table[self.table["kind"] == "jit"]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load(path: str | Path) -> Results:
+    """Read a pytest-benchmark JSON file into a tidy table; ResultsError if it cannot be used."""
+    path = Path(path)
+    if not path.exists():
+        raise ResultsError(
+            f"results file {path} does not exist. Make one with `tox -e bench` or "
+            f"`pytest --benchmark-only --benchmark-json={path}`."
+        )
+    text = path.read_text()
+    if not text.strip():
+        raise ResultsError(f"results file {path} is empty: the benchmark run that wrote it did not finish.")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultsError(
+            f"results file {path} is not valid JSON ({exc.msg} at line {exc.lineno})."
+        ) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("benchmarks"), list):
+        raise ResultsError(
+            f"results file {path} is not a pytest-benchmark results file: no 'benchmarks' list."
+        )
+    rows = [row for bench in raw["benchmarks"] if (row := _tidy_row(bench)) is not None]
+    if not rows:
+        raise ResultsError(
+            f"results file {path} holds no benchmark of this suite (no 'extra_info' with a 'kind'); "
+            "was it written by `pytest --benchmark-only` in this repository?"
+        )
+    machine = raw.get("machine_info") if isinstance(raw.get("machine_info"), dict) else {}
+    table = pd.DataFrame(rows)
+    per_epoch = table["epochs"].clip(lower=1)
+    table["time_per_epoch_s"] = table["median_s"] / per_epoch
+    table["q1_per_epoch_s"] = table["q1_s"] / per_epoch
+    table["q3_per_epoch_s"] = table["q3_s"] / per_epoch
+    table["bandwidth_gb_s"] = table["bytes_x"] / table["time_per_epoch_s"] / 1e9
+    return Results(
+        table=table,
+        machine=machine,
+        profile=machine.get("bench_profile") or {},
+        datetime=str(raw.get("datetime", "unknown date")),
+        source_digest=machine.get("impls_source_digest"),
+        path=path,
+    )
+
+
+def _tidy_row(bench: dict) -> dict | None:
+    info = bench.get("extra_info") if isinstance(bench, dict) else None
+    stats = bench.get("stats") if isinstance(bench, dict) else None
+    if not isinstance(info, dict) or "kind" not in info or not isinstance(stats, dict):
+        return None
+    try:
+        row = {
+            "kind": str(info["kind"]),
+            "rung": str(info["rung"]) if info["kind"] != "roofline" else ROOFLINE,
+            "m": int(info["m"]),
+            "n": int(info["n"]),
+            "dtype": str(info["dtype"]),
+            "epochs": int(info.get("epochs", 1)),
+            "threads": int(info.get("threads", 1)),
+            "threads_setting": str(info.get("threads_setting", "all")),
+            "bytes_x": int(info.get("bytes_x", 0)),
+            "median_s": float(stats["median"]),
+            "q1_s": float(stats["q1"]),
+            "q3_s": float(stats["q3"]),
+            "min_s": float(stats["min"]),
+            "rounds": int(stats["rounds"]),
+            "max_rel_error": float(info.get("max_rel_error", math.nan)),
+        }
+    except (KeyError, TypeError, ValueError):
+        return None
+    return row
+
+
+# --------------------------------------------------------------------------- selections
+
+
+def rung_order(results: Results) -> list[str]:
+    """Registry order first, then any rung the file has that the registry no longer does."""
+    present = set(results.descent["rung"]) | set(results.jit["rung"])
+    known = [name for name in IMPLEMENTATIONS if name in present]
+    return known + sorted(present - set(known) - {ROOFLINE})
+
+
+def colour(results: Results, rung: str) -> str:
+    if rung == ROOFLINE:
+        return "#000000"
+    names = list(IMPLEMENTATIONS) + sorted(set(rung_order(results)) - set(IMPLEMENTATIONS))
+    return OKABE_ITO[names.index(rung) % len(OKABE_ITO)]
+
+
+def marker(results: Results, rung: str) -> str:
+    names = list(IMPLEMENTATIONS) + sorted(set(rung_order(results)) - set(IMPLEMENTATIONS))
+    return MARKERS[names.index(rung) % len(MARKERS)] if rung in names else ""
+
+
+def _profile_value(results: Results, key: str, fallback):
+    return results.profile.get(key, fallback)
+
+
+def m_sweep(results: Results) -> pd.DataFrame:
+    """Time against m at the fixed n, float64, all threads."""
+    d = results.descent
+    n_fixed = _profile_value(results, "n_fixed", d["n"].mode().iat[0] if len(d) else 0)
+    return d[(d["n"] == n_fixed) & (d["dtype"] == "float64") & (d["threads_setting"] == "all")]
+
+
+def n_sweep(results: Results) -> pd.DataFrame:
+    d = results.descent
+    m_fixed = _profile_value(results, "m_fixed", None)
+    if m_fixed is None:
+        return d.iloc[0:0]
+    return d[(d["m"] == m_fixed) & (d["dtype"] == "float64") & (d["threads_setting"] == "all")]
+
+
+def at(results: Results, rung: str, m: int, n: int, dtype: str = "float64", threads: str = "all"):
+    """The row of one measurement, or None when this run did not measure it."""
+    d = results.descent
+    hit = d[
+        (d["rung"] == rung)
+        & (d["m"] == m)
+        & (d["n"] == n)
+        & (d["dtype"] == dtype)
+        & (d["threads_setting"] == threads)
+    ]
+    return None if hit.empty else hit.iloc[0]
+
+
+def t_epoch(results: Results, rung: str, m: int, n: int, dtype: str = "float64", threads: str = "all"):
+    row = at(results, rung, m, n, dtype, threads)
+    return None if row is None else float(row["time_per_epoch_s"])
+
+
+def big_size(results: Results) -> tuple[int, int] | None:
+    """The largest size of the m sweep that the numpy rung reached: where bandwidth shows."""
+    sweep = m_sweep(results)
+    numpy_rows = sweep[sweep["rung"] == "numpy"]
+    if numpy_rows.empty:
+        return None
+    m = int(numpy_rows["m"].max())
+    return m, int(numpy_rows["n"].iat[0])
+
+
+def python_size(results: Results) -> tuple[int, int] | None:
+    """The largest size of the m sweep at which the pure-Python rung ran: the speedup reference."""
+    sweep = m_sweep(results)
+    rows = sweep[sweep["rung"] == "python_loops"]
+    if rows.empty:
+        return None
+    return int(rows["m"].max()), int(rows["n"].iat[0])
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None or not np.isfinite(seconds):
+        return "n/a"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def fmt_x(ratio: float | None) -> str:
+    if ratio is None or not np.isfinite(ratio):
+        return "n/a"
+    return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:.3g}×"
+
+
+def fmt_pct(fraction: float | None) -> str:
+    return "n/a" if fraction is None or not np.isfinite(fraction) else f"{100 * fraction:.0f}%"
+
+
+def fmt_size(m: int, n: int) -> str:
+    return f"m = {m:,} × n = {n:,}"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def machine_footer(results: Results) -> str:
+    mi = results.machine
+    cpu = (mi.get("cpu") or {}).get("brand_raw") or mi.get("processor") or "unknown CPU"
+    blas = _blas(mi)
+    numba = mi.get("numba") or {}
+    return (
+        f"{cpu}, {mi.get('cpu_count', '?')} cores · BLAS: {blas} · Numba {numba.get('version', '?')}, "
+        f"{numba.get('num_threads', '?')} threads ({numba.get('threading_layer') or 'layer ?'}) · "
+        f"{results.datetime[:10]}"
+    )
+
+
+def _blas(machine: dict) -> str:
+    pools = [p for p in machine.get("threadpoolctl") or [] if p.get("user_api") == "blas"]
+    if not pools:
+        return "unknown"
+    p = pools[0]
+    return f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')}), {p.get('num_threads')} threads"
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def _new_figure(results: Results, title: str, xlabel: str, ylabel: str) -> tuple[Figure, plt.Axes]:
+    fig, ax = plt.subplots(figsize=(8.5, 5.2), dpi=110)
+    fig.subplots_adjust(left=0.11, right=0.74, top=0.9, bottom=0.17)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.3)
+    fig.text(0.01, 0.015, machine_footer(results), fontsize=7, color="#444444")
+    return fig, ax
+
+
+def _legend(ax: plt.Axes) -> None:
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+
+def plot_time_vs_m(results: Results) -> Figure | None:
+    sweep = m_sweep(results)
+    if sweep.empty:
+        return None
+    n = int(sweep["n"].iat[0])
+    fig, ax = _new_figure(
+        results, f"Time per epoch against m (n = {n}, float64)", "examples m", "time per epoch (s)"
+    )
+    for rung in rung_order(results):
+        rows = sweep[sweep["rung"] == rung].sort_values("m")
+        if rows.empty:
+            continue
+        ax.plot(
+            rows["m"],
+            rows["time_per_epoch_s"],
+            marker=marker(results, rung),
+            color=colour(results, rung),
+            label=rung,
+        )
+        ax.fill_between(
+            rows["m"],
+            rows["q1_per_epoch_s"],
+            rows["q3_per_epoch_s"],
+            color=colour(results, rung),
+            alpha=0.2,
+            linewidth=0,
+        )
+    probe = sweep[sweep["rung"] == ROOFLINE].sort_values("m")
+    if not probe.empty:
+        ax.plot(probe["m"], probe["time_per_epoch_s"], "k--", label="roofline: read X once")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _legend(ax)
+    return fig
+
+
+def plot_speedup_over_python(results: Results) -> Figure | None:
+    size = python_size(results)
+    if size is None:
+        return None
+    m, n = size
+    base = t_epoch(results, "python_loops", m, n)
+    names, speedups = [], []
+    for rung in rung_order(results):
+        t = t_epoch(results, rung, m, n)
+        if t is not None:
+            names.append(rung)
+            speedups.append(base / t)
+    fig, ax = _new_figure(
+        results, f"Speedup over python_loops at {fmt_size(m, n)}", "speedup (×, log scale)", ""
+    )
+    ax.barh(names[::-1], speedups[::-1], color=[colour(results, r) for r in names[::-1]])
+    ax.set_xscale("log")
+    for y, value in enumerate(speedups[::-1]):
+        ax.text(value, y, f" {fmt_x(value)}", va="center", fontsize=8)
+    fig.subplots_adjust(left=0.2, right=0.9)
+    return fig
+
+
+def plot_speedup_over_numpy(results: Results) -> Figure | None:
+    sweep = m_sweep(results)
+    base = sweep[sweep["rung"] == "numpy"].set_index("m")["time_per_epoch_s"]
+    if base.empty:
+        return None
+    n = int(sweep["n"].iat[0])
+    fig, ax = _new_figure(
+        results,
+        f"Speedup over the numpy rung against m (n = {n}, float64)",
+        "examples m",
+        "speedup over numpy (×)",
+    )
+    for rung in rung_order(results):
+        rows = sweep[sweep["rung"] == rung].set_index("m")["time_per_epoch_s"]
+        common = rows.index.intersection(base.index).sort_values()
+        if rung == "numpy" or common.empty:
+            continue
+        ax.plot(
+            common,
+            base[common] / rows[common],
+            marker=marker(results, rung),
+            color=colour(results, rung),
+            label=rung,
+        )
+    ax.axhline(1.0, color="black", linewidth=1)
+    ax.text(base.index.min(), 1.0, " numpy", va="bottom", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _legend(ax)
+    return fig
+
+
+def plot_bandwidth(results: Results) -> Figure | None:
+    sweep = m_sweep(results)
+    if sweep.empty:
+        return None
+    n = int(sweep["n"].iat[0])
+    fig, ax = _new_figure(
+        results, f"Effective bandwidth: bytes of X per epoch ÷ time (n = {n}, float64)", "examples m", "GB/s"
+    )
+    for rung in rung_order(results):
+        rows = sweep[sweep["rung"] == rung].sort_values("m")
+        if not rows.empty:
+            ax.plot(
+                rows["m"],
+                rows["bandwidth_gb_s"],
+                marker=marker(results, rung),
+                color=colour(results, rung),
+                label=rung,
+            )
+    probe = sweep[sweep["rung"] == ROOFLINE].sort_values("m")
+    if not probe.empty:
+        ax.plot(probe["m"], probe["bandwidth_gb_s"], "k--", label="roofline probe")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _legend(ax)
+    return fig
+
+
+def plot_n_sweep(results: Results) -> Figure | None:
+    sweep = n_sweep(results)
+    if sweep.empty:
+        return None
+    m = int(sweep["m"].iat[0])
+    fig, ax = _new_figure(
+        results, f"Time per epoch against n (m = {m:,}, float64)", "features n", "time per epoch (s)"
+    )
+    for rung in [*rung_order(results), ROOFLINE]:
+        rows = sweep[sweep["rung"] == rung].sort_values("n")
+        if rows.empty:
+            continue
+        style = (
+            {"linestyle": "--", "color": "black"}
+            if rung == ROOFLINE
+            else {"marker": marker(results, rung), "color": colour(results, rung)}
+        )
+        ax.plot(
+            rows["n"], rows["time_per_epoch_s"], label="roofline probe" if rung == ROOFLINE else rung, **style
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _legend(ax)
+    return fig
+
+
+def _axis_bars(
+    results: Results, title: str, pairs: list[tuple[str, str, str]], size: tuple[int, int]
+) -> Figure:
+    """Grouped bars of time per epoch: one group per rung, one bar per (label, dtype, threads)."""
+    m, n = size
+    fig, ax = _new_figure(results, title, "", "time per epoch (s)")
+    names = [
+        r
+        for r in [*rung_order(results), ROOFLINE]
+        if any(t_epoch(results, r, m, n, d, th) for _, d, th in pairs)
+    ]
+    width = 0.8 / len(pairs)
+    hatches = ["", "//"]
+    for k, (label, dtype, threads) in enumerate(pairs):
+        values = [t_epoch(results, r, m, n, dtype, threads) or 0.0 for r in names]
+        xs = np.arange(len(names)) + (k - (len(pairs) - 1) / 2) * width
+        ax.bar(
+            xs,
+            values,
+            width,
+            color=[colour(results, r) for r in names],
+            hatch=hatches[k % 2],
+            edgecolor="black",
+            linewidth=0.5,
+            label=label,
+        )
+    ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right")
+    ax.set_yscale("log")
+    fig.subplots_adjust(bottom=0.3)
+    _legend(ax)
+    return fig
+
+
+def axis_size(results: Results, dtype: str = "float32", threads: str = "all") -> tuple[int, int] | None:
+    """The size at which the run measured float32 (or one thread): the largest such size."""
+    d = results.descent
+    rows = d[(d["dtype"] == dtype) & (d["threads_setting"] == threads)]
+    if rows.empty:
+        return None
+    best = rows.loc[(rows["m"] * rows["n"]).idxmax()]
+    # Prefer the axis size of the profile whose n is the m sweep's n (1e6 x 100 in the default profile).
+    n_fixed = _profile_value(results, "n_fixed", None)
+    same_n = rows[rows["n"] == n_fixed]
+    if not same_n.empty:
+        best = same_n.loc[same_n["m"].idxmax()]
+    return int(best["m"]), int(best["n"])
+
+
+def plot_dtype(results: Results) -> Figure | None:
+    size = axis_size(results, "float32", "all")
+    if size is None:
+        return None
+    return _axis_bars(
+        results,
+        f"float32 against float64 at {fmt_size(*size)}",
+        [("float64", "float64", "all"), ("float32", "float32", "all")],
+        size,
+    )
+
+
+def plot_threads(results: Results) -> Figure | None:
+    size = axis_size(results, "float64", "one")
+    if size is None:
+        return None
+    return _axis_bars(
+        results,
+        f"One thread against all at {fmt_size(*size)} (float64)",
+        [("all threads", "float64", "all"), ("one thread", "float64", "one")],
+        size,
+    )
+
+
+def break_even_epochs(results: Results, rung: str, compile_s: float) -> pd.Series:
+    """Epochs after which compiling ``rung`` has paid for itself against numpy, at each m."""
+    sweep = m_sweep(results)
+    base = sweep[sweep["rung"] == "numpy"].set_index("m")["time_per_epoch_s"]
+    mine = sweep[sweep["rung"] == rung].set_index("m")["time_per_epoch_s"]
+    common = base.index.intersection(mine.index).sort_values()
+    saving = base[common] - mine[common]
+    epochs = (compile_s / saving).where(saving > 0)
+    return epochs
+
+
+def plot_jit(results: Results) -> Figure | None:
+    jit = results.jit[results.jit["dtype"] == "float64"]
+    if jit.empty:
+        return None
+    fig, (ax_compile, ax_even) = plt.subplots(1, 2, figsize=(10, 4.8), dpi=110)
+    fig.subplots_adjust(left=0.16, right=0.97, top=0.86, bottom=0.2, wspace=0.45)
+    fig.suptitle("JIT compilation: its cost, and when it pays off against numpy")
+    fig.text(0.01, 0.015, machine_footer(results), fontsize=7, color="#444444")
+    names = [r for r in rung_order(results) if r in set(jit["rung"])]
+    seconds = [float(jit[jit["rung"] == r]["median_s"].iat[0]) for r in names]
+    ax_compile.barh(names[::-1], seconds[::-1], color=[colour(results, r) for r in names[::-1]])
+    ax_compile.set_xlabel("compile time, first call (s)")
+    ax_compile.set_title("compile time (float64)")
+    for rung, compile_s in zip(names, seconds, strict=True):
+        epochs = break_even_epochs(results, rung, compile_s).dropna()
+        if not epochs.empty:
+            ax_even.plot(
+                epochs.index,
+                epochs.values,
+                marker=marker(results, rung),
+                color=colour(results, rung),
+                label=rung,
+            )
+    ax_even.set_xscale("log")
+    ax_even.set_yscale("log")
+    ax_even.set_xlabel("examples m")
+    ax_even.set_ylabel("epochs to repay compilation")
+    ax_even.set_title("break-even against numpy (n fixed)")
+    ax_even.grid(True, alpha=0.3)
+    if ax_even.lines:
+        ax_even.legend(fontsize=8, frameon=False)
+    return fig
+
+
+CHARTS: dict[str, tuple[str, Callable[[Results], Figure | None]]] = {
+    "time_vs_m": ("Time per epoch against m", plot_time_vs_m),
+    "speedup_python": ("Speedup over python_loops", plot_speedup_over_python),
+    "speedup_numpy": ("Speedup over numpy against m", plot_speedup_over_numpy),
+    "bandwidth": ("Effective bandwidth against the roofline", plot_bandwidth),
+    "n_sweep": ("The n sweep", plot_n_sweep),
+    "dtype": ("float32 against float64", plot_dtype),
+    "threads": ("One thread against all", plot_threads),
+    "jit": ("JIT compile time and break-even", plot_jit),
+}
+
+
+# --------------------------------------------------------------------------- numerics demonstrations
+
+
+def numerics_demo() -> dict:
+    """Small computations for the numerics section: naive against stable, float32 saturation."""
+    from impls._scalar import logistic_terms
+
+    z = np.array([-1000.0, 1000.0])
+    y = np.array([1.0, 0.0])  # both confidently wrong: the true loss is 1000 each
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        naive_p = 1.0 / (1.0 + np.exp(-z))
+        naive_loss = -(y * np.log(naive_p) + (1 - y) * np.log(1 - naive_p))
+    stable_loss = [logistic_terms(float(zi), float(yi))[0] for zi, yi in zip(z, y, strict=True)]
+
+    # The smallest logit at which float32 rounds sigmoid(z) to exactly 1.
+    grid32 = np.arange(0, 40, 0.01, dtype=np.float32)
+    p32 = (np.float32(1) / (np.float32(1) + np.exp(-grid32))).astype(np.float32)
+    saturate32 = float(grid32[np.argmax(p32 == np.float32(1))])
+    grid64 = np.arange(0, 60, 0.01)
+    saturate64 = float(grid64[np.argmax(1.0 / (1.0 + np.exp(-grid64)) == 1.0)])
+
+    # Summation order: the same million numbers summed front to back, and pairwise.
+    values = np.random.default_rng(0).standard_normal(1_000_000)
+    sequential = 0.0
+    for v in values.tolist():
+        sequential += v
+    return {
+        "z": z.tolist(),
+        "naive_loss": naive_loss.tolist(),
+        "stable_loss": stable_loss,
+        "saturate32": saturate32,
+        "saturate64": saturate64,
+        "sum_sequential": sequential,
+        "sum_pairwise": float(np.sum(values)),
+        "sum_exact": math.fsum(values.tolist()),
+    }
+
+
+# --------------------------------------------------------------------------- the lesson
+
+
+def source_of(rung: str) -> str:
+    """The code of a rung's core functions, read from impls/ now."""
+    parts = []
+    for func in IMPLEMENTATIONS[rung].core:
+        func = getattr(func, "py_func", func)
+        parts.append(textwrap.dedent(inspect.getsource(func)))
+    return "\n\n".join(parts).rstrip()
+
+
+def per_multiply_add(results: Results, rung: str, m: int, n: int) -> float | None:
+    """Seconds per multiply-add: each epoch does two per element of X (forward and gradient)."""
+    t = t_epoch(results, rung, m, n)
+    return None if t is None else t / (2 * m * n)
+
+
+def crossovers(results: Results) -> list[list[str]]:
+    """For each rung, the sizes of the m sweep where it is faster than numpy."""
+    sweep = m_sweep(results)
+    base = sweep[sweep["rung"] == "numpy"].set_index("m")["time_per_epoch_s"]
+    rows = []
+    for rung in rung_order(results):
+        if rung == "numpy":
+            continue
+        mine = sweep[sweep["rung"] == rung].set_index("m")["time_per_epoch_s"]
+        common = mine.index.intersection(base.index).sort_values()
+        if common.empty:
+            continue
+        wins = [f"{m:,}" for m in common if mine[m] < base[m]]
+        loses = [f"{m:,}" for m in common if mine[m] >= base[m]]
+        rows.append([rung, ", ".join(wins) or "none", ", ".join(loses) or "none"])
+    return rows
+
+
+def ladder_table(results: Results) -> str:
+    psize, bsize = python_size(results), big_size(results)
+    headers = ["rung", "what it is"]
+    if psize:
+        headers += [f"time/epoch at {fmt_size(*psize)}", "speedup over python_loops"]
+    if bsize:
+        headers += [f"time/epoch at {fmt_size(*bsize)}", "share of the roofline"]
+    probe = t_epoch(results, ROOFLINE, *bsize) if bsize else None
+    rows = []
+    for rung in rung_order(results):
+        summary = (
+            IMPLEMENTATIONS[rung].summary if rung in IMPLEMENTATIONS else "(not in the registry any more)"
+        )
+        row = [f"`{rung}`", summary]
+        if psize:
+            t = t_epoch(results, rung, *psize)
+            row += [
+                fmt_time(t) if t else "not measured",
+                fmt_x(ratio(t_epoch(results, "python_loops", *psize), t)),
+            ]
+        if bsize:
+            t = t_epoch(results, rung, *bsize)
+            row += [fmt_time(t) if t else "skipped (over the time budget)", fmt_pct(ratio(probe, t))]
+        rows.append(row)
+    return tabulate(rows, headers=headers, tablefmt="github")
+
+
+def _say(results: Results, topic: str, sentence: str, needed: list) -> str:
+    """A sentence whose numbers all exist in this run, or else a labelled gap naming its topic."""
+    if any(value is None for value in needed):
+        results.gaps.append(f"{topic}: not measured in this run")
+        return f"_(Not measured in this run: {topic}.)_"
+    return sentence
+
+
+def steps_section(results: Results) -> str:
+    psize, bsize = python_size(results), big_size(results)
+    out = []
+    pm, pn = psize or (None, None)
+    bm, bn = bsize or (None, None)
+    T = lambda rung, m, n, *a: t_epoch(results, rung, m, n, *a) if m else None  # noqa: E731
+    probe_big = T(ROOFLINE, bm, bn)
+
+    # python_loops
+    pma = per_multiply_add(results, "python_loops", pm, pn) if pm else None
+    nma = per_multiply_add(results, "numba", pm, pn) if pm else None
+    out.append("### 1. `python_loops`: the interpreter's price\n")
+    out.append(f"```python\n{source_of('python_loops')}\n```\n")
+    out.append(
+        _say(
+            results,
+            "python_loops against numba per multiply-add",
+            f"Each multiply-add is one trip through the interpreter: at {fmt_size(pm, pn) if pm else ''} an epoch takes "
+            f"{fmt_time(T('python_loops', pm, pn))}, {fmt_time(pma)} per multiply-add. The same loops compiled by Numba "
+            f"(rung 5) take {fmt_time(nma)} per multiply-add, {fmt_x(ratio(pma, nma))} less: that factor is what the "
+            "interpreter costs — boxing every float, dispatching every `+` and `*`, checking types on every step.",
+            [pma, nma],
+        )
+    )
+
+    # numpy_rowwise
+    t_py, t_row = T("python_loops", pm, pn), T("numpy_rowwise", pm, pn)
+    out.append("\n### 2. `numpy_rowwise`: one loop left\n")
+    out.append(f"```python\n{source_of('numpy_rowwise')}\n```\n")
+    out.append(
+        _say(
+            results,
+            "numpy_rowwise against python_loops",
+            f"The loop over features moves into NumPy, the loop over examples stays in Python: "
+            f"{fmt_x(ratio(t_py, t_row))} faster than pure Python at {fmt_size(pm, pn) if pm else ''}. What remains is "
+            f"a fixed cost per example — {fmt_time(ratio(t_row, pm) if pm else None)} per row — for calling into "
+            "NumPy a few times (each call checks its arguments, allocates a result and returns to the interpreter). "
+            "With short rows that overhead is all there is, which is why this rung barely helps at small n.",
+            [t_py, t_row],
+        )
+    )
+
+    # numpy
+    t_np_p, t_np_b = T("numpy", pm, pn), T("numpy", bm, bn)
+    out.append("\n### 3. `numpy`: fully vectorized\n")
+    out.append(f"```python\n{source_of('numpy')}\n```\n")
+    out.append(
+        _say(
+            results,
+            "numpy against the loop rungs",
+            f"No Python loop over the data: `X @ w` and `X.T @ error` run in BLAS with SIMD and threads, "
+            f"{fmt_x(ratio(t_row, t_np_p))} faster than the row-wise rung and {fmt_x(ratio(t_py, t_np_p))} faster "
+            f"than pure Python at {fmt_size(pm, pn) if pm else ''}.",
+            [t_row, t_np_p],
+        )
+    )
+    bw_np = ratio(probe_big, t_np_b)
+    out.append(
+        _say(
+            results,
+            "numpy against the roofline at the largest size",
+            f" Yet at {fmt_size(bm, bn) if bm else ''} it reaches only {fmt_pct(bw_np)} of the roofline: each epoch "
+            "reads X twice (once for the logits, once for the gradient) and makes several passes over m-long "
+            "temporaries, so it cannot exceed half the machine's read rate.",
+            [t_np_b, probe_big],
+        )
+    )
+
+    # numpy_inplace
+    t_in_b = T("numpy_inplace", bm, bn)
+    out.append("\n### 4. `numpy_inplace`: no temporaries\n")
+    out.append(f"```python\n{source_of('numpy_inplace')}\n```\n")
+    if t_in_b is not None and t_np_b is not None:
+        change = t_in_b / t_np_b - 1
+        verdict = (
+            f"{fmt_pct(-change)} faster than `numpy`"
+            if change < 0
+            else f"{fmt_pct(change)} slower than `numpy`"
+        )
+        out.append(
+            f"Every buffer is allocated once and every ufunc writes with `out=`. At {fmt_size(bm, bn)} this rung is "
+            f"{verdict}. Temporaries are not what limits the vectorized rung: the two reads of X are. "
+            "Writing with `out=` saves allocations and page faults, but the in-place form needs a few more "
+            "elementwise passes (the stable sigmoid costs several ufunc calls), each one a full trip through "
+            "m-long arrays."
+        )
+    else:
+        out.append(_say(results, "numpy_inplace against numpy at the largest size", "", [None]))
+
+    # numba
+    sweep = m_sweep(results)
+    small_m = int(sweep["m"].min()) if not sweep.empty else None
+    n_fixed = int(sweep["n"].iat[0]) if not sweep.empty else None
+    t_nb_small, t_np_small = T("numba", small_m, n_fixed), T("numpy", small_m, n_fixed)
+    t_nb_b = T("numba", bm, bn)
+    out.append("\n### 5. `numba`: the same loops, compiled\n")
+    out.append(f"```python\n{source_of('numba')}\n```\n")
+    out.append(
+        _say(
+            results,
+            "numba against numpy at the smallest and largest sizes",
+            f"Compiled, the loops of rung 1 cost {fmt_time(nma)} per multiply-add. At the smallest size, "
+            f"{fmt_size(small_m, n_fixed) if small_m else ''}, they beat the vectorized rung "
+            f"({fmt_time(t_nb_small)} against {fmt_time(t_np_small)} per epoch): there is no per-call overhead to pay. "
+            f"At {fmt_size(bm, bn) if bm else ''} they lose ({fmt_time(t_nb_b)} against {fmt_time(t_np_b)}): one "
+            "core, and IEEE order forbids splitting the dot product's sum across SIMD lanes.",
+            [nma, t_nb_small, t_np_small, t_nb_b, t_np_b],
+        )
+    )
+
+    # numba_parallel
+    t_par_b = T("numba_parallel", bm, bn)
+    t_par_one = T("numba_parallel", bm, bn, "float64", "one")
+    out.append("\n### 6. `numba_parallel`: fused, SIMD, all cores\n")
+    out.append(f"```python\n{source_of('numba_parallel')}\n```\n")
+    threads = int(results.machine.get("numba", {}).get("num_threads") or 0) or None
+    out.append(
+        _say(
+            results,
+            "numba_parallel at the largest size, all threads and one",
+            f"Three ideas at once. Fusion: each row is read from memory once and used twice while it sits in L1, "
+            f"so X crosses the memory bus once per epoch instead of twice. SIMD: `fastmath` (reassociation) lets "
+            f"LLVM split the dot product over vector lanes. Threads: chunks of rows run on all {threads} cores, each "
+            f"chunk with its own gradient accumulator (no locks, and the same answer at any thread count). At "
+            f"{fmt_size(bm, bn) if bm else ''}: {fmt_time(t_par_b)} per epoch, {fmt_x(ratio(t_np_b, t_par_b))} the "
+            f"speed of `numpy`, {fmt_pct(ratio(probe_big, t_par_b))} of the roofline; one thread takes "
+            f"{fmt_time(t_par_one)}, so the second core is worth {fmt_x(ratio(t_par_one, t_par_b))}.",
+            [t_par_b, t_np_b, probe_big, t_par_one],
+        )
+    )
+
+    # numba_tiled
+    t_tile_b = T("numba_tiled", bm, bn)
+    out.append("\n### 7. `numba_tiled`: SIMD for exp and log1p too\n")
+    out.append(f"```python\n{source_of('numba_tiled')}\n```\n")
+    n_rows = n_sweep(results)
+    short_n = int(n_rows["n"].min()) if not n_rows.empty else None
+    m_fixed = int(n_rows["m"].iat[0]) if not n_rows.empty else None
+    t_par_short, t_tile_short = T("numba_parallel", m_fixed, short_n), T("numba_tiled", m_fixed, short_n)
+    out.append(
+        _say(
+            results,
+            "numba_tiled against numba_parallel at the largest size",
+            f"Once the dot products are SIMD, the scalar `exp` and `log1p` of every example dominate the compute. "
+            f"Computing them over a tile of rows, with polynomials LLVM can vectorize, brings an epoch at "
+            f"{fmt_size(bm, bn) if bm else ''} to {fmt_time(t_tile_b)} ({fmt_x(ratio(t_par_b, t_tile_b))} against "
+            f"`numba_parallel`, {fmt_pct(ratio(probe_big, t_tile_b))} of the roofline).",
+            [t_tile_b, t_par_b, probe_big],
+        )
+    )
+    out.append(
+        _say(
+            results,
+            "numba_tiled against numba_parallel at the shortest rows",
+            f" The shorter the rows, the more examples per byte and the more it matters: at "
+            f"{fmt_size(m_fixed, short_n) if m_fixed else ''} the tiled rung takes {fmt_time(t_tile_short)} against "
+            f"{fmt_time(t_par_short)}.",
+            [t_tile_short, t_par_short],
+        )
+    )
+    return "\n".join(out)
+
+
+def _findings(results: Results) -> str:
+    path = Path(__file__).with_name("FINDINGS.md")
+    return path.read_text() if path.exists() else ""
+
+
+def write_lesson(results: Results, figures: dict[str, str]) -> str:
+    """The whole of reports/README.md, as text."""
+    demo = numerics_demo()
+    mi = results.machine
+
+    def figure(key: str) -> str:
+        if key in figures:
+            return f"![{CHARTS[key][0]}]({figures[key]})\n"
+        return f"_Chart not drawn: {CHARTS[key][0].lower()} was not measured in this run._\n"
+
+    sections = [
+        "# Why vectorized code is faster: one algorithm, seven rungs\n",
+        "_Generated by `python -m bench.report` from "
+        f"[`{results.path.name}`]({results.path.name}) (run of {results.datetime[:19]}). Every number below comes "
+        "from that file; regenerate on your own machine to get your own._\n",
+        "## The algorithm\n",
+        "Logistic regression trained by batch gradient descent. The data are $m$ examples with $n$ features, "
+        "the rows of $X \\in \\mathbb{R}^{m\\times n}$, and labels $y_i \\in \\{0, 1\\}$. One epoch:\n",
+        "$$z = Xw + b, \\qquad \\hat y = \\sigma(z) = \\frac{1}{1 + e^{-z}}$$\n",
+        "$$J(w, b) = -\\frac{1}{m}\\sum_{i=1}^{m}\\Big[y_i \\log \\hat y_i + (1 - y_i)\\log(1 - \\hat y_i)\\Big]$$\n",
+        "$$\\frac{\\partial J}{\\partial w} = \\frac{1}{m} X^\\top(\\hat y - y), \\qquad "
+        "\\frac{\\partial J}{\\partial b} = \\frac{1}{m}\\sum_{i=1}^{m} (\\hat y_i - y_i)$$\n",
+        "$$w \\leftarrow w - \\alpha \\frac{\\partial J}{\\partial w}, \\qquad "
+        "b \\leftarrow b - \\alpha \\frac{\\partial J}{\\partial b}$$\n",
+        "Every element of $X$ is used twice per epoch (once in $Xw$, once in $X^\\top(\\hat y - y)$): "
+        "$2mn$ multiply-adds against $mn$ numbers to read. That ratio is small, so once the code is fast enough "
+        "the limit is how quickly the machine can stream $X$ from memory: the **roofline** below is a probe that "
+        "does nothing but read $X$ with every core.\n",
+        "## The ladder at a glance\n",
+        ladder_table(results) + "\n",
+        figure("speedup_python"),
+        figure("time_vs_m"),
+        "Shaded bands are the interquartile range of the timed rounds; the dashed line is the time to read $X$ "
+        "once at the probe's rate.\n",
+        "## Each step up, and why it is faster\n",
+        steps_section(results) + "\n",
+        figure("bandwidth"),
+        "## Where vectorization does not pay\n",
+        figure("speedup_numpy"),
+        "Sizes of the m sweep at which each rung beats the `numpy` rung, and at which it does not:\n",
+        tabulate(
+            crossovers(results),
+            headers=["rung", "faster than numpy at m =", "slower at m ="],
+            tablefmt="github",
+        )
+        + "\n",
+        small_sizes_text(results),
+        figure("n_sweep"),
+        n_sweep_text(results),
+        "## Threads and precision\n",
+        figure("threads"),
+        threads_text(results),
+        figure("dtype"),
+        dtype_text(results),
+        "## Compilation\n",
+        figure("jit"),
+        jit_text(results),
+        "## Numerics\n",
+        numerics_text(results, demo),
+        "## What the investigation found\n" if _findings(results) else "",
+        _findings(results),
+        "## Reproduce\n",
+        "```bash\npython -m pip install tox && tox -e report    # benchmarks (default profile), then this report\n"
+        f"python -m bench.report {results.path.as_posix()} --out reports/   # the report alone, from a results file\n"
+        "```\n",
+        f"This run used the `{results.profile.get('name', '?')}` profile: {results.profile.get('epochs', '?')} "
+        f"epochs per timed round, learning rate {results.profile.get('lr', '?')}, seed "
+        f"{results.profile.get('seed', '?')}; rungs predicted to need more than {results.profile.get('budget_s', '?')} s "
+        "per round were skipped (see the benchmark's output for each reason).\n",
+        "### Machine and libraries\n",
+        tabulate(machine_rows(mi), headers=["", ""], tablefmt="github") + "\n",
+    ]
+    if results.gaps:
+        sections.append("### Gaps in this run\n")
+        sections.append("\n".join(f"- {gap}" for gap in dict.fromkeys(results.gaps)) + "\n")
+    return "\n".join(s for s in sections if s)
+
+
+def small_sizes_text(results: Results) -> str:
+    sweep = m_sweep(results)
+    if sweep.empty:
+        return ""
+    m0, n0 = int(sweep["m"].min()), int(sweep["n"].iat[0])
+    t_np, t_nb, t_par = (t_epoch(results, r, m0, n0) for r in ("numpy", "numba", "numba_parallel"))
+    return _say(
+        results,
+        "numpy, numba and numba_parallel at the smallest size",
+        f"At {fmt_size(m0, n0)} X is {m0 * n0 * 8 / 1024:.0f} KiB and fits in L1/L2: the work is tiny and fixed "
+        f"costs decide. One epoch of `numpy` takes {fmt_time(t_np)} — a dozen NumPy calls, each a few "
+        f"microseconds of argument checking and allocation. The serial `numba` loop takes {fmt_time(t_nb)}: no "
+        f"calls at all. `numba_parallel` takes {fmt_time(t_par)}: waking the worker threads for each epoch costs "
+        "more than the work they share.\n",
+        [t_np, t_nb, t_par],
+    )
+
+
+def n_sweep_text(results: Results) -> str:
+    rows = n_sweep(results)
+    if rows.empty:
+        return _say(results, "the n sweep", "", [None])
+    m = int(rows["m"].iat[0])
+    n_lo, n_hi = int(rows["n"].min()), int(rows["n"].max())
+    lo = {r: t_epoch(results, r, m, n_lo) for r in ("python_loops", "numpy", "numba_parallel")}
+    hi = {r: t_epoch(results, r, m, n_hi) for r in ("numpy", "numba_parallel")}
+    return _say(
+        results,
+        "the n sweep at its ends",
+        f"With n = {n_lo} the rows are a single number and per-example costs (the sigmoid, the loss, the loop "
+        f"itself) dominate: `numpy` is only {fmt_x(ratio(lo['python_loops'], lo['numpy']))} faster than pure "
+        f"Python at m = {m:,}. Going from n = {n_lo} to n = {n_hi} multiplies the data by {n_hi // n_lo:,} but "
+        f"the time of `numpy` by {fmt_x(ratio(hi['numpy'], lo['numpy']))} and of `numba_parallel` by "
+        f"{fmt_x(ratio(hi['numba_parallel'], lo['numba_parallel']))}.\n",
+        [lo["python_loops"], lo["numpy"], hi["numpy"], lo["numba_parallel"], hi["numba_parallel"]],
+    )
+
+
+def threads_text(results: Results) -> str:
+    size = axis_size(results, "float64", "one")
+    if size is None:
+        return _say(results, "one thread against all", "", [None])
+    parts = []
+    for rung in (*rung_order(results), ROOFLINE):
+        one, every = t_epoch(results, rung, *size, "float64", "one"), t_epoch(results, rung, *size)
+        if one and every:
+            parts.append(f"`{rung}` {fmt_x(one / every)}")
+    return (
+        f"Speedup from one thread to all at {fmt_size(*size)}: " + ", ".join(parts) + ". The probe shows "
+        "what the memory system gives a second core; a rung that gains less than the probe was not "
+        "limited by memory on one core.\n"
+    )
+
+
+def dtype_text(results: Results) -> str:
+    size = axis_size(results, "float32", "all")
+    if size is None:
+        return _say(results, "float32 against float64", "", [None])
+    parts = []
+    for rung in (*rung_order(results), ROOFLINE):
+        t64, t32 = t_epoch(results, rung, *size), t_epoch(results, rung, *size, "float32")
+        if t64 and t32:
+            parts.append(f"`{rung}` {fmt_x(t64 / t32)}")
+    return (
+        f"float32 halves the bytes of X. Speedup of float32 over float64 at {fmt_size(*size)}: "
+        + ", ".join(parts)
+        + ". Only a rung limited by memory can gain the full 2×; the compiled rungs "
+        "keep their sums in float64, so their arithmetic does not get cheaper.\n"
+    )
+
+
+def jit_text(results: Results) -> str:
+    jit = results.jit[results.jit["dtype"] == "float64"]
+    if jit.empty:
+        return _say(results, "JIT compile time", "", [None])
+    sentences = []
+    for rung in [r for r in rung_order(results) if r in set(jit["rung"])]:
+        compile_s = float(jit[jit["rung"] == rung]["median_s"].iat[0])
+        epochs = break_even_epochs(results, rung, compile_s).dropna()
+        tail = (
+            f"; against `numpy` it pays for itself after {epochs.iat[-1]:,.0f} epochs at m = "
+            f"{epochs.index[-1]:,}"
+            if not epochs.empty
+            else "; it never beats `numpy` in this run"
+        )
+        sentences.append(f"`{rung}` compiles in {fmt_time(compile_s)}{tail}")
+    return (
+        "Numba compiles on the first call for each type signature (float64 and float32 are two "
+        "compilations). The benchmark times that first call separately on a fresh copy of the kernel: "
+        + "; ".join(sentences)
+        + ".\n"
+    )
+
+
+def numerics_text(results: Results, demo: dict) -> str:
+    d = results.descent
+    err = d[d["kind"] == "descent"].groupby("rung")["max_rel_error"].max()
+    error_list = ", ".join(
+        f"`{r}` {err[r]:.1e}" for r in rung_order(results) if r in err.index and np.isfinite(err[r])
+    )
+    return (
+        "**A stable sigmoid and cost.** The textbook form computes $\\hat y = 1/(1+e^{-z})$ and then "
+        f"$\\log \\hat y$. At z = {demo['z'][0]:g} with label 1 (and z = {demo['z'][1]:g} with label 0), "
+        f"$e^{{-z}}$ overflows or $\\hat y$ rounds to 0 or 1, and the naive loss comes out as "
+        f"{demo['naive_loss'][0]} and {demo['naive_loss'][1]}. Every rung here computes the loss from the logit "
+        "instead, $\\log(1+e^{z}) - yz = \\max(z,0) + \\log(1+e^{-|z|}) - yz$, which takes $e$ only of "
+        f"non-positive numbers: {demo['stable_loss'][0]:g} and {demo['stable_loss'][1]:g}, the exact values.\n\n"
+        f"**float32 saturates early.** In float32, $\\sigma(z)$ rounds to exactly 1 from z ≈ "
+        f"{demo['saturate32']:.2f} (float64: z ≈ {demo['saturate64']:.2f}). Beyond that the naive $\\log(1-\\hat y)$ is "
+        "$-\\infty$; the logit form has no such cliff. The float32 rungs still accumulate in float64 where it "
+        "matters (gradient sums in the compiled rungs).\n\n"
+        "**Summation order.** `fastmath` lets LLVM reorder sums, and so does BLAS, and so does splitting rows "
+        "across threads. Floating-point addition is not associative: the same million standard-normal numbers "
+        f"summed front to back give {demo['sum_sequential']!r}, NumPy's pairwise sum gives "
+        f"{demo['sum_pairwise']!r}, and the correctly rounded sum is {demo['sum_exact']!r}. Reordering changes "
+        "the last digits, not the answer; that is why each rung carries a tolerance with its reason "
+        "(`impls/_common.py`, `Rung.tolerance`), and why every timed call in this run was checked against the "
+        "float64 `numpy` rung. Largest relative difference seen per rung in this run: " + error_list + ".\n"
+    )
+
+
+def machine_rows(mi: dict) -> list[list[str]]:
+    cpu = mi.get("cpu") or {}
+    numba = mi.get("numba") or {}
+    packages = mi.get("packages") or {}
+    env = {k: v for k, v in (mi.get("thread_env") or {}).items() if v}
+    rows = [
+        ["CPU", f"{cpu.get('brand_raw', '?')} ({cpu.get('arch_string_raw', mi.get('machine', '?'))})"],
+        ["cores", str(mi.get("cpu_count", "?"))],
+        ["BLAS", _blas(mi)],
+        ["Numba threads", f"{numba.get('num_threads', '?')} ({numba.get('threading_layer') or '?'} layer)"],
+        ["Python", f"{mi.get('python_implementation', '')} {mi.get('python_version', '?')}"],
+        ["system", mi.get("platform_detail") or mi.get("system", "?")],
+        ["thread variables", ", ".join(f"{k}={v}" for k, v in env.items()) or "none set"],
+    ]
+    rows += [[name, version or "not installed"] for name, version in packages.items()]
+    return rows
+
+
+# --------------------------------------------------------------------------- main
+
+
+def write_report(results: Results, out: Path) -> list[Path]:
+    """Write the figures, the CSV and README.md into ``out``; return the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    figures = {}
+    for key, (label, plot) in CHARTS.items():
+        fig = plot(results)
+        if fig is None:
+            results.gaps.append(f"{label}: not measured in this run")
+            continue
+        name = f"fig_{key}.png"
+        fig.savefig(out / name)
+        plt.close(fig)
+        figures[key] = name
+        written.append(out / name)
+    csv = out / "results.csv"
+    results.table.sort_values(["kind", "rung", "m", "n", "dtype", "threads_setting"]).to_csv(csv, index=False)
+    written.append(csv)
+    readme = out / "README.md"
+    readme.write_text(write_lesson(results, figures))
+    written.append(readme)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Write the vectorization lesson from a benchmark results file."
+    )
+    parser.add_argument("results", type=Path, help="pytest-benchmark JSON (e.g. reports/results.json)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports"), help="folder for README.md, figures, CSV"
+    )
+    args = parser.parse_args(argv)
+    try:
+        results = load(args.results)
+    except ResultsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if results.source_digest and results.source_digest != source_digest():
+        print(
+            f"warning: impls/ has changed since {args.results} was written; the code shown in the lesson "
+            "is today's, the timings are not. Re-run the benchmarks.",
+            file=sys.stderr,
+        )
+    written = write_report(results, args.out)
+    for gap in dict.fromkeys(results.gaps):
+        print(f"gap: {gap}", file=sys.stderr)
+    print(f"wrote {len(written)} files to {args.out}/ from {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
