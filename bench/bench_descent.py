@@ -18,6 +18,7 @@ from bench.harness import (
     check_answer,
     limited_threads,
     points,
+    simd_profile,
     size_info,
     skip_if_over_budget,
 )
@@ -47,6 +48,8 @@ def test_descent(benchmark, point: Point):
     benchmark.extra_info["kind"] = "descent"
     benchmark.extra_info["max_rel_error"] = check_answer(rung, result, point, epochs)
     benchmark.extra_info["tolerance"] = rung.tolerance(point.dtype)
+    if rung.kernels:
+        benchmark.extra_info.update(simd_profile(rung, point.dtype))
 
 
 @pytest.mark.parametrize("point", PROBE_POINTS, ids=[p.id for p in PROBE_POINTS])

@@ -13,7 +13,7 @@ JIT_RUNGS = [name for name, rung in IMPLEMENTATIONS.items() if rung.jit]
 TINY_M = 64
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("dtype", PROFILE.jit_dtypes)
 @pytest.mark.parametrize("name", JIT_RUNGS)
 def test_jit_compile(benchmark, name, dtype):
     rung = IMPLEMENTATIONS[name]

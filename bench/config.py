@@ -25,6 +25,7 @@ class Profile:
     epochs: int  # epochs in one timed round
     budget_s: float  # a rung predicted to need longer than this for one round is skipped
     jit_rounds: int
+    jit_dtypes: tuple[str, ...] = ("float64", "float32")  # each dtype is a compilation of its own
 
 
 PROFILES = {
@@ -50,7 +51,8 @@ PROFILES = {
         axis_sizes=((1_000_000, 100),),
         epochs=5,
         budget_s=3.0,
-        jit_rounds=3,
+        jit_rounds=2,
+        jit_dtypes=("float64",),
     ),
     # Up to 4e6 x 100 (3.2 GB of float64), and 4e6 short rows where exp starts to matter.
     "large": Profile(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -146,3 +147,25 @@ def size_info(point: Point, epochs: int, threads: int) -> dict:
         "threads_setting": point.threads,
         "bytes_x": point.m * point.n * itemsize,
     }
+
+
+_PACKED = re.compile(r"\bv(?:fn?m(?:add|sub)\d+|add|sub|mul|div|max|min)p[sd]\b")
+_SCALAR = re.compile(r"\bv(?:fn?m(?:add|sub)\d+|add|sub|mul|div|max|min)s[sd]\b")
+_WIDE = re.compile(r"%zmm")
+
+
+def simd_profile(rung: Rung, dtype: str) -> dict:
+    """Count packed (SIMD) and scalar floating-point arithmetic in a rung's compiled kernels.
+
+    Counts instructions in the machine code, not executions: it shows whether LLVM
+    vectorized a loop at all, which is what decides whether a kernel can keep up with memory.
+    """
+    packed = scalar = wide = 0
+    for kernel in rung.kernels:
+        for signature in kernel.signatures:
+            if any(str(getattr(arg, "dtype", "")) == dtype for arg in signature):
+                asm = kernel.inspect_asm(signature)
+                packed += len(_PACKED.findall(asm))
+                scalar += len(_SCALAR.findall(asm))
+                wide += len(_WIDE.findall(asm))
+    return {"simd_packed_ops": packed, "simd_scalar_ops": scalar, "simd_zmm_refs": wide}

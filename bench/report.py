@@ -131,6 +131,8 @@ def _tidy_row(bench: dict) -> dict | None:
             "min_s": float(stats["min"]),
             "rounds": int(stats["rounds"]),
             "max_rel_error": float(info.get("max_rel_error", math.nan)),
+            "simd_packed_ops": float(info.get("simd_packed_ops", math.nan)),
+            "simd_scalar_ops": float(info.get("simd_scalar_ops", math.nan)),
         }
     except (KeyError, TypeError, ValueError):
         return None
@@ -239,6 +241,13 @@ def fmt_pct(fraction: float | None) -> str:
 
 def fmt_size(m: int, n: int) -> str:
     return f"m = {m:,} × n = {n:,}"
+
+
+def versus(t: float | None, other: float | None) -> str:
+    """'2.1× faster than' or '1.3× slower than', whichever the two times say."""
+    if t is None or other is None or t <= 0 or other <= 0:
+        return "n/a against"
+    return f"{fmt_x(other / t)} faster than" if t < other else f"{fmt_x(t / other)} slower than"
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -449,7 +458,7 @@ def _axis_bars(
             width,
             color=[colour(results, r) for r in names],
             hatch=hatches[k % 2],
-            edgecolor="black",
+            edgecolor=["white" if r == ROOFLINE else "black" for r in names],
             linewidth=0.5,
             label=label,
         )
@@ -703,7 +712,7 @@ def steps_section(results: Results) -> str:
             f"{fmt_x(ratio(t_py, t_row))} faster than pure Python at {fmt_size(pm, pn) if pm else ''}. What remains is "
             f"a fixed cost per example — {fmt_time(ratio(t_row, pm) if pm else None)} per row — for calling into "
             "NumPy a few times (each call checks its arguments, allocates a result and returns to the interpreter). "
-            "With short rows that overhead is all there is, which is why this rung barely helps at small n.",
+            "The shorter the rows, the larger the share of that fixed cost.",
             [t_py, t_row],
         )
     )
@@ -768,10 +777,12 @@ def steps_section(results: Results) -> str:
             results,
             "numba against numpy at the smallest and largest sizes",
             f"Compiled, the loops of rung 1 cost {fmt_time(nma)} per multiply-add. At the smallest size, "
-            f"{fmt_size(small_m, n_fixed) if small_m else ''}, they beat the vectorized rung "
-            f"({fmt_time(t_nb_small)} against {fmt_time(t_np_small)} per epoch): there is no per-call overhead to pay. "
-            f"At {fmt_size(bm, bn) if bm else ''} they lose ({fmt_time(t_nb_b)} against {fmt_time(t_np_b)}): one "
-            "core, and IEEE order forbids splitting the dot product's sum across SIMD lanes.",
+            f"{fmt_size(small_m, n_fixed) if small_m else ''}, they are {versus(t_nb_small, t_np_small)} the "
+            f"vectorized rung ({fmt_time(t_nb_small)} against {fmt_time(t_np_small)} per epoch): a compiled loop "
+            "makes no library calls, where a vectorized epoch makes a dozen. "
+            f"At {fmt_size(bm, bn) if bm else ''} they are {versus(t_nb_b, t_np_b)} `numpy` ({fmt_time(t_nb_b)} "
+            f"against {fmt_time(t_np_b)}): the loops run on one core, and IEEE order forbids splitting the dot "
+            "product's sum across SIMD lanes, while BLAS uses both.",
             [nma, t_nb_small, t_np_small, t_nb_b, t_np_b],
         )
     )
@@ -811,8 +822,8 @@ def steps_section(results: Results) -> str:
             "numba_tiled against numba_parallel at the largest size",
             f"Once the dot products are SIMD, the scalar `exp` and `log1p` of every example dominate the compute. "
             f"Computing them over a tile of rows, with polynomials LLVM can vectorize, brings an epoch at "
-            f"{fmt_size(bm, bn) if bm else ''} to {fmt_time(t_tile_b)} ({fmt_x(ratio(t_par_b, t_tile_b))} against "
-            f"`numba_parallel`, {fmt_pct(ratio(probe_big, t_tile_b))} of the roofline).",
+            f"{fmt_size(bm, bn) if bm else ''} to {fmt_time(t_tile_b)}, {versus(t_tile_b, t_par_b)} "
+            f"`numba_parallel` and {fmt_pct(ratio(probe_big, t_tile_b))} of the roofline.",
             [t_tile_b, t_par_b, probe_big],
         )
     )
@@ -820,9 +831,10 @@ def steps_section(results: Results) -> str:
         _say(
             results,
             "numba_tiled against numba_parallel at the shortest rows",
-            f" The shorter the rows, the more examples per byte and the more it matters: at "
-            f"{fmt_size(m_fixed, short_n) if m_fixed else ''} the tiled rung takes {fmt_time(t_tile_short)} against "
-            f"{fmt_time(t_par_short)}.",
+            f" The shorter the rows, the more examples per byte, and the larger the share of the transcendental "
+            f"functions: at {fmt_size(m_fixed, short_n) if m_fixed else ''} the tiled rung takes "
+            f"{fmt_time(t_tile_short)} against {fmt_time(t_par_short)}, {versus(t_tile_short, t_par_short)} "
+            "`numba_parallel`.",
             [t_tile_short, t_par_short],
         )
     )
@@ -830,8 +842,31 @@ def steps_section(results: Results) -> str:
 
 
 def _findings(results: Results) -> str:
+    """bench/FINDINGS.md (words only), then the instruction counts this run recorded."""
     path = Path(__file__).with_name("FINDINGS.md")
-    return path.read_text() if path.exists() else ""
+    text = path.read_text() if path.exists() else ""
+    d = results.descent
+    counted = (
+        d[d["simd_packed_ops"].notna() & (d["dtype"] == "float64")] if "simd_packed_ops" in d else d.iloc[0:0]
+    )
+    if counted.empty:
+        return text
+    rows = []
+    for rung in rung_order(results):
+        mine = counted[counted["rung"] == rung]
+        if not mine.empty:
+            first = mine.iloc[0]
+            rows.append([f"`{rung}`", int(first["simd_packed_ops"]), int(first["simd_scalar_ops"])])
+    table = tabulate(
+        rows,
+        headers=["compiled rung (float64)", "packed (SIMD) FP instructions", "scalar FP instructions"],
+        tablefmt="github",
+    )
+    return (
+        text + "\nFloating-point arithmetic instructions in each rung's compiled kernels, counted in "
+        "the machine code by the benchmark (static counts, not executions; scalar ones include the "
+        "remainder loops that finish each vectorized loop):\n\n" + table + "\n"
+    )
 
 
 def write_lesson(results: Results, figures: dict[str, str]) -> str:
@@ -924,8 +959,12 @@ def small_sizes_text(results: Results) -> str:
         f"At {fmt_size(m0, n0)} X is {m0 * n0 * 8 / 1024:.0f} KiB and fits in L1/L2: the work is tiny and fixed "
         f"costs decide. One epoch of `numpy` takes {fmt_time(t_np)} — a dozen NumPy calls, each a few "
         f"microseconds of argument checking and allocation. The serial `numba` loop takes {fmt_time(t_nb)}: no "
-        f"calls at all. `numba_parallel` takes {fmt_time(t_par)}: waking the worker threads for each epoch costs "
-        "more than the work they share.\n",
+        f"calls at all. `numba_parallel` takes {fmt_time(t_par)}, {versus(t_par, t_nb)} the serial loop"
+        + (
+            ": waking the worker threads for each epoch costs more than the work they share.\n"
+            if t_par and t_nb and t_par > t_nb
+            else ".\n"
+        ),
         [t_np, t_nb, t_par],
     )
 

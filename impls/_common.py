@@ -207,6 +207,7 @@ class Rung:
     rebuild: Callable[[], Rung] | None = None  # fresh, uncompiled copy (JIT rungs only)
     module: str = ""
     core: tuple[Callable, ...] = ()  # the functions that hold the algorithm, shown in the lesson
+    kernels: tuple[Any, ...] = ()  # Numba dispatchers whose machine code the benchmark inspects
 
     @property
     def jit(self) -> bool:

@@ -79,6 +79,7 @@ def make_rung(
     tolerance: Tolerance,
     module: str,
     core: tuple[Callable, ...],
+    extra_kernels: tuple = (),
 ) -> Rung:
     """A rung that compiles ``chunk`` with ``jit_options`` and runs it over all chunks in parallel.
 
@@ -86,7 +87,8 @@ def make_rung(
     """
 
     def build() -> Rung:
-        kernel = make_descent(njit(**jit_options)(chunk))
+        chunk_kernel = njit(**jit_options)(chunk)
+        kernel = make_descent(chunk_kernel)
 
         def descend(problem: Problem, lr: float, epochs: int):
             w = problem.w0.copy()
@@ -101,6 +103,7 @@ def make_rung(
             tolerance=tolerance,
             uses_threads="numba",
             rebuild=build,
+            kernels=(chunk_kernel, *extra_kernels),
             module=module,
             core=core,
         )

@@ -26,6 +26,7 @@ def build() -> Rung:
         "in the dot product (strict IEEE order forbids reordering the sum).",
         descend=descend,
         rebuild=build,
+        kernels=(kernel,),
         module=__name__,
         core=(build,),
     )

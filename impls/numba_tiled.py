@@ -151,4 +151,5 @@ RUNG = make_rung(
     TOLERANCE,
     __name__,
     core=(tiled_chunk, tile_terms),
+    extra_kernels=(tile_terms,),
 )
