@@ -25,7 +25,7 @@ from bench.harness import (
 from bench.roofline import read_all
 from impls import IMPLEMENTATIONS
 
-RUNG_POINTS = [p for p in points(PROFILE, list(IMPLEMENTATIONS))]
+RUNG_POINTS = points(PROFILE, list(IMPLEMENTATIONS))
 PROBE_POINTS = points(PROFILE, [ROOFLINE])
 
 
