@@ -35,7 +35,7 @@ from impls._common import source_digest
 
 ROOFLINE = "roofline"
 # Okabe & Ito's colour-blind-safe palette; black is kept for the roofline probe.
-OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#999999"]
+OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#999999", "#F0E442"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
@@ -1050,9 +1050,16 @@ def jit_text(results: Results) -> str:
 
 def numerics_text(results: Results, demo: dict) -> str:
     d = results.descent
-    err = d[d["kind"] == "descent"].groupby("rung")["max_rel_error"].max()
-    error_list = ", ".join(
-        f"`{r}` {err[r]:.1e}" for r in rung_order(results) if r in err.index and np.isfinite(err[r])
+    err = d[d["kind"] == "descent"].groupby(["dtype", "rung"])["max_rel_error"].max()
+    error_list = "; ".join(
+        f"{dtype}: "
+        + ", ".join(
+            f"`{r}` {err[dtype, r]:.1e}"
+            for r in rung_order(results)
+            if (dtype, r) in err.index and np.isfinite(err[dtype, r])
+        )
+        for dtype in ("float64", "float32")
+        if dtype in err.index.get_level_values(0)
     )
     return (
         "**A stable sigmoid and cost.** The textbook form computes $\\hat y = 1/(1+e^{-z})$ and then "
@@ -1071,7 +1078,8 @@ def numerics_text(results: Results, demo: dict) -> str:
         f"{demo['sum_pairwise']!r}, and the correctly rounded sum is {demo['sum_exact']!r}. Reordering changes "
         "the last digits, not the answer; that is why each rung carries a tolerance with its reason "
         "(`impls/_common.py`, `Rung.tolerance`), and why every timed call in this run was checked against the "
-        "float64 `numpy` rung. Largest relative difference seen per rung in this run: " + error_list + ".\n"
+        "float64 `numpy` rung. Largest relative difference from it seen per rung in this run, "
+        "by the dtype the rung ran in: " + error_list + ".\n"
     )
 
 
