@@ -292,40 +292,49 @@ def _legend(ax: plt.Axes) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
+def _lines_by_rung(
+    results: Results, sweep: pd.DataFrame, x: str, y: str, title: str, xlabel: str, ylabel: str, probe: str
+) -> Figure:
+    """One log-log line per rung (median, interquartile band for times) and the probe dashed."""
+    fig, ax = _new_figure(results, title, xlabel, ylabel)
+    for rung in rung_order(results):
+        rows = sweep[sweep["rung"] == rung].sort_values(x)
+        if rows.empty:
+            continue
+        ax.plot(rows[x], rows[y], marker=marker(results, rung), color=colour(results, rung), label=rung)
+        if y == "time_per_epoch_s":
+            ax.fill_between(
+                rows[x],
+                rows["q1_per_epoch_s"],
+                rows["q3_per_epoch_s"],
+                color=colour(results, rung),
+                alpha=0.2,
+                linewidth=0,
+            )
+    rows = sweep[sweep["rung"] == ROOFLINE].sort_values(x)
+    if not rows.empty:
+        ax.plot(rows[x], rows[y], "k--", label=probe)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _legend(ax)
+    return fig
+
+
 def plot_time_vs_m(results: Results) -> Figure | None:
     sweep = m_sweep(results)
     if sweep.empty:
         return None
     n = int(sweep["n"].iat[0])
-    fig, ax = _new_figure(
-        results, f"Time per epoch against m (n = {n}, float64)", "examples m", "time per epoch (s)"
+    return _lines_by_rung(
+        results,
+        sweep,
+        "m",
+        "time_per_epoch_s",
+        f"Time per epoch against m (n = {n}, float64)",
+        "examples m",
+        "time per epoch (s)",
+        "roofline: read X once",
     )
-    for rung in rung_order(results):
-        rows = sweep[sweep["rung"] == rung].sort_values("m")
-        if rows.empty:
-            continue
-        ax.plot(
-            rows["m"],
-            rows["time_per_epoch_s"],
-            marker=marker(results, rung),
-            color=colour(results, rung),
-            label=rung,
-        )
-        ax.fill_between(
-            rows["m"],
-            rows["q1_per_epoch_s"],
-            rows["q3_per_epoch_s"],
-            color=colour(results, rung),
-            alpha=0.2,
-            linewidth=0,
-        )
-    probe = sweep[sweep["rung"] == ROOFLINE].sort_values("m")
-    if not probe.empty:
-        ax.plot(probe["m"], probe["time_per_epoch_s"], "k--", label="roofline: read X once")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    _legend(ax)
-    return fig
 
 
 def plot_speedup_over_python(results: Results) -> Figure | None:
@@ -388,26 +397,16 @@ def plot_bandwidth(results: Results) -> Figure | None:
     if sweep.empty:
         return None
     n = int(sweep["n"].iat[0])
-    fig, ax = _new_figure(
-        results, f"Effective bandwidth: bytes of X per epoch ÷ time (n = {n}, float64)", "examples m", "GB/s"
+    return _lines_by_rung(
+        results,
+        sweep,
+        "m",
+        "bandwidth_gb_s",
+        f"Effective bandwidth: bytes of X per epoch ÷ time (n = {n}, float64)",
+        "examples m",
+        "GB/s",
+        "roofline probe",
     )
-    for rung in rung_order(results):
-        rows = sweep[sweep["rung"] == rung].sort_values("m")
-        if not rows.empty:
-            ax.plot(
-                rows["m"],
-                rows["bandwidth_gb_s"],
-                marker=marker(results, rung),
-                color=colour(results, rung),
-                label=rung,
-            )
-    probe = sweep[sweep["rung"] == ROOFLINE].sort_values("m")
-    if not probe.empty:
-        ax.plot(probe["m"], probe["bandwidth_gb_s"], "k--", label="roofline probe")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    _legend(ax)
-    return fig
 
 
 def plot_n_sweep(results: Results) -> Figure | None:
@@ -415,25 +414,16 @@ def plot_n_sweep(results: Results) -> Figure | None:
     if sweep.empty:
         return None
     m = int(sweep["m"].iat[0])
-    fig, ax = _new_figure(
-        results, f"Time per epoch against n (m = {m:,}, float64)", "features n", "time per epoch (s)"
+    return _lines_by_rung(
+        results,
+        sweep,
+        "n",
+        "time_per_epoch_s",
+        f"Time per epoch against n (m = {m:,}, float64)",
+        "features n",
+        "time per epoch (s)",
+        "roofline: read X once",
     )
-    for rung in [*rung_order(results), ROOFLINE]:
-        rows = sweep[sweep["rung"] == rung].sort_values("n")
-        if rows.empty:
-            continue
-        style = (
-            {"linestyle": "--", "color": "black"}
-            if rung == ROOFLINE
-            else {"marker": marker(results, rung), "color": colour(results, rung)}
-        )
-        ax.plot(
-            rows["n"], rows["time_per_epoch_s"], label="roofline probe" if rung == ROOFLINE else rung, **style
-        )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    _legend(ax)
-    return fig
 
 
 def _axis_bars(
