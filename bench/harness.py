@@ -18,7 +18,6 @@ from bench.data import get_data, reference_answer
 from impls import IMPLEMENTATIONS, Rung, relative_error
 
 ROOFLINE = "roofline"  # the read-only probe, timed at the same points as the rungs
-FLOAT64 = np.dtype(np.float64)
 
 
 @dataclass(frozen=True, order=True)

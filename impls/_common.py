@@ -205,7 +205,6 @@ class Rung:
     tolerance: Tolerance = REORDERED_SUMS
     uses_threads: str | None = None  # "blas", "numba" or None
     rebuild: Callable[[], Rung] | None = None  # fresh, uncompiled copy (JIT rungs only)
-    module: str = ""
     core: tuple[Callable, ...] = ()  # the functions that hold the algorithm, shown in the lesson
     kernels: tuple[Any, ...] = ()  # Numba dispatchers whose machine code the benchmark inspects
 

@@ -77,7 +77,6 @@ def make_rung(
     chunk: Callable,
     jit_options: dict,
     tolerance: Tolerance,
-    module: str,
     core: tuple[Callable, ...],
     extra_kernels: tuple = (),
 ) -> Rung:
@@ -104,7 +103,6 @@ def make_rung(
             uses_threads="numba",
             rebuild=build,
             kernels=(chunk_kernel, *extra_kernels),
-            module=module,
             core=core,
         )
 
@@ -118,6 +116,5 @@ RUNG = make_rung(
     fused_chunk,
     {"fastmath": FASTMATH},
     TOLERANCE,
-    __name__,
     core=(fused_chunk, make_descent),
 )

@@ -27,7 +27,6 @@ def build() -> Rung:
         descend=descend,
         rebuild=build,
         kernels=(kernel,),
-        module=__name__,
         core=(build,),
     )
 

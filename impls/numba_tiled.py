@@ -149,7 +149,6 @@ RUNG = make_rung(
     tiled_chunk,
     {"fastmath": FASTMATH, "error_model": "numpy"},
     TOLERANCE,
-    __name__,
     core=(tiled_chunk, tile_terms),
     extra_kernels=(tile_terms,),
 )

@@ -54,6 +54,5 @@ RUNG = Rung(
     summary="Vectorized with every buffer preallocated: no temporaries, still two passes over X.",
     descend=descend,
     uses_threads="blas",
-    module=__name__,
     core=(descend,),
 )

@@ -36,6 +36,5 @@ RUNG = Rung(
     name="numpy_rowwise",
     summary="One loop left: NumPy over the features of each example, Python over the examples.",
     descend=descend,
-    module=__name__,
     core=(descend,),
 )

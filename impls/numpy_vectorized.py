@@ -30,6 +30,5 @@ RUNG = Rung(
     summary="Fully vectorized: X @ w and X.T @ error in BLAS, a handful of temporaries per epoch.",
     descend=descend,
     uses_threads="blas",
-    module=__name__,
     core=(descend,),
 )

@@ -58,5 +58,4 @@ RUNG = Rung(
     prepare=prepare,
     dtypes=(FLOAT64,),
     core=(descend_loops,),  # Python floats are doubles; there is no float32 to ask for
-    module=__name__,
 )
