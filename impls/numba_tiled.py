@@ -1,11 +1,12 @@
 """Numba, parallel, fused and tiled: exp and log1p computed in SIMD over tiles of rows.
 
-In ``numba_parallel`` each example calls the scalar ``exp`` and ``log1p`` of the C
-library, about 25 ns per example: for short rows that, not memory, sets the pace. Here
-each chunk is cut into tiles of TILE rows. For a tile: (1) the logits of its rows, read
-from memory; (2) loss and error of the whole tile, with exp and log1p written as plain
-polynomial arithmetic that LLVM vectorizes; (3) the gradient, re-reading the tile's rows
-from cache. X still comes from memory once per epoch.
+In ``numba_parallel`` each example makes two scalar calls into the C library, ``exp``
+and ``log1p``: for short rows those calls, not memory, set the pace. Here each chunk is
+cut into tiles of up to TILE rows (fewer for long rows, so a tile stays in cache). For
+a tile: (1) the logits of its rows, read from memory; (2) loss and error of the whole
+tile, with exp and log1p written as plain polynomial arithmetic that LLVM vectorizes;
+(3) the gradient, re-reading the tile's rows from cache. X still comes from memory once
+per epoch.
 
 Two details make (2) vectorize. ``error_model="numpy"``: by default Numba checks every
 float division for zero (to raise ZeroDivisionError), and that branch stops LLVM from
@@ -21,7 +22,9 @@ from numba import njit
 from impls._common import Tolerance
 from impls.numba_parallel import FASTMATH, make_rung
 
-TILE = 256  # rows per tile: 256 rows of 100 doubles (200 KiB) stay in a core's L2
+TILE = 256  # rows per tile at most: 256 rows of 100 doubles (200 KiB)
+# A tile must still be in cache when step (3) re-reads it: long rows get fewer rows per tile.
+TILE_BYTES = 256 * 1024
 
 # exp(x) = 2**k * exp(r), x = k*ln2 + r, |r| <= ln2/2, with ln2 split in two parts so
 # that k*LN2_HI is exact (Cody & Waite).
@@ -123,8 +126,9 @@ def tiled_chunk(X, y, w, b, start, stop, acc):
     scale_bits = np.empty(TILE, dtype=np.int64)
     db = 0.0
     cost = 0.0
-    for t0 in range(start, stop, TILE):
-        size = min(stop - t0, TILE)
+    tile = min(TILE, max(8, TILE_BYTES // (n * X.itemsize)))
+    for t0 in range(start, stop, tile):
+        size = min(stop - t0, tile)
         for i in range(size):  # (1) forward: the only read of these rows from memory
             row = X[t0 + i]
             s = b
