@@ -149,32 +149,30 @@ def rung_order(results: Results) -> list[str]:
     return known + sorted(present - set(known) - {ROOFLINE})
 
 
-def colour(results: Results, rung: str) -> str:
-    if rung == ROOFLINE:
-        return "#000000"
+def _style_index(results: Results, rung: str) -> int:
+    """A rung's fixed place in the palette: its registry position, so colours agree across charts and runs."""
     names = list(IMPLEMENTATIONS) + sorted(set(rung_order(results)) - set(IMPLEMENTATIONS))
-    return OKABE_ITO[names.index(rung) % len(OKABE_ITO)]
+    return names.index(rung)
+
+
+def colour(results: Results, rung: str) -> str:
+    return "#000000" if rung == ROOFLINE else OKABE_ITO[_style_index(results, rung) % len(OKABE_ITO)]
 
 
 def marker(results: Results, rung: str) -> str:
-    names = list(IMPLEMENTATIONS) + sorted(set(rung_order(results)) - set(IMPLEMENTATIONS))
-    return MARKERS[names.index(rung) % len(MARKERS)] if rung in names else ""
-
-
-def _profile_value(results: Results, key: str, fallback):
-    return results.profile.get(key, fallback)
+    return "" if rung == ROOFLINE else MARKERS[_style_index(results, rung) % len(MARKERS)]
 
 
 def m_sweep(results: Results) -> pd.DataFrame:
     """Time against m at the fixed n, float64, all threads."""
     d = results.descent
-    n_fixed = _profile_value(results, "n_fixed", d["n"].mode().iat[0] if len(d) else 0)
+    n_fixed = results.profile.get("n_fixed", d["n"].mode().iat[0] if len(d) else 0)
     return d[(d["n"] == n_fixed) & (d["dtype"] == "float64") & (d["threads_setting"] == "all")]
 
 
 def n_sweep(results: Results) -> pd.DataFrame:
     d = results.descent
-    m_fixed = _profile_value(results, "m_fixed", None)
+    m_fixed = results.profile.get("m_fixed")
     if m_fixed is None:
         return d.iloc[0:0]
     return d[(d["m"] == m_fixed) & (d["dtype"] == "float64") & (d["threads_setting"] == "all")]
@@ -467,7 +465,7 @@ def axis_size(results: Results, dtype: str = "float32", threads: str = "all") ->
         return None
     best = rows.loc[(rows["m"] * rows["n"]).idxmax()]
     # Prefer the axis size of the profile whose n is the m sweep's n (1e6 x 100 in the default profile).
-    n_fixed = _profile_value(results, "n_fixed", None)
+    n_fixed = results.profile.get("n_fixed")
     same_n = rows[rows["n"] == n_fixed]
     if not same_n.empty:
         best = same_n.loc[same_n["m"].idxmax()]
