@@ -778,24 +778,24 @@ def steps_section(results: Results) -> str:
         )
     )
 
-    # numba_parallel
-    t_par_b = T("numba_parallel", bm, bn)
-    t_par_one = T("numba_parallel", bm, bn, "float64", "one")
-    out.append("\n### 6. `numba_parallel`: fused, SIMD, all cores\n")
-    out.append(f"```python\n{source_of('numba_parallel')}\n```\n")
+    # numba_fused
+    t_fus_b = T("numba_fused", bm, bn)
+    t_fus_one = T("numba_fused", bm, bn, "float64", "one")
+    out.append("\n### 6. `numba_fused`: fused, SIMD, all cores\n")
+    out.append(f"```python\n{source_of('numba_fused')}\n```\n")
     threads = int(results.machine.get("numba", {}).get("num_threads") or 0) or None
     out.append(
         _say(
             results,
-            "numba_parallel at the largest size, all threads and one",
+            "numba_fused at the largest size, all threads and one",
             f"Three ideas at once. Fusion: each row is read from memory once and used twice while it sits in L1, "
             f"so X crosses the memory bus once per epoch instead of twice. SIMD: `fastmath` (reassociation) lets "
             f"LLVM split the dot product over vector lanes. Threads: chunks of rows run on all {threads} cores, each "
             f"chunk with its own gradient accumulator (no locks, and the same answer at any thread count). At "
-            f"{fmt_size(bm, bn) if bm else ''}: {fmt_time(t_par_b)} per epoch, {fmt_x(ratio(t_np_b, t_par_b))} the "
-            f"speed of `numpy`, {fmt_pct(ratio(probe_big, t_par_b))} of the roofline; one thread takes "
-            f"{fmt_time(t_par_one)}, so the second core is worth {fmt_x(ratio(t_par_one, t_par_b))}.",
-            [t_par_b, t_np_b, probe_big, t_par_one],
+            f"{fmt_size(bm, bn) if bm else ''}: {fmt_time(t_fus_b)} per epoch, {fmt_x(ratio(t_np_b, t_fus_b))} the "
+            f"speed of `numpy`, {fmt_pct(ratio(probe_big, t_fus_b))} of the roofline; one thread takes "
+            f"{fmt_time(t_fus_one)}, so the second core is worth {fmt_x(ratio(t_fus_one, t_fus_b))}.",
+            [t_fus_b, t_np_b, probe_big, t_fus_one],
         )
     )
 
@@ -806,30 +806,96 @@ def steps_section(results: Results) -> str:
     n_rows = n_sweep(results)
     short_n = int(n_rows["n"].min()) if not n_rows.empty else None
     m_fixed = int(n_rows["m"].iat[0]) if not n_rows.empty else None
-    t_par_short, t_tile_short = T("numba_parallel", m_fixed, short_n), T("numba_tiled", m_fixed, short_n)
+    t_fus_short, t_tile_short = T("numba_fused", m_fixed, short_n), T("numba_tiled", m_fixed, short_n)
     out.append(
         _say(
             results,
-            "numba_tiled against numba_parallel at the largest size",
-            f"Once the dot products are SIMD, the scalar `exp` and `log1p` of every example dominate the compute. "
-            f"Computing them over a tile of rows, with polynomials LLVM can vectorize, brings an epoch at "
-            f"{fmt_size(bm, bn) if bm else ''} to {fmt_time(t_tile_b)}, {versus(t_tile_b, t_par_b)} "
-            f"`numba_parallel` and {fmt_pct(ratio(probe_big, t_tile_b))} of the roofline.",
-            [t_tile_b, t_par_b, probe_big],
+            "numba_tiled against numba_fused at the largest size",
+            f"Once the dot products are SIMD, the scalar `exp` and `log1p` of every example are a large part of "
+            f"the compute. Computing them over a tile of rows, with polynomials LLVM can vectorize, brings an epoch "
+            f"at {fmt_size(bm, bn) if bm else ''} to {fmt_time(t_tile_b)}, {versus(t_tile_b, t_fus_b)} "
+            f"`numba_fused` and {fmt_pct(ratio(probe_big, t_tile_b))} of the roofline.",
+            [t_tile_b, t_fus_b, probe_big],
         )
     )
     out.append(
         _say(
             results,
-            "numba_tiled against numba_parallel at the shortest rows",
+            "numba_tiled against numba_fused at the shortest rows",
             f" The shorter the rows, the more examples per byte, and the larger the share of the transcendental "
             f"functions: at {fmt_size(m_fixed, short_n) if m_fixed else ''} the tiled rung takes "
-            f"{fmt_time(t_tile_short)} against {fmt_time(t_par_short)}, {versus(t_tile_short, t_par_short)} "
-            "`numba_parallel`.",
-            [t_tile_short, t_par_short],
+            f"{fmt_time(t_tile_short)} against {fmt_time(t_fus_short)}, {versus(t_tile_short, t_fus_short)} "
+            "`numba_fused`.",
+            [t_tile_short, t_fus_short],
         )
     )
+
+    # numba_parallel
+    t_par_b = T("numba_parallel", bm, bn)
+    size32 = axis_size(results, "float32", "all")
+    t_par_32 = T("numba_parallel", *size32, "float32") if size32 else None
+    t_par_64 = T("numba_parallel", *size32) if size32 else None
+    t_tile_32 = T("numba_tiled", *size32, "float32") if size32 else None
+    t_tile_64 = T("numba_tiled", *size32) if size32 else None
+    out.append("\n### 8. `numba_parallel`: keep the memory system busy\n")
+    out.append(f"```python\n{source_of('numba_parallel')}\n```\n")
+    out.append(
+        _say(
+            results,
+            "numba_parallel against numba_tiled and numpy at the largest size",
+            "A core can only have a few cache misses in flight, and its out-of-order window reaches only a row "
+            "or two ahead when every row also carries gradient work: while a tile's loss and gradient are "
+            "computed, no new data is on its way. Asking for the next lines explicitly (software prefetch), a "
+            "few kilobytes ahead and spread over all of a tile's work, keeps the memory system busy. At "
+            f"{fmt_size(bm, bn) if bm else ''} an epoch takes {fmt_time(t_par_b)}: {versus(t_par_b, t_tile_b)} "
+            f"`numba_tiled`, {fmt_x(ratio(t_np_b, t_par_b))} the speed of `numpy`, "
+            f"{fmt_pct(ratio(probe_big, t_par_b))} of the roofline.",
+            [t_par_b, t_tile_b, t_np_b, probe_big],
+        )
+    )
+    out.append(
+        _say(
+            results,
+            "float32 against float64 for numba_parallel and numba_tiled",
+            " Float32 halves the bytes of X; it only halves the time if the arithmetic keeps up. "
+            "`numba_tiled` converts every float32 element to float64 before multiplying, so its arithmetic "
+            "costs the same as for float64 data: float32 makes it "
+            f"{fmt_x(ratio(t_tile_64, t_tile_32))} faster at {fmt_size(*size32) if size32 else ''}. "
+            "`numba_parallel` multiplies float32 in float32 (twice the SIMD lanes) and adds each tile's "
+            f"gradient into float64: {fmt_x(ratio(t_par_64, t_par_32))} faster.",
+            [t_tile_32, t_tile_64, t_par_32, t_par_64],
+        )
+    )
+    table = memory_limit_table(results)
+    if table:
+        out.append(
+            "\n\nEvery size of this run whose X is larger than the last-level cache, as a share of the "
+            "roofline measured at the same size (bytes of X per epoch ÷ time, against the probe's rate):\n"
+        )
+        out.append(table)
     return "\n".join(out)
+
+
+def memory_limit_table(results: Results) -> str:
+    """Rung ÷ probe at every float64 size whose X does not fit in the last-level cache."""
+    d = results.descent
+    cache = (results.machine.get("cpu") or {}).get("l3_cache_size")
+    cache = cache if isinstance(cache, int) and cache > 0 else 32 * 1024**2  # py-cpuinfo may not know
+    big = d[(d["bytes_x"] > 2 * cache) & (d["dtype"] == "float64") & (d["threads_setting"] == "all")]
+    sizes = sorted({(int(r.m), int(r.n)) for r in big.itertuples()}, key=lambda mn: (mn[0] * mn[1], mn[1]))
+    rungs = [r for r in ("numpy", "numba_fused", "numba_tiled", "numba_parallel") if r in set(big["rung"])]
+    rows = []
+    for m, n in sizes:
+        probe = t_epoch(results, ROOFLINE, m, n)
+        if probe is None:
+            continue
+        rows.append(
+            [fmt_size(m, n), f"{m * n * 8 / 1e9:.2f} GB"]
+            + [fmt_pct(ratio(probe, t_epoch(results, r, m, n))) for r in rungs]
+        )
+    if not rows:
+        return ""
+    return tabulate(rows, headers=["size", "X", *[f"`{r}`" for r in rungs]], tablefmt="github") + "\n"
 
 
 def _findings(results: Results) -> str:
@@ -871,7 +937,7 @@ def write_lesson(results: Results, figures: dict[str, str]) -> str:
         return f"_Chart not drawn: {CHARTS[key][0].lower()} was not measured in this run._\n"
 
     sections = [
-        "# Why vectorized code is faster: one algorithm, seven rungs\n",
+        f"# Why vectorized code is faster: one algorithm, {len(rung_order(results))} rungs\n",
         "_Generated by `python -m bench.report` from "
         f"[`{results.path.name}`]({results.path.name}) (run of {results.datetime[:19]}). Every number below comes "
         "from that file; regenerate on your own machine to get your own._\n",

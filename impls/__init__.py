@@ -16,6 +16,7 @@ No rung writes to the arrays it is given.
 from __future__ import annotations
 
 from impls import (
+    numba_fused,
     numba_parallel,
     numba_serial,
     numba_tiled,
@@ -35,8 +36,9 @@ IMPLEMENTATIONS: dict[str, Rung] = {
         numpy_vectorized.RUNG,
         numpy_inplace.RUNG,
         numba_serial.RUNG,
-        numba_parallel.RUNG,
+        numba_fused.RUNG,
         numba_tiled.RUNG,
+        numba_parallel.RUNG,
     )
 }
 

@@ -1,6 +1,6 @@
 """Numba, parallel, fused and tiled: exp and log1p computed in SIMD over tiles of rows.
 
-In ``numba_parallel`` each example makes two scalar calls into the C library, ``exp``
+In ``numba_fused`` each example makes two scalar calls into the C library, ``exp``
 and ``log1p``: for short rows those calls, not memory, set the pace. Here each chunk is
 cut into tiles of up to TILE rows (fewer for long rows, so a tile stays in cache). For
 a tile: (1) the logits of its rows, read from memory; (2) loss and error of the whole
@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from impls._common import Tolerance
-from impls.numba_parallel import FASTMATH, make_rung
+from impls.numba_fused import FASTMATH, make_rung
 
 TILE = 256  # rows per tile at most: 256 rows of 100 doubles (200 KiB)
 # A tile must still be in cache when step (3) re-reads it: long rows get fewer rows per tile.
@@ -38,7 +38,7 @@ EXP_FLOOR = -708.0
 TOLERANCE = Tolerance(
     float64=1e-9,
     float32=1e-4,
-    why="fastmath dot products as in numba_parallel, plus polynomial exp and log1p "
+    why="fastmath dot products as in numba_fused, plus polynomial exp and log1p "
     "accurate to a few units in the last place",
 )
 
@@ -148,7 +148,7 @@ def tiled_chunk(X, y, w, b, start, stop, acc):
 
 RUNG = make_rung(
     "numba_tiled",
-    "numba_parallel with tiles of rows: exp and log1p in SIMD over each tile instead of one "
+    "numba_fused with tiles of rows: exp and log1p in SIMD over each tile instead of one "
     "scalar library call per example.",
     tiled_chunk,
     {"fastmath": FASTMATH, "error_model": "numpy"},

@@ -38,6 +38,18 @@ def test_agrees_with_reference(rung, shape):
     assert relative_error(result, *expected) <= rung.tolerance("float64"), rung.tolerance.why
 
 
+@pytest.mark.parametrize("shape", [(2 * 4096 + 7, 13), (4096 + 3, 37)], ids=["3-chunks", "2-chunks-odd"])
+def test_several_chunks_and_ragged_tiles(rung_and_dtype, shape):
+    """More rows than one parallel chunk (4096), and row counts that leave partial tiles and blocks."""
+    rung, dtype = rung_and_dtype
+    m, n = shape
+    X, y = make_problem(m, n, seed=m + n)
+    w0 = np.random.default_rng(3).standard_normal(n) * 0.1
+    result = rung.fit(X, y, lr=0.5, epochs=3, w0=w0, b0=-0.1, dtype=dtype)
+    expected = reference_fit(X, y, lr=0.5, epochs=3, w0=w0, b0=-0.1)
+    assert relative_error(result, *expected) <= rung.tolerance(dtype), rung.tolerance.why
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_agrees_with_reference_on_random_problems(rung, data):

@@ -44,7 +44,7 @@ def test_toy_run_command_line():
 
 
 def test_registry_is_the_ladder_in_teaching_order():
-    required = ["python_loops", "numpy_rowwise", "numpy", "numba", "numba_parallel"]
+    required = ["python_loops", "numpy_rowwise", "numpy", "numba", "numba_fused", "numba_parallel"]
     names = list(IMPLEMENTATIONS)
     assert [n for n in names if n in required] == required
     for name, rung in IMPLEMENTATIONS.items():
