@@ -839,18 +839,38 @@ def steps_section(results: Results) -> str:
     t_tile_64 = T("numba_tiled", *size32) if size32 else None
     out.append("\n### 8. `numba_parallel`: keep the memory system busy\n")
     out.append(f"```python\n{source_of('numba_parallel')}\n```\n")
+    t_par_one = T("numba_parallel", bm, bn, "float64", "one")
+    t_tile_one = T("numba_tiled", bm, bn, "float64", "one")
+    probe_one = T(ROOFLINE, bm, bn, "float64", "one")
+    verdict = (
+        " Here the prefetching rung is the faster one."
+        if t_par_b and t_tile_b and t_par_b < t_tile_b
+        else " In this run prefetching did not pay off at this size with all threads; the one-thread "
+        "figures and the table below show how it fares elsewhere."
+    )
     out.append(
         _say(
             results,
             "numba_parallel against numba_tiled and numpy at the largest size",
             "A core can only have a few cache misses in flight, and its out-of-order window reaches only a row "
             "or two ahead when every row also carries gradient work: while a tile's loss and gradient are "
-            "computed, no new data is on its way. Asking for the next lines explicitly (software prefetch), a "
-            "few kilobytes ahead and spread over all of a tile's work, keeps the memory system busy. At "
+            "computed, no new data is on its way. `numba_parallel` asks for the next lines explicitly "
+            "(software prefetch), a few kilobytes ahead, spread over all of a tile's work. At "
             f"{fmt_size(bm, bn) if bm else ''} an epoch takes {fmt_time(t_par_b)}: {versus(t_par_b, t_tile_b)} "
             f"`numba_tiled`, {fmt_x(ratio(t_np_b, t_par_b))} the speed of `numpy`, "
-            f"{fmt_pct(ratio(probe_big, t_par_b))} of the roofline.",
+            f"{fmt_pct(ratio(probe_big, t_par_b))} of the roofline." + verdict,
             [t_par_b, t_tile_b, t_np_b, probe_big],
+        )
+    )
+    out.append(
+        _say(
+            results,
+            "numba_parallel against numba_tiled on one thread",
+            f" On one thread, where one core's misses in flight are the whole limit, an epoch takes "
+            f"{fmt_time(t_par_one)}, {versus(t_par_one, t_tile_one)} `numba_tiled` ({fmt_time(t_tile_one)}): "
+            f"{fmt_pct(ratio(probe_one, t_par_one))} and {fmt_pct(ratio(probe_one, t_tile_one))} of the "
+            "one-thread probe.",
+            [t_par_one, t_tile_one, probe_one],
         )
     )
     out.append(
@@ -895,7 +915,14 @@ def memory_limit_table(results: Results) -> str:
         )
     if not rows:
         return ""
-    return tabulate(rows, headers=["size", "X", *[f"`{r}`" for r in rungs]], tablefmt="github") + "\n"
+    text = tabulate(rows, headers=["size", "X", *[f"`{r}`" for r in rungs]], tablefmt="github") + "\n"
+    if any(cell.endswith("%") and int(cell[:-1]) > 100 for row in rows for cell in row[2:]):
+        text += (
+            "\nA share above 100% means the rung read X faster than the probe did at that size: part of X "
+            "was still in cache between epochs, or the probe's rounds met a busier machine. The probe is a "
+            "measurement taken in the same run, not a law.\n"
+        )
+    return text
 
 
 def _findings(results: Results) -> str:
