@@ -1,53 +1,50 @@
-"""Numba at the memory limit: ``numba_tiled`` plus prefetch, blocks of four rows, native float32.
+"""Numba at the memory limit: each row read once, used at once, with the next rows prefetched.
 
-The rungs below it leave the memory system idle part of the time. One core can only have
-a limited number of cache misses in flight, and its out-of-order window reaches only a
-row or two ahead once every row also carries gradient work; while a tile's loss, error
-and gradient are being computed, no new data is on its way. Three changes:
+``numba_tiled`` reads a tile of rows for the logits, computes the tile's loss and error,
+then reads the tile again for the gradient. Its polynomial ``exp`` needs the tile (the
+loop vectorizer wants hundreds of iterations), and while the tile's loss and gradient are
+computed no new data is on its way from memory. This rung keeps the memory system busy:
 
-1. **Software prefetch.** A cursor runs a tile plus AHEAD_BYTES ahead of the rows being
-   read and asks for one cache line at a time (``impls/_prefetch.py``). It moves half a
-   row for every row either pass visits, so requests are spread over all the tile's
-   work, not bunched into the first pass.
-2. **Four rows at a time.** The logits of four rows share each load of ``w`` and run four
-   independent sums; the gradient adds four rows per load and store of the accumulator.
-   With short rows, per-row overheads (the horizontal sum, the loop) otherwise dominate.
+1. **Blocks of a few rows, used while they are in L1.** Logits of a block (four rows share
+   each load of ``w``), then the block's loss and error as one SIMD vector
+   (``impls/_simd.py``: written as LLVM vector code, because LLVM leaves loops of 4 to 16
+   iterations scalar), then the block's gradient (four rows per load and store of the
+   accumulator). Short rows get more rows per block, so the vector work stays wide.
+2. **Software prefetch.** A cursor runs AHEAD_BYTES ahead of the rows being read and asks
+   for one cache line at a time (``impls/_prefetch.py``). It moves half a row each time
+   either pass starts four rows, so requests are spread evenly over the work.
 3. **Arithmetic in the data's precision.** For float32 data the dot products and the
-   tile's gradient run in float32 SIMD (twice the lanes of float64); each tile's gradient
-   is then added into the chunk's float64 accumulator, so rounding stays per tile.
-
-Tiles hold TILE_BYTES of rows, small enough to be re-read from L1 by the gradient pass.
+   gradient run in float32 SIMD (twice the lanes of float64); every FLUSH_ROWS rows the
+   float32 gradient is added into the chunk's float64 accumulator, so rounding stays local.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from numba.extending import register_jitable
 
 from impls._common import Tolerance
 from impls._prefetch import prefetch
+from impls._simd import logistic_terms_simd
 from impls.numba_fused import FASTMATH, make_rung
-from impls.numba_tiled import TILE_MATH, tile_terms
+from impls.numba_tiled import TILE_MATH
 
-TILE_BYTES = 16 * 1024  # half of a 32 KiB L1 data cache
-MAX_TILE = 256  # rows per tile at most (short rows)
-AHEAD_BYTES = 4096  # how far ahead of the tile the prefetch cursor runs, at least
+AHEAD_BYTES = 4096  # how far ahead of the rows being read the prefetch cursor runs
 LINE_BYTES = 64
+FLUSH_ROWS = 64  # rows between additions of the block gradient into the float64 accumulator
 
 TOLERANCE = Tolerance(
     float64=1e-9,
     float32=1e-4,
     why="as numba_tiled (fastmath dot products, polynomial exp and log1p); float32 data are "
-    "summed in float32 within a row and a tile of rows, in float64 across tiles",
+    "summed in float32 within a row and over FLUSH_ROWS rows, in float64 beyond",
 )
 
 
-@register_jitable
-def tile_rows(n: int, itemsize: int) -> int:
-    """Rows per tile: TILE_BYTES of rows, a multiple of 4, between 4 and MAX_TILE."""
-    rows = TILE_BYTES // (n * itemsize)
-    return max(4, min(MAX_TILE, rows - rows % 4))
+def block_rows(n: int, itemsize: int) -> int:
+    """Rows per block: 4 for rows of 512 bytes or more, 8 down to 256 bytes, 16 below."""
+    row_bytes = n * itemsize
+    return 4 if row_bytes >= 512 else 8 if row_bytes >= 256 else 16
 
 
 @njit(inline="always")
@@ -59,32 +56,33 @@ def prefetch_until(flat, cursor, target, line):
     return cursor
 
 
-def streamed_chunk(X, y, w, b, start, stop, acc):
-    """Rows [start, stop) tile by tile, as in numba_tiled, with the next rows prefetched."""
-    n = X.shape[1]
-    flat = X.reshape(-1)  # C-contiguous, so row i starts at element i*n
-    zero = X.dtype.type(0)
-    z = np.empty(MAX_TILE)
-    loss = np.empty(MAX_TILE)
-    error = np.empty(MAX_TILE)
-    scale_bits = np.empty(MAX_TILE, dtype=np.int64)
-    tile_grad = np.zeros(n, dtype=X.dtype)
-    tile = tile_rows(n, X.itemsize)
-    line = LINE_BYTES // X.itemsize
-    ahead = max(AHEAD_BYTES // X.itemsize, tile * n)
-    last = stop * n
-    cursor = start * n
-    db = 0.0
-    cost = 0.0
-    for t0 in range(start, stop, tile):
-        size = min(stop - t0, tile)
-        lead = t0 * n + ahead  # where the cursor should be when this tile starts
-        # (1) logits, four rows at a time: the only read of these rows from memory
-        i = 0
-        while i < size:
-            cursor = prefetch_until(flat, cursor, min(last, lead + (i + 4) * n // 2), line)
-            if i + 4 <= size:
-                r0, r1, r2, r3 = X[t0 + i], X[t0 + i + 1], X[t0 + i + 2], X[t0 + i + 3]
+def _make_block_pass(rows: int):
+    """Rows [start, stop) of a chunk in blocks of ``rows`` (a multiple of 4), compiled for that size."""
+    terms = logistic_terms_simd(rows)
+
+    @njit(fastmath=FASTMATH, error_model=TILE_MATH["error_model"])
+    def block_pass(X, y, w, b, start, stop, acc):
+        n = X.shape[1]
+        flat = X.reshape(-1)  # C-contiguous, so row i starts at element i*n
+        zero = X.dtype.type(0)
+        z = np.zeros(rows)
+        yb = np.zeros(rows)
+        loss = np.empty(rows)
+        error = np.empty(rows)
+        grad = np.zeros(n, dtype=X.dtype)
+        line = LINE_BYTES // X.itemsize
+        ahead = AHEAD_BYTES // X.itemsize
+        last = stop * n
+        cursor = start * n
+        db = 0.0
+        cost = 0.0
+        since_flush = 0
+        i = start
+        while i + rows <= stop:
+            # (1) logits, four rows at a time: the only read of these rows from memory
+            for g in range(0, rows, 4):
+                cursor = prefetch_until(flat, cursor, min(last, (i + g + 2) * n + ahead), line)
+                r0, r1, r2, r3 = X[i + g], X[i + g + 1], X[i + g + 2], X[i + g + 3]
                 s0, s1, s2, s3 = zero, zero, zero, zero
                 for j in range(n):
                     wj = w[j]
@@ -92,53 +90,76 @@ def streamed_chunk(X, y, w, b, start, stop, acc):
                     s1 += r1[j] * wj
                     s2 += r2[j] * wj
                     s3 += r3[j] * wj
-                z[i], z[i + 1], z[i + 2], z[i + 3] = s0 + b, s1 + b, s2 + b, s3 + b
-                i += 4
-            else:  # the last rows of the chunk
-                row = X[t0 + i]
-                s = zero
+                z[g], z[g + 1], z[g + 2], z[g + 3] = s0 + b, s1 + b, s2 + b, s3 + b
+            for k in range(rows):
+                yb[k] = y[i + k]
+            # (2) loss and error of the whole block: one SIMD vector of `rows` lanes
+            terms(z, yb, loss, error)
+            # (3) gradient, four rows at a time, re-read from L1
+            for g in range(0, rows, 4):
+                cursor = prefetch_until(flat, cursor, min(last, (i + g + 4) * n + ahead), line)
+                r0, r1, r2, r3 = X[i + g], X[i + g + 1], X[i + g + 2], X[i + g + 3]
+                e0 = X.dtype.type(error[g])
+                e1 = X.dtype.type(error[g + 1])
+                e2 = X.dtype.type(error[g + 2])
+                e3 = X.dtype.type(error[g + 3])
                 for j in range(n):
-                    s += row[j] * w[j]
-                z[i] = s + b
-                i += 1
-        # (2) loss and error of the whole tile in SIMD
-        tile_terms(z[:size], y[t0 : t0 + size], loss[:size], error[:size], scale_bits[:size])
-        # (3) gradient, re-reading the rows from L1
-        lead += size * n // 2
-        i = 0
-        while i < size:
-            cursor = prefetch_until(flat, cursor, min(last, lead + (i + 4) * n // 2), line)
-            if i + 4 <= size:
-                r0, r1, r2, r3 = X[t0 + i], X[t0 + i + 1], X[t0 + i + 2], X[t0 + i + 3]
-                e0 = X.dtype.type(error[i])
-                e1 = X.dtype.type(error[i + 1])
-                e2 = X.dtype.type(error[i + 2])
-                e3 = X.dtype.type(error[i + 3])
+                    grad[j] += e0 * r0[j] + e1 * r1[j] + e2 * r2[j] + e3 * r3[j]
+            for k in range(rows):
+                db += error[k]
+                cost += loss[k]
+            i += rows
+            since_flush += rows
+            if since_flush >= FLUSH_ROWS:
                 for j in range(n):
-                    tile_grad[j] += e0 * r0[j] + e1 * r1[j] + e2 * r2[j] + e3 * r3[j]
-                i += 4
-            else:
-                row = X[t0 + i]
-                e = X.dtype.type(error[i])
-                for j in range(n):
-                    tile_grad[j] += e * row[j]
-                i += 1
+                    acc[j] += grad[j]
+                    grad[j] = zero
+                since_flush = 0
+        # The chunk's last rows (fewer than a block): the same steps, one row at a time.
+        size = stop - i
+        for k in range(size):
+            row = X[i + k]
+            s = zero
+            for j in range(n):
+                s += row[j] * w[j]
+            z[k] = s + b
+            yb[k] = y[i + k]
+        terms(z, yb, loss, error)  # lanes from `size` on hold stale values and are not used
+        for k in range(size):
+            row = X[i + k]
+            e = X.dtype.type(error[k])
+            for j in range(n):
+                grad[j] += e * row[j]
+            db += error[k]
+            cost += loss[k]
         for j in range(n):
-            acc[j] += tile_grad[j]
-            tile_grad[j] = zero
-        for i in range(size):
-            db += error[i]
-            cost += loss[i]
-    return db, cost
+            acc[j] += grad[j]
+        return db, cost
+
+    return block_pass
+
+
+_PASS_4, _PASS_8, _PASS_16 = (_make_block_pass(rows) for rows in (4, 8, 16))
+_block_rows = njit(block_rows)
+
+
+def streamed_chunk(X, y, w, b, start, stop, acc):
+    """Rows [start, stop): logits, loss and gradient block by block, the next rows prefetched."""
+    rows = _block_rows(X.shape[1], X.itemsize)
+    if rows == 4:
+        return _PASS_4(X, y, w, b, start, stop, acc)
+    if rows == 8:
+        return _PASS_8(X, y, w, b, start, stop, acc)
+    return _PASS_16(X, y, w, b, start, stop, acc)
 
 
 RUNG = make_rung(
     "numba_parallel",
-    "numba_tiled plus software prefetch, four rows per inner loop and float32 arithmetic "
-    "for float32 data: the memory system never waits for the core.",
+    "Blocks of a few rows used while in L1 (logits, SIMD loss and error, gradient), the next "
+    "rows prefetched, float32 arithmetic for float32 data: the memory system never waits for the core.",
     streamed_chunk,
     {"fastmath": FASTMATH, "error_model": TILE_MATH["error_model"]},
     TOLERANCE,
-    core=(streamed_chunk, prefetch_until),
-    extra_kernels=(tile_terms,),
+    core=(streamed_chunk, _make_block_pass, prefetch_until),
+    extra_kernels=(_PASS_4, _PASS_8, _PASS_16),
 )
