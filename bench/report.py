@@ -843,9 +843,9 @@ def steps_section(results: Results) -> str:
     t_tile_one = T("numba_tiled", bm, bn, "float64", "one")
     probe_one = T(ROOFLINE, bm, bn, "float64", "one")
     verdict = (
-        " Here the prefetching rung is the faster one."
+        " Here it is the faster of the two."
         if t_par_b and t_tile_b and t_par_b < t_tile_b
-        else " In this run prefetching did not pay off at this size with all threads; the one-thread "
+        else " In this run it did not pay off at this size with all threads; the one-thread "
         "figures and the table below show how it fares elsewhere."
     )
     out.append(
@@ -853,9 +853,11 @@ def steps_section(results: Results) -> str:
             results,
             "numba_parallel against numba_tiled and numpy at the largest size",
             "A core can only have a few cache misses in flight, and its out-of-order window reaches only a row "
-            "or two ahead when every row also carries gradient work: while a tile's loss and gradient are "
-            "computed, no new data is on its way. `numba_parallel` asks for the next lines explicitly "
-            "(software prefetch), a few kilobytes ahead, spread over all of a tile's work. At "
+            "or two ahead when every row also carries gradient work: while `numba_tiled` computes a tile's loss "
+            "and gradient, no new data is on its way. `numba_parallel` works on blocks of 4 to 16 rows that stay "
+            "in L1 from their logits to their gradient, computes a block's loss and error as one SIMD vector "
+            "(written directly as LLVM vector code: LLVM leaves loops that short scalar), and asks for the next "
+            "lines explicitly (software prefetch) 4 KiB ahead, a little before every four rows. At "
             f"{fmt_size(bm, bn) if bm else ''} an epoch takes {fmt_time(t_par_b)}: {versus(t_par_b, t_tile_b)} "
             f"`numba_tiled`, {fmt_x(ratio(t_np_b, t_par_b))} the speed of `numpy`, "
             f"{fmt_pct(ratio(probe_big, t_par_b))} of the roofline." + verdict,
@@ -881,8 +883,8 @@ def steps_section(results: Results) -> str:
             "`numba_tiled` converts every float32 element to float64 before multiplying, so its arithmetic "
             "costs the same as for float64 data: float32 makes it "
             f"{fmt_x(ratio(t_tile_64, t_tile_32))} faster at {fmt_size(*size32) if size32 else ''}. "
-            "`numba_parallel` multiplies float32 in float32 (twice the SIMD lanes) and adds each tile's "
-            f"gradient into float64: {fmt_x(ratio(t_par_64, t_par_32))} faster.",
+            "`numba_parallel` multiplies float32 in float32 (twice the SIMD lanes) and adds its float32 "
+            f"gradient into float64 every 64 rows: {fmt_x(ratio(t_par_64, t_par_32))} faster.",
             [t_tile_32, t_tile_64, t_par_32, t_par_64],
         )
     )

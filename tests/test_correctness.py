@@ -40,7 +40,9 @@ def test_agrees_with_reference(rung, shape):
 
 # Rows of 13, 37 and 70 elements give numba_parallel each of its block sizes (16, 8, 4 rows).
 @pytest.mark.parametrize(
-    "shape", [(2 * 4096 + 7, 13), (4096 + 3, 37), (4096 + 5, 70)], ids=["3-chunks", "2-chunks-odd", "long-rows"]
+    "shape",
+    [(2 * 4096 + 7, 13), (4096 + 3, 37), (4096 + 5, 70)],
+    ids=["3-chunks", "2-chunks-odd", "long-rows"],
 )
 def test_several_chunks_and_ragged_tiles(rung_and_dtype, shape):
     """More rows than one parallel chunk (4096), and row counts that leave partial tiles and blocks."""
