@@ -843,7 +843,7 @@ def steps_section(results: Results) -> str:
     t_tile_one = T("numba_tiled", bm, bn, "float64", "one")
     probe_one = T(ROOFLINE, bm, bn, "float64", "one")
     verdict = (
-        " Here it is the faster of the two."
+        ""
         if t_par_b and t_tile_b and t_par_b < t_tile_b
         else " In this run it did not pay off at this size with all threads; the one-thread "
         "figures and the table below show how it fares elsewhere."
