@@ -5,14 +5,20 @@ then reads the tile again for the gradient. Its polynomial ``exp`` needs the til
 loop vectorizer wants hundreds of iterations), and while the tile's loss and gradient are
 computed no new data is on its way from memory. This rung keeps the memory system busy:
 
-1. **Blocks of a few rows, used while they are in L1.** Logits of a block (four rows share
-   each load of ``w``), then the block's loss and error as one SIMD vector
-   (``impls/_simd.py``: written as LLVM vector code, because LLVM leaves loops of 4 to 16
-   iterations scalar), then the block's gradient (four rows per load and store of the
-   accumulator). Short rows get more rows per block, so the vector work stays wide.
+1. **Blocks of a few rows, used while they are in L1.** Logits of a block, then the block's
+   loss and error as one SIMD vector, then the block's gradient. All three are SIMD code
+   written as LLVM vector IR (``impls/_simd.py``), because LLVM's own vectorizers do badly
+   on loops this short: the loss and error stay scalar, and a dot product over a short row
+   spends most of its time in remainder loops and horizontal sums. The logits and the
+   gradient take four rows at a time, so each load of ``w`` and each load and store of the
+   gradient serves four rows. Short rows get more rows per block, so the vector of losses
+   stays wide.
 2. **Software prefetch.** A cursor runs AHEAD_BYTES ahead of the rows being read and asks
-   for one cache line at a time (``impls/_prefetch.py``). It moves half a row each time
-   either pass starts four rows, so requests are spread evenly over the work.
+   for one cache line at a time (``impls/_prefetch.py``). Before each group of four rows
+   in the logits pass it moves up to two rows past that group's first row (plus
+   AHEAD_BYTES), and before each group in the gradient pass up to four rows past it. With
+   blocks of 4 rows the requests split evenly between the passes; with blocks of 8 or 16
+   most fall in the logits pass.
 3. **Arithmetic in the data's precision.** For float32 data the dot products and the
    gradient run in float32 SIMD (twice the lanes of float64); every FLUSH_ROWS rows the
    float32 gradient is added into the chunk's float64 accumulator, so rounding stays local.
@@ -25,7 +31,7 @@ from numba import njit
 
 from impls._common import Tolerance
 from impls._prefetch import prefetch
-from impls._simd import logistic_terms_simd
+from impls._simd import dot_rows4, grad_rows4, logistic_terms_simd
 from impls.numba_fused import FASTMATH, make_rung
 from impls.numba_tiled import TILE_MATH
 
@@ -44,8 +50,9 @@ TOLERANCE = Tolerance(
 def block_rows(n: int, itemsize: int) -> int:
     """Rows per block: 4 for rows of 256 bytes or more, 8 down to 64 bytes, 16 below.
 
-    Measured at 1e6 x 100 float32 (400-byte rows), blocks of 4 ran at about 89% of the
-    probe and blocks of 8 at about 77%; at n = 25 the three sizes were within the noise.
+    Long rows fill L1 quickly, so their blocks stay small; for short rows a block of 8 or 16
+    keeps the loss and error vector wide. (In interleaved runs, 400-byte rows ran clearly
+    faster in blocks of 4 than of 8; at n = 25 the three sizes were within the noise.)
     """
     row_bytes = n * itemsize
     return 4 if row_bytes >= 256 else 8 if row_bytes >= 64 else 16
@@ -86,15 +93,7 @@ def _make_block_pass(rows: int):
             # (1) logits, four rows at a time: the only read of these rows from memory
             for g in range(0, rows, 4):
                 cursor = prefetch_until(flat, cursor, min(last, (i + g + 2) * n + ahead), line)
-                r0, r1, r2, r3 = X[i + g], X[i + g + 1], X[i + g + 2], X[i + g + 3]
-                s0, s1, s2, s3 = zero, zero, zero, zero
-                for j in range(n):
-                    wj = w[j]
-                    s0 += r0[j] * wj
-                    s1 += r1[j] * wj
-                    s2 += r2[j] * wj
-                    s3 += r3[j] * wj
-                z[g], z[g + 1], z[g + 2], z[g + 3] = s0 + b, s1 + b, s2 + b, s3 + b
+                dot_rows4(flat, (i + g) * n, n, w, b, z, g)
             for k in range(rows):
                 yb[k] = y[i + k]
             # (2) loss and error of the whole block: one SIMD vector of `rows` lanes
@@ -102,13 +101,7 @@ def _make_block_pass(rows: int):
             # (3) gradient, four rows at a time, re-read from L1
             for g in range(0, rows, 4):
                 cursor = prefetch_until(flat, cursor, min(last, (i + g + 4) * n + ahead), line)
-                r0, r1, r2, r3 = X[i + g], X[i + g + 1], X[i + g + 2], X[i + g + 3]
-                e0 = X.dtype.type(error[g])
-                e1 = X.dtype.type(error[g + 1])
-                e2 = X.dtype.type(error[g + 2])
-                e3 = X.dtype.type(error[g + 3])
-                for j in range(n):
-                    grad[j] += e0 * r0[j] + e1 * r1[j] + e2 * r2[j] + e3 * r3[j]
+                grad_rows4(flat, (i + g) * n, n, error, g, grad)
             for k in range(rows):
                 db += error[k]
                 cost += loss[k]
@@ -165,5 +158,5 @@ RUNG = make_rung(
     {"fastmath": FASTMATH, "error_model": TILE_MATH["error_model"]},
     TOLERANCE,
     core=(streamed_chunk, _make_block_pass, prefetch_until),
-    extra_kernels=(_PASS_4, _PASS_8, _PASS_16),
+    helpers=("_block_rows", "_PASS_4", "_PASS_8", "_PASS_16"),
 )

@@ -154,5 +154,5 @@ RUNG = make_rung(
     {"fastmath": FASTMATH, "error_model": "numpy"},
     TOLERANCE,
     core=(tiled_chunk, tile_terms),
-    extra_kernels=(tile_terms,),
+    helpers=("tile_terms",),
 )

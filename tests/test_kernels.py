@@ -12,7 +12,7 @@ from numba import njit
 from scipy.special import expit
 
 from impls._scalar import logistic_terms
-from impls._simd import logistic_terms_simd
+from impls._simd import dot_rows4, grad_rows4, logistic_terms_simd
 from impls.numba_tiled import tile_terms
 
 
@@ -114,3 +114,73 @@ def test_simd_terms_leave_their_inputs_alone():
     SIMD[8](z, y, np.empty(8), np.empty(8))
     np.testing.assert_array_equal(z, z_before)
     np.testing.assert_array_equal(y, y_before)
+
+
+@njit
+def _dot_rows4(flat, start, n, w, b, z, k):
+    dot_rows4(flat, start, n, w, b, z, k)
+
+
+@njit
+def _grad_rows4(flat, start, n, error, k, grad):
+    grad_rows4(flat, start, n, error, k, grad)
+
+
+def _four_rows(seed: int, n: int, dtype: str):
+    """Six rows of n random values: the kernels read rows 1..4, so rows 0 and 5 must not count."""
+    rng = np.random.default_rng(seed)
+    scale = 10.0 ** rng.integers(-3, 4)
+    return (rng.standard_normal((6, n)) * scale).astype(dtype), rng
+
+
+def _allowance(terms: np.ndarray, dtype: str, n: int) -> np.ndarray:
+    """Rounding bound of a reordered sum of n terms (plus one): (n + 1) eps sum|terms| per row."""
+    return (n + 1) * np.finfo(dtype).eps * np.abs(terms).sum(axis=-1) + np.finfo(dtype).tiny
+
+
+ROW_LENGTHS = st.sampled_from([1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 24, 25, 31, 32, 33, 100])
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=ROW_LENGTHS, dtype=st.sampled_from(["float64", "float32"]))
+def test_dot_rows4_gives_four_logits(seed, n, dtype):
+    """Every row length: whole vectors, the scalar remainder, or only the remainder (n < lanes)."""
+    X, rng = _four_rows(seed, n, dtype)
+    w = rng.standard_normal(n).astype(dtype)
+    b = float(rng.standard_normal())
+    X_before, w_before = X.copy(), w.copy()
+    z = np.full(7, np.nan)
+    _dot_rows4(X.reshape(-1), n, n, w, b, z, 2)  # rows 1..4 into z[2:6]
+    products = X[1:5].astype(np.float64) * w.astype(np.float64)
+    exact = np.array([math.fsum(row) for row in products]) + b
+    assert np.all(np.abs(z[2:6] - exact) <= _allowance(products, dtype, n) + 4 * np.finfo(dtype).eps * abs(b))
+    assert np.isnan(z[[0, 1, 6]]).all()  # nothing written outside z[k:k+4]
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(w, w_before)
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=ROW_LENGTHS, dtype=st.sampled_from(["float64", "float32"]))
+def test_grad_rows4_adds_four_rows_into_the_gradient(seed, n, dtype):
+    X, rng = _four_rows(seed, n, dtype)
+    error = rng.standard_normal(7)
+    grad = rng.standard_normal(n + 1).astype(dtype)
+    grad[n] = np.nan  # one past the end: must stay untouched
+    X_before, error_before, grad_before = X.copy(), error.copy(), grad.copy()
+    _grad_rows4(X.reshape(-1), n, n, error, 3, grad)  # rows 1..4 weighted by error[3:7]
+    e = error[3:7].astype(dtype).astype(np.float64)  # the kernel rounds the errors to the data's dtype
+    terms = np.vstack([grad_before[:n].astype(np.float64), e[:, None] * X[1:5].astype(np.float64)]).T
+    exact = np.array([math.fsum(column) for column in terms])
+    assert np.all(np.abs(grad[:n] - exact) <= _allowance(terms, dtype, 5))
+    assert np.isnan(grad[n])
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(error, error_before)
+
+
+def test_row_kernels_refuse_mixed_dtypes():
+    """The sums run in the data's dtype, so w and the gradient must share it: a typing error, not a cast."""
+    X = np.ones((4, 8))
+    with pytest.raises(Exception, match="dot_rows4"):
+        _dot_rows4(X.reshape(-1), 0, 8, np.ones(8, dtype=np.float32), 0.0, np.zeros(4), 0)
+    with pytest.raises(Exception, match="grad_rows4"):
+        _grad_rows4(X.reshape(-1), 0, 8, np.zeros(4), 0, np.zeros(8, dtype=np.float32))
