@@ -87,6 +87,9 @@ def limited_threads(name: str, threads: str):
         yield count
 
 
+SLOPE_SAMPLE_S = 0.02  # the budget predictor's larger sample runs at least this long, if m allows
+
+
 def _epoch_seconds(rung: Rung, X: np.ndarray, y: np.ndarray, dtype: np.dtype) -> float:
     problem = rung.validate(X, y, lr=LR, epochs=1, dtype=dtype)
     state = rung.prepare(problem)
@@ -105,10 +108,13 @@ def _epoch_seconds(rung: Rung, X: np.ndarray, y: np.ndarray, dtype: np.dtype) ->
 
 
 def predicted_round_s(rung: Rung, m: int, n: int, dtype: np.dtype, epochs: int) -> float:
-    """Seconds one timed round should take: a line through one epoch on 100 and 1000 rows.
+    """Seconds one timed round should take: a line through one epoch on a few and on more rows.
 
     The intercept is the per-call cost (thread start-up, Python overhead), the slope the
-    cost per example; only the slope is multiplied by m.
+    cost per example; only the slope is multiplied by m. The larger sample grows tenfold
+    (from 1000 rows, at most m) until one epoch on it takes SLOPE_SAMPLE_S: a slope taken
+    over microseconds is at the mercy of one hiccup, which once predicted 11 s for a round
+    of about 1.5 s.
     """
     X, y = get_data(m, n, dtype)
     small, large = min(m, 100), min(m, 1000)
@@ -116,6 +122,9 @@ def predicted_round_s(rung: Rung, m: int, n: int, dtype: np.dtype, epochs: int) 
     if large == small:
         return t_small * epochs
     t_large = _epoch_seconds(rung, X[:large], y[:large], dtype)
+    while t_large < SLOPE_SAMPLE_S and large < m:
+        large = min(m, 10 * large)
+        t_large = _epoch_seconds(rung, X[:large], y[:large], dtype)
     per_row = max(t_large - t_small, 0.0) / (large - small)
     return (t_small + per_row * (m - small)) * epochs
 

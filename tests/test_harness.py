@@ -1,0 +1,48 @@
+"""The benchmark's budget predictor, on a stand-in clock: what it predicts, not how fast anything runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench import harness
+from impls import IMPLEMENTATIONS
+
+PER_CALL_S = 50e-6
+PER_ROW_S = 40e-9  # a fast rung: 1000 rows take 90 us, a million rows 40 ms
+
+
+@pytest.fixture
+def stand_in_clock(monkeypatch):
+    """One epoch on r rows "takes" PER_CALL_S + PER_ROW_S * r; the samples asked for are recorded."""
+    samples = []
+
+    def epoch_seconds(rung, X, y, dtype):
+        samples.append(X.shape[0])
+        seconds = PER_CALL_S + PER_ROW_S * X.shape[0]
+        if X.shape[0] == 1000:
+            seconds += 1e-3  # one hiccup of a millisecond, on the 1000-row sample
+        return seconds
+
+    monkeypatch.setattr(harness, "_epoch_seconds", epoch_seconds)
+    monkeypatch.setattr(harness, "get_data", lambda m, n, dtype: (np.zeros((m, n)), np.zeros(m)))
+    return samples
+
+
+def test_a_hiccup_on_a_short_sample_does_not_inflate_the_prediction(stand_in_clock):
+    m, epochs = 4_000_000, 3
+    predicted = harness.predicted_round_s(IMPLEMENTATIONS["numpy"], m, 4, np.dtype("float64"), epochs)
+    true = (PER_CALL_S + PER_ROW_S * m) * epochs
+    # The slope over 100..1000 rows alone would predict ~14 s; the larger samples fix it.
+    assert predicted == pytest.approx(true, rel=0.05)
+    assert stand_in_clock == [100, 1000, 10_000, 100_000, 1_000_000]
+
+
+def test_samples_never_exceed_the_data(stand_in_clock):
+    harness.predicted_round_s(IMPLEMENTATIONS["numpy"], 3000, 4, np.dtype("float64"), 1)
+    assert max(stand_in_clock) == 3000
+    stand_in_clock.clear()
+    assert harness.predicted_round_s(
+        IMPLEMENTATIONS["numpy"], 50, 4, np.dtype("float64"), 2
+    ) == pytest.approx(2 * (PER_CALL_S + PER_ROW_S * 50))
+    assert stand_in_clock == [50]
