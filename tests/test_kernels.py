@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -184,3 +185,21 @@ def test_row_kernels_refuse_mixed_dtypes():
         _dot_rows4(X.reshape(-1), 0, 8, np.ones(8, dtype=np.float32), 0.0, np.zeros(4), 0)
     with pytest.raises(Exception, match="grad_rows4"):
         _grad_rows4(X.reshape(-1), 0, 8, np.zeros(4), 0, np.zeros(8, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("module_name", "helpers"),
+    [("numba_tiled", ("tile_terms",)), ("numba_parallel", ("_block_rows", "_PASS_4", "_PASS_8", "_PASS_16"))],
+)
+def test_rebuild_compiles_the_chunks_helpers_afresh(module_name, helpers):
+    """The compile benchmark times rung.rebuild(): every kernel the chunk calls must be new and uncompiled."""
+    module = importlib.import_module(f"impls.{module_name}")
+    fresh = module.RUNG.rebuild()
+    chunk, *helper_kernels = fresh.kernels
+    assert len(helper_kernels) == len(helpers)
+    for name, kernel in zip(helpers, helper_kernels, strict=True):
+        assert kernel is not getattr(module, name)
+        assert kernel.py_func is getattr(module, name).py_func
+        assert not kernel.signatures, f"{name} arrived already compiled"
+        assert chunk.py_func.__globals__[name] is kernel, f"the rebuilt chunk would still call the old {name}"
+    assert not chunk.signatures
