@@ -23,7 +23,7 @@ from bench.harness import (
     skip_if_over_budget,
 )
 from bench.roofline import read_all
-from impls import IMPLEMENTATIONS
+from impls import IMPLEMENTATIONS, numba_tuned
 
 RUNG_POINTS = points(PROFILE, list(IMPLEMENTATIONS))
 PROBE_POINTS = points(PROFILE, [ROOFLINE])
@@ -50,6 +50,11 @@ def test_descent(benchmark, point: Point):
     benchmark.extra_info["tolerance"] = rung.tolerance(point.dtype)
     if rung.kernels:
         benchmark.extra_info.update(simd_profile(rung, point.dtype))
+    if rung is numba_tuned.RUNG:  # which candidate the plan ran here, and where the plan came from
+        with limited_threads(point.rung, point.threads) as threads:
+            plan = numba_tuned.plan(point.n, point.dtype)
+        benchmark.extra_info["plan"] = plan.candidate.name
+        benchmark.extra_info["plan_row_class"] = numba_tuned.row_class(point.n, np.dtype(point.dtype).itemsize)
 
 
 @pytest.mark.parametrize("point", PROBE_POINTS, ids=[p.id for p in PROBE_POINTS])

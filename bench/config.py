@@ -26,6 +26,8 @@ class Profile:
     budget_s: float  # a rung predicted to need longer than this for one round is skipped
     jit_rounds: int
     jit_dtypes: tuple[str, ...] = ("float64", "float32")  # each dtype is a compilation of its own
+    paired_rounds: int = 10  # probe/rung pairs per paired-share benchmark
+    tuning_landscape_s: float = 2.0  # timing bound of each candidate landscape (numba_tuned)
 
 
 PROFILES = {
@@ -40,6 +42,9 @@ PROFILES = {
         epochs=2,
         budget_s=5.0,
         jit_rounds=1,
+        jit_dtypes=("float64",),
+        paired_rounds=2,
+        tuning_landscape_s=0.01,
     ),
     # About 5 minutes on a 2-core machine.
     "default": Profile(
@@ -65,6 +70,8 @@ PROFILES = {
         epochs=5,
         budget_s=4.0,
         jit_rounds=3,
+        paired_rounds=15,
+        tuning_landscape_s=3.0,
     ),
 }
 

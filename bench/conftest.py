@@ -1,16 +1,19 @@
-"""Machine metadata for the results file, and the order the benchmarks run in."""
+"""Machine metadata for the results file, numba_tuned's wisdom for the run, and what the JSON keeps."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import platform
+import tempfile
 from importlib import metadata
+from pathlib import Path
 
 import numba
 from threadpoolctl import threadpool_info
 
 from bench.config import LR, PROFILE, SEED
+from impls import numba_tuned
 from impls._common import source_digest
 
 THREAD_ENV = (
@@ -31,7 +34,34 @@ PACKAGES = (
     "threadpoolctl",
     "pandas",
     "matplotlib",
+    "platformdirs",
 )
+
+
+def pytest_configure(config):
+    """numba_tuned plans afresh in every benchmark run, as on a machine it has never seen.
+
+    The run's plans (and every candidate's time behind them) then come from this run and go into
+    its results file. ``LADDER_WISDOM`` set by the user keeps theirs instead.
+    """
+    if "LADDER_WISDOM" not in os.environ:
+        folder = Path(tempfile.mkdtemp(prefix="ladder-bench-wisdom-"))
+        os.environ["LADDER_WISDOM"] = str(folder / "wisdom.json")
+    os.environ.setdefault("LADDER_PLANNING", "measure")
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    """Keep the statistics, drop pytest-benchmark's raw rounds; params as plain values.
+
+    The raw rounds (``stats.data``) made a default run's file 14 MB; the report uses only the
+    statistics, which pytest-benchmark computed from every round before this hook runs.
+    """
+    for bench in output_json["benchmarks"]:
+        bench["stats"].pop("data", None)
+        point = (bench.get("params") or {}).get("point")
+        if dataclasses.is_dataclass(point):
+            bench["params"] = {"point": dataclasses.asdict(point)}
+    output_json["numba_tuned_wisdom"] = numba_tuned.wisdom()
 
 
 def _version(package: str) -> str | None:

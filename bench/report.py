@@ -30,7 +30,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from tabulate import tabulate
 
-from impls import IMPLEMENTATIONS
+from impls import IMPLEMENTATIONS, LABEL_ALIASES
 from impls._common import source_digest
 
 ROOFLINE = "roofline"
@@ -56,6 +56,7 @@ class Results:
     datetime: str
     source_digest: str | None
     path: Path
+    tuning: list[dict] = field(default_factory=list)  # extra_info of each numba_tuned tuning benchmark
     gaps: list[str] = field(default_factory=list)
 
     @property
@@ -65,6 +66,10 @@ class Results:
     @property
     def jit(self) -> pd.DataFrame:
         return self.table[self.table["kind"] == "jit"]
+
+    @property
+    def paired(self) -> pd.DataFrame:
+        return self.table[self.table["kind"] == "paired"]
 
 
 # --------------------------------------------------------------------------- loading
@@ -112,6 +117,7 @@ def load(path: str | Path) -> Results:
         datetime=str(raw.get("datetime", "unknown date")),
         source_digest=machine.get("impls_source_digest"),
         path=path,
+        tuning=[b["extra_info"] for b in raw["benchmarks"] if (b.get("extra_info") or {}).get("kind") == "tuning"],
     )
 
 
@@ -123,7 +129,8 @@ def _tidy_row(bench: dict) -> dict | None:
     try:
         row = {
             "kind": str(info["kind"]),
-            "rung": str(info["rung"]) if info["kind"] != "roofline" else ROOFLINE,
+            # results files of earlier versions name some rungs by their old labels
+            "rung": LABEL_ALIASES.get(str(info["rung"]), str(info["rung"])) if info["kind"] != "roofline" else ROOFLINE,
             "m": int(info["m"]),
             "n": int(info["n"]),
             "dtype": str(info["dtype"]),
@@ -139,6 +146,10 @@ def _tidy_row(bench: dict) -> dict | None:
             "max_rel_error": float(info.get("max_rel_error", math.nan)),
             "simd_packed_ops": float(info.get("simd_packed_ops", math.nan)),
             "simd_scalar_ops": float(info.get("simd_scalar_ops", math.nan)),
+            "plan": str(info.get("plan", "")),
+            "share_median": float(info.get("share_median", math.nan)),
+            "share_q25": float(info.get("share_q25", math.nan)),
+            "share_q75": float(info.get("share_q75", math.nan)),
         }
     except (KeyError, TypeError, ValueError):
         return None
@@ -214,7 +225,7 @@ def t_epoch(
 def big_size(results: Results) -> tuple[int, int] | None:
     """The largest size of the m sweep that the numpy rung reached: where bandwidth shows."""
     sweep = m_sweep(results)
-    numpy_rows = sweep[sweep["rung"] == "numpy"]
+    numpy_rows = sweep[sweep["rung"] == "numpy_vectorized"]
     if numpy_rows.empty:
         return None
     m = int(numpy_rows["m"].max())
@@ -375,7 +386,7 @@ def plot_speedup_over_python(results: Results) -> Figure | None:
 
 def plot_speedup_over_numpy(results: Results) -> Figure | None:
     sweep = m_sweep(results)
-    base = sweep[sweep["rung"] == "numpy"].set_index("m")["time_per_epoch_s"]
+    base = sweep[sweep["rung"] == "numpy_vectorized"].set_index("m")["time_per_epoch_s"]
     if base.empty:
         return None
     n = int(sweep["n"].iat[0])
@@ -388,7 +399,7 @@ def plot_speedup_over_numpy(results: Results) -> Figure | None:
     for rung in rung_order(results):
         rows = sweep[sweep["rung"] == rung].set_index("m")["time_per_epoch_s"]
         common = rows.index.intersection(base.index).sort_values()
-        if rung == "numpy" or common.empty:
+        if rung == "numpy_vectorized" or common.empty:
             continue
         ax.plot(
             common,
@@ -398,7 +409,7 @@ def plot_speedup_over_numpy(results: Results) -> Figure | None:
             label=rung,
         )
     ax.axhline(1.0, color="black", linewidth=1)
-    ax.text(base.index.min(), 1.0, " numpy", va="bottom", fontsize=8)
+    ax.text(base.index.min(), 1.0, " numpy_vectorized", va="bottom", fontsize=8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     _legend(ax)
@@ -514,7 +525,7 @@ def plot_threads(results: Results) -> Figure | None:
 def break_even_epochs(results: Results, rung: str, compile_s: float) -> pd.Series:
     """Epochs after which compiling ``rung`` has paid for itself against numpy, at each m."""
     sweep = m_sweep(results)
-    base = sweep[sweep["rung"] == "numpy"].set_index("m")["time_per_epoch_s"]
+    base = sweep[sweep["rung"] == "numpy_vectorized"].set_index("m")["time_per_epoch_s"]
     mine = sweep[sweep["rung"] == rung].set_index("m")["time_per_epoch_s"]
     common = base.index.intersection(mine.index).sort_values()
     saving = base[common] - mine[common]
@@ -556,6 +567,49 @@ def plot_jit(results: Results) -> Figure | None:
     return fig
 
 
+def tuning_entries(results: Results, size: tuple[int, int] | None = None) -> list[dict]:
+    """The tuning benchmarks' records (at ``size``, if given), float64 all threads first."""
+    order = {("float64", "all"): 0, ("float32", "all"): 1, ("float64", "one"): 2}
+    entries = [
+        e for e in results.tuning if size is None or (int(e["m"]), int(e["n"])) == (int(size[0]), int(size[1]))
+    ]
+    return sorted(entries, key=lambda e: (-int(e["m"]) * int(e["n"]), order.get((e["dtype"], e["threads_setting"]), 3)))
+
+
+def _setting(entry: dict) -> str:
+    threads = "1 thread" if entry["threads_setting"] == "one" else f"{entry['threads']} threads"
+    return f"{entry['dtype']}, {threads}"
+
+
+def plot_tuning(results: Results) -> Figure | None:
+    """numba_tuned's candidates at the main axis size: each one's speed as a share of the fastest's."""
+    size = axis_size(results, "float64", "all")
+    entries = tuning_entries(results, size) if size else []
+    if not entries:
+        return None
+    fig, axes = plt.subplots(
+        1, len(entries), figsize=(4.2 * len(entries), 5.6), dpi=110, sharey=True, layout="constrained"
+    )
+    axes = np.atleast_1d(axes)
+    names = list(entries[0]["landscape_best_s"])
+    for ax, entry in zip(axes, entries, strict=True):
+        best = entry["landscape_best_s"]
+        fastest = min(best.values())
+        shares = [fastest / best[name] for name in names]
+        colours = ["#0072B2" if name == entry["plan"] else "#999999" for name in names]
+        ax.barh(names[::-1], shares[::-1], color=colours[::-1])
+        ax.set_xlim(0, 1.08)
+        ax.set_title(_setting(entry), fontsize=9)
+        ax.set_xlabel("speed, share of the fastest candidate")
+        ax.grid(True, axis="x", alpha=0.3)
+    fig.suptitle(
+        f"numba_tuned's candidates at {fmt_size(*size)}, timed interleaved on this data (blue: the plan used)",
+        fontsize=10,
+    )
+    fig.text(0.99, 0.005, machine_footer(results), ha="right", va="bottom", fontsize=6, color="#555555")
+    return fig
+
+
 CHARTS: dict[str, tuple[str, Callable[[Results], Figure | None]]] = {
     "time_vs_m": ("Time per epoch against m", plot_time_vs_m),
     "speedup_python": ("Speedup over python_loops", plot_speedup_over_python),
@@ -565,6 +619,7 @@ CHARTS: dict[str, tuple[str, Callable[[Results], Figure | None]]] = {
     "dtype": ("float32 against float64", plot_dtype),
     "threads": ("One thread against all", plot_threads),
     "jit": ("JIT compile time and break-even", plot_jit),
+    "tuning": ("numba_tuned's candidates, timed on this machine", plot_tuning),
 }
 
 
@@ -628,10 +683,10 @@ def per_multiply_add(results: Results, rung: str, m: int, n: int) -> float | Non
 def crossovers(results: Results) -> list[list[str]]:
     """For each rung, the sizes of the m sweep where it is faster than numpy."""
     sweep = m_sweep(results)
-    base = sweep[sweep["rung"] == "numpy"].set_index("m")["time_per_epoch_s"]
+    base = sweep[sweep["rung"] == "numpy_vectorized"].set_index("m")["time_per_epoch_s"]
     rows = []
     for rung in rung_order(results):
-        if rung == "numpy":
+        if rung == "numpy_vectorized":
             continue
         mine = sweep[sweep["rung"] == rung].set_index("m")["time_per_epoch_s"]
         common = mine.index.intersection(base.index).sort_values()
@@ -688,7 +743,7 @@ def steps_section(results: Results) -> str:
 
     # python_loops
     pma = per_multiply_add(results, "python_loops", pm, pn) if pm else None
-    nma = per_multiply_add(results, "numba", pm, pn) if pm else None
+    nma = per_multiply_add(results, "numba_loops", pm, pn) if pm else None
     out.append("### 1. `python_loops`: the interpreter's price\n")
     out.append(f"```python\n{source_of('python_loops')}\n```\n")
     out.append(
@@ -721,9 +776,9 @@ def steps_section(results: Results) -> str:
     )
 
     # numpy
-    t_np_p, t_np_b = T("numpy", pm, pn), T("numpy", bm, bn)
-    out.append("\n### 3. `numpy`: fully vectorized\n")
-    out.append(f"```python\n{source_of('numpy')}\n```\n")
+    t_np_p, t_np_b = T("numpy_vectorized", pm, pn), T("numpy_vectorized", bm, bn)
+    out.append("\n### 3. `numpy_vectorized`: fully vectorized\n")
+    out.append(f"```python\n{source_of('numpy_vectorized')}\n```\n")
     out.append(
         _say(
             results,
@@ -753,9 +808,9 @@ def steps_section(results: Results) -> str:
     if t_in_b is not None and t_np_b is not None:
         change = t_in_b / t_np_b - 1
         verdict = (
-            f"{fmt_pct(-change)} faster than `numpy`"
+            f"{fmt_pct(-change)} faster than `numpy_vectorized`"
             if change < 0
-            else f"{fmt_pct(change)} slower than `numpy`"
+            else f"{fmt_pct(change)} slower than `numpy_vectorized`"
         )
         out.append(
             f"Every buffer is allocated once and every ufunc writes with `out=`. At {fmt_size(bm, bn)} this rung is "
@@ -771,13 +826,13 @@ def steps_section(results: Results) -> str:
     sweep = m_sweep(results)
     small_m = int(sweep["m"].min()) if not sweep.empty else None
     n_fixed = int(sweep["n"].iat[0]) if not sweep.empty else None
-    t_nb_small, t_np_small = T("numba", small_m, n_fixed), T("numpy", small_m, n_fixed)
+    t_nb_small, t_np_small = T("numba_loops", small_m, n_fixed), T("numpy_vectorized", small_m, n_fixed)
     # The largest size at which the serial loop ran (it may be over the time budget at bm).
-    numba_ms = sweep[sweep["rung"] == "numba"]["m"]
+    numba_ms = sweep[sweep["rung"] == "numba_loops"]["m"]
     nm = int(numba_ms.max()) if not numba_ms.empty else None
-    t_nb_b, t_np_nm = T("numba", nm, n_fixed), T("numpy", nm, n_fixed)
-    out.append("\n### 5. `numba`: the same loops, compiled\n")
-    out.append(f"```python\n{source_of('numba')}\n```\n")
+    t_nb_b, t_np_nm = T("numba_loops", nm, n_fixed), T("numpy_vectorized", nm, n_fixed)
+    out.append("\n### 5. `numba_loops`: the same loops, compiled\n")
+    out.append(f"```python\n{source_of('numba_loops')}\n```\n")
     out.append(
         _say(
             results,
@@ -786,7 +841,7 @@ def steps_section(results: Results) -> str:
             f"{fmt_size(small_m, n_fixed) if small_m else ''}, they are {versus(t_nb_small, t_np_small)} the "
             f"vectorized rung ({fmt_time(t_nb_small)} against {fmt_time(t_np_small)} per epoch): a compiled loop "
             "makes no library calls, where a vectorized epoch makes a dozen. "
-            f"At {fmt_size(nm, n_fixed) if nm else ''} they are {versus(t_nb_b, t_np_nm)} `numpy` "
+            f"At {fmt_size(nm, n_fixed) if nm else ''} they are {versus(t_nb_b, t_np_nm)} `numpy_vectorized` "
             f"({fmt_time(t_nb_b)} against {fmt_time(t_np_nm)}): the loops run on one core, and IEEE order forbids "
             "splitting the dot product's sum across SIMD lanes, while BLAS uses both.",
             [nma, t_nb_small, t_np_small, t_nb_b, t_np_nm],
@@ -798,7 +853,7 @@ def steps_section(results: Results) -> str:
     t_fus_one = T("numba_fused", bm, bn, "float64", "one")
     out.append("\n### 6. `numba_fused`: fused, SIMD, all cores\n")
     out.append(f"```python\n{source_of('numba_fused')}\n```\n")
-    threads = int(results.machine.get("numba", {}).get("num_threads") or 0) or None
+    threads = int(results.machine.get("numba_loops", {}).get("num_threads") or 0) or None
     out.append(
         _say(
             results,
@@ -808,7 +863,7 @@ def steps_section(results: Results) -> str:
             f"LLVM split the dot product over vector lanes. Threads: chunks of rows run on all {threads} cores, each "
             f"chunk with its own gradient accumulator (no locks, and the same answer at any thread count). At "
             f"{fmt_size(bm, bn) if bm else ''}: {fmt_time(t_fus_b)} per epoch, {fmt_x(ratio(t_np_b, t_fus_b))} the "
-            f"speed of `numpy`, {fmt_pct(ratio(probe_big, t_fus_b))} of the roofline; one thread takes "
+            f"speed of `numpy_vectorized`, {fmt_pct(ratio(probe_big, t_fus_b))} of the roofline; one thread takes "
             f"{fmt_time(t_fus_one)}, so the second core is worth {fmt_x(ratio(t_fus_one, t_fus_b))}.",
             [t_fus_b, t_np_b, probe_big, t_fus_one],
         )
@@ -845,16 +900,16 @@ def steps_section(results: Results) -> str:
         )
     )
 
-    # numba_parallel
-    t_par_b = T("numba_parallel", bm, bn)
+    # numba_blocked
+    t_par_b = T("numba_blocked", bm, bn)
     size32 = axis_size(results, "float32", "all")
-    t_par_32 = T("numba_parallel", *size32, "float32") if size32 else None
-    t_par_64 = T("numba_parallel", *size32) if size32 else None
+    t_par_32 = T("numba_blocked", *size32, "float32") if size32 else None
+    t_par_64 = T("numba_blocked", *size32) if size32 else None
     t_tile_32 = T("numba_tiled", *size32, "float32") if size32 else None
     t_tile_64 = T("numba_tiled", *size32) if size32 else None
-    out.append("\n### 8. `numba_parallel`: keep the memory system busy\n")
-    out.append(f"```python\n{source_of('numba_parallel')}\n```\n")
-    t_par_one = T("numba_parallel", bm, bn, "float64", "one")
+    out.append("\n### 8. `numba_blocked`: blocks of rows in L1, the next rows prefetched\n")
+    out.append(f"```python\n{source_of('numba_blocked')}\n```\n")
+    t_par_one = T("numba_blocked", bm, bn, "float64", "one")
     t_tile_one = T("numba_tiled", bm, bn, "float64", "one")
     probe_one = T(ROOFLINE, bm, bn, "float64", "one")
     verdict = (
@@ -866,17 +921,18 @@ def steps_section(results: Results) -> str:
     out.append(
         _say(
             results,
-            "numba_parallel against numba_tiled and numpy at the largest size",
+            "numba_blocked against numba_tiled and numpy at the largest size",
             "A core can only have a few cache misses in flight, and its out-of-order window reaches only a row "
             "or two ahead when every row also carries gradient work: while `numba_tiled` computes a tile's loss "
-            "and gradient, no new data is on its way. `numba_parallel` works on blocks of 4 to 16 rows that stay "
+            "and gradient, no new data is on its way. `numba_blocked` works on blocks of 4 to 16 rows that stay "
             "in L1 from their logits to their gradient, computes a block's loss and error as one SIMD vector, "
             "takes the dot products and the gradient four rows at a time (all three written directly as LLVM "
             "vector code: LLVM leaves loops that short scalar, or buries them in remainder loops), and asks "
             "for the next "
-            "lines explicitly (software prefetch) 4 KiB ahead, a little before every four rows. At "
+            "lines explicitly (software prefetch) a few KiB ahead, a little before every four rows. Its block size "
+            "and prefetch distance come from a rule of thumb measured on one CPU. At "
             f"{fmt_size(bm, bn) if bm else ''} an epoch takes {fmt_time(t_par_b)}: {versus(t_par_b, t_tile_b)} "
-            f"`numba_tiled`, {fmt_x(ratio(t_np_b, t_par_b))} the speed of `numpy`, "
+            f"`numba_tiled`, {fmt_x(ratio(t_np_b, t_par_b))} the speed of `numpy_vectorized`, "
             f"{fmt_pct(ratio(probe_big, t_par_b))} of the roofline." + verdict,
             [t_par_b, t_tile_b, t_np_b, probe_big],
         )
@@ -884,7 +940,7 @@ def steps_section(results: Results) -> str:
     out.append(
         _say(
             results,
-            "numba_parallel against numba_tiled on one thread",
+            "numba_blocked against numba_tiled on one thread",
             f" On one thread, where one core's misses in flight are the whole limit, an epoch takes "
             f"{fmt_time(t_par_one)}, {versus(t_par_one, t_tile_one)} `numba_tiled` ({fmt_time(t_tile_one)}): "
             f"{fmt_pct(ratio(probe_one, t_par_one))} and {fmt_pct(ratio(probe_one, t_tile_one))} of the "
@@ -895,16 +951,17 @@ def steps_section(results: Results) -> str:
     out.append(
         _say(
             results,
-            "float32 against float64 for numba_parallel and numba_tiled",
+            "float32 against float64 for numba_blocked and numba_tiled",
             " Float32 halves the bytes of X; it only halves the time if the arithmetic keeps up. "
             "`numba_tiled` converts every float32 element to float64 before multiplying, so its arithmetic "
             "costs the same as for float64 data: float32 makes it "
             f"{fmt_x(ratio(t_tile_64, t_tile_32))} faster at {fmt_size(*size32) if size32 else ''}. "
-            "`numba_parallel` multiplies float32 in float32 (twice the SIMD lanes) and adds its float32 "
+            "`numba_blocked` multiplies float32 in float32 (twice the SIMD lanes) and adds its float32 "
             f"gradient into float64 every 64 rows: {fmt_x(ratio(t_par_64, t_par_32))} faster.",
             [t_tile_32, t_tile_64, t_par_32, t_par_64],
         )
     )
+    out.append(tuned_section(results))
     table = memory_limit_table(results)
     if table:
         out.append(
@@ -922,7 +979,11 @@ def memory_limit_table(results: Results) -> str:
     cache = cache if isinstance(cache, int) and cache > 0 else 32 * 1024**2  # py-cpuinfo may not know
     big = d[(d["bytes_x"] > 2 * cache) & (d["dtype"] == "float64") & (d["threads_setting"] == "all")]
     sizes = sorted({(int(r.m), int(r.n)) for r in big.itertuples()}, key=lambda mn: (mn[0] * mn[1], mn[1]))
-    rungs = [r for r in ("numpy", "numba_fused", "numba_tiled", "numba_parallel") if r in set(big["rung"])]
+    rungs = [
+        r
+        for r in ("numpy_vectorized", "numba_fused", "numba_tiled", "numba_blocked", "numba_tuned")
+        if r in set(big["rung"])
+    ]
     rows, beaten = [], False
     for m, n in sizes:
         probe = t_epoch(results, ROOFLINE, m, n)
@@ -936,7 +997,7 @@ def memory_limit_table(results: Results) -> str:
         cells = [f"{fmt_pct(best)} ({fmt_pct(median)})" for best, median in zip(shares, medians, strict=True)]
         rows.append([fmt_size(m, n), f"{gigabytes:.2f} GB", *cells])
     if not rows:
-        return ""
+        return paired_table(results)
     text = tabulate(rows, headers=["size", "X", *[f"`{r}`" for r in rungs]], tablefmt="github") + "\n"
     text += (
         "\nEach share compares best rounds; in brackets, the same with median rounds. Where the two differ "
@@ -948,7 +1009,151 @@ def memory_limit_table(results: Results) -> str:
             "was still in cache between epochs, or the probe's rounds met a busier machine. The probe is a "
             "measurement taken in the same run, not a law.\n"
         )
-    return text
+    return text + paired_table(results)
+
+
+def paired_table(results: Results) -> str:
+    """Shares of the probe measured side by side: one probe read and one epoch per round, alternating."""
+    paired = results.paired
+    if paired.empty:
+        return ""
+    settings = [("float64", "all"), ("float32", "all"), ("float64", "one")]
+    sizes = sorted({(int(r.m), int(r.n)) for r in paired.itertuples()}, key=lambda mn: (mn[0] * mn[1], mn[1]))
+    rows = []
+    for m, n in sizes:
+        for dtype, threads in settings:
+            here = paired[(paired["m"] == m) & (paired["n"] == n) & (paired["dtype"] == dtype)]
+            here = here[here["threads_setting"] == threads]
+            if here.empty:
+                continue
+            label = f"{fmt_size(m, n)}, {dtype}, {'1 thread' if threads == 'one' else 'all threads'}"
+            cells = []
+            for rung in rung_order(results):
+                hit = here[here["rung"] == rung]
+                if hit.empty:
+                    cells.append("")
+                    continue
+                row = hit.iloc[0]
+                cells.append(f"{fmt_pct(row.share_median)} ({fmt_pct(row.share_q25)}–{fmt_pct(row.share_q75)})")
+            rows.append([label, *cells])
+    names = [r for r in rung_order(results)]
+    keep = [k for k, _ in enumerate(names) if any(row[1 + k] for row in rows)]
+    table = tabulate(
+        [[row[0], *[row[1 + k] for k in keep]] for row in rows],
+        headers=["size, dtype, threads", *[f"`{names[k]}`" for k in keep]],
+        tablefmt="github",
+    )
+    rounds = int(paired["rounds"].max())
+    return (
+        "\n**Measured side by side.** The shares above compare benchmarks run minutes apart, and the bandwidth "
+        "a process gets on a shared machine can change within minutes. At the axis sizes the benchmark also "
+        f"times the probe and one epoch of each compiled rung back to back, {rounds} rounds, alternating which "
+        "goes first; each pair gives a share, and the table gives their median (and the middle half of the "
+        "pairs in brackets). The serial `numba_loops` is compared with the probe on the same thread setting.\n\n"
+        + table
+        + "\n"
+    )
+
+
+def _plan_rows(results: Results) -> list[list[str]]:
+    """Every numba_tuned point of the run: its plan, its time, and the fastest other rung there."""
+    d = results.descent
+    tuned = d[(d["rung"] == "numba_tuned") & (d["kind"] == "descent")]
+    rows = []
+    for r in tuned.sort_values(["dtype", "threads_setting", "n", "m"]).itertuples():
+        others = d[
+            (d["kind"] == "descent")
+            & (d["m"] == r.m)
+            & (d["n"] == r.n)
+            & (d["dtype"] == r.dtype)
+            & (d["threads_setting"] == r.threads_setting)
+            & ~d["rung"].isin(["numba_tuned", ROOFLINE])
+        ]
+        if others.empty:
+            continue
+        fastest = others.loc[others["time_per_epoch_s"].idxmin()]
+        rows.append(
+            [
+                fmt_size(int(r.m), int(r.n)),
+                r.dtype,
+                "1" if r.threads_setting == "one" else str(int(r.threads)),
+                f"`{r.plan}`" if r.plan else "?",
+                fmt_time(r.time_per_epoch_s),
+                f"`{fastest.rung}` {fmt_time(fastest.time_per_epoch_s)}",
+                fmt_pct(fastest.time_per_epoch_s / r.time_per_epoch_s),
+            ]
+        )
+    return rows
+
+
+def tuned_section(results: Results) -> str:
+    """Step 9: what numba_tuned tried on this machine, what won, and where its plans ran."""
+    out = ["\n### 9. `numba_tuned`: let the machine choose\n"]
+    out.append(f"```python\n{source_of('numba_tuned')}\n```\n")
+    entries = tuning_entries(results)
+    if not entries:
+        out.append(_say(results, "numba_tuned's tuning measurements", "", [None]))
+        return "\n".join(out)
+    first = entries[0]
+    count = len(first["landscape_best_s"])
+    out.append(
+        "Which kernel is fastest, and with which block size and prefetch distance, depends on the CPU: its "
+        "cache sizes, how many misses one core keeps in flight, how well its hardware prefetcher follows a "
+        "stream on its own, the width of its vectors. A rule of thumb tuned on one CPU is a guess on the next. "
+        f"`numba_tuned` does what FFTW does: on first use it times {count} candidates (every kernel of the rungs "
+        "below, their knobs swept, prefetch off included) one epoch at a time in shuffled rounds, on "
+        f"{first['tuning_data_bytes'] / 2**20:.0f} MiB of generated data (several times the last-level cache), "
+        "keeps the fastest, and remembers it per CPU, dtype, row-length class and thread count "
+        "(`python -m impls.wisdom show` lists what it chose and why).\n"
+    )
+    rows = []
+    for e in entries:
+        landscape = e["landscape_best_s"]
+        fastest_name = min(landscape, key=landscape.get)
+        slowest_name = max(landscape, key=landscape.get)
+        rows.append(
+            [
+                f"{fmt_size(int(e['m']), int(e['n']))}, {_setting(e)}",
+                f"`{e['tuning_choice']}` ({e['tuning_rounds']} rounds, {e['tuning_data_s'] + e['tuning_measuring_s']:.1f} s)",
+                f"`{fastest_name}` {fmt_time(landscape[fastest_name])}",
+                f"`{e['plan']}` {fmt_pct(landscape[fastest_name] / landscape[e['plan']])}",
+                f"`{slowest_name}` {fmt_pct(landscape[fastest_name] / landscape[slowest_name])}",
+            ]
+        )
+    out.append(
+        "What measuring chose, and how the candidates compare on the benchmark's own data at the axis sizes "
+        "(interleaved rounds, best epoch each; a share is the fastest candidate's time over this one's):\n"
+    )
+    out.append(
+        tabulate(
+            rows,
+            headers=[
+                "size, setting",
+                "chosen on the tuning data (measuring time)",
+                "fastest here",
+                "the plan here",
+                "slowest here",
+            ],
+            tablefmt="github",
+        )
+        + "\n"
+    )
+    plan_rows = _plan_rows(results)
+    if plan_rows:
+        out.append(
+            "Every size the run timed `numba_tuned` at, with the candidate its plan ran and the fastest other "
+            "rung at that point (the last column: that rung's time over `numba_tuned`'s, above 100% when "
+            "`numba_tuned` was faster):\n"
+        )
+        out.append(
+            tabulate(
+                plan_rows,
+                headers=["size", "dtype", "threads", "plan", "numba_tuned", "fastest other rung", "share"],
+                tablefmt="github",
+            )
+            + "\n"
+        )
+    return "\n".join(out)
 
 
 def _findings(results: Results) -> str:
@@ -1015,10 +1220,11 @@ def write_lesson(results: Results, figures: dict[str, str]) -> str:
         "to read $X$ once at the probe's rate.\n",
         "## Each step up, and why it is faster\n",
         steps_section(results) + "\n",
+        figure("tuning"),
         figure("bandwidth"),
         "## Where vectorization does not pay\n",
         figure("speedup_numpy"),
-        "Sizes of the m sweep at which each rung beats the `numpy` rung, and at which it does not:\n",
+        "Sizes of the m sweep at which each rung beats the `numpy_vectorized` rung, and at which it does not:\n",
         tabulate(
             crossovers(results),
             headers=["rung", "faster than numpy at m =", "slower at m ="],
@@ -1062,14 +1268,14 @@ def small_sizes_text(results: Results) -> str:
     if sweep.empty:
         return ""
     m0, n0 = int(sweep["m"].min()), int(sweep["n"].iat[0])
-    t_np, t_nb, t_par = (t_epoch(results, r, m0, n0) for r in ("numpy", "numba", "numba_parallel"))
+    t_np, t_nb, t_par = (t_epoch(results, r, m0, n0) for r in ("numpy_vectorized", "numba_loops", "numba_blocked"))
     return _say(
         results,
-        "numpy, numba and numba_parallel at the smallest size",
+        "numpy, numba and numba_blocked at the smallest size",
         f"At {fmt_size(m0, n0)} X is {m0 * n0 * 8 / 1024:.0f} KiB and fits in L1/L2: the work is tiny and fixed "
-        f"costs decide. One epoch of `numpy` takes {fmt_time(t_np)} — a dozen NumPy calls, each a few "
-        f"microseconds of argument checking and allocation. The serial `numba` loop takes {fmt_time(t_nb)}: no "
-        f"calls at all. `numba_parallel` takes {fmt_time(t_par)}, {versus(t_par, t_nb)} the serial loop"
+        f"costs decide. One epoch of `numpy_vectorized` takes {fmt_time(t_np)} — a dozen NumPy calls, each a few "
+        f"microseconds of argument checking and allocation. The serial `numba_loops` loop takes {fmt_time(t_nb)}: no "
+        f"calls at all. `numba_blocked` takes {fmt_time(t_par)}, {versus(t_par, t_nb)} the serial loop"
         + (
             ": waking the worker threads for each epoch costs more than the work they share.\n"
             if t_par and t_nb and t_par > t_nb
@@ -1085,17 +1291,17 @@ def n_sweep_text(results: Results) -> str:
         return _say(results, "the n sweep", "", [None])
     m = int(rows["m"].iat[0])
     n_lo, n_hi = int(rows["n"].min()), int(rows["n"].max())
-    lo = {r: t_epoch(results, r, m, n_lo) for r in ("python_loops", "numpy", "numba_parallel")}
-    hi = {r: t_epoch(results, r, m, n_hi) for r in ("numpy", "numba_parallel")}
+    lo = {r: t_epoch(results, r, m, n_lo) for r in ("python_loops", "numpy_vectorized", "numba_blocked")}
+    hi = {r: t_epoch(results, r, m, n_hi) for r in ("numpy_vectorized", "numba_blocked")}
     return _say(
         results,
         "the n sweep at its ends",
         f"With n = {n_lo} the rows are a single number and per-example costs (the sigmoid, the loss, the loop "
-        f"itself) dominate: `numpy` is only {fmt_x(ratio(lo['python_loops'], lo['numpy']))} faster than pure "
+        f"itself) dominate: `numpy_vectorized` is only {fmt_x(ratio(lo['python_loops'], lo['numpy_vectorized']))} faster than pure "
         f"Python at m = {m:,}. Going from n = {n_lo} to n = {n_hi} multiplies the data by {n_hi // n_lo:,} but "
-        f"the time of `numpy` by {fmt_x(ratio(hi['numpy'], lo['numpy']))} and of `numba_parallel` by "
-        f"{fmt_x(ratio(hi['numba_parallel'], lo['numba_parallel']))}.\n",
-        [lo["python_loops"], lo["numpy"], hi["numpy"], lo["numba_parallel"], hi["numba_parallel"]],
+        f"the time of `numpy_vectorized` by {fmt_x(ratio(hi['numpy_vectorized'], lo['numpy_vectorized']))} and of `numba_blocked` by "
+        f"{fmt_x(ratio(hi['numba_blocked'], lo['numba_blocked']))}.\n",
+        [lo["python_loops"], lo["numpy_vectorized"], hi["numpy_vectorized"], lo["numba_blocked"], hi["numba_blocked"]],
     )
 
 
@@ -1141,17 +1347,42 @@ def jit_text(results: Results) -> str:
         compile_s = float(jit[jit["rung"] == rung]["median_s"].iat[0])
         epochs = break_even_epochs(results, rung, compile_s).dropna()
         tail = (
-            f"; against `numpy` it pays for itself after {epochs.iat[-1]:,.0f} epochs at m = "
+            f"; against `numpy_vectorized` it pays for itself after {epochs.iat[-1]:,.0f} epochs at m = "
             f"{epochs.index[-1]:,}"
             if not epochs.empty
-            else "; it never beats `numpy` in this run"
+            else "; it never beats `numpy_vectorized` in this run"
         )
         sentences.append(f"`{rung}` compiles in {fmt_time(compile_s)}{tail}")
     return (
         "Numba compiles on the first call for each type signature (float64 and float32 are two "
-        "compilations). The benchmark times that first call separately on a fresh copy of the kernel: "
+        "compilations). The benchmark times that first call separately on a fresh copy of the kernel, with "
+        "Numba's disk cache bypassed: "
         + "; ".join(sentences)
-        + ".\n"
+        + ". `numba_tuned` compiles every candidate's kernel, since its first use on a machine times them all.\n\n"
+        + first_use_text(results)
+    )
+
+
+def first_use_text(results: Results) -> str:
+    """What a new machine pays once (compile, measure) and what every later process pays."""
+    d = results.table
+    warm = d[d["kind"] == "first_fit"]
+    cold = results.jit[(results.jit["rung"] == "numba_tuned") & (results.jit["dtype"] == "float64")]
+    measuring = [e["tuning_data_s"] + e["tuning_measuring_s"] for e in results.tuning]
+    compile_s = float(cold["min_s"].iat[0]) if not cold.empty else None
+    warm_s = float(warm["min_s"].iat[0]) if not warm.empty else None
+    measure_s = max(measuring) if measuring else None
+    size = f"{fmt_size(int(warm['m'].iat[0]), int(warm['n'].iat[0]))}" if not warm.empty else ""
+    return _say(
+        results,
+        "the cost of numba_tuned's first use and of a later process",
+        "**Once per machine, then never.** Every JIT rung keeps its machine code in Numba's disk cache, in a "
+        "folder per version of the ladder's source, and `numba_tuned` keeps its plans in a wisdom file. On a "
+        f"new machine the first use of `numba_tuned` costs its compilation ({fmt_time(compile_s)} for float64) "
+        f"plus measuring for each new key (up to {fmt_time(measure_s)} in this run, data generation included). "
+        f"A later process pays neither: its first `fit` of `numba_tuned` at {size}, interpreter start and "
+        f"import included, took {fmt_time(warm_s)} (best of the benchmark's rounds).\n",
+        [compile_s, warm_s, measure_s],
     )
 
 
@@ -1185,7 +1416,7 @@ def numerics_text(results: Results, demo: dict) -> str:
         f"{demo['sum_pairwise']!r}, and the correctly rounded sum is {demo['sum_exact']!r}. Reordering changes "
         "the last digits, not the answer; that is why each rung carries a tolerance with its reason "
         "(`impls/_common.py`, `Rung.tolerance`), and why every timed call in this run was checked against the "
-        "float64 `numpy` rung. Largest relative difference from it seen per rung in this run, "
+        "float64 `numpy_vectorized` rung. Largest relative difference from it seen per rung in this run, "
         "by the dtype the rung ran in: " + error_list + ".\n"
     )
 

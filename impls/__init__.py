@@ -11,15 +11,18 @@ then steps w -= lr*dw, b -= lr*db. The result has ``w`` (shape (n,)), ``b`` (flo
 ``costs`` (shape (epochs,)). ``w0=None`` starts from zeros; ``dtype=None`` means float64.
 ``IMPLEMENTATIONS[name].dtypes`` (or ``.supports(dtype)``) tells which dtypes a rung runs.
 No rung writes to the arrays it is given.
+
+Each label is its module's name and says the idea its rung adds to the one below it.
 """
 
 from __future__ import annotations
 
 from impls import (
+    numba_blocked,
     numba_fused,
-    numba_parallel,
-    numba_serial,
+    numba_loops,
     numba_tiled,
+    numba_tuned,
     numpy_inplace,
     numpy_rowwise,
     numpy_vectorized,
@@ -35,11 +38,19 @@ IMPLEMENTATIONS: dict[str, Rung] = {
         numpy_rowwise.RUNG,
         numpy_vectorized.RUNG,
         numpy_inplace.RUNG,
-        numba_serial.RUNG,
+        numba_loops.RUNG,
         numba_fused.RUNG,
         numba_tiled.RUNG,
-        numba_parallel.RUNG,
+        numba_blocked.RUNG,
+        numba_tuned.RUNG,
     )
 }
 
-__all__ = ["IMPLEMENTATIONS", "FitResult", "Problem", "Rung", "Tolerance", "relative_error", "validate"]
+#: Labels used by results files of earlier versions of the ladder, and the rung each now names.
+LABEL_ALIASES: dict[str, str] = {
+    "numpy": "numpy_vectorized",
+    "numba": "numba_loops",
+    "numba_parallel": "numba_blocked",
+}
+
+__all__ = ["IMPLEMENTATIONS", "LABEL_ALIASES", "FitResult", "Problem", "Rung", "Tolerance", "relative_error", "validate"]

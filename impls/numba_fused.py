@@ -1,19 +1,21 @@
-"""Numba, parallel and fused: one pass over X per epoch, chunks of examples across threads.
+"""Numba, fused and parallel: one pass over X per epoch, chunks of examples across threads.
 
 The straightforward parallel kernel: each row is read once, used for its logit and, while
-still in L1, for its share of the gradient. ``make_descent`` and ``make_rung`` are shared
-with the rungs above it, which change only what happens inside a chunk.
+still in L1, for its share of the gradient. ``descend_chunked``, ``Family`` and
+``make_rung`` are shared with the rungs above it, which change only what happens inside a
+chunk (and which knobs that chunk reads).
 """
 
 from __future__ import annotations
 
-import types
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
-from numba import jit, njit, prange
+from numba import prange
 
 from impls._common import Problem, Rung, Tolerance
+from impls._jit import compiled, fresh, specialize, uncached
 from impls._scalar import logistic_terms
 
 # Rows per chunk. Chunks, not threads, own the partial sums, so the answer does not
@@ -31,11 +33,17 @@ TOLERANCE = Tolerance(
     "multiply-adds; partial sums are kept in float64 even for float32 data",
 )
 
+DRIVER_OPTIONS = {"parallel": True, "fastmath": FASTMATH}
 
-def fused_chunk(X, y, w, b, start, stop, acc):
+#: The knobs a chunk kernel is called with: two integers, whose meaning is the kernel's own.
+NO_KNOBS = (0, 0)
+
+
+def fused_chunk(X, y, w, b, start, stop, acc, knobs):
     """Forward pass and gradient for rows [start, stop) in one read of each row.
 
     Adds the chunk's gradient sum into ``acc`` and returns (sum of errors, sum of losses).
+    This kernel has no knobs: ``knobs`` is ignored.
     """
     n = X.shape[1]
     db = 0.0
@@ -53,87 +61,85 @@ def fused_chunk(X, y, w, b, start, stop, acc):
     return db, cost
 
 
-def make_descent(chunk: Callable) -> Callable:
-    """A parallel descent whose epochs run ``chunk`` over every block of CHUNK_ROWS rows."""
-
-    @njit(parallel=True, fastmath=FASTMATH)
-    def descend_chunked(X, y, w, b, lr, epochs, costs, chunk_rows):
-        m, n = X.shape
-        n_chunks = (m + chunk_rows - 1) // chunk_rows
-        dw_parts = np.empty((n_chunks, n), dtype=np.float64)
-        db_parts = np.empty(n_chunks, dtype=np.float64)
-        cost_parts = np.empty(n_chunks, dtype=np.float64)
-        for epoch in range(epochs):
-            for c in prange(n_chunks):  # chunks spread over the threads
-                acc = dw_parts[c]
-                for j in range(n):
-                    acc[j] = 0.0
-                start = c * chunk_rows
-                db_parts[c], cost_parts[c] = chunk(X, y, w, b, start, min(m, start + chunk_rows), acc)
-            # Outside prange, only plain loops: under parallel=True every array expression
-            # (a slice's .sum(), a whole-array assignment) becomes a parallel region of its
-            # own, and waking the threads once per feature cost ~170 us per epoch.
-            cost = 0.0
-            db = 0.0
-            for c in range(n_chunks):  # in chunk order: the same sums at any thread count
-                cost += cost_parts[c]
-                db += db_parts[c]
-            costs[epoch] = cost / m
-            for c in range(1, n_chunks):
-                for j in range(n):
-                    dw_parts[0, j] += dw_parts[c, j]
+def descend_chunked(X, y, w, b, lr, epochs, costs, chunk_rows, knobs):
+    """The epochs: ``chunk`` (a global bound by ``specialize``) over every block of ``chunk_rows`` rows."""
+    m, n = X.shape
+    n_chunks = (m + chunk_rows - 1) // chunk_rows
+    dw_parts = np.empty((n_chunks, n), dtype=np.float64)
+    db_parts = np.empty(n_chunks, dtype=np.float64)
+    cost_parts = np.empty(n_chunks, dtype=np.float64)
+    for epoch in range(epochs):
+        for c in prange(n_chunks):  # chunks spread over the threads
+            acc = dw_parts[c]
             for j in range(n):
-                w[j] -= lr * (dw_parts[0, j] / m)
-            b -= lr * (db / m)
-        return b
+                acc[j] = 0.0
+            start = c * chunk_rows
+            db_parts[c], cost_parts[c] = chunk(X, y, w, b, start, min(m, start + chunk_rows), acc, knobs)  # noqa: F821
+        # Outside prange, only plain loops: under parallel=True every array expression
+        # (a slice's .sum(), a whole-array assignment) becomes a parallel region of its
+        # own, and waking the threads once per feature cost ~170 us per epoch.
+        cost = 0.0
+        db = 0.0
+        for c in range(n_chunks):  # in chunk order: the same sums at any thread count
+            cost += cost_parts[c]
+            db += db_parts[c]
+        costs[epoch] = cost / m
+        for c in range(1, n_chunks):
+            for j in range(n):
+                dw_parts[0, j] += dw_parts[c, j]
+        for j in range(n):
+            w[j] -= lr * (dw_parts[0, j] / m)
+        b -= lr * (db / m)
+    return b
 
-    return descend_chunked
 
+@dataclass(frozen=True)
+class Family:
+    """A chunk kernel and how to compile it: what a rung (or a candidate of ``numba_tuned``) runs.
 
-def fresh_copy(chunk: Callable, helpers: tuple[str, ...]) -> tuple[Callable, tuple]:
-    """``chunk`` calling new, uncompiled copies of the Numba functions it names in ``helpers``.
-
-    A Numba dispatcher compiles once per process and signature. A chunk that calls
-    module-level kernels would, after a rebuild, compile itself but reuse those kernels'
-    machine code, and the benchmark would time only part of the compilation. Returns the
-    rebound chunk (same code, new globals) and the new dispatchers, in ``helpers`` order.
+    ``helpers`` maps the names of the module-level Numba functions ``chunk`` calls to those
+    dispatchers. ``build()`` gives the compiled parallel descent (cached on disk);
+    ``build(cold=True)`` compiles the chunk, its helpers and the driver afresh, uncached,
+    which is what the compile benchmark times.
     """
-    fresh = {}
-    for name in helpers:
-        dispatcher = chunk.__globals__[name]
-        fresh[name] = jit(**dispatcher.targetoptions)(dispatcher.py_func)
-    rebound = types.FunctionType(
-        chunk.__code__, {**chunk.__globals__, **fresh}, chunk.__name__, chunk.__defaults__, chunk.__closure__
-    )
-    return rebound, tuple(fresh.values())
+
+    name: str
+    chunk: Callable
+    jit_options: dict
+    helpers: dict = field(default_factory=dict)
+
+    def build(self, cold: bool = False) -> tuple[Callable, tuple]:
+        """(parallel descent, its kernels): the kernels are the chunk and its helpers."""
+        jit = uncached if cold else compiled
+        helpers = {name: fresh(kernel) for name, kernel in self.helpers.items()} if cold else self.helpers
+        chunk = jit(specialize(self.chunk, self.chunk.__name__, **helpers), **self.jit_options)
+        driver = jit(specialize(descend_chunked, f"descend_{self.name}", chunk=chunk), **DRIVER_OPTIONS)
+        return driver, (chunk, *helpers.values())
+
+
+def run_descent(driver: Callable, problem: Problem, lr: float, epochs: int, knobs: tuple[int, int]):
+    """Call a parallel descent on a validated problem: the caller's w0 is copied, never written."""
+    w = problem.w0.copy()
+    costs = np.empty(epochs, dtype=problem.dtype)
+    b = driver(problem.X, problem.y, w, problem.b0, lr, epochs, costs, CHUNK_ROWS, knobs)
+    return w, b, costs
 
 
 def make_rung(
     name: str,
     summary: str,
-    chunk: Callable,
-    jit_options: dict,
+    family: Family,
     tolerance: Tolerance,
     core: tuple[Callable, ...],
-    helpers: tuple[str, ...] = (),
+    knobs: Callable[[int, int], tuple[int, int]] = lambda n, itemsize: NO_KNOBS,
 ) -> Rung:
-    """A rung that compiles ``chunk`` with ``jit_options`` and runs it over all chunks in parallel.
+    """A rung that runs ``family``'s chunk over all chunks in parallel, with ``knobs(n, itemsize)``."""
 
-    ``helpers`` names the module-level Numba functions ``chunk`` calls. ``rebuild`` compiles
-    the chunk, those helpers and the parallel driver afresh, which is how the benchmark
-    times compilation.
-    """
-
-    def build() -> Rung:
-        rebound, helper_kernels = fresh_copy(chunk, helpers)
-        chunk_kernel = njit(**jit_options)(rebound)
-        kernel = make_descent(chunk_kernel)
+    def build(cold: bool = False) -> Rung:
+        driver, kernels = family.build(cold=cold)
 
         def descend(problem: Problem, lr: float, epochs: int):
-            w = problem.w0.copy()
-            costs = np.empty(epochs, dtype=problem.dtype)
-            b = kernel(problem.X, problem.y, w, problem.b0, lr, epochs, costs, CHUNK_ROWS)
-            return w, b, costs
+            return run_descent(driver, problem, lr, epochs, knobs(problem.X.shape[1], problem.X.itemsize))
 
         return Rung(
             name=name,
@@ -141,20 +147,21 @@ def make_rung(
             descend=descend,
             tolerance=tolerance,
             uses_threads="numba",
-            rebuild=build,
-            kernels=(chunk_kernel, *helper_kernels),
+            rebuild=lambda: build(cold=True),
+            kernels=kernels,
             core=core,
         )
 
     return build()
 
 
+FAMILY = Family("fused", fused_chunk, {"fastmath": FASTMATH})
+
 RUNG = make_rung(
     "numba_fused",
     "Fused and parallel: forward pass and gradient in one read of each row, chunks of rows "
     "on all cores, SIMD dot products, one scalar exp and log1p per example.",
-    fused_chunk,
-    {"fastmath": FASTMATH},
+    FAMILY,
     TOLERANCE,
-    core=(fused_chunk, make_descent),
+    core=(fused_chunk, descend_chunked),
 )

@@ -8,6 +8,9 @@ tile, with exp and log1p written as plain polynomial arithmetic that LLVM vector
 (3) the gradient, re-reading the tile's rows from cache. X still comes from memory once
 per epoch.
 
+The tile's size in bytes is a knob (``knobs[0]``): ``numba_tiled`` uses TILE_BYTES,
+``numba_tuned`` measures others.
+
 Two details make (2) vectorize. ``error_model="numpy"``: by default Numba checks every
 float division for zero (to raise ZeroDivisionError), and that branch stops LLVM from
 vectorizing the loop. And no ``reassoc`` in the tile math, which relies on the exact
@@ -20,10 +23,12 @@ import numpy as np
 from numba import njit
 
 from impls._common import Tolerance
-from impls.numba_fused import FASTMATH, make_rung
+from impls._jit import compiled
+from impls.numba_fused import FASTMATH, Family, make_rung
 
 TILE = 256  # rows per tile at most: 256 rows of 100 doubles (200 KiB)
 # A tile must still be in cache when step (3) re-reads it: long rows get fewer rows per tile.
+# The heuristic size, half of a common 512 KiB L2; numba_tuned measures others.
 TILE_BYTES = 256 * 1024
 
 # exp(x) = 2**k * exp(r), x = k*ln2 + r, |r| <= ln2/2, with ln2 split in two parts so
@@ -92,7 +97,7 @@ def atanh_series(s2):
     return q
 
 
-@njit(**TILE_MATH)
+@compiled(**TILE_MATH)
 def tile_terms(z, y, loss, error, scale_bits):
     """Loss and error (sigmoid(z) - y) for a tile of logits, in loops LLVM vectorizes."""
     size = z.shape[0]
@@ -117,8 +122,11 @@ def tile_terms(z, y, loss, error, scale_bits):
         error[i] = numerator / (1.0 + e) - y[i]
 
 
-def tiled_chunk(X, y, w, b, start, stop, acc):
-    """Rows [start, stop) tile by tile: logits, then tile_terms, then the gradient."""
+def tiled_chunk(X, y, w, b, start, stop, acc, knobs):
+    """Rows [start, stop) tile by tile: logits, then tile_terms, then the gradient.
+
+    ``knobs[0]`` is the tile's size in bytes (at most TILE rows, at least 8).
+    """
     n = X.shape[1]
     z = np.empty(TILE)
     loss = np.empty(TILE)
@@ -126,7 +134,7 @@ def tiled_chunk(X, y, w, b, start, stop, acc):
     scale_bits = np.empty(TILE, dtype=np.int64)
     db = 0.0
     cost = 0.0
-    tile = min(TILE, max(8, TILE_BYTES // (n * X.itemsize)))
+    tile = min(TILE, max(8, knobs[0] // (n * X.itemsize)))
     for t0 in range(start, stop, tile):
         size = min(stop - t0, tile)
         for i in range(size):  # (1) forward: the only read of these rows from memory
@@ -146,13 +154,16 @@ def tiled_chunk(X, y, w, b, start, stop, acc):
     return db, cost
 
 
+FAMILY = Family(
+    "tiled", tiled_chunk, {"fastmath": FASTMATH, "error_model": "numpy"}, helpers={"tile_terms": tile_terms}
+)
+
 RUNG = make_rung(
     "numba_tiled",
     "numba_fused with tiles of rows: exp and log1p in SIMD over each tile instead of one "
     "scalar library call per example.",
-    tiled_chunk,
-    {"fastmath": FASTMATH, "error_model": "numpy"},
+    FAMILY,
     TOLERANCE,
     core=(tiled_chunk, tile_terms),
-    helpers=("tile_terms",),
+    knobs=lambda n, itemsize: (TILE_BYTES, 0),
 )

@@ -26,7 +26,7 @@ def descend(problem: Problem, lr: float, epochs: int):
 
 
 RUNG = Rung(
-    name="numpy",
+    name="numpy_vectorized",
     summary="Fully vectorized: X @ w and X.T @ error in BLAS, a handful of temporaries per epoch.",
     descend=descend,
     uses_threads="blas",

@@ -1,19 +1,39 @@
+import os
+import tempfile
+
 import pytest
 
 from impls import IMPLEMENTATIONS
+from impls.numba_tuned import CANDIDATES, candidate_rung
 
 
-@pytest.fixture(params=list(IMPLEMENTATIONS), ids=list(IMPLEMENTATIONS))
+def pytest_configure(config):
+    """numba_tuned plans by its rule of thumb in the tests (FFTW_ESTIMATE), with wisdom of their own.
+
+    Each of its candidates is tested on its own below, and tests/test_tuned.py exercises
+    measuring with its own wisdom files: nothing the tests do touches the user's wisdom. (This
+    conftest is also loaded under --benchmark-only, where it must leave the planning alone.)
+    """
+    if not config.getoption("benchmark_only", default=False):
+        os.environ["LADDER_PLANNING"] = "estimate"
+        os.environ["LADDER_WISDOM"] = os.path.join(tempfile.mkdtemp(prefix="ladder-tests-"), "wisdom.json")
+
+#: Every rung, then every candidate kernel of numba_tuned pinned as a rung of its own: any of them
+#: may be the one a machine's plan picks, so each must pass the whole correctness suite.
+TESTED = {**IMPLEMENTATIONS, **{rung.name: rung for rung in map(candidate_rung, CANDIDATES)}}
+
+
+@pytest.fixture(params=list(TESTED), ids=list(TESTED))
 def rung(request):
     """Every rung of the ladder; a rung added to the registry is tested with no other change."""
-    return IMPLEMENTATIONS[request.param]
+    return TESTED[request.param]
 
 
 @pytest.fixture(
-    params=[(name, dtype) for name, r in IMPLEMENTATIONS.items() for dtype in r.dtypes],
-    ids=[f"{name}-{dtype}" for name, r in IMPLEMENTATIONS.items() for dtype in r.dtypes],
+    params=[(name, dtype) for name, r in TESTED.items() for dtype in r.dtypes],
+    ids=[f"{name}-{dtype}" for name, r in TESTED.items() for dtype in r.dtypes],
 )
 def rung_and_dtype(request):
     """Every (rung, dtype) pair the registry says it supports."""
     name, dtype = request.param
-    return IMPLEMENTATIONS[name], dtype
+    return TESTED[name], dtype

@@ -38,8 +38,8 @@ def test_agrees_with_reference(rung, shape):
     assert relative_error(result, *expected) <= rung.tolerance("float64"), rung.tolerance.why
 
 
-# Rows of 13, 37 and 70 elements, in float64 and float32, give numba_parallel each of its block
-# sizes (4, 8 and 16 rows: see numba_parallel.block_rows).
+# Rows of 13, 37 and 70 elements, in float64 and float32, give numba_blocked each of its block
+# sizes (4, 8 and 16 rows: see numba_blocked.block_rows); numba_tuned's candidates pin each size.
 @pytest.mark.parametrize(
     "shape",
     [(2 * 4096 + 7, 13), (4096 + 3, 37), (4096 + 5, 70)],

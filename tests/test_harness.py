@@ -31,7 +31,7 @@ def stand_in_clock(monkeypatch):
 
 def test_a_hiccup_on_a_short_sample_does_not_inflate_the_prediction(stand_in_clock):
     m, epochs = 4_000_000, 3
-    predicted = harness.predicted_round_s(IMPLEMENTATIONS["numpy"], m, 4, np.dtype("float64"), epochs)
+    predicted = harness.predicted_round_s(IMPLEMENTATIONS["numpy_vectorized"], m, 4, np.dtype("float64"), epochs)
     true = (PER_CALL_S + PER_ROW_S * m) * epochs
     # The slope over 100..1000 rows alone would predict ~14 s; the larger samples fix it.
     assert predicted == pytest.approx(true, rel=0.05)
@@ -39,10 +39,10 @@ def test_a_hiccup_on_a_short_sample_does_not_inflate_the_prediction(stand_in_clo
 
 
 def test_samples_never_exceed_the_data(stand_in_clock):
-    harness.predicted_round_s(IMPLEMENTATIONS["numpy"], 3000, 4, np.dtype("float64"), 1)
+    harness.predicted_round_s(IMPLEMENTATIONS["numpy_vectorized"], 3000, 4, np.dtype("float64"), 1)
     assert max(stand_in_clock) == 3000
     stand_in_clock.clear()
     assert harness.predicted_round_s(
-        IMPLEMENTATIONS["numpy"], 50, 4, np.dtype("float64"), 2
+        IMPLEMENTATIONS["numpy_vectorized"], 50, 4, np.dtype("float64"), 2
     ) == pytest.approx(2 * (PER_CALL_S + PER_ROW_S * 50))
     assert stand_in_clock == [50]

@@ -13,6 +13,7 @@ from numba import njit
 from scipy.special import expit
 
 from impls._scalar import logistic_terms
+from impls import numba_tuned
 from impls._simd import dot_rows4, grad_rows4, logistic_terms_simd
 from impls.numba_tiled import tile_terms
 
@@ -189,7 +190,7 @@ def test_row_kernels_refuse_mixed_dtypes():
 
 @pytest.mark.parametrize(
     ("module_name", "helpers"),
-    [("numba_tiled", ("tile_terms",)), ("numba_parallel", ("_block_rows", "_PASS_4", "_PASS_8", "_PASS_16"))],
+    [("numba_tiled", ("tile_terms",)), ("numba_blocked", ("_PASS_4", "_PASS_8", "_PASS_16"))],
 )
 def test_rebuild_compiles_the_chunks_helpers_afresh(module_name, helpers):
     """The compile benchmark times rung.rebuild(): every kernel the chunk calls must be new and uncompiled."""
@@ -199,7 +200,23 @@ def test_rebuild_compiles_the_chunks_helpers_afresh(module_name, helpers):
     assert len(helper_kernels) == len(helpers)
     for name, kernel in zip(helpers, helper_kernels, strict=True):
         assert kernel is not getattr(module, name)
-        assert kernel.py_func is getattr(module, name).py_func
+        assert kernel.py_func.__code__ is getattr(module, name).py_func.__code__
         assert not kernel.signatures, f"{name} arrived already compiled"
         assert chunk.py_func.__globals__[name] is kernel, f"the rebuilt chunk would still call the old {name}"
     assert not chunk.signatures
+
+
+def test_rebuilt_kernels_bypass_the_disk_cache():
+    """A cold compile must compile: no kernel of a rebuilt rung may load machine code from the disk cache."""
+    from numba.core.caching import NullCache
+
+    for name in ("numba_loops", "numba_fused", "numba_tiled", "numba_blocked", "numba_tuned"):
+        rebuilt = importlib.import_module(f"impls.{name}").RUNG.rebuild()
+        assert rebuilt.kernels
+        for kernel in rebuilt.kernels:
+            assert isinstance(kernel._cache, NullCache), (name, kernel)
+    for family in numba_tuned.FAMILIES.values():
+        driver, _ = family.build(cold=True)
+        assert isinstance(driver._cache, NullCache) and not driver.signatures
+        warm_driver, _ = family.build()
+        assert not isinstance(warm_driver._cache, NullCache)

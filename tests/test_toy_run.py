@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from impls import IMPLEMENTATIONS, toy_run
+from impls import IMPLEMENTATIONS, LABEL_ALIASES, toy_run
 from tests.reference import reference_fit
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_toy_run_matches_the_reference(rung):
@@ -34,7 +37,7 @@ def test_every_rung_prints_the_same_numbers():
 
 def test_toy_run_command_line():
     done = subprocess.run(
-        [sys.executable, "-m", "impls.toy_run", "numpy", "numba"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "impls.toy_run", "numpy_vectorized", "numba_loops"], capture_output=True, text=True, check=True
     )
     assert "cost at epoch 90" in done.stdout and "all rungs agree" in done.stdout
     refused = subprocess.run(
@@ -44,8 +47,30 @@ def test_toy_run_command_line():
 
 
 def test_registry_is_the_ladder_in_teaching_order():
-    required = ["python_loops", "numpy_rowwise", "numpy", "numba", "numba_fused", "numba_parallel"]
+    required = [
+        "python_loops",
+        "numpy_rowwise",
+        "numpy_vectorized",
+        "numpy_inplace",
+        "numba_loops",
+        "numba_fused",
+        "numba_tiled",
+        "numba_blocked",
+        "numba_tuned",
+    ]
     names = list(IMPLEMENTATIONS)
     assert [n for n in names if n in required] == required
     for name, rung in IMPLEMENTATIONS.items():
         assert rung.name == name and rung.summary and rung.dtypes
+
+
+def test_each_label_is_its_modules_name():
+    """A learner finds the rung `numba_tiled` in impls/numba_tiled.py, and its lesson under the same name."""
+    for name, rung in IMPLEMENTATIONS.items():
+        assert (ROOT / "impls" / f"{name}.py").is_file(), name
+        assert rung.descend.__module__ in (f"impls.{name}", "impls.numba_fused"), (name, rung.descend.__module__)
+
+
+def test_old_labels_name_rungs_of_the_ladder():
+    for old, new in LABEL_ALIASES.items():
+        assert old not in IMPLEMENTATIONS and new in IMPLEMENTATIONS

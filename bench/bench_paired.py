@@ -1,0 +1,80 @@
+"""Share of the roofline measured side by side: the probe and a compiled rung, round after round.
+
+On a shared machine the memory bandwidth one process gets can change by half within minutes.
+A share taken from two benchmarks run minutes apart carries that change; here, at the axis
+sizes, each round times one read of X by the probe and one epoch of the rung back to back,
+alternating which goes first (ABBA), so every pair meets the same conditions. The share is
+computed per pair (probe time / epoch time) and summarised over pairs.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from bench.config import LR, PROFILE
+from bench.data import get_data
+from bench.harness import ROOFLINE, Point, check_answer, limited_threads, size_info, skip_if_over_budget, thread_count
+from bench.roofline import read_all
+from impls import IMPLEMENTATIONS
+
+COMPILED = [name for name, rung in IMPLEMENTATIONS.items() if rung.jit]
+PAIRED_POINTS = sorted(
+    {
+        Point(m, n, dtype, name, threads)
+        for m, n in PROFILE.axis_sizes
+        for name in COMPILED
+        for dtype, threads in (("float64", "all"), ("float32", "all"), ("float64", "one"))
+    },
+    key=lambda p: (-p.m * p.n, p.dtype, p.threads, COMPILED.index(p.rung)),
+)
+
+
+@pytest.mark.parametrize("point", PAIRED_POINTS, ids=[f"paired-{p.id}" for p in PAIRED_POINTS])
+def test_share_of_probe(benchmark, point: Point):
+    rung = IMPLEMENTATIONS[point.rung]
+    epochs = 1  # one epoch per round: the probe's read and the epoch are then of the same order
+    skip_if_over_budget(rung, point, PROFILE)
+    X, y = get_data(point.m, point.n, point.dtype)
+    problem = rung.validate(X, y, lr=LR, epochs=epochs, dtype=point.dtype)
+    state = rung.prepare(problem)
+    pairs: list[tuple[float, float]] = []
+
+    def timed(call, *args) -> float:
+        start = time.perf_counter()
+        call(*args)
+        return time.perf_counter() - start
+
+    def pair():
+        if len(pairs) % 2 == 0:
+            probe_s = timed(read_all, X)
+            epoch_s = timed(rung.run, state, problem)
+        else:
+            epoch_s = timed(rung.run, state, problem)
+            probe_s = timed(read_all, X)
+        pairs.append((probe_s, epoch_s))
+
+    benchmark.group = f"paired share m={point.m} n={point.n}"
+    # The probe reads with the threads of the setting (all cores, or one); a serial rung runs on one.
+    with limited_threads(ROOFLINE, point.threads), limited_threads(point.rung, point.threads) as threads:
+        read_all(X)
+        result = rung.run(state, problem)  # compile, first touch
+        benchmark.pedantic(pair, rounds=PROFILE.paired_rounds, iterations=1)
+    shares = np.array([probe / epoch for probe, epoch in pairs])
+    benchmark.extra_info.update(size_info(point, epochs, threads))
+    benchmark.extra_info.update(
+        {
+            "kind": "paired",
+            "probe_threads": thread_count(ROOFLINE, point.threads),
+            "pairs_s": pairs,
+            "share_median": float(np.median(shares)),
+            "share_q25": float(np.quantile(shares, 0.25)),
+            "share_q75": float(np.quantile(shares, 0.75)),
+            "probe_best_s": min(p for p, _ in pairs),
+            "epoch_best_s": min(e for _, e in pairs),
+            "max_rel_error": check_answer(rung, result, point, epochs),
+            "tolerance": rung.tolerance(point.dtype),
+        }
+    )

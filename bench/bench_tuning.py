@@ -1,0 +1,60 @@
+"""numba_tuned's tuning, at the axis sizes: what measuring costs, and every candidate's time there.
+
+Two things per (size, dtype, thread setting), in one benchmark:
+
+* the timed value is one planning measurement as a first use on a new machine would run it
+  (``numba_tuned.measure``: generate the tuning data, time every candidate), kernels already
+  compiled: compilation is timed apart, in ``bench_jit.py``;
+* ``extra_info["landscape_best_s"]``: every candidate's best epoch on the benchmark's own data
+  at this size, timed interleaved (``numba_tuned.time_candidates``), the landscape the lesson
+  charts. It shows how far the plan, made on the tuning data, is from the best candidate here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.config import LR, PROFILE
+from bench.data import get_data
+from bench.harness import Point, limited_threads, size_info
+from impls import IMPLEMENTATIONS, numba_tuned
+
+TUNED = "numba_tuned"
+TUNING_POINTS = sorted(
+    {
+        Point(m, n, dtype, TUNED, threads)
+        for m, n in PROFILE.axis_sizes
+        for dtype, threads in (("float64", "all"), ("float32", "all"), ("float64", "one"))
+    },
+    key=lambda p: (-p.m * p.n, p.dtype, p.threads),
+)
+
+
+@pytest.mark.parametrize("point", TUNING_POINTS, ids=[f"tuning-{p.id}" for p in TUNING_POINTS])
+def test_tuning(benchmark, point: Point):
+    X, y = get_data(point.m, point.n, point.dtype)
+    rung = IMPLEMENTATIONS[TUNED]
+    problem = rung.validate(X, y, lr=LR, epochs=1, dtype=point.dtype)
+    benchmark.group = "numba_tuned measuring"
+    with limited_threads(TUNED, point.threads) as threads:
+        entry = benchmark.pedantic(numba_tuned.measure, args=(point.n, point.dtype), rounds=1, iterations=1)
+        times = numba_tuned.time_candidates(problem, seconds=PROFILE.tuning_landscape_s)
+        planned = numba_tuned.plan(point.n, point.dtype)
+    best = {name: min(values) for name, values in times.items()}
+    benchmark.extra_info.update(size_info(point, 1, threads))
+    benchmark.extra_info.update(
+        {
+            "kind": "tuning",
+            "tuning_choice": entry["choice"],
+            "tuning_best_s": entry["best_s"],
+            "tuning_rounds": entry["rounds"],
+            "tuning_data_bytes": entry["data_bytes"],
+            "tuning_data_s": entry["data_s"],
+            "tuning_measuring_s": entry["measuring_s"],
+            "landscape_best_s": best,
+            "landscape_median_s": {name: float(np.median(values)) for name, values in times.items()},
+            "landscape_rounds": len(next(iter(times.values()))),
+            "plan": planned.candidate.name,
+        }
+    )

@@ -1,0 +1,411 @@
+"""Numba, planned by measurement: the kernel that is fastest on *this* CPU, chosen on it and remembered.
+
+The rungs below each fix one kernel shape and its constants: ``numba_fused`` one scalar
+pass per row, ``numba_tiled`` SIMD exp over tiles, ``numba_blocked`` blocks of rows in L1
+with software prefetch, its block size and prefetch distance picked by a rule of thumb on
+one CPU. Which of them is fastest depends on the CPU (its cache sizes, how many misses a
+core keeps in flight, how well its hardware prefetcher follows a stream), on the row length
+and dtype, and on how many threads share the memory bus. So this rung does what FFTW does
+with ``FFTW_MEASURE`` and its wisdom files:
+
+1. **Candidates.** Every kernel of the rungs below, with its knobs swept: the fused kernel;
+   the tiled kernel at two tile sizes; the block kernel at 4, 8 and 16 rows per block, each
+   with no prefetch and with three prefetch distances (see ``CANDIDATES``). They share three
+   compiled drivers: the knobs are run-time arguments, so a candidate costs no compilation.
+2. **Plan per key.** The key is the CPU (LLVM's name for it, its feature flags and the model
+   name), the Numba and llvmlite versions, the ladder's source digest, the dtype, the
+   row-length class (row bytes rounded down to a power of two) and the thread count.
+3. **Measure.** On the first call with a new key, every candidate runs one epoch at a time,
+   in a shuffled order each round, on generated data of the call's row length that is large
+   enough to leave the caches (``tuning_bytes``). After at least MIN_ROUNDS rounds and once
+   MEASURE_SECONDS of timing have passed (or MAX_ROUNDS rounds), the candidate with the
+   fastest best round wins. Compiling the drivers the first time on a machine comes on top
+   (once per machine: the kernels are cached on disk, ``impls/_jit.py``).
+4. **Remember.** The choice and every candidate's time go to a JSON file in the user's
+   cache folder (``wisdom_path``); later processes read the plan from it.
+
+Measuring never changes the answer: every candidate computes the same descent, each within
+this rung's tolerance (the correctness suite runs on every candidate, not only on winners).
+
+Planning modes, set by ``LADDER_PLANNING`` or the ``mode`` argument of ``plan``:
+``measure`` (the default: wisdom if there is some, else measure and remember) and
+``estimate`` (never measure and ignore the wisdom: ``numba_blocked``'s rule of thumb, like
+``FFTW_ESTIMATE``). ``python -m impls.wisdom show`` lists the wisdom with its timings,
+``... forget`` deletes it, ``... plan N`` plans (measures) for rows of N features.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import warnings
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import llvmlite
+import llvmlite.binding as llvm
+import numba
+import numpy as np
+
+from impls import numba_blocked, numba_fused, numba_tiled
+from impls._common import FLOAT32, Problem, Rung, Tolerance, resolve_dtype, source_digest, validate
+from impls._jit import cache_root
+from impls.numba_fused import NO_KNOBS, run_descent
+
+MIN_ROUNDS = 3  # every candidate is timed at least this many times
+MAX_ROUNDS = 25
+MEASURE_SECONDS = 2.0  # timing stops after this much, once MIN_ROUNDS are done
+MIN_TUNING_BYTES = 128 * 2**20  # the data the candidates are timed on: at least this ...
+L3_MULTIPLE = 4  # ... and at least 4 times the last-level cache
+MAX_TUNING_BYTES = 1 * 2**30
+TUNING_LR = 0.5
+WISDOM_VERSION = 1
+MODES = ("measure", "estimate")
+
+TOLERANCE = Tolerance(
+    float64=1e-9,
+    float32=1e-4,
+    why="whichever candidate runs: fastmath dot products, polynomial or library exp and log1p, "
+    "float32 data summed in float32 over at most a block's flush interval (as numba_blocked)",
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One kernel with its knobs: a family of ``FAMILIES`` and the two integers its chunk reads."""
+
+    family: str
+    knobs: tuple[int, int] = NO_KNOBS
+
+    @property
+    def name(self) -> str:
+        first, second = self.knobs
+        if self.family == "tiled":
+            return f"tiled-{first // 1024}k"
+        if self.family == "blocked":
+            return f"blocked-r{first}-" + ("nopf" if second < 0 else f"pf{second}")
+        return self.family
+
+
+FAMILIES = {"fused": numba_fused.FAMILY, "tiled": numba_tiled.FAMILY, "blocked": numba_blocked.FAMILY}
+PREFETCH_DISTANCES = (numba_blocked.NO_PREFETCH, 1024, 4096, 16384)
+CANDIDATES: tuple[Candidate, ...] = (
+    Candidate("fused"),
+    Candidate("tiled", (64 * 1024, 0)),
+    Candidate("tiled", (numba_tiled.TILE_BYTES, 0)),
+    *(
+        Candidate("blocked", (rows, ahead))
+        for rows in numba_blocked.BLOCK_SIZES
+        for ahead in PREFETCH_DISTANCES
+    ),
+)
+BY_NAME = {candidate.name: candidate for candidate in CANDIDATES}
+
+
+def estimate(n: int, dtype: Any) -> Candidate:
+    """The choice made without measuring: ``numba_blocked``'s rule of thumb."""
+    return Candidate("blocked", numba_blocked.rule_of_thumb(n, resolve_dtype(dtype).itemsize))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What runs for one key, and where the choice came from."""
+
+    candidate: Candidate
+    source: str  # "estimate", "wisdom" or "measured"
+    entry: dict | None = None  # the wisdom entry (timings) behind a measured choice
+
+
+# --- the key -------------------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "Model name")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@cache
+def machine_key() -> dict:
+    """The part of every key that says which machine and which code: the plan is void if any changes."""
+    features = llvm.get_host_cpu_features().flatten()
+    return {
+        "cpu": llvm.get_host_cpu_name(),
+        "cpu_model": _cpu_model(),
+        "cpu_features": features,
+        "numba": numba.__version__,
+        "llvmlite": llvmlite.__version__,
+        "source": source_digest(),
+    }
+
+
+def row_class(n: int, itemsize: int) -> int:
+    """Row bytes rounded down to a power of two: 800-byte rows (n = 100, float64) are class 512."""
+    return 1 << (n * itemsize).bit_length() - 1
+
+
+def key_of(n: int, dtype: Any, threads: int) -> dict:
+    """The whole key: this machine and code, the dtype, the row-length class, the thread count."""
+    dtype = resolve_dtype(dtype)
+    return {**machine_key(), "dtype": str(dtype), "row_class": row_class(n, dtype.itemsize), "threads": threads}
+
+
+def _key_text(key: dict) -> str:
+    return json.dumps(key, sort_keys=True)
+
+
+# --- the wisdom file -----------------------------------------------------------------------
+
+
+def wisdom_path() -> Path:
+    """``LADDER_WISDOM`` if set, else ``wisdom.json`` in the ladder's cache folder."""
+    override = os.environ.get("LADDER_WISDOM")
+    return Path(override) if override else cache_root() / "wisdom.json"
+
+
+def _read_wisdom() -> dict[str, dict]:
+    path = wisdom_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:  # unreadable or not JSON: plan afresh, say why
+        warnings.warn(f"numba_tuned: ignoring the wisdom in {path}: {exc}", stacklevel=3)
+        return {}
+    if not isinstance(data, dict) or data.get("version") != WISDOM_VERSION:
+        return {}
+    entries = data.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def _write_wisdom(entries: dict[str, dict]) -> None:
+    path = wisdom_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"version": WISDOM_VERSION, "entries": entries}, indent=1, sort_keys=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)  # readers see the old file or the new one, never half of one
+
+
+def wisdom() -> list[dict]:
+    """Every remembered plan on this machine: key, choice, and each candidate's best time per epoch."""
+    return list(_read_wisdom().values())
+
+
+def forget() -> bool:
+    """Delete the wisdom file; the next call of each key measures again. True if there was one."""
+    path = wisdom_path()
+    for known in [k for k in _KNOWN if k[0] == str(path)]:
+        del _KNOWN[known]
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+
+def last_level_cache_bytes() -> int | None:
+    """The largest cache Linux reports for CPU 0 (None where it reports none)."""
+    sizes = []
+    for size_file in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        text = size_file.read_text().strip().upper()
+        units = {"K": 2**10, "M": 2**20, "G": 2**30}
+        try:
+            sizes.append(int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text))
+        except (ValueError, KeyError, IndexError):
+            continue
+    return max(sizes) if sizes else None
+
+
+def tuning_bytes() -> int:
+    """Bytes of X the candidates are timed on: 4x the last-level cache, 128 MiB to 1 GiB."""
+    llc = last_level_cache_bytes() or 0
+    return int(min(MAX_TUNING_BYTES, max(MIN_TUNING_BYTES, L3_MULTIPLE * llc)))
+
+
+def tuning_problem(n: int, dtype: Any, nbytes: int | None = None, seed: int = 0) -> Problem:
+    """Generated data with rows of ``n`` features: standard normal X, random 0/1 labels."""
+    dtype = resolve_dtype(dtype)
+    m = max(1, (nbytes or tuning_bytes()) // (n * dtype.itemsize))
+    rng = np.random.default_rng([seed, n])
+    X = rng.standard_normal((m, n), dtype=np.float32 if dtype == FLOAT32 else np.float64)
+    w = rng.standard_normal(n) / np.sqrt(n)
+    y = (rng.random(m) < 0.5).astype(dtype)
+    # Start from a random w so the logits spread like a model's (not all zero).
+    return validate(X, y, lr=TUNING_LR, epochs=1, w0=w, dtype=dtype)
+
+
+def _run(candidate: Candidate, problem: Problem, epochs: int = 1):
+    return run_descent(drivers()[candidate.family], problem, problem.lr, epochs, candidate.knobs)
+
+
+def time_candidates(
+    problem: Problem,
+    candidates: tuple[Candidate, ...] = CANDIDATES,
+    seconds: float = MEASURE_SECONDS,
+    min_rounds: int = MIN_ROUNDS,
+    max_rounds: int = MAX_ROUNDS,
+    seed: int = 0,
+) -> dict[str, list[float]]:
+    """Seconds per epoch of every candidate, round after round in a shuffled order.
+
+    Interleaving puts every candidate under the same conditions: a burst of other work on a
+    shared machine slows one round of each rather than all rounds of one.
+    """
+    small = Problem(**{**problem.__dict__, "X": problem.X[:64], "y": problem.y[:64]})
+    for candidate in candidates:
+        _run(candidate, small)  # compile or load from the cache; first touch of the buffers
+    rng = np.random.default_rng(seed)
+    times: dict[str, list[float]] = {candidate.name: [] for candidate in candidates}
+    began = time.perf_counter()
+    for rounds in range(1, max_rounds + 1):
+        for k in rng.permutation(len(candidates)):
+            candidate = candidates[k]
+            start = time.perf_counter()
+            _run(candidate, problem)
+            times[candidate.name].append(time.perf_counter() - start)
+        if rounds >= min_rounds and time.perf_counter() - began >= seconds:
+            break
+    return times
+
+
+def measure(n: int, dtype: Any, nbytes: int | None = None, seconds: float = MEASURE_SECONDS) -> dict:
+    """Time every candidate for rows of ``n`` features; return the wisdom entry (not stored)."""
+    threads = numba.get_num_threads()
+    began = time.perf_counter()
+    problem = tuning_problem(n, dtype, nbytes)
+    generated = time.perf_counter()
+    times = time_candidates(problem, seconds=seconds)
+    best = {name: min(values) for name, values in times.items()}
+    return {
+        "key": key_of(n, dtype, threads),
+        "choice": min(best, key=best.get),
+        "measured_n": n,
+        "measured_rows": problem.X.shape[0],
+        "data_bytes": problem.X.nbytes,
+        "rounds": len(next(iter(times.values()))),
+        "best_s": best,
+        "median_s": {name: float(np.median(values)) for name, values in times.items()},
+        "data_s": generated - began,
+        "measuring_s": time.perf_counter() - generated,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _resolve_mode(mode: str | None) -> str:
+    mode = mode or os.environ.get("LADDER_PLANNING") or "measure"
+    if mode not in MODES:
+        raise ValueError(f"planning mode (LADDER_PLANNING) must be one of {', '.join(MODES)}, got {mode!r}")
+    return mode
+
+
+#: Plans already made in this process, by (wisdom file, key): a fit must not re-read the file.
+_KNOWN: dict[tuple[str, str], Plan] = {}
+
+
+def plan(n: int, dtype: Any = None, threads: int | None = None, mode: str | None = None) -> Plan:
+    """The kernel for rows of ``n`` features in ``dtype`` on ``threads`` threads (default: Numba's current)."""
+    mode = _resolve_mode(mode)
+    dtype = resolve_dtype(dtype)
+    if mode == "estimate":
+        return Plan(estimate(n, dtype), "estimate")
+    threads = numba.get_num_threads() if threads is None else threads
+    key = _key_text(key_of(n, dtype, threads))
+    path = str(wisdom_path())
+    known = _KNOWN.get((path, key))
+    if known is None:
+        entry = _read_wisdom().get(key)
+        if entry is not None and entry.get("choice") in BY_NAME:
+            known = _KNOWN[path, key] = Plan(BY_NAME[entry["choice"]], "wisdom", entry)
+    if known is not None:
+        return known
+    with _threads(threads):
+        entry = measure(n, dtype)
+    entries = _read_wisdom()  # again: another process may have added keys meanwhile
+    entries[key] = entry
+    _write_wisdom(entries)
+    _KNOWN[path, key] = Plan(BY_NAME[entry["choice"]], "wisdom", entry)
+    return Plan(BY_NAME[entry["choice"]], "measured", entry)
+
+
+class _threads:
+    """Run with ``count`` Numba threads, then restore."""
+
+    def __init__(self, count: int):
+        self.count = count
+
+    def __enter__(self):
+        self.before = numba.get_num_threads()
+        numba.set_num_threads(self.count)
+
+    def __exit__(self, *exc):
+        numba.set_num_threads(self.before)
+
+
+# --- the rung ------------------------------------------------------------------------------
+
+
+@cache
+def _families() -> dict[str, tuple[Any, tuple]]:
+    """(compiled parallel descent, its kernels) per family, loaded from Numba's disk cache when it can be."""
+    return {name: family.build() for name, family in FAMILIES.items()}
+
+
+def drivers() -> dict[str, Any]:
+    return {name: driver for name, (driver, _) in _families().items()}
+
+
+def build(cold: bool = False) -> Rung:
+    """The rung; ``cold=True`` compiles every family afresh, uncached (what the compile benchmark times)."""
+    families = {name: family.build(cold=True) for name, family in FAMILIES.items()} if cold else _families()
+    pending = [cold]  # a cold rung's first call compiles every family, as a first use on a machine does
+
+    def descend(problem: Problem, lr: float, epochs: int):
+        if pending[0]:
+            for driver, _ in families.values():
+                run_descent(driver, problem, lr, 0, NO_KNOBS)  # zero epochs: compile only
+            pending[0] = False
+        chosen = plan(problem.X.shape[1], problem.dtype).candidate
+        return run_descent(families[chosen.family][0], problem, lr, epochs, chosen.knobs)
+
+    return Rung(
+        name="numba_tuned",
+        summary="The fastest of the kernels below, with their knobs swept, measured on this machine "
+        "once per dtype, row length and thread count, and remembered (like FFTW's wisdom).",
+        descend=descend,
+        tolerance=TOLERANCE,
+        uses_threads="numba",
+        rebuild=lambda: build(cold=True),
+        kernels=tuple(kernel for _, kernels in families.values() for kernel in kernels),
+        core=(plan, time_candidates),
+    )
+
+
+def candidate_rung(candidate: Candidate) -> Rung:
+    """A rung that always runs ``candidate``: how the correctness suite checks every candidate."""
+
+    def descend(problem: Problem, lr: float, epochs: int):
+        return run_descent(drivers()[candidate.family], problem, lr, epochs, candidate.knobs)
+
+    return Rung(
+        name=f"numba_tuned[{candidate.name}]",
+        summary=f"numba_tuned pinned to its candidate {candidate.name}",
+        descend=descend,
+        tolerance=TOLERANCE,
+        uses_threads="numba",
+    )
+
+
+RUNG = build()

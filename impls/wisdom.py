@@ -1,0 +1,58 @@
+"""numba_tuned's wisdom from the command line: what was chosen, the timings behind it, forgetting it.
+
+    python -m impls.wisdom show                    # every remembered plan, candidates by speed
+    python -m impls.wisdom plan 100 --dtype float32  # plan for rows of 100 features (measures if new)
+    python -m impls.wisdom forget                  # delete the wisdom; the next use measures again
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from impls.numba_tuned import forget, plan, wisdom, wisdom_path
+
+
+def _show(entries: list[dict]) -> str:
+    if not entries:
+        return f"no wisdom in {wisdom_path()}"
+    lines = [f"wisdom in {wisdom_path()}:"]
+    for entry in sorted(entries, key=lambda e: (e["key"]["dtype"], e["key"]["row_class"], e["key"]["threads"])):
+        key, best = entry["key"], entry["best_s"]
+        fastest = best[entry["choice"]]
+        lines.append(
+            f"\n{key['dtype']}, rows of {key['row_class']}+ bytes, {key['threads']} thread(s) on {key['cpu_model']}"
+            f" ({key['cpu']}): {entry['choice']}  [measured at n={entry['measured_n']}, {entry['rounds']} rounds,"
+            f" {entry['measuring_s']:.2f} s, {entry['when']}]"
+        )
+        for name, seconds in sorted(best.items(), key=lambda item: item[1]):
+            lines.append(f"  {name:<20} {seconds * 1e3:9.3f} ms/epoch  {fastest / seconds:6.1%} of the fastest")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m impls.wisdom", description="numba_tuned's wisdom")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("show", help="list the remembered plans and the timings behind them")
+    commands.add_parser("forget", help="delete the wisdom file")
+    planner = commands.add_parser("plan", help="plan (measuring unless remembered) for rows of N features")
+    planner.add_argument("n", type=int)
+    planner.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    planner.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.command == "show":
+        print(_show(wisdom()))
+    elif args.command == "forget":
+        print(f"forgot {wisdom_path()}" if forget() else f"no wisdom in {wisdom_path()}")
+    else:
+        if args.n < 1:
+            parser.error(f"N must be >= 1, got {args.n}")
+        chosen = plan(args.n, args.dtype, args.threads, mode="measure")
+        print(f"{chosen.candidate.name} ({chosen.source})")
+        if chosen.entry:
+            print(_show([chosen.entry]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

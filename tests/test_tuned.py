@@ -1,0 +1,190 @@
+"""numba_tuned's planner and wisdom, and the on-disk cache every JIT rung compiles into.
+
+Measuring here uses small data and a short timing bound (monkeypatched): these tests check
+what is chosen, stored, shown and forgotten, never how fast anything is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+from impls import IMPLEMENTATIONS, _jit, numba_blocked, numba_tuned, wisdom
+from impls._common import source_digest
+from tests.reference import make_problem, reference_fit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def fresh_wisdom(tmp_path, monkeypatch):
+    """Measure mode, a wisdom file of our own, small tuning data and a short bound; counts measurements."""
+    path = tmp_path / "wisdom.json"
+    monkeypatch.setenv("LADDER_WISDOM", str(path))
+    monkeypatch.setenv("LADDER_PLANNING", "measure")
+    monkeypatch.setattr(numba_tuned, "tuning_bytes", lambda: 2**20)
+    measured = []
+    real_measure = numba_tuned.measure
+
+    def counting_measure(n, dtype, nbytes=None, seconds=numba_tuned.MEASURE_SECONDS):
+        measured.append((n, str(np.dtype(dtype)), numba.get_num_threads()))
+        return real_measure(n, dtype, nbytes, seconds=0.01)
+
+    monkeypatch.setattr(numba_tuned, "measure", counting_measure)
+    return path, measured
+
+
+def test_candidates_cover_every_kernel_block_size_and_prefetch_distance_including_none():
+    names = [c.name for c in numba_tuned.CANDIDATES]
+    assert len(set(names)) == len(names)
+    assert {c.family for c in numba_tuned.CANDIDATES} == set(numba_tuned.FAMILIES) == {"fused", "tiled", "blocked"}
+    blocked = [c for c in numba_tuned.CANDIDATES if c.family == "blocked"]
+    assert {c.knobs[0] for c in blocked} == set(numba_blocked.BLOCK_SIZES)
+    assert {c.knobs[1] for c in blocked} == set(numba_tuned.PREFETCH_DISTANCES)
+    assert numba_blocked.NO_PREFETCH in numba_tuned.PREFETCH_DISTANCES
+    # the rule of thumb is itself a candidate, so measuring can only match or beat the estimate
+    for n in (1, 10, 25, 100, 1000):
+        for dtype in ("float64", "float32"):
+            assert numba_tuned.estimate(n, dtype) in numba_tuned.CANDIDATES
+
+
+def test_estimate_mode_never_measures_and_ignores_wisdom(fresh_wisdom, monkeypatch):
+    path, measured = fresh_wisdom
+    monkeypatch.setenv("LADDER_PLANNING", "estimate")
+    chosen = numba_tuned.plan(100, "float64")
+    assert chosen.source == "estimate" and chosen.candidate == numba_tuned.estimate(100, "float64")
+    assert measured == [] and not path.exists()
+
+
+def test_measure_once_then_remember(fresh_wisdom):
+    path, measured = fresh_wisdom
+    first = numba_tuned.plan(30, "float64")
+    assert first.source == "measured" and measured == [(30, "float64", numba.get_num_threads())]
+    entry = first.entry
+    assert set(entry["best_s"]) == {c.name for c in numba_tuned.CANDIDATES}
+    assert entry["choice"] == min(entry["best_s"], key=entry["best_s"].get) == first.candidate.name
+    assert entry["rounds"] >= numba_tuned.MIN_ROUNDS and entry["measured_n"] == 30
+    assert all(seconds > 0 for seconds in entry["best_s"].values())
+    key = entry["key"]
+    assert key["source"] == source_digest() and key["numba"] == numba.__version__ and key["cpu"]
+    assert key["row_class"] == 128 and key["dtype"] == "float64"  # 240-byte rows: class 128
+
+    again = numba_tuned.plan(31, "float64")  # same row class: remembered, even in a new process
+    assert again.source == "wisdom" and again.candidate == first.candidate and len(measured) == 1
+    stored = json.loads(path.read_text())
+    assert stored["version"] == numba_tuned.WISDOM_VERSION and len(stored["entries"]) == 1
+
+    numba_tuned.plan(30, "float32")  # another dtype, another row class, other threads: new keys
+    numba_tuned.plan(64, "float64")
+    numba_tuned.plan(30, "float64", threads=1)
+    assert [m[:2] for m in measured[1:]] == [(30, "float32"), (64, "float64"), (30, "float64")]
+    assert measured[-1][2] == 1
+    assert len(numba_tuned.wisdom()) == 4
+
+
+def test_forget_and_show(fresh_wisdom, capsys):
+    path, measured = fresh_wisdom
+    assert wisdom.main(["show"]) == 0 and "no wisdom" in capsys.readouterr().out
+    numba_tuned.plan(8, "float32")
+    assert wisdom.main(["show"]) == 0
+    shown = capsys.readouterr().out
+    assert "float32, rows of 32+ bytes" in shown
+    for candidate in numba_tuned.CANDIDATES:
+        assert candidate.name in shown
+    assert wisdom.main(["forget"]) == 0 and not path.exists()
+    assert numba_tuned.plan(8, "float32").source == "measured" and len(measured) == 2
+
+
+def test_wisdom_cli_in_a_process_of_its_own(tmp_path):
+    env = {**os.environ, "LADDER_WISDOM": str(tmp_path / "w.json")}
+    shown = subprocess.run([sys.executable, "-m", "impls.wisdom", "show"], env=env, capture_output=True, text=True)
+    assert shown.returncode == 0 and "no wisdom in" in shown.stdout and not shown.stderr
+    bad = subprocess.run([sys.executable, "-m", "impls.wisdom", "plan", "0"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "N must be >= 1" in bad.stderr
+
+
+def test_unreadable_or_old_wisdom_is_measured_again(fresh_wisdom):
+    path, measured = fresh_wisdom
+    path.write_text("{not json")
+    with pytest.warns(UserWarning, match="ignoring the wisdom"):
+        assert numba_tuned.plan(5, "float64").source == "measured"
+    path.write_text(json.dumps({"version": 0, "entries": {"x": {}}}))
+    numba_tuned._KNOWN.clear()  # what a new process starts with
+    assert numba_tuned.plan(5, "float64").source == "measured" and len(measured) == 2
+    assert json.loads(path.read_text())["version"] == numba_tuned.WISDOM_VERSION
+
+
+def test_a_planning_mode_that_does_not_exist_is_named(monkeypatch):
+    monkeypatch.setenv("LADDER_PLANNING", "patient")
+    with pytest.raises(ValueError, match=r"LADDER_PLANNING.*measure, estimate.*'patient'"):
+        numba_tuned.plan(10, "float64")
+
+
+def test_measured_plan_gives_the_same_answer(fresh_wisdom):
+    """Whatever wins the measurement, the fit agrees with the reference."""
+    X, y = make_problem(3000, 12, seed=9)
+    result = IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=4)
+    assert fresh_wisdom[1], "the fit should have planned by measuring"
+    expected = reference_fit(X, y, lr=0.5, epochs=4)
+    from impls import relative_error
+
+    assert relative_error(result, *expected) <= numba_tuned.TOLERANCE("float64")
+
+
+def test_row_classes_are_powers_of_two_of_row_bytes():
+    assert numba_tuned.row_class(1, 8) == 8
+    assert numba_tuned.row_class(100, 8) == 512
+    assert numba_tuned.row_class(100, 4) == 256
+    assert numba_tuned.row_class(128, 8) == 1024
+
+
+def test_cache_folder_is_per_source_and_numba_version(monkeypatch, tmp_path):
+    monkeypatch.setenv("LADDER_CACHE_DIR", str(tmp_path))
+    _jit.cache_dir.cache_clear()
+    try:
+        folder = _jit.cache_dir()
+    finally:
+        _jit.cache_dir.cache_clear()
+    assert folder.parent == tmp_path / "numba"
+    assert source_digest() in folder.name and numba.__version__ in folder.name
+
+
+_LOAD_EVERY_KERNEL = """
+import numpy as np
+from impls import IMPLEMENTATIONS
+from impls.numba_tuned import drivers
+X = np.random.default_rng(0).standard_normal((300, 7)); y = (X[:, 0] > 0).astype(float)
+for dtype in ("float64", "float32"):
+    for name, rung in IMPLEMENTATIONS.items():
+        if rung.jit:
+            rung.fit(X, y, lr=0.1, epochs=2, dtype=dtype)
+    for driver in drivers().values():  # every family numba_tuned may choose
+        problem = IMPLEMENTATIONS["numba_tuned"].validate(X, y, lr=0.1, epochs=0, dtype=dtype)
+        driver(problem.X, problem.y, problem.w0.copy(), 0.0, 0.1, 0, np.empty(0, dtype), 4096, (4, 0))
+misses = {}
+for name, rung in IMPLEMENTATIONS.items():
+    for kernel in rung.kernels:
+        misses[kernel.py_func.__qualname__] = sum(kernel.stats.cache_misses.values())
+for family, driver in drivers().items():
+    misses[family] = sum(driver.stats.cache_misses.values())
+print(sum(misses.values()), sorted(k for k, v in misses.items() if v))
+"""
+
+
+def test_a_second_process_compiles_nothing(tmp_path):
+    """Compile once per machine: after one process has compiled, the next loads every kernel from disk."""
+    env = {**os.environ, "LADDER_CACHE_DIR": str(tmp_path), "LADDER_PLANNING": "estimate"}
+    run = [sys.executable, "-c", _LOAD_EVERY_KERNEL]
+    first = subprocess.run(run, env=env, capture_output=True, text=True, cwd=ROOT)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert int(first.stdout.split()[0]) > 0  # the first process did compile
+    second = subprocess.run(run, env=env, capture_output=True, text=True, cwd=ROOT)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert second.stdout.strip() == "0 []", second.stdout
