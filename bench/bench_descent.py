@@ -48,13 +48,16 @@ def test_descent(benchmark, point: Point):
     benchmark.extra_info["kind"] = "descent"
     benchmark.extra_info["max_rel_error"] = check_answer(rung, result, point, epochs)
     benchmark.extra_info["tolerance"] = rung.tolerance(point.dtype)
-    if rung.kernels:
-        benchmark.extra_info.update(simd_profile(rung, point.dtype))
+    # Instruction counts, float64 only (what the lesson shows); numba_tuned's kernels are the rungs' below.
+    if rung.kernels and point.dtype == "float64" and rung is not numba_tuned.RUNG:
+        benchmark.extra_info.update(simd_profile(point.rung, point.dtype))
     if rung is numba_tuned.RUNG:  # which candidate the plan ran here, and where the plan came from
         with limited_threads(point.rung, point.threads) as threads:
             plan = numba_tuned.plan(point.n, point.dtype)
         benchmark.extra_info["plan"] = plan.candidate.name
-        benchmark.extra_info["plan_row_class"] = numba_tuned.row_class(point.n, np.dtype(point.dtype).itemsize)
+        benchmark.extra_info["plan_row_class"] = numba_tuned.row_class(
+            point.n, np.dtype(point.dtype).itemsize
+        )
 
 
 @pytest.mark.parametrize("point", PROBE_POINTS, ids=[p.id for p in PROBE_POINTS])

@@ -50,7 +50,7 @@ IMPLEMENTATIONS["numba_tuned"].fit(X, (X[:, 0] > 0).astype(float), lr=0.1, epoch
 
 
 def test_first_fit_in_a_new_process(benchmark):
-    """A second process on this machine: start Python, import the ladder, first fit of numba_tuned on 1000 x 10.
+    """A second process on this machine: start Python, import the ladder, fit numba_tuned on 1000 x 10.
 
     The untimed first run compiles into the disk cache and plans (wisdom); the timed ones load both.
     """

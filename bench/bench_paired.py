@@ -16,7 +16,15 @@ import pytest
 
 from bench.config import LR, PROFILE
 from bench.data import get_data
-from bench.harness import ROOFLINE, Point, check_answer, limited_threads, size_info, skip_if_over_budget, thread_count
+from bench.harness import (
+    ROOFLINE,
+    Point,
+    check_answer,
+    limited_threads,
+    size_info,
+    skip_if_over_budget,
+    thread_count,
+)
 from bench.roofline import read_all
 from impls import IMPLEMENTATIONS
 

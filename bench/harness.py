@@ -7,6 +7,7 @@ import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 
 import numba
 import numpy as np
@@ -170,12 +171,18 @@ _SCALAR = re.compile(r"\bv(?:fn?m(?:add|sub)\d+|add|sub|mul|div|max|min)s[sd]\b"
 _WIDE = re.compile(r"%zmm")
 
 
-def simd_profile(rung: Rung, dtype: str) -> dict:
+@cache
+def simd_profile(name: str, dtype: str) -> dict:
     """Count packed (SIMD) and scalar floating-point arithmetic in a rung's compiled kernels.
 
     Counts instructions in the machine code, not executions: it shows whether LLVM
     vectorized a loop at all, which is what decides whether a kernel can keep up with memory.
+    Numba keeps no assembly for code loaded from its disk cache, so this compiles a fresh,
+    uncached copy of the rung (once per rung and dtype).
     """
+    rung = IMPLEMENTATIONS[name].rebuild()
+    X, y = get_data(64, 4, dtype)
+    rung.fit(X, y, lr=LR, epochs=1, dtype=dtype)
     packed = scalar = wide = 0
     for kernel in rung.kernels:
         for signature in kernel.signatures:

@@ -117,7 +117,9 @@ def load(path: str | Path) -> Results:
         datetime=str(raw.get("datetime", "unknown date")),
         source_digest=machine.get("impls_source_digest"),
         path=path,
-        tuning=[b["extra_info"] for b in raw["benchmarks"] if (b.get("extra_info") or {}).get("kind") == "tuning"],
+        tuning=[
+            b["extra_info"] for b in raw["benchmarks"] if (b.get("extra_info") or {}).get("kind") == "tuning"
+        ],
     )
 
 
@@ -130,7 +132,9 @@ def _tidy_row(bench: dict) -> dict | None:
         row = {
             "kind": str(info["kind"]),
             # results files of earlier versions name some rungs by their old labels
-            "rung": LABEL_ALIASES.get(str(info["rung"]), str(info["rung"])) if info["kind"] != "roofline" else ROOFLINE,
+            "rung": LABEL_ALIASES.get(str(info["rung"]), str(info["rung"]))
+            if info["kind"] != "roofline"
+            else ROOFLINE,
             "m": int(info["m"]),
             "n": int(info["n"]),
             "dtype": str(info["dtype"]),
@@ -571,9 +575,13 @@ def tuning_entries(results: Results, size: tuple[int, int] | None = None) -> lis
     """The tuning benchmarks' records (at ``size``, if given), float64 all threads first."""
     order = {("float64", "all"): 0, ("float32", "all"): 1, ("float64", "one"): 2}
     entries = [
-        e for e in results.tuning if size is None or (int(e["m"]), int(e["n"])) == (int(size[0]), int(size[1]))
+        e
+        for e in results.tuning
+        if size is None or (int(e["m"]), int(e["n"])) == (int(size[0]), int(size[1]))
     ]
-    return sorted(entries, key=lambda e: (-int(e["m"]) * int(e["n"]), order.get((e["dtype"], e["threads_setting"]), 3)))
+    return sorted(
+        entries, key=lambda e: (-int(e["m"]) * int(e["n"]), order.get((e["dtype"], e["threads_setting"]), 3))
+    )
 
 
 def _setting(entry: dict) -> str:
@@ -961,7 +969,6 @@ def steps_section(results: Results) -> str:
             [t_tile_32, t_tile_64, t_par_32, t_par_64],
         )
     )
-    out.append(tuned_section(results))
     table = memory_limit_table(results)
     if table:
         out.append(
@@ -969,6 +976,8 @@ def steps_section(results: Results) -> str:
             "roofline measured at the same size (bytes of X per epoch ÷ time, against the probe's rate):\n"
         )
         out.append(table)
+    out.append(paired_table(results))
+    out.append(tuned_section(results))
     return "\n".join(out)
 
 
@@ -997,7 +1006,7 @@ def memory_limit_table(results: Results) -> str:
         cells = [f"{fmt_pct(best)} ({fmt_pct(median)})" for best, median in zip(shares, medians, strict=True)]
         rows.append([fmt_size(m, n), f"{gigabytes:.2f} GB", *cells])
     if not rows:
-        return paired_table(results)
+        return ""
     text = tabulate(rows, headers=["size", "X", *[f"`{r}`" for r in rungs]], tablefmt="github") + "\n"
     text += (
         "\nEach share compares best rounds; in brackets, the same with median rounds. Where the two differ "
@@ -1009,7 +1018,7 @@ def memory_limit_table(results: Results) -> str:
             "was still in cache between epochs, or the probe's rounds met a busier machine. The probe is a "
             "measurement taken in the same run, not a law.\n"
         )
-    return text + paired_table(results)
+    return text
 
 
 def paired_table(results: Results) -> str:
@@ -1034,7 +1043,9 @@ def paired_table(results: Results) -> str:
                     cells.append("")
                     continue
                 row = hit.iloc[0]
-                cells.append(f"{fmt_pct(row.share_median)} ({fmt_pct(row.share_q25)}–{fmt_pct(row.share_q75)})")
+                cells.append(
+                    f"{fmt_pct(row.share_median)} ({fmt_pct(row.share_q25)}–{fmt_pct(row.share_q75)})"
+                )
             rows.append([label, *cells])
     names = [r for r in rung_order(results)]
     keep = [k for k, _ in enumerate(names) if any(row[1 + k] for row in rows)]
@@ -1268,7 +1279,9 @@ def small_sizes_text(results: Results) -> str:
     if sweep.empty:
         return ""
     m0, n0 = int(sweep["m"].min()), int(sweep["n"].iat[0])
-    t_np, t_nb, t_par = (t_epoch(results, r, m0, n0) for r in ("numpy_vectorized", "numba_loops", "numba_blocked"))
+    t_np, t_nb, t_par = (
+        t_epoch(results, r, m0, n0) for r in ("numpy_vectorized", "numba_loops", "numba_blocked")
+    )
     return _say(
         results,
         "numpy, numba and numba_blocked at the smallest size",
@@ -1301,7 +1314,13 @@ def n_sweep_text(results: Results) -> str:
         f"Python at m = {m:,}. Going from n = {n_lo} to n = {n_hi} multiplies the data by {n_hi // n_lo:,} but "
         f"the time of `numpy_vectorized` by {fmt_x(ratio(hi['numpy_vectorized'], lo['numpy_vectorized']))} and of `numba_blocked` by "
         f"{fmt_x(ratio(hi['numba_blocked'], lo['numba_blocked']))}.\n",
-        [lo["python_loops"], lo["numpy_vectorized"], hi["numpy_vectorized"], lo["numba_blocked"], hi["numba_blocked"]],
+        [
+            lo["python_loops"],
+            lo["numpy_vectorized"],
+            hi["numpy_vectorized"],
+            lo["numba_blocked"],
+            hi["numba_blocked"],
+        ],
     )
 
 

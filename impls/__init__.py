@@ -53,4 +53,13 @@ LABEL_ALIASES: dict[str, str] = {
     "numba_parallel": "numba_blocked",
 }
 
-__all__ = ["IMPLEMENTATIONS", "LABEL_ALIASES", "FitResult", "Problem", "Rung", "Tolerance", "relative_error", "validate"]
+__all__ = [
+    "IMPLEMENTATIONS",
+    "LABEL_ALIASES",
+    "FitResult",
+    "Problem",
+    "Rung",
+    "Tolerance",
+    "relative_error",
+    "validate",
+]

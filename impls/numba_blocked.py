@@ -13,10 +13,10 @@ computed no new data is on its way from memory. This rung keeps the memory syste
    gradient take four rows at a time, so each load of ``w`` and each load and store of the
    gradient serves four rows. Short rows get more rows per block, so the vector of losses
    stays wide.
-2. **Software prefetch.** A cursor runs a prefetch distance (AHEAD_BYTES here) ahead of the rows being read and asks
-   for one cache line at a time (``impls/_prefetch.py``). Before each group of four rows
-   in the logits pass it moves up to two rows past that group's first row (plus
-   AHEAD_BYTES), and before each group in the gradient pass up to four rows past it. With
+2. **Software prefetch.** A cursor runs a prefetch distance (AHEAD_BYTES here) ahead of the
+   rows being read and asks for one cache line at a time (``impls/_prefetch.py``). Before each
+   group of four rows in the logits pass it moves up to two rows past that group's first row
+   (plus the distance), and before each group in the gradient pass up to four rows past it. With
    blocks of 4 rows the requests split evenly between the passes; with blocks of 8 or 16
    most fall in the logits pass.
 3. **Arithmetic in the data's precision.** For float32 data the dot products and the
@@ -150,7 +150,10 @@ def block_pass(X, y, w, b, start, stop, acc, ahead_bytes):
 
 BLOCK_OPTIONS = {"fastmath": FASTMATH, "error_model": TILE_MATH["error_model"]}
 _PASS_4, _PASS_8, _PASS_16 = (
-    compiled(specialize(block_pass, f"block_pass_{rows}", ROWS=rows, terms=logistic_terms_simd(rows)), **BLOCK_OPTIONS)
+    compiled(
+        specialize(block_pass, f"block_pass_{rows}", ROWS=rows, terms=logistic_terms_simd(rows)),
+        **BLOCK_OPTIONS,
+    )
     for rows in BLOCK_SIZES
 )
 

@@ -39,9 +39,9 @@ from __future__ import annotations
 import json
 import os
 import platform
-import warnings
 import time
-from dataclasses import asdict, dataclass
+import warnings
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -156,7 +156,12 @@ def row_class(n: int, itemsize: int) -> int:
 def key_of(n: int, dtype: Any, threads: int) -> dict:
     """The whole key: this machine and code, the dtype, the row-length class, the thread count."""
     dtype = resolve_dtype(dtype)
-    return {**machine_key(), "dtype": str(dtype), "row_class": row_class(n, dtype.itemsize), "threads": threads}
+    return {
+        **machine_key(),
+        "dtype": str(dtype),
+        "row_class": row_class(n, dtype.itemsize),
+        "threads": threads,
+    }
 
 
 def _key_text(key: dict) -> str:
@@ -206,6 +211,7 @@ def forget() -> bool:
     path = wisdom_path()
     for known in [k for k in _KNOWN if k[0] == str(path)]:
         del _KNOWN[known]
+    _RECENT.clear()
     try:
         path.unlink()
     except FileNotFoundError:
@@ -313,15 +319,23 @@ def _resolve_mode(mode: str | None) -> str:
 
 #: Plans already made in this process, by (wisdom file, key): a fit must not re-read the file.
 _KNOWN: dict[tuple[str, str], Plan] = {}
+#: The same plans by a key that is cheap to build (a fit on small data takes microseconds).
+_RECENT: dict[tuple, Plan] = {}
 
 
 def plan(n: int, dtype: Any = None, threads: int | None = None, mode: str | None = None) -> Plan:
-    """The kernel for rows of ``n`` features in ``dtype`` on ``threads`` threads (default: Numba's current)."""
+    """The kernel for rows of ``n`` features in ``dtype`` on ``threads`` threads (default: Numba's)."""
+    threads = numba.get_num_threads() if threads is None else threads
+    environ = os.environ
+    where = (environ.get("LADDER_PLANNING"), environ.get("LADDER_WISDOM"), environ.get("LADDER_CACHE_DIR"))
+    quick = (mode, *where, n, str(dtype), threads)
+    recent = _RECENT.get(quick)
+    if recent is not None:
+        return recent
     mode = _resolve_mode(mode)
     dtype = resolve_dtype(dtype)
     if mode == "estimate":
         return Plan(estimate(n, dtype), "estimate")
-    threads = numba.get_num_threads() if threads is None else threads
     key = _key_text(key_of(n, dtype, threads))
     path = str(wisdom_path())
     known = _KNOWN.get((path, key))
@@ -330,6 +344,7 @@ def plan(n: int, dtype: Any = None, threads: int | None = None, mode: str | None
         if entry is not None and entry.get("choice") in BY_NAME:
             known = _KNOWN[path, key] = Plan(BY_NAME[entry["choice"]], "wisdom", entry)
     if known is not None:
+        _RECENT[quick] = known
         return known
     with _threads(threads):
         entry = measure(n, dtype)

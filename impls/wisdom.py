@@ -1,8 +1,8 @@
 """numba_tuned's wisdom from the command line: what was chosen, the timings behind it, forgetting it.
 
-    python -m impls.wisdom show                    # every remembered plan, candidates by speed
-    python -m impls.wisdom plan 100 --dtype float32  # plan for rows of 100 features (measures if new)
-    python -m impls.wisdom forget                  # delete the wisdom; the next use measures again
+python -m impls.wisdom show                    # every remembered plan, candidates by speed
+python -m impls.wisdom plan 100 --dtype float32  # plan for rows of 100 features (measures if new)
+python -m impls.wisdom forget                  # delete the wisdom; the next use measures again
 """
 
 from __future__ import annotations
@@ -17,16 +17,21 @@ def _show(entries: list[dict]) -> str:
     if not entries:
         return f"no wisdom in {wisdom_path()}"
     lines = [f"wisdom in {wisdom_path()}:"]
-    for entry in sorted(entries, key=lambda e: (e["key"]["dtype"], e["key"]["row_class"], e["key"]["threads"])):
+    for entry in sorted(
+        entries, key=lambda e: (e["key"]["dtype"], e["key"]["row_class"], e["key"]["threads"])
+    ):
         key, best = entry["key"], entry["best_s"]
         fastest = best[entry["choice"]]
         lines.append(
-            f"\n{key['dtype']}, rows of {key['row_class']}+ bytes, {key['threads']} thread(s) on {key['cpu_model']}"
-            f" ({key['cpu']}): {entry['choice']}  [measured at n={entry['measured_n']}, {entry['rounds']} rounds,"
+            f"\n{key['dtype']}, rows of {key['row_class']}+ bytes, {key['threads']} thread(s)"
+            f" on {key['cpu_model']} ({key['cpu']}): {entry['choice']}"
+            f"  [measured at n={entry['measured_n']}, {entry['rounds']} rounds,"
             f" {entry['measuring_s']:.2f} s, {entry['when']}]"
         )
         for name, seconds in sorted(best.items(), key=lambda item: item[1]):
-            lines.append(f"  {name:<20} {seconds * 1e3:9.3f} ms/epoch  {fastest / seconds:6.1%} of the fastest")
+            lines.append(
+                f"  {name:<20} {seconds * 1e3:9.3f} ms/epoch  {fastest / seconds:6.1%} of the fastest"
+            )
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ def pytest_configure(config):
         os.environ["LADDER_PLANNING"] = "estimate"
         os.environ["LADDER_WISDOM"] = os.path.join(tempfile.mkdtemp(prefix="ladder-tests-"), "wisdom.json")
 
+
 #: Every rung, then every candidate kernel of numba_tuned pinned as a rung of its own: any of them
 #: may be the one a machine's plan picks, so each must pass the whole correctness suite.
 TESTED = {**IMPLEMENTATIONS, **{rung.name: rung for rung in map(candidate_rung, CANDIDATES)}}

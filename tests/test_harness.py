@@ -31,7 +31,9 @@ def stand_in_clock(monkeypatch):
 
 def test_a_hiccup_on_a_short_sample_does_not_inflate_the_prediction(stand_in_clock):
     m, epochs = 4_000_000, 3
-    predicted = harness.predicted_round_s(IMPLEMENTATIONS["numpy_vectorized"], m, 4, np.dtype("float64"), epochs)
+    predicted = harness.predicted_round_s(
+        IMPLEMENTATIONS["numpy_vectorized"], m, 4, np.dtype("float64"), epochs
+    )
     true = (PER_CALL_S + PER_ROW_S * m) * epochs
     # The slope over 100..1000 rows alone would predict ~14 s; the larger samples fix it.
     assert predicted == pytest.approx(true, rel=0.05)

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from numba import njit
 from scipy.special import expit
 
-from impls._scalar import logistic_terms
 from impls import numba_tuned
+from impls._scalar import logistic_terms
 from impls._simd import dot_rows4, grad_rows4, logistic_terms_simd
 from impls.numba_tiled import tile_terms
 

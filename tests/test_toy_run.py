@@ -37,7 +37,10 @@ def test_every_rung_prints_the_same_numbers():
 
 def test_toy_run_command_line():
     done = subprocess.run(
-        [sys.executable, "-m", "impls.toy_run", "numpy_vectorized", "numba_loops"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "impls.toy_run", "numpy_vectorized", "numba_loops"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "cost at epoch 90" in done.stdout and "all rungs agree" in done.stdout
     refused = subprocess.run(
@@ -68,7 +71,10 @@ def test_each_label_is_its_modules_name():
     """A learner finds the rung `numba_tiled` in impls/numba_tiled.py, and its lesson under the same name."""
     for name, rung in IMPLEMENTATIONS.items():
         assert (ROOT / "impls" / f"{name}.py").is_file(), name
-        assert rung.descend.__module__ in (f"impls.{name}", "impls.numba_fused"), (name, rung.descend.__module__)
+        assert rung.descend.__module__ in (f"impls.{name}", "impls.numba_fused"), (
+            name,
+            rung.descend.__module__,
+        )
 
 
 def test_old_labels_name_rungs_of_the_ladder():

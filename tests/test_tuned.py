@@ -44,7 +44,11 @@ def fresh_wisdom(tmp_path, monkeypatch):
 def test_candidates_cover_every_kernel_block_size_and_prefetch_distance_including_none():
     names = [c.name for c in numba_tuned.CANDIDATES]
     assert len(set(names)) == len(names)
-    assert {c.family for c in numba_tuned.CANDIDATES} == set(numba_tuned.FAMILIES) == {"fused", "tiled", "blocked"}
+    assert (
+        {c.family for c in numba_tuned.CANDIDATES}
+        == set(numba_tuned.FAMILIES)
+        == {"fused", "tiled", "blocked"}
+    )
     blocked = [c for c in numba_tuned.CANDIDATES if c.family == "blocked"]
     assert {c.knobs[0] for c in blocked} == set(numba_blocked.BLOCK_SIZES)
     assert {c.knobs[1] for c in blocked} == set(numba_tuned.PREFETCH_DISTANCES)
@@ -104,9 +108,13 @@ def test_forget_and_show(fresh_wisdom, capsys):
 
 def test_wisdom_cli_in_a_process_of_its_own(tmp_path):
     env = {**os.environ, "LADDER_WISDOM": str(tmp_path / "w.json")}
-    shown = subprocess.run([sys.executable, "-m", "impls.wisdom", "show"], env=env, capture_output=True, text=True)
+    shown = subprocess.run(
+        [sys.executable, "-m", "impls.wisdom", "show"], env=env, capture_output=True, text=True
+    )
     assert shown.returncode == 0 and "no wisdom in" in shown.stdout and not shown.stderr
-    bad = subprocess.run([sys.executable, "-m", "impls.wisdom", "plan", "0"], env=env, capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "impls.wisdom", "plan", "0"], env=env, capture_output=True, text=True
+    )
     assert bad.returncode == 2 and "N must be >= 1" in bad.stderr
 
 
@@ -117,6 +125,7 @@ def test_unreadable_or_old_wisdom_is_measured_again(fresh_wisdom):
         assert numba_tuned.plan(5, "float64").source == "measured"
     path.write_text(json.dumps({"version": 0, "entries": {"x": {}}}))
     numba_tuned._KNOWN.clear()  # what a new process starts with
+    numba_tuned._RECENT.clear()
     assert numba_tuned.plan(5, "float64").source == "measured" and len(measured) == 2
     assert json.loads(path.read_text())["version"] == numba_tuned.WISDOM_VERSION
 
