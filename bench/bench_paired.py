@@ -1,5 +1,10 @@
 """Share of the roofline measured side by side: the probe and a compiled rung, round after round.
 
+At the axis sizes (every dtype and thread setting) and at the sweeps' sizes from m = 1e5 up
+(float64, all threads): the sizes where the lesson compares the compiled rungs with each other.
+Two rungs' shares, each taken against the probe in the same moments, compare the rungs
+without the drift of minutes between their benchmarks.
+
 On a shared machine the memory bandwidth one process gets can change by half within minutes.
 A share taken from two benchmarks run minutes apart carries that change; here, at the axis
 sizes, each round times one read of X by the probe and one epoch of the rung back to back,
@@ -29,12 +34,19 @@ from bench.roofline import read_all
 from impls import IMPLEMENTATIONS
 
 COMPILED = [name for name, rung in IMPLEMENTATIONS.items() if rung.jit]
+SWEEP_FROM_M = 100_000  # below this X sits in cache and an epoch takes microseconds: no probe to compare
+# The axis sizes in every setting, and the sweeps' sizes from SWEEP_FROM_M up in float64 on all threads.
+SIZES = {(m, n): (("float64", "all"), ("float32", "all"), ("float64", "one")) for m, n in PROFILE.axis_sizes}
+for _m in (m for m in PROFILE.m_sweep if m >= SWEEP_FROM_M):
+    SIZES.setdefault((_m, PROFILE.n_fixed), (("float64", "all"),))
+for _n in PROFILE.n_sweep if PROFILE.m_fixed >= SWEEP_FROM_M else ():
+    SIZES.setdefault((PROFILE.m_fixed, _n), (("float64", "all"),))
 PAIRED_POINTS = sorted(
     {
         Point(m, n, dtype, name, threads)
-        for m, n in PROFILE.axis_sizes
+        for (m, n), settings in SIZES.items()
         for name in COMPILED
-        for dtype, threads in (("float64", "all"), ("float32", "all"), ("float64", "one"))
+        for dtype, threads in settings
     },
     key=lambda p: (-p.m * p.n, p.dtype, p.threads, COMPILED.index(p.rung)),
 )

@@ -1066,6 +1066,22 @@ def paired_table(results: Results) -> str:
     )
 
 
+def _side_by_side(results: Results, m: int, n: int, dtype: str, threads: str) -> str:
+    """numba_tuned's paired share of the probe against the best other rung's, at one point ("" if unmeasured)."""
+    p = results.paired
+    here = p[(p["m"] == m) & (p["n"] == n) & (p["dtype"] == dtype) & (p["threads_setting"] == threads)]
+    tuned = here[here["rung"] == "numba_tuned"]
+    others = here[here["rung"] != "numba_tuned"]
+    if tuned.empty or others.empty:
+        return ""
+    best = others.loc[others["share_median"].idxmax()]
+    mine = float(tuned["share_median"].iat[0])
+    return (
+        f"{fmt_pct(mine)} against `{best.rung}` {fmt_pct(best.share_median)}: "
+        f"{fmt_pct(mine / best.share_median)}"
+    )
+
+
 def _plan_rows(results: Results) -> list[list[str]]:
     """Every numba_tuned point of the run: its plan, its time, and the fastest other rung there."""
     d = results.descent
@@ -1092,6 +1108,7 @@ def _plan_rows(results: Results) -> list[list[str]]:
                 fmt_time(r.time_per_epoch_s),
                 f"`{fastest.rung}` {fmt_time(fastest.time_per_epoch_s)}",
                 fmt_pct(fastest.time_per_epoch_s / r.time_per_epoch_s),
+                _side_by_side(results, int(r.m), int(r.n), r.dtype, r.threads_setting),
             ]
         )
     return rows
@@ -1153,13 +1170,24 @@ def tuned_section(results: Results) -> str:
     if plan_rows:
         out.append(
             "Every size the run timed `numba_tuned` at, with the candidate its plan ran and the fastest other "
-            "rung at that point (the last column: that rung's time over `numba_tuned`'s, above 100% when "
-            "`numba_tuned` was faster):\n"
+            "rung at that point. \"share\" is that rung's time over `numba_tuned`'s (above 100% when "
+            "`numba_tuned` was faster), from benchmarks run minutes apart; where the run also measured the rungs "
+            "side by side with the probe, the last column compares their median shares of the probe, which "
+            "that drift does not touch:\n"
         )
         out.append(
             tabulate(
                 plan_rows,
-                headers=["size", "dtype", "threads", "plan", "numba_tuned", "fastest other rung", "share"],
+                headers=[
+                    "size",
+                    "dtype",
+                    "threads",
+                    "plan",
+                    "numba_tuned",
+                    "fastest other rung",
+                    "share",
+                    "side by side: share of the probe",
+                ],
                 tablefmt="github",
             )
             + "\n"

@@ -9,8 +9,8 @@ and dtype, and on how many threads share the memory bus. So this rung does what 
 with ``FFTW_MEASURE`` and its wisdom files:
 
 1. **Candidates.** Every kernel of the rungs below, with its knobs swept: the fused kernel;
-   the tiled kernel at two tile sizes; the block kernel at 4, 8 and 16 rows per block, each
-   with no prefetch and with three prefetch distances (see ``CANDIDATES``). They share three
+   the tiled kernel at three tile sizes; the block kernel at 4, 8 and 16 rows per block, each
+   with no prefetch and with five prefetch distances (see ``CANDIDATES``). They share three
    compiled drivers: the knobs are run-time arguments, so a candidate costs no compilation.
 2. **Plan per key.** The key is the CPU (LLVM's name for it, its feature flags and the model
    name), the Numba and llvmlite versions, the ladder's source digest, the dtype, the
@@ -93,11 +93,11 @@ class Candidate:
 
 
 FAMILIES = {"fused": numba_fused.FAMILY, "tiled": numba_tiled.FAMILY, "blocked": numba_blocked.FAMILY}
-PREFETCH_DISTANCES = (numba_blocked.NO_PREFETCH, 1024, 4096, 16384)
+PREFETCH_DISTANCES = (numba_blocked.NO_PREFETCH, 1024, 2048, 4096, 8192, 16384)
+TILE_SIZES = (16 * 1024, 64 * 1024, numba_tiled.TILE_BYTES)
 CANDIDATES: tuple[Candidate, ...] = (
     Candidate("fused"),
-    Candidate("tiled", (64 * 1024, 0)),
-    Candidate("tiled", (numba_tiled.TILE_BYTES, 0)),
+    *(Candidate("tiled", (tile_bytes, 0)) for tile_bytes in TILE_SIZES),
     *(
         Candidate("blocked", (rows, ahead))
         for rows in numba_blocked.BLOCK_SIZES
@@ -319,16 +319,16 @@ def _resolve_mode(mode: str | None) -> str:
 
 #: Plans already made in this process, by (wisdom file, key): a fit must not re-read the file.
 _KNOWN: dict[tuple[str, str], Plan] = {}
-#: The same plans by a key that is cheap to build (a fit on small data takes microseconds).
+#: The same plans by a key that is cheap to build: a fit on small data takes microseconds, and
+#: reading three environment variables alone would add several. So LADDER_PLANNING, LADDER_WISDOM
+#: and LADDER_CACHE_DIR count as they were when a process first planned a key (``forget`` resets).
 _RECENT: dict[tuple, Plan] = {}
 
 
 def plan(n: int, dtype: Any = None, threads: int | None = None, mode: str | None = None) -> Plan:
     """The kernel for rows of ``n`` features in ``dtype`` on ``threads`` threads (default: Numba's)."""
     threads = numba.get_num_threads() if threads is None else threads
-    environ = os.environ
-    where = (environ.get("LADDER_PLANNING"), environ.get("LADDER_WISDOM"), environ.get("LADDER_CACHE_DIR"))
-    quick = (mode, *where, n, str(dtype), threads)
+    quick = (mode, n, dtype, threads)
     recent = _RECENT.get(quick)
     if recent is not None:
         return recent

@@ -143,3 +143,48 @@ def test_results_lacking_rungs_and_axes_label_the_gaps(results_file, tmp_path, c
     assert "gap:" in err
     assert not (tmp_path / "out" / "fig_jit.png").exists()
     assert (tmp_path / "out" / "fig_time_vs_m.png").exists()
+
+
+def test_results_file_keeps_statistics_not_raw_rounds(results_file):
+    raw = json.loads(results_file.read_text())
+    for bench in raw["benchmarks"]:
+        assert "data" not in bench["stats"], bench["name"]
+        assert {"min", "median", "q1", "q3", "rounds"} <= set(bench["stats"])
+        assert "UNSERIALIZABLE" not in json.dumps(bench["params"]), bench["name"]
+    # the run planned afresh, and its plans (with every candidate's time) are in the file
+    assert raw["numba_tuned_wisdom"] and all(entry["best_s"] for entry in raw["numba_tuned_wisdom"])
+
+
+def test_results_with_the_old_labels_still_load(results_file, tmp_path):
+    raw = json.loads(results_file.read_text())
+    renamed = {new: old for old, new in report.LABEL_ALIASES.items()}
+    for bench in raw["benchmarks"]:
+        info = bench["extra_info"]
+        info["rung"] = renamed.get(info.get("rung"), info.get("rung"))
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(raw))
+    rungs = set(report.load(path).table["rung"])
+    assert {"numpy_vectorized", "numba_loops", "numba_blocked"} <= rungs
+    assert not rungs & set(report.LABEL_ALIASES)
+
+
+def test_tuning_section_shows_every_plan_of_the_run(results_file, generated):
+    raw = json.loads(results_file.read_text())
+    lesson = (generated / "README.md").read_text()
+    section = lesson[lesson.index("### 9. `numba_tuned`") :]
+    plans = [
+        b["extra_info"]
+        for b in raw["benchmarks"]
+        if b["extra_info"]["kind"] == "descent" and b["extra_info"]["rung"] == "numba_tuned"
+    ]
+    assert plans
+    table_lines = [line for line in section.splitlines() if line.startswith("|")]
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in table_lines]
+    for info in plans:
+        size, threads = report.fmt_size(info["m"], info["n"]), str(info["threads"])
+        assert [size, info["dtype"], threads, f"`{info['plan']}`"] in [row[:4] for row in rows], info
+    tuning = [b["extra_info"] for b in raw["benchmarks"] if b["extra_info"]["kind"] == "tuning"]
+    assert tuning
+    for info in tuning:
+        assert f"`{info['tuning_choice']}`" in section
+        assert set(info["landscape_best_s"]) == set(raw["numba_tuned_wisdom"][0]["best_s"])

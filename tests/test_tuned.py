@@ -38,7 +38,9 @@ def fresh_wisdom(tmp_path, monkeypatch):
         return real_measure(n, dtype, nbytes, seconds=0.01)
 
     monkeypatch.setattr(numba_tuned, "measure", counting_measure)
-    return path, measured
+    numba_tuned._RECENT.clear()  # plans remembered by this process under other settings
+    yield path, measured
+    numba_tuned._RECENT.clear()
 
 
 def test_candidates_cover_every_kernel_block_size_and_prefetch_distance_including_none():
