@@ -74,6 +74,8 @@ def _version(package: str) -> str | None:
 def pytest_benchmark_update_machine_info(config, machine_info):
     """CPU, cores, BLAS and Numba threading, thread variables and versions, in every results file."""
     machine_info["cpu_count"] = os.cpu_count()
+    # py-cpuinfo's cache sizes can be wrong in a virtual machine; Linux's own report is kept too.
+    machine_info["last_level_cache_bytes"] = numba_tuned.last_level_cache_bytes()
     machine_info["platform_detail"] = platform.platform()
     machine_info["threadpoolctl"] = threadpool_info()
     try:

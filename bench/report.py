@@ -614,7 +614,7 @@ def plot_tuning(results: Results) -> Figure | None:
         f"numba_tuned's candidates at {fmt_size(*size)}, timed interleaved on this data (blue: the plan used)",
         fontsize=10,
     )
-    fig.text(0.99, 0.005, machine_footer(results), ha="right", va="bottom", fontsize=6, color="#555555")
+    fig.supxlabel(machine_footer(results), fontsize=7, color="#444444")  # laid out below the axes
     return fig
 
 
@@ -984,8 +984,7 @@ def steps_section(results: Results) -> str:
 def memory_limit_table(results: Results) -> str:
     """Rung ÷ probe at every float64 size whose X does not fit in the last-level cache."""
     d = results.descent
-    cache = (results.machine.get("cpu") or {}).get("l3_cache_size")
-    cache = cache if isinstance(cache, int) and cache > 0 else 32 * 1024**2  # py-cpuinfo may not know
+    cache = last_level_cache(results.machine)
     big = d[(d["bytes_x"] > 2 * cache) & (d["dtype"] == "float64") & (d["threads_setting"] == "all")]
     sizes = sorted({(int(r.m), int(r.n)) for r in big.itertuples()}, key=lambda mn: (mn[0] * mn[1], mn[1]))
     rungs = [
@@ -1019,6 +1018,22 @@ def memory_limit_table(results: Results) -> str:
             "measurement taken in the same run, not a law.\n"
         )
     return text
+
+
+def last_level_cache(machine: dict) -> int:
+    """Bytes of the last-level cache: as Linux reported it to the run, else py-cpuinfo's L3, else 32 MiB.
+
+    py-cpuinfo can misreport inside a virtual machine (an L3 smaller than the L2 was seen); such a
+    value counts as unknown.
+    """
+    reported = machine.get("last_level_cache_bytes")
+    if isinstance(reported, int) and reported > 0:
+        return reported
+    cpu = machine.get("cpu") or {}
+    l3, l2 = cpu.get("l3_cache_size"), cpu.get("l2_cache_size")
+    if isinstance(l3, int) and l3 > 0 and not (isinstance(l2, int) and l3 <= l2):
+        return l3
+    return 32 * 1024**2
 
 
 def paired_table(results: Results) -> str:
@@ -1057,7 +1072,8 @@ def paired_table(results: Results) -> str:
     rounds = int(paired["rounds"].max())
     return (
         "\n**Measured side by side.** The shares above compare benchmarks run minutes apart, and the bandwidth "
-        "a process gets on a shared machine can change within minutes. At the axis sizes the benchmark also "
+        "a process gets on a shared machine can change within minutes. At the axis sizes, and at the sweeps' "
+        "sizes from m = 100,000 up, the benchmark also "
         f"times the probe and one epoch of each compiled rung back to back, {rounds} rounds, alternating which "
         "goes first; each pair gives a share, and the table gives their median (and the middle half of the "
         "pairs in brackets). The serial `numba_loops` is compared with the probe on the same thread setting.\n\n"
@@ -1380,8 +1396,10 @@ def dtype_text(results: Results) -> str:
     return (
         f"float32 halves the bytes of X. Speedup of float32 over float64 at {fmt_size(*size)}: "
         + ", ".join(parts)
-        + ". Only a rung limited by memory can gain the full 2×; the compiled rungs "
-        "keep their sums in float64, so their arithmetic does not get cheaper.\n"
+        + ". Only a rung limited by memory can gain the full 2×, and only if its arithmetic gets cheaper "
+        "too: `numba_loops`, `numba_fused` and `numba_tiled` multiply each float32 element in float64 (their "
+        "sums start from a float64 zero), while `numba_blocked`, and `numba_tuned` whenever its plan is a "
+        "block kernel, multiply float32 in float32, with twice the SIMD lanes.\n"
     )
 
 
@@ -1416,7 +1434,7 @@ def first_use_text(results: Results) -> str:
     warm = d[d["kind"] == "first_fit"]
     cold = results.jit[(results.jit["rung"] == "numba_tuned") & (results.jit["dtype"] == "float64")]
     measuring = [e["tuning_data_s"] + e["tuning_measuring_s"] for e in results.tuning]
-    compile_s = float(cold["min_s"].iat[0]) if not cold.empty else None
+    compile_s = float(cold["median_s"].iat[0]) if not cold.empty else None  # as in the sentence above
     warm_s = float(warm["min_s"].iat[0]) if not warm.empty else None
     measure_s = max(measuring) if measuring else None
     size = f"{fmt_size(int(warm['m'].iat[0]), int(warm['n'].iat[0]))}" if not warm.empty else ""
@@ -1455,8 +1473,8 @@ def numerics_text(results: Results, demo: dict) -> str:
         f"non-positive numbers: {demo['stable_loss'][0]:g} and {demo['stable_loss'][1]:g}, the exact values.\n\n"
         f"**float32 saturates early.** In float32, $\\sigma(z)$ rounds to exactly 1 from z ≈ "
         f"{demo['saturate32']:.2f} (float64: z ≈ {demo['saturate64']:.2f}). Beyond that the naive $\\log(1-\\hat y)$ is "
-        "$-\\infty$; the logit form has no such cliff. The float32 rungs still accumulate in float64 where it "
-        "matters (gradient sums in the compiled rungs).\n\n"
+        "$-\\infty$; the logit form has no such cliff. The compiled float32 rungs add their gradients up in "
+        "float64 (the block kernels after at most 64 rows in float32), so rounding stays local.\n\n"
         "**Summation order.** `fastmath` lets LLVM reorder sums, and so does BLAS, and so does splitting rows "
         "across threads. Floating-point addition is not associative: the same million standard-normal numbers "
         f"summed front to back give {demo['sum_sequential']!r}, NumPy's pairwise sum gives "
