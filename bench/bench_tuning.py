@@ -39,6 +39,7 @@ def test_tuning(benchmark, point: Point):
     benchmark.group = "numba_tuned measuring"
     with limited_threads(TUNED, point.threads) as threads:
         entry = benchmark.pedantic(numba_tuned.measure, args=(point.n, point.dtype), rounds=1, iterations=1)
+        numba_tuned.warm_up(problem)
         times = numba_tuned.time_candidates(problem, seconds=PROFILE.tuning_landscape_s)
         planned = numba_tuned.plan(point.n, point.dtype)
     best = {name: min(values) for name, values in times.items()}
@@ -51,6 +52,7 @@ def test_tuning(benchmark, point: Point):
             "tuning_rounds": entry["rounds"],
             "tuning_data_bytes": entry["data_bytes"],
             "tuning_data_s": entry["data_s"],
+            "tuning_warmup_s": entry["warmup_s"],
             "tuning_measuring_s": entry["measuring_s"],
             "landscape_best_s": best,
             "landscape_median_s": {name: float(np.median(values)) for name, values in times.items()},

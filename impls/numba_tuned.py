@@ -17,10 +17,12 @@ with ``FFTW_MEASURE`` and its wisdom files:
    row-length class (row bytes rounded down to a power of two) and the thread count.
 3. **Measure.** On the first call with a new key, every candidate runs one epoch at a time,
    in a shuffled order each round, on generated data of the call's row length that is large
-   enough to leave the caches (``tuning_bytes``). After at least MIN_ROUNDS rounds and once
-   MEASURE_SECONDS of timing have passed (or MAX_ROUNDS rounds), the candidate with the
-   fastest best round wins. Compiling the drivers the first time on a machine comes on top
-   (once per machine: the kernels are cached on disk, ``impls/_jit.py``).
+   enough to leave the caches (``tuning_bytes``). Rounds go on while less than
+   MEASURE_SECONDS of timing have passed, at least MIN_ROUNDS and at most MAX_ROUNDS of them;
+   the candidate with the fastest best round wins. So timing takes MEASURE_SECONDS plus at
+   most one round, or MIN_ROUNDS rounds where a round is longer. Generating the data, and
+   compiling the kernels the first time on a machine, come on top and are recorded apart
+   (compiling happens once per machine: the kernels are cached on disk, ``impls/_jit.py``).
 4. **Remember.** The choice and every candidate's time go to a JSON file in the user's
    cache folder (``wisdom_path``); later processes read the plan from it.
 
@@ -36,11 +38,13 @@ Planning modes, set by ``LADDER_PLANNING`` or the ``mode`` argument of ``plan``:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -57,9 +61,9 @@ from impls._common import FLOAT32, Problem, Rung, Tolerance, resolve_dtype, sour
 from impls._jit import cache_root
 from impls.numba_fused import NO_KNOBS, run_descent
 
-MIN_ROUNDS = 3  # every candidate is timed at least this many times
+MIN_ROUNDS = 2  # every candidate is timed at least this many times
 MAX_ROUNDS = 25
-MEASURE_SECONDS = 2.0  # timing stops after this much, once MIN_ROUNDS are done
+MEASURE_SECONDS = 2.0  # no round starts once this much timing has passed (after MIN_ROUNDS)
 MIN_TUNING_BYTES = 128 * 2**20  # the data the candidates are timed on: at least this ...
 L3_MULTIPLE = 4  # ... and at least 4 times the last-level cache
 MAX_TUNING_BYTES = 1 * 2**30
@@ -269,10 +273,8 @@ def time_candidates(
 
     Interleaving puts every candidate under the same conditions: a burst of other work on a
     shared machine slows one round of each rather than all rounds of one.
+    Call :func:`warm_up` first: the first call of a kernel compiles it or loads it from the cache.
     """
-    small = Problem(**{**problem.__dict__, "X": problem.X[:64], "y": problem.y[:64]})
-    for candidate in candidates:
-        _run(candidate, small)  # compile or load from the cache; first touch of the buffers
     rng = np.random.default_rng(seed)
     times: dict[str, list[float]] = {candidate.name: [] for candidate in candidates}
     began = time.perf_counter()
@@ -287,12 +289,21 @@ def time_candidates(
     return times
 
 
+def warm_up(problem: Problem, candidates: tuple[Candidate, ...] = CANDIDATES) -> None:
+    """Run every candidate once on a few rows: compile or load its kernel, touch its buffers."""
+    small = dataclasses.replace(problem, X=problem.X[:64], y=problem.y[:64])
+    for candidate in candidates:
+        _run(candidate, small)
+
+
 def measure(n: int, dtype: Any, nbytes: int | None = None, seconds: float = MEASURE_SECONDS) -> dict:
     """Time every candidate for rows of ``n`` features; return the wisdom entry (not stored)."""
     threads = numba.get_num_threads()
     began = time.perf_counter()
     problem = tuning_problem(n, dtype, nbytes)
     generated = time.perf_counter()
+    warm_up(problem)
+    warm = time.perf_counter()
     times = time_candidates(problem, seconds=seconds)
     best = {name: min(values) for name, values in times.items()}
     return {
@@ -304,8 +315,9 @@ def measure(n: int, dtype: Any, nbytes: int | None = None, seconds: float = MEAS
         "rounds": len(next(iter(times.values()))),
         "best_s": best,
         "median_s": {name: float(np.median(values)) for name, values in times.items()},
-        "data_s": generated - began,
-        "measuring_s": time.perf_counter() - generated,
+        "data_s": generated - began,  # generating the tuning data
+        "warmup_s": warm - generated,  # compiling (first time on a machine) or loading the kernels
+        "measuring_s": time.perf_counter() - warm,  # timing the candidates
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -355,18 +367,15 @@ def plan(n: int, dtype: Any = None, threads: int | None = None, mode: str | None
     return Plan(BY_NAME[entry["choice"]], "measured", entry)
 
 
-class _threads:
+@contextmanager
+def _threads(count: int):
     """Run with ``count`` Numba threads, then restore."""
-
-    def __init__(self, count: int):
-        self.count = count
-
-    def __enter__(self):
-        self.before = numba.get_num_threads()
-        numba.set_num_threads(self.count)
-
-    def __exit__(self, *exc):
-        numba.set_num_threads(self.before)
+    before = numba.get_num_threads()
+    numba.set_num_threads(count)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 # --- the rung ------------------------------------------------------------------------------

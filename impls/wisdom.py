@@ -26,7 +26,7 @@ def _show(entries: list[dict]) -> str:
             f"\n{key['dtype']}, rows of {key['row_class']}+ bytes, {key['threads']} thread(s)"
             f" on {key['cpu_model']} ({key['cpu']}): {entry['choice']}"
             f"  [measured at n={entry['measured_n']}, {entry['rounds']} rounds,"
-            f" {entry['measuring_s']:.2f} s, {entry['when']}]"
+            f" {entry['measuring_s']:.2f} s of timing, {entry['when']}]"
         )
         for name, seconds in sorted(best.items(), key=lambda item: item[1]):
             lines.append(
