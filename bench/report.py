@@ -30,7 +30,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from tabulate import tabulate
 
-from impls import IMPLEMENTATIONS, LABEL_ALIASES
+from impls import IMPLEMENTATIONS, LABEL_ALIASES, numba_tuned
 from impls._common import source_digest
 
 ROOFLINE = "roofline"
@@ -1130,6 +1130,25 @@ def _plan_rows(results: Results) -> list[list[str]]:
     return rows
 
 
+def same_kernel_text(results: Results) -> str:
+    """Where numba_tuned's plan was numba_blocked's own rule of thumb, the two ran the same code."""
+    d = results.descent
+    tuned = d[(d["rung"] == "numba_tuned") & (d["kind"] == "descent") & (d["plan"] != "")]
+    if tuned.empty:
+        return ""
+    same = [r for r in tuned.itertuples() if r.plan == numba_tuned.estimate(int(r.n), r.dtype).name]
+    if not same:
+        return (
+            "At none of these points was the plan `numba_blocked`'s rule of thumb: measuring chose "
+            "another kernel or other knobs everywhere.\n"
+        )
+    return (
+        f"At {len(same)} of these {len(tuned)} points the plan was `numba_blocked`'s own rule of thumb, so the "
+        "two rungs ran the same machine code there: a gap between them at those points is the machine's "
+        "noise, not the plan, and it shows how much to trust a difference of that size elsewhere.\n"
+    )
+
+
 def tuned_section(results: Results) -> str:
     """Step 9: what numba_tuned tried on this machine, what won, and where its plans ran."""
     out = ["\n### 9. `numba_tuned`: let the machine choose\n"]
@@ -1208,6 +1227,7 @@ def tuned_section(results: Results) -> str:
             )
             + "\n"
         )
+        out.append(same_kernel_text(results))
     return "\n".join(out)
 
 

@@ -188,3 +188,15 @@ def test_tuning_section_shows_every_plan_of_the_run(results_file, generated):
     for info in tuning:
         assert f"`{info['tuning_choice']}`" in section
         assert set(info["landscape_best_s"]) == set(raw["numba_tuned_wisdom"][0]["best_s"])
+
+
+def test_same_kernel_sentence_counts_the_plans_that_were_the_rule_of_thumb(results_file):
+    results = report.load(results_file)
+    tuned = (results.table["rung"] == "numba_tuned") & (results.table["kind"] == "descent")
+    count = int(tuned.sum())
+    assert count
+    for row in results.table[tuned].itertuples():  # make every plan the rule of thumb ...
+        results.table.loc[row.Index, "plan"] = report.numba_tuned.estimate(int(row.n), row.dtype).name
+    assert f"At {count} of these {count} points" in report.same_kernel_text(results)
+    results.table.loc[tuned, "plan"] = "fused"  # ... then none of them
+    assert "At none of these points" in report.same_kernel_text(results)
