@@ -23,6 +23,7 @@ from bench.harness import (
     skip_if_over_budget,
 )
 from bench.roofline import read_all
+from bench.schema import record
 from impls import IMPLEMENTATIONS, numba_tuned
 
 RUNG_POINTS = points(PROFILE, list(IMPLEMENTATIONS))
@@ -44,20 +45,18 @@ def test_descent(benchmark, point: Point):
         rung.run(state, problem)  # warm-up: JIT compilation and first touch of every buffer
         result = benchmark(rung.run, state, problem)  # the descent only
 
-    benchmark.extra_info.update(size_info(point, epochs, threads))
-    benchmark.extra_info["kind"] = "descent"
-    benchmark.extra_info["max_rel_error"] = check_answer(rung, result, point, epochs)
-    benchmark.extra_info["tolerance"] = rung.tolerance(point.dtype)
+    info = size_info(point, epochs, threads)
+    info["max_rel_error"] = check_answer(rung, result, point, epochs)
+    info["tolerance"] = rung.tolerance(point.dtype)
     # Instruction counts, float64 only (what the lesson shows); numba_tuned's kernels are the rungs' below.
     if rung.kernels and point.dtype == "float64" and rung is not numba_tuned.RUNG:
-        benchmark.extra_info.update(simd_profile(point.rung, point.dtype))
+        info.update(simd_profile(point.rung, point.dtype))
     if rung is numba_tuned.RUNG:  # which candidate the plan ran here, and where the plan came from
-        with limited_threads(point.rung, point.threads) as threads:
+        with limited_threads(point.rung, point.threads):
             plan = numba_tuned.plan(point.n, point.dtype)
-        benchmark.extra_info["plan"] = plan.candidate.name
-        benchmark.extra_info["plan_row_class"] = numba_tuned.row_class(
-            point.n, np.dtype(point.dtype).itemsize
-        )
+        info["plan"] = plan.candidate.name
+        info["plan_row_class"] = numba_tuned.row_class(point.n, np.dtype(point.dtype).itemsize)
+    benchmark.extra_info.update(record("descent", **info))
 
 
 @pytest.mark.parametrize("point", PROBE_POINTS, ids=[p.id for p in PROBE_POINTS])
@@ -68,6 +67,6 @@ def test_roofline(benchmark, point: Point):
         read_all(X)  # compile, and fault in X
         total = benchmark(read_all, X)
     np.testing.assert_allclose(total, X.sum(dtype=np.float64), rtol=1e-4, atol=1e-6 * X.size)
-    benchmark.extra_info.update(size_info(point, 1, threads))
-    benchmark.extra_info["kind"] = "roofline"
-    benchmark.extra_info["numba_threading_layer"] = numba.threading_layer()
+    benchmark.extra_info.update(
+        record(ROOFLINE, **size_info(point, 1, threads), numba_threading_layer=numba.threading_layer())
+    )

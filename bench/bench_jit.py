@@ -11,6 +11,7 @@ import pytest
 
 from bench.config import LR, PROFILE
 from bench.data import get_data
+from bench.schema import record
 from impls import IMPLEMENTATIONS
 
 JIT_RUNGS = [name for name, rung in IMPLEMENTATIONS.items() if rung.jit]
@@ -36,9 +37,7 @@ def test_jit_compile(benchmark, name, dtype):
     result = benchmark.pedantic(first_call, setup=fresh_rung, rounds=PROFILE.jit_rounds, iterations=1)
     expected = IMPLEMENTATIONS["numpy_vectorized"].fit(X, y, lr=LR, epochs=1, dtype=dtype)
     np.testing.assert_allclose(result.w, expected.w, rtol=rung.tolerance(dtype), atol=1e-7)
-    benchmark.extra_info.update(
-        {"kind": "jit", "rung": name, "dtype": dtype, "m": TINY_M, "n": PROFILE.n_fixed, "epochs": 1}
-    )
+    benchmark.extra_info.update(record("jit", rung=name, dtype=dtype, m=TINY_M, n=PROFILE.n_fixed, epochs=1))
 
 
 FIRST_FIT = """
@@ -63,5 +62,5 @@ def test_first_fit_in_a_new_process(benchmark):
     benchmark.group = "jit compile"
     benchmark.pedantic(first_fit, rounds=PROFILE.jit_rounds + 2, iterations=1)
     benchmark.extra_info.update(
-        {"kind": "first_fit", "rung": "numba_tuned", "dtype": "float64", "m": 1000, "n": 10, "epochs": 1}
+        record("first_fit", rung="numba_tuned", dtype="float64", m=1000, n=10, epochs=1)
     )

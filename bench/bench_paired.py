@@ -31,6 +31,7 @@ from bench.harness import (
     thread_count,
 )
 from bench.roofline import read_all
+from bench.schema import record
 from impls import IMPLEMENTATIONS
 
 COMPILED = [name for name, rung in IMPLEMENTATIONS.items() if rung.jit]
@@ -83,18 +84,18 @@ def test_share_of_probe(benchmark, point: Point):
         result = rung.run(state, problem)  # compile, first touch
         benchmark.pedantic(pair, rounds=PROFILE.paired_rounds, iterations=1)
     shares = np.array([probe / epoch for probe, epoch in pairs])
-    benchmark.extra_info.update(size_info(point, epochs, threads))
     benchmark.extra_info.update(
-        {
-            "kind": "paired",
-            "probe_threads": thread_count(ROOFLINE, point.threads),
-            "pairs_s": pairs,
-            "share_median": float(np.median(shares)),
-            "share_q25": float(np.quantile(shares, 0.25)),
-            "share_q75": float(np.quantile(shares, 0.75)),
-            "probe_best_s": min(p for p, _ in pairs),
-            "epoch_best_s": min(e for _, e in pairs),
-            "max_rel_error": check_answer(rung, result, point, epochs),
-            "tolerance": rung.tolerance(point.dtype),
-        }
+        record(
+            "paired",
+            **size_info(point, epochs, threads),
+            probe_threads=thread_count(ROOFLINE, point.threads),
+            pairs_s=pairs,
+            share_median=float(np.median(shares)),
+            share_q25=float(np.quantile(shares, 0.25)),
+            share_q75=float(np.quantile(shares, 0.75)),
+            probe_best_s=min(p for p, _ in pairs),
+            epoch_best_s=min(e for _, e in pairs),
+            max_rel_error=check_answer(rung, result, point, epochs),
+            tolerance=rung.tolerance(point.dtype),
+        )
     )

@@ -18,6 +18,7 @@ import pytest
 from bench.config import LR, PROFILE
 from bench.data import get_data
 from bench.harness import Point, limited_threads, size_info
+from bench.schema import record
 from impls import IMPLEMENTATIONS, numba_tuned
 
 TUNED = "numba_tuned"
@@ -43,20 +44,20 @@ def test_tuning(benchmark, point: Point):
         times = numba_tuned.time_candidates(problem, seconds=PROFILE.tuning_landscape_s)
         planned = numba_tuned.plan(point.n, point.dtype)
     best = {name: min(values) for name, values in times.items()}
-    benchmark.extra_info.update(size_info(point, 1, threads))
     benchmark.extra_info.update(
-        {
-            "kind": "tuning",
-            "tuning_choice": entry["choice"],
-            "tuning_best_s": entry["best_s"],
-            "tuning_rounds": entry["rounds"],
-            "tuning_data_bytes": entry["data_bytes"],
-            "tuning_data_s": entry["data_s"],
-            "tuning_warmup_s": entry["warmup_s"],
-            "tuning_measuring_s": entry["measuring_s"],
-            "landscape_best_s": best,
-            "landscape_median_s": {name: float(np.median(values)) for name, values in times.items()},
-            "landscape_rounds": len(next(iter(times.values()))),
-            "plan": planned.candidate.name,
-        }
+        record(
+            "tuning",
+            **size_info(point, 1, threads),
+            tuning_choice=entry["choice"],
+            tuning_best_s=entry["best_s"],
+            tuning_rounds=entry["rounds"],
+            tuning_data_bytes=entry["data_bytes"],
+            tuning_data_s=entry["data_s"],
+            tuning_warmup_s=entry["warmup_s"],
+            tuning_measuring_s=entry["measuring_s"],
+            landscape_best_s=best,
+            landscape_median_s={name: float(np.median(values)) for name, values in times.items()},
+            landscape_rounds=len(next(iter(times.values()))),
+            plan=planned.candidate.name,
+        )
     )

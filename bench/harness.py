@@ -16,9 +16,8 @@ from threadpoolctl import threadpool_limits
 
 from bench.config import DTYPES, LR, Profile
 from bench.data import get_data, reference_answer
+from bench.schema import ROOFLINE
 from impls import IMPLEMENTATIONS, Rung, relative_error
-
-ROOFLINE = "roofline"  # the read-only probe, timed at the same points as the rungs
 
 
 @dataclass(frozen=True, order=True)

@@ -1,0 +1,166 @@
+"""The results schema: what each benchmark writes in ``extra_info``, and what the report reads back.
+
+One table of fields per kind of benchmark. The benchmarks build their ``extra_info`` with
+:func:`record`, which refuses a missing, unknown or wrongly typed field; the report reads every
+benchmark with :func:`read`, which raises :class:`SchemaError` naming the file, the benchmark
+and the field. A renamed key therefore fails on both sides instead of dropping rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ROOFLINE = "roofline"  # the read-only probe's label, in place of a rung's
+
+
+class SchemaError(ValueError):
+    """A benchmark's record does not match the schema; the message names where and what."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: type  # int, float, str, list or dict
+    required: bool = True
+
+
+def _fields(*specs: tuple) -> tuple[Field, ...]:
+    return tuple(Field(*spec) for spec in specs)
+
+
+#: Every benchmark: what ran, at which size, in which dtype, for how many epochs per timed round.
+POINT = _fields(("kind", str), ("rung", str), ("m", int), ("n", int), ("dtype", str), ("epochs", int))
+#: Benchmarks that time the data at a thread setting: enough to turn a time into bytes per second.
+SIZED = POINT + _fields(("threads", int), ("threads_setting", str), ("bytes_x", int))
+CHECKED = _fields(("max_rel_error", float), ("tolerance", float))
+
+KINDS: dict[str, tuple[Field, ...]] = {
+    # one rung's descent, timed
+    "descent": SIZED
+    + CHECKED
+    + _fields(
+        ("simd_packed_ops", int, False),
+        ("simd_scalar_ops", int, False),
+        ("simd_zmm_refs", int, False),
+        ("plan", str, False),  # the planned rung: the candidate it ran
+        ("plan_row_class", int, False),
+    ),
+    # the probe: read X once with every thread of the setting
+    ROOFLINE: SIZED + _fields(("numba_threading_layer", str, False)),
+    # a JIT rung's first call on a fresh, uncached copy: compilation
+    "jit": POINT,
+    # a new process: start Python, import, first fit (kernels from the disk cache)
+    "first_fit": POINT,
+    # the probe and one epoch, alternating round by round
+    "paired": SIZED
+    + CHECKED
+    + _fields(
+        ("probe_threads", int),
+        ("pairs_s", list),
+        ("share_median", float),
+        ("share_q25", float),
+        ("share_q75", float),
+        ("probe_best_s", float),
+        ("epoch_best_s", float),
+    ),
+    # the planned rung's measuring, and every candidate's time at this size
+    "tuning": SIZED
+    + _fields(
+        ("tuning_choice", str),
+        ("tuning_best_s", float),
+        ("tuning_rounds", int),
+        ("tuning_data_bytes", int),
+        ("tuning_data_s", float),
+        ("tuning_warmup_s", float, False),
+        ("tuning_measuring_s", float),
+        ("landscape_best_s", dict),
+        ("landscape_median_s", dict),
+        ("landscape_rounds", int),
+        ("plan", str),
+    ),
+    # bytes a rung allocates while it runs one epoch, beyond X and y (traced, in a fresh process)
+    "memory": SIZED + _fields(("peak_bytes", int), ("m_arrays", float), ("traced", str)),
+}
+
+#: pytest-benchmark's statistics the report uses (seconds per timed round).
+STATS = ("min", "median", "q1", "q3", "rounds")
+
+
+def _check(value: Any, field: Field) -> Any:
+    """The value if it has the field's type (an int passes as a float); else None."""
+    if field.kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return float(value) if ok else None
+    if field.kind is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if isinstance(value, field.kind) else None
+
+
+def record(kind: str, **values: Any) -> dict:
+    """A benchmark's ``extra_info`` for ``kind``, checked against the schema (SchemaError if not)."""
+    if kind not in KINDS:
+        raise SchemaError(f"unknown benchmark kind {kind!r}; known: {', '.join(KINDS)}")
+    values = {"kind": kind, **values}
+    fields = {f.name: f for f in KINDS[kind]}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise SchemaError(f"{kind} benchmark: fields not in the schema: {', '.join(unknown)}")
+    for field in fields.values():
+        if field.name not in values:
+            if field.required:
+                raise SchemaError(f"{kind} benchmark: missing field {field.name!r}")
+            continue
+        if _check(values[field.name], field) is None:
+            raise SchemaError(
+                f"{kind} benchmark: field {field.name!r} must be {field.kind.__name__}, "
+                f"got {values[field.name]!r}"
+            )
+    return values
+
+
+def read(bench: Any, source: str, aliases: dict[str, str] | None = None) -> dict:
+    """One benchmark of a results file as a flat, typed row: its fields and its statistics.
+
+    ``source`` names the file in error messages; ``aliases`` maps old rung labels to current ones.
+    Optional fields a kind does not have come back as None.
+    """
+    name = bench.get("name", "?") if isinstance(bench, dict) else "?"
+    where = f"{source}: benchmark {name!r}"
+    info = bench.get("extra_info") if isinstance(bench, dict) else None
+    if not isinstance(info, dict) or "kind" not in info:
+        raise SchemaError(f"{where} has no 'kind' in its extra_info: it was not written by this suite")
+    kind = info["kind"]
+    if kind not in KINDS:
+        raise SchemaError(f"{where}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
+    row: dict[str, Any] = {}
+    for field in KINDS[kind]:
+        if field.name not in info:
+            if field.required:
+                raise SchemaError(f"{where} ({kind}): extra_info has no {field.name!r}")
+            row[field.name] = None
+            continue
+        value = _check(info[field.name], field)
+        if value is None:
+            raise SchemaError(
+                f"{where} ({kind}): {field.name!r} must be {field.kind.__name__}, got {info[field.name]!r}"
+            )
+        row[field.name] = value
+    if aliases and row["rung"] in aliases:
+        row["rung"] = aliases[row["rung"]]
+    if kind == ROOFLINE:
+        row["rung"] = ROOFLINE
+    stats = bench.get("stats")
+    if not isinstance(stats, dict):
+        raise SchemaError(f"{where}: no 'stats'")
+    for key in STATS:
+        value = _check(stats.get(key), Field(key, int if key == "rounds" else float))
+        if value is None:
+            raise SchemaError(f"{where}: stats has no numeric {key!r}")
+        row[f"{key}_s" if key != "rounds" else key] = value
+    return row
+
+
+def columns(kind: str) -> list[str]:
+    """The row's keys for one kind (for empty tables)."""
+    return [f.name for f in KINDS[kind]] + [f"{k}_s" if k != "rounds" else k for k in STATS]
