@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 
 from bench.config import LR, SEED
-from impls import IMPLEMENTATIONS, FitResult
+from impls import IMPLEMENTATIONS, REFERENCE, FitResult
 
 
 @lru_cache(maxsize=3)
@@ -42,4 +42,4 @@ def get_data(m: int, n: int, dtype=np.float64, seed: int = SEED) -> tuple[np.nda
 def reference_answer(m: int, n: int, epochs: int, seed: int = SEED) -> FitResult:
     """The float64 ``numpy_vectorized`` rung's answer: what every timed call must agree with."""
     X, y = get_data(m, n, np.float64, seed)
-    return IMPLEMENTATIONS["numpy_vectorized"].fit(X, y, lr=LR, epochs=epochs)
+    return IMPLEMENTATIONS[REFERENCE].fit(X, y, lr=LR, epochs=epochs)

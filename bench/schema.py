@@ -68,7 +68,7 @@ KINDS: dict[str, tuple[Field, ...]] = {
     "tuning": SIZED
     + _fields(
         ("tuning_choice", str),
-        ("tuning_best_s", float),
+        ("tuning_best_s", dict),  # every candidate's best epoch on the tuning data
         ("tuning_rounds", int),
         ("tuning_data_bytes", int),
         ("tuning_data_s", float),

@@ -46,6 +46,11 @@ IMPLEMENTATIONS: dict[str, Rung] = {
     )
 }
 
+#: Roles that rungs play in the benchmarks and the lesson, by label.
+BASELINE = "python_loops"  # the first rung: every speedup over plain Python is against it
+REFERENCE = "numpy_vectorized"  # the vectorized baseline; every timed answer is checked against it
+PLANNED = "numba_tuned"  # plans its kernel by measurement; its tuning is benchmarked apart
+
 #: Labels used by results files of earlier versions of the ladder, and the rung each now names.
 LABEL_ALIASES: dict[str, str] = {
     "numpy": "numpy_vectorized",
@@ -54,8 +59,11 @@ LABEL_ALIASES: dict[str, str] = {
 }
 
 __all__ = [
+    "BASELINE",
     "IMPLEMENTATIONS",
     "LABEL_ALIASES",
+    "PLANNED",
+    "REFERENCE",
     "FitResult",
     "Problem",
     "Rung",

@@ -13,7 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import report
+from bench.report import charts, facts, fmt, lesson, select, tables
+from bench.report.cli import main
+from bench.report.load import load
+from impls import IMPLEMENTATIONS, LABEL_ALIASES, numba_tuned
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,13 +49,13 @@ def results_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def generated(results_file, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report")
-    assert report.main([str(results_file), "--out", str(out)]) == 0
+    assert main([str(results_file), "--out", str(out)]) == 0
     return out
 
 
 def test_every_chart_is_written_and_referenced(generated):
     lesson = (generated / "README.md").read_text()
-    for key in report.CHARTS:
+    for key in charts.CHARTS:
         name = f"fig_{key}.png"
         assert (generated / name).stat().st_size > 10_000, name
         assert f"]({name})" in lesson, name
@@ -78,28 +81,28 @@ def test_csv_matches_the_json(results_file, generated):
 
 def test_ladder_table_shows_the_json_times(results_file, generated):
     raw = json.loads(results_file.read_text())
-    results = report.load(results_file)
-    m, n = report.big_size(results)
+    results = load(results_file)
+    m, n = select.big_size(results)
     lesson = (generated / "README.md").read_text()
     table = lesson[lesson.index("## The ladder at a glance") : lesson.index("![")]
     for bench in raw["benchmarks"]:
         info = bench["extra_info"]
         if info["kind"] == "descent" and (info["m"], info["n"], info["dtype"]) == (m, n, "float64"):
             if info["threads_setting"] == "all":
-                shown = report.fmt_time(bench["stats"]["min"] / info["epochs"])
+                shown = fmt.fmt_time(bench["stats"]["min"] / info["epochs"])
                 row = next(line for line in table.splitlines() if line.startswith(f"| `{info['rung']}`"))
                 assert shown in row, (info["rung"], shown, row)
 
 
 def test_lesson_shows_the_code_that_was_timed(generated):
     lesson = (generated / "README.md").read_text()
-    for name in report.IMPLEMENTATIONS:
-        assert report.source_of(name) in lesson, name
+    for name in IMPLEMENTATIONS:
+        assert facts.source_of(name) in lesson, name
     assert "$$z = Xw + b" in lesson
 
 
 def _run_main(path: Path, out: Path, capsys) -> tuple[int, str]:
-    code = report.main([str(path), "--out", str(out)])
+    code = main([str(path), "--out", str(out)])
     return code, capsys.readouterr().err
 
 
@@ -159,15 +162,15 @@ def test_results_file_keeps_statistics_not_raw_rounds(results_file):
 
 def test_results_with_the_old_labels_still_load(results_file, tmp_path):
     raw = json.loads(results_file.read_text())
-    renamed = {new: old for old, new in report.LABEL_ALIASES.items()}
+    renamed = {new: old for old, new in LABEL_ALIASES.items()}
     for bench in raw["benchmarks"]:
         info = bench["extra_info"]
         info["rung"] = renamed.get(info.get("rung"), info.get("rung"))
     path = tmp_path / "old.json"
     path.write_text(json.dumps(raw))
-    rungs = set(report.load(path).table["rung"])
+    rungs = set(load(path).table["rung"])
     assert {"numpy_vectorized", "numba_loops", "numba_blocked"} <= rungs
-    assert not rungs & set(report.LABEL_ALIASES)
+    assert not rungs & set(LABEL_ALIASES)
 
 
 def test_tuning_section_shows_every_plan_of_the_run(results_file, generated):
@@ -183,22 +186,206 @@ def test_tuning_section_shows_every_plan_of_the_run(results_file, generated):
     table_lines = [line for line in section.splitlines() if line.startswith("|")]
     rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in table_lines]
     for info in plans:
-        size, threads = report.fmt_size(info["m"], info["n"]), str(info["threads"])
+        size, threads = fmt.fmt_size((info["m"], info["n"])), str(info["threads"])
         assert [size, info["dtype"], threads, f"`{info['plan']}`"] in [row[:4] for row in rows], info
     tuning = [b["extra_info"] for b in raw["benchmarks"] if b["extra_info"]["kind"] == "tuning"]
     assert tuning
     for info in tuning:
         assert f"`{info['tuning_choice']}`" in section
-        assert set(info["landscape_best_s"]) == {c.name for c in report.numba_tuned.CANDIDATES}
+        assert set(info["landscape_best_s"]) == {c.name for c in numba_tuned.CANDIDATES}
 
 
 def test_same_kernel_sentence_counts_the_plans_that_were_the_rule_of_thumb(results_file):
-    results = report.load(results_file)
+    results = load(results_file)
     tuned = (results.table["rung"] == "numba_tuned") & (results.table["kind"] == "descent")
     count = int(tuned.sum())
     assert count
     for row in results.table[tuned].itertuples():  # make every plan the rule of thumb ...
-        results.table.loc[row.Index, "plan"] = report.numba_tuned.estimate(int(row.n), row.dtype).name
-    assert f"At {count} of these {count} points" in report.same_kernel_text(results)
+        results.table.loc[row.Index, "plan"] = numba_tuned.estimate(int(row.n), row.dtype).name
+    assert tables.rule_of_thumb_plans(results) == (count, count)
+    assert f"At {count} of these {count} points" in lesson.render(results, {})
     results.table.loc[tuned, "plan"] = "fused"  # ... then none of them
-    assert "At none of these points" in report.same_kernel_text(results)
+    assert tables.rule_of_thumb_plans(results) == (0, count)
+    assert "At none of these points" in lesson.render(results, {})
+
+
+# --------------------------------------------------------------------------- the package's structure
+
+REPORT = ROOT / "bench" / "report"
+
+
+def test_every_registered_rung_has_a_lesson_template():
+    templates = {path.name.removesuffix(".md.j2") for path in lesson.RUNG_TEMPLATES.glob("*.md.j2")}
+    assert set(IMPLEMENTATIONS) <= templates, set(IMPLEMENTATIONS) - templates
+    stray = templates - set(IMPLEMENTATIONS)
+    assert not stray, f"templates of no registered rung: {stray}"
+
+
+def test_no_rung_label_in_the_reports_python():
+    for path in REPORT.glob("*.py"):
+        text = path.read_text()
+        for label in IMPLEMENTATIONS:
+            assert not re.search(rf"\b{label}\b", text), f"{path.name} names the rung {label!r}"
+        for label in LABEL_ALIASES:  # old labels ("numpy") are also library names: only as strings
+            assert not re.search(rf"[\"'`]{label}[\"'`]", text), f"{path.name} names the old label {label!r}"
+
+
+def test_report_functions_are_short():
+    import ast
+
+    for path in REPORT.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                assert length <= 60, f"{path.name}:{node.name} is {length} lines"
+
+
+def test_a_name_the_context_lacks_fails_loudly(results_file):
+    import jinja2
+
+    results = load(results_file)
+    env = lesson.environment()
+    template = env.from_string("{% if have(rungs.no_such_rung.t_big) %}x{% endif %}")
+    with pytest.raises(jinja2.UndefinedError):
+        template.render(lesson.context(results, {}))
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ no_such_number | time }}").render(lesson.context(results, {}))
+
+
+# --------------------------------------------------------------------------- every sentence true for its run
+
+
+def _ranked(raw: dict, factor: float) -> dict:
+    """The run with every rung's time set by its ladder position: each rung ``factor`` times the one below."""
+    out = copy.deepcopy(raw)
+    order = list(IMPLEMENTATIONS)
+    for bench in out["benchmarks"]:
+        info = bench["extra_info"]
+        if info["kind"] not in ("descent", "roofline"):
+            continue
+        rank = len(order) + 1 if info["kind"] == "roofline" else order.index(info["rung"])
+        scale = info["m"] * info["n"] * 1e-8 * (1.5 if info["threads_setting"] == "one" else 1.0)
+        scale *= 0.6 if info["dtype"] == "float32" else 1.0
+        step = factor if info["kind"] != "roofline" else 0.5  # the probe beats every rung
+        seconds = scale * info["epochs"] * step**rank
+        bench["stats"].update(min=seconds, median=seconds * 1.1, q1=seconds * 1.05, q3=seconds * 1.2)
+    return out
+
+
+def _steps(text: str) -> str:
+    return text[text.index("## Each step up") : text.index("## Where vectorization")]
+
+
+def test_verdicts_flip_when_the_rung_order_is_reversed(results_file, tmp_path):
+    raw = json.loads(results_file.read_text())
+    lessons = {}
+    for name, factor in (("ordered", 0.5), ("reversed", 2.0)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(_ranked(raw, factor)))
+        lessons[name] = lesson.render(load(path), {})
+    ordered, reversed_ = lessons["ordered"], lessons["reversed"]
+    for pattern in (
+        r"this rung is [\d.,]+× (faster|slower) than pure Python",
+        r"(faster|slower) than the vectorized rung",
+        r"(faster|slower) than `numba_fused` and",
+        r"it is \d+% (faster|slower) than `numpy_vectorized`",
+        r"an epoch takes [^:]+: [\d.,]+× (faster|slower) than `numba_tiled`",
+    ):
+        before, after = re.search(pattern, ordered), re.search(pattern, reversed_)
+        assert before and after, pattern
+        assert {before.group(1), after.group(1)} == {"faster", "slower"}, pattern
+    assert "did not pay off" not in ordered and "did not pay off" in reversed_
+    assert "a compiled loop makes no library calls" in ordered
+    assert "a compiled loop makes no library calls" not in reversed_
+    steps = {name: _steps(text) for name, text in lessons.items()}
+    assert steps["ordered"].count("faster than") > steps["reversed"].count("faster than")
+    assert steps["reversed"].count("slower than") > steps["ordered"].count("slower than")
+
+
+# --------------------------------------------------------------------------- charts
+
+
+@pytest.mark.parametrize("key", list(charts.CHARTS))
+def test_each_chart_draws_from_a_run_and_is_skipped_without_its_data(results_file, key):
+    import matplotlib.pyplot as plt
+
+    results = load(results_file)
+    _, plot = charts.CHARTS[key]
+    fig = plot(results)
+    assert fig is not None and fig.axes and any(ax.has_data() for ax in fig.axes)
+    plt.close(fig)
+    empty = load(results_file)
+    empty.table = empty.table[empty.table["kind"] == "first_fit"]  # nothing any chart draws from
+    empty.tuning = []
+    assert plot(empty) is None
+
+
+# --------------------------------------------------------------------------- the schema
+
+
+def test_schema_refuses_what_the_benchmarks_must_not_write():
+    from bench.schema import SchemaError, record
+
+    point = {"rung": "numba_fused", "m": 10, "n": 2, "dtype": "float64", "epochs": 1}
+    assert record("jit", **point)["kind"] == "jit"
+    with pytest.raises(SchemaError, match="missing field 'epochs'"):
+        record("jit", **{k: v for k, v in point.items() if k != "epochs"})
+    with pytest.raises(SchemaError, match="not in the schema: epoch_count"):
+        record("jit", **point, epoch_count=3)
+    with pytest.raises(SchemaError, match="'m' must be int"):
+        record("jit", **{**point, "m": "10"})
+    with pytest.raises(SchemaError, match="unknown benchmark kind"):
+        record("descents", **point)
+
+
+def test_a_renamed_key_is_an_error_naming_file_and_benchmark(results_file, tmp_path, capsys):
+    raw = json.loads(results_file.read_text())
+    bench = next(b for b in raw["benchmarks"] if b["extra_info"]["kind"] == "descent")
+    bench["extra_info"]["bytes_of_x"] = bench["extra_info"].pop("bytes_x")
+    path = tmp_path / "renamed.json"
+    path.write_text(json.dumps(raw))
+    code, err = _run_main(path, tmp_path / "out", capsys)
+    assert code == 2 and "Traceback" not in err
+    assert str(path) in err and bench["name"] in err and "'bytes_x'" in err
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- machines side by side
+
+
+def test_machines_side_by_side(results_file, tmp_path, capsys):
+    raw = json.loads(results_file.read_text())
+    (tmp_path / "machines" / "other-cpu").mkdir(parents=True)
+    (tmp_path / "machines" / "other-cpu" / "results.json").write_text(json.dumps(_ranked(raw, 2.0)))
+    (tmp_path / "here.json").write_text(json.dumps(_ranked(raw, 0.5)))
+    folder = str(tmp_path / "machines")
+    code = main([str(tmp_path / "here.json"), "--out", str(tmp_path), "--machines", folder])
+    assert code == 0, capsys.readouterr().err
+    page = (tmp_path / "machines" / "README.md").read_text()
+    assert "other-cpu" in page and "](other-cpu/README.md)" in page and "](../README.md)" in page
+    assert (tmp_path / "machines" / "fig_machines.png").stat().st_size > 10_000
+    assert "The fastest rung is not the same everywhere" in page
+    assert "on this run, `numba_tuned` (" in page  # each machine's top rung, named
+    assert "on other-cpu, `python_loops` (" in page
+    assert (tmp_path / "machines" / "other-cpu" / "README.md").exists()
+    assert "](machines/README.md)" in (tmp_path / "README.md").read_text()
+
+
+# --------------------------------------------------------------------------- the committed lessons
+
+COMMITTED = [path.parent for path in sorted((ROOT / "reports").glob("**/results.json"))]
+
+
+@pytest.mark.parametrize("folder", COMMITTED, ids=[str(p.relative_to(ROOT)) for p in COMMITTED])
+def test_committed_lessons_regenerate_from_their_results(folder):
+    """Every committed lesson is what today's report code writes from the results file beside it."""
+    results = load(folder / "results.json")
+    results.path = Path(os.path.relpath(folder / "results.json", ROOT))
+    links = {}
+    machines = ROOT / "reports" / "machines"
+    if folder == ROOT / "reports":
+        links = {"machines": "machines/README.md", "machines_title": "the machines compared"}
+    elif folder.parent == machines:
+        links = {"machines": "../README.md", "machines_title": "the machines compared"}
+    figures = {key: f"fig_{key}.png" for key in charts.CHARTS if (folder / f"fig_{key}.png").exists()}
+    assert lesson.render(results, figures, links) == (folder / "README.md").read_text()

@@ -1,0 +1,116 @@
+"""Numbers and verdicts as words: every template formats through these (they are its filters)."""
+
+from __future__ import annotations
+
+import math
+
+from tabulate import tabulate
+
+
+def _missing(value) -> bool:
+    return value is None or not math.isfinite(value)
+
+
+def fmt_time(seconds: float | None) -> str:
+    if _missing(seconds):
+        return "n/a"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def fmt_x(ratio: float | None) -> str:
+    if _missing(ratio):
+        return "n/a"
+    return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:.3g}×"
+
+
+def fmt_pct(fraction: float | None) -> str:
+    return "n/a" if _missing(fraction) else f"{100 * fraction:.0f}%"
+
+
+def fmt_size(size) -> str:
+    m, n = size
+    return f"m = {m:,} × n = {n:,}"
+
+
+def fmt_bytes(count: float | None) -> str:
+    if _missing(count):
+        return "n/a"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.3g} {unit}"
+    return f"{count:.0f} B"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def versus(t: float | None, other: float | None) -> str:
+    """'2.1× faster than' or '1.3× slower than', whichever the two times say."""
+    if t is None or other is None or t <= 0 or other <= 0:
+        return "n/a against"
+    return f"{fmt_x(other / t)} faster than" if t < other else f"{fmt_x(t / other)} slower than"
+
+
+def change(t: float | None, other: float | None) -> str:
+    """'12% faster than' or '3% slower than': a small difference in words."""
+    if t is None or other is None or t <= 0 or other <= 0:
+        return "n/a against"
+    return f"{fmt_pct(1 - t / other)} faster than" if t < other else f"{fmt_pct(t / other - 1)} slower than"
+
+
+def table(rows: list[list], headers: list[str]) -> str:
+    """A GitHub Markdown table."""
+    return tabulate(rows, headers=headers, tablefmt="github")
+
+
+def blas(machine: dict) -> str:
+    pools = [p for p in machine.get("threadpoolctl") or [] if p.get("user_api") == "blas"]
+    if not pools:
+        return "unknown"
+    p = pools[0]
+    return f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')}), {p.get('num_threads')} threads"
+
+
+def cpu_name(machine: dict) -> str:
+    return (machine.get("cpu") or {}).get("brand_raw") or machine.get("processor") or "unknown CPU"
+
+
+def machine_footer(machine: dict, datetime: str) -> str:
+    numba = machine.get("numba") or {}
+    return (
+        f"{cpu_name(machine)}, {machine.get('cpu_count', '?')} cores · BLAS: {blas(machine)} · "
+        f"Numba {numba.get('version', '?')}, {numba.get('num_threads', '?')} threads "
+        f"({numba.get('threading_layer') or 'layer ?'}) · {datetime[:10]}"
+    )
+
+
+def machine_rows(mi: dict) -> list[list[str]]:
+    cpu = mi.get("cpu") or {}
+    numba = mi.get("numba") or {}
+    packages = mi.get("packages") or {}
+    env = {k: v for k, v in (mi.get("thread_env") or {}).items() if v}
+    rows = [
+        ["CPU", f"{cpu.get('brand_raw', '?')} ({cpu.get('arch_string_raw', mi.get('machine', '?'))})"],
+        ["cores", str(mi.get("cpu_count", "?"))],
+        ["BLAS", blas(mi)],
+        ["Numba threads", f"{numba.get('num_threads', '?')} ({numba.get('threading_layer') or '?'} layer)"],
+        ["Python", f"{mi.get('python_implementation', '')} {mi.get('python_version', '?')}"],
+        ["system", mi.get("platform_detail") or mi.get("system", "?")],
+        ["thread variables", ", ".join(f"{k}={v}" for k, v in env.items()) or "none set"],
+    ]
+    rows += [[name, version or "not installed"] for name, version in packages.items()]
+    return rows
+
+
+FILTERS = {
+    "time": fmt_time,
+    "x": fmt_x,
+    "pct": fmt_pct,
+    "size": fmt_size,
+    "bytes": fmt_bytes,
+    "repr": repr,
+}

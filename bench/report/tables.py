@@ -1,0 +1,277 @@
+"""The lesson's tables, as Markdown, built from one run. Rows come from the data, never from a list of labels."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+
+import numpy as np
+
+from bench.report import select
+from bench.report.charts import setting
+from bench.report.facts import RungFacts
+from bench.report.fmt import fmt_bytes, fmt_pct, fmt_size, fmt_time, fmt_x, ratio, table
+from bench.report.load import Results
+from bench.schema import ROOFLINE
+from impls import BASELINE, IMPLEMENTATIONS, PLANNED
+
+
+def ladder(results: Results, rungs: dict[str, RungFacts]) -> str:
+    psize, bsize = select.python_size(results), select.big_size(results)
+    headers = ["rung", "what it is"]
+    if psize:
+        headers += [f"time/epoch at {fmt_size(psize)}", f"speedup over {BASELINE}"]
+    if bsize:
+        headers += [f"time/epoch at {fmt_size(bsize)}", "share of the roofline"]
+    rows = []
+    for facts in (f for f in rungs.values() if f.present):
+        row = [f"`{facts.name}`", facts.summary]
+        if psize:
+            t = facts.t_python
+            row += [fmt_time(t) if t else "not measured", fmt_x(ratio(rungs[BASELINE].t_python, t))]
+        if bsize:
+            row += [
+                fmt_time(facts.t_big) if facts.t_big else "skipped (over the time budget)",
+                fmt_pct(facts.share_big),
+            ]
+        rows.append(row)
+    return table(rows, headers)
+
+
+def crossovers(results: Results) -> str:
+    rows = [
+        [
+            f"`{rung}`",
+            ", ".join(f"{m:,}" for m in wins) or "none",
+            ", ".join(f"{m:,}" for m in loses) or "none",
+        ]
+        for rung, wins, loses in select.crossovers(results)
+    ]
+    return table(rows, ["rung", f"faster than `{select.REFERENCE}` at m =", "slower at m ="]) if rows else ""
+
+
+def _threaded(results: Results, rows) -> list[str]:
+    """The rungs that run on every core, in ladder order, among those in ``rows``."""
+    here = set(rows["rung"])
+    return [
+        r
+        for r in select.rung_order(results)
+        if r in here and IMPLEMENTATIONS.get(r) and IMPLEMENTATIONS[r].uses_threads
+    ]
+
+
+def memory_limit(results: Results) -> str:
+    """Rung ÷ probe at every float64 size whose X does not fit in the last-level cache."""
+    d = results.descent[results.descent["threads_setting"] == "all"]
+    sizes = select.out_of_cache_sizes(results)
+    rungs = _threaded(results, d[d["m"].isin([m for m, _ in sizes])])
+    rows = []
+    for m, n in sizes:
+        probe = select.t_epoch(results, ROOFLINE, m, n)
+        if probe is None:
+            continue
+        probe_median = select.t_epoch(results, ROOFLINE, m, n, column="median_per_epoch_s")
+        cells = []
+        for r in rungs:
+            best = ratio(probe, select.t_epoch(results, r, m, n))
+            median = ratio(probe_median, select.t_epoch(results, r, m, n, column="median_per_epoch_s"))
+            cells.append(f"{fmt_pct(best)} ({fmt_pct(median)})")
+        rows.append([fmt_size((m, n)), fmt_bytes(m * n * 8), *cells])
+    return table(rows, ["size", "X", *[f"`{r}`" for r in rungs]]) if rows else ""
+
+
+def beats_probe(results: Results) -> bool:
+    """Whether any rung read X faster than the probe at an out-of-cache size (a share above 100%)."""
+    for m, n in select.out_of_cache_sizes(results):
+        probe = select.t_epoch(results, ROOFLINE, m, n)
+        for r in select.rung_order(results):
+            share = ratio(probe, select.t_epoch(results, r, m, n))
+            if share is not None and share > 1.005:
+                return True
+    return False
+
+
+PAIRED_SETTINGS = [("float64", "all"), ("float32", "all"), ("float64", "one")]
+
+
+def paired(results: Results) -> str:
+    """Shares of the probe measured side by side: median of the pairs (middle half in brackets)."""
+    p = results.paired
+    if p.empty:
+        return ""
+    sizes = sorted({(int(r.m), int(r.n)) for r in p.itertuples()}, key=lambda mn: (mn[0] * mn[1], mn[1]))
+    names = [r for r in select.rung_order(results) if r in set(p["rung"])]
+    rows = []
+    for (m, n), (dtype, threads) in ((size, s) for size in sizes for s in PAIRED_SETTINGS):
+        here = p[(p["m"] == m) & (p["n"] == n) & (p["dtype"] == dtype) & (p["threads_setting"] == threads)]
+        if here.empty:
+            continue
+        cells = []
+        for rung in names:
+            hit = here[here["rung"] == rung]
+            row = None if hit.empty else hit.iloc[0]
+            cells.append(
+                ""
+                if row is None
+                else f"{fmt_pct(row.share_median)} ({fmt_pct(row.share_q25)}–{fmt_pct(row.share_q75)})"
+            )
+        label = f"{fmt_size((m, n))}, {dtype}, {'1 thread' if threads == 'one' else 'all threads'}"
+        rows.append([label, *cells])
+    return table(rows, ["size, dtype, threads", *[f"`{r}`" for r in names]])
+
+
+def tuning(results: Results) -> str:
+    rows = []
+    for e in select.tuning_entries(results):
+        land = e["landscape_best_s"]
+        fastest, slowest = min(land, key=land.get), max(land, key=land.get)
+        rows.append(
+            [
+                f"{fmt_size((e['m'], e['n']))}, {setting(e)}",
+                f"`{e['tuning_choice']}` ({e['tuning_rounds']} rounds, {e['tuning_measuring_s']:.1f} s)",
+                f"`{fastest}` {fmt_time(land[fastest])}",
+                f"`{e['plan']}` {fmt_pct(land[fastest] / land[e['plan']])}",
+                f"`{slowest}` {fmt_pct(land[fastest] / land[slowest])}",
+            ]
+        )
+    headers = [
+        "size, setting",
+        "chosen on the tuning data (timing)",
+        "fastest here",
+        "the plan here",
+        "slowest here",
+    ]
+    return table(rows, headers) if rows else ""
+
+
+def _side_by_side(results: Results, m: int, n: int, dtype: str, threads: str) -> str:
+    """The planned rung's paired share of the probe against the best other rung's ("" if unmeasured)."""
+    p = results.paired
+    here = p[(p["m"] == m) & (p["n"] == n) & (p["dtype"] == dtype) & (p["threads_setting"] == threads)]
+    mine, others = here[here["rung"] == PLANNED], here[here["rung"] != PLANNED]
+    if mine.empty or others.empty:
+        return ""
+    best = others.loc[others["share_median"].idxmax()]
+    share = float(mine["share_median"].iat[0])
+    return f"{fmt_pct(share)} against `{best.rung}` {fmt_pct(best.share_median)}: {fmt_pct(share / best.share_median)}"
+
+
+def plans(results: Results) -> str:
+    """Every point of the planned rung: its plan, its time, and the fastest other rung there."""
+    d = results.kind("descent")
+    rows = []
+    for r in d[d["rung"] == PLANNED].sort_values(["dtype", "threads_setting", "n", "m"]).itertuples():
+        other = select.fastest(results, r.m, r.n, r.dtype, r.threads_setting, exclude=(PLANNED,))
+        if other is None:
+            continue
+        t_other = select.t_epoch(results, other, r.m, r.n, r.dtype, r.threads_setting)
+        threads = "1" if r.threads_setting == "one" else str(int(r.threads))
+        rows.append(
+            [
+                fmt_size((int(r.m), int(r.n))),
+                r.dtype,
+                threads,
+                f"`{r.plan}`" if r.plan else "?",
+                fmt_time(r.time_per_epoch_s),
+                f"`{other}` {fmt_time(t_other)}",
+                fmt_pct(t_other / r.time_per_epoch_s),
+                _side_by_side(results, int(r.m), int(r.n), r.dtype, r.threads_setting),
+            ]
+        )
+    headers = [
+        "size",
+        "dtype",
+        "threads",
+        "plan",
+        PLANNED,
+        "fastest other rung",
+        "share",
+        "side by side: share of the probe",
+    ]
+    return table(rows, headers) if rows else ""
+
+
+def rule_of_thumb_plans(results: Results) -> tuple[int, int]:
+    """(points whose plan was the estimate, points with a plan) for the planned rung."""
+    d = results.kind("descent")
+    tuned = d[(d["rung"] == PLANNED) & d["plan"].notna() & (d["plan"] != "")]
+    estimate = import_module(f"impls.{PLANNED}").estimate  # a label is its module's name
+    same = [r for r in tuned.itertuples() if r.plan == estimate(int(r.n), r.dtype).name]
+    return len(same), len(tuned)
+
+
+def instruction_counts(results: Results) -> str:
+    d = results.kind("descent")
+    counted = d[d["simd_packed_ops"].notna() & (d["dtype"] == "float64")]
+    rows = []
+    for rung in select.rung_order(results):
+        mine = counted[counted["rung"] == rung]
+        if not mine.empty:
+            rows.append(
+                [f"`{rung}`", int(mine["simd_packed_ops"].iat[0]), int(mine["simd_scalar_ops"].iat[0])]
+            )
+    headers = ["compiled rung (float64)", "packed (SIMD) FP instructions", "scalar FP instructions"]
+    return table(rows, headers) if rows else ""
+
+
+def memory(results: Results) -> str:
+    mem = results.memory
+    rows = []
+    for rung in select.rung_order(results):
+        hit = mem[mem["rung"] == rung]
+        if not hit.empty:
+            row = hit.iloc[0]
+            rows.append([f"`{rung}`", fmt_bytes(row["peak_bytes"]), f"{row['m_arrays']:.2f}", row["traced"]])
+    headers = ["rung", "peak beyond X and y", "in m-long arrays", "what was traced"]
+    return table(rows, headers) if rows else ""
+
+
+def errors(results: Results) -> dict[str, list[tuple[str, float]]]:
+    """Largest relative difference from the reference per dtype and rung, as the run measured it."""
+    d = results.kind("descent")
+    out: dict[str, list[tuple[str, float]]] = {}
+    for dtype in ("float64", "float32"):
+        worst = d[d["dtype"] == dtype].groupby("rung")["max_rel_error"].max()
+        out[dtype] = [
+            (r, float(worst[r])) for r in select.rung_order(results) if r in worst and np.isfinite(worst[r])
+        ]
+    return {k: v for k, v in out.items() if v}
+
+
+def findings_text() -> str:
+    """bench/FINDINGS.md: what the investigation found (words only; the numbers are the run's)."""
+    path = Path(__file__).resolve().parents[1] / "FINDINGS.md"
+    return path.read_text() if path.exists() else ""
+
+
+def gains(results: Results, size, slow: tuple[str, str], fast: tuple[str, str]) -> list[tuple[str, float]]:
+    """Each rung's (and the probe's) time at ``slow`` (dtype, threads) over its time at ``fast``."""
+    if size is None:
+        return []
+    out = []
+    for rung in (*select.rung_order(results), ROOFLINE):
+        t_slow = select.t_epoch(results, rung, *size, *slow)
+        t_fast = select.t_epoch(results, rung, *size, *fast)
+        if t_slow and t_fast:
+            out.append((rung, t_slow / t_fast))
+    return out
+
+
+def compile_costs(results: Results) -> list[dict]:
+    """Each JIT rung's cold compile (float64, median round) and the epochs it takes to repay it."""
+    jit = results.jit[results.jit["dtype"] == "float64"]
+    out = []
+    for rung in [r for r in select.rung_order(results) if r in set(jit["rung"])]:
+        seconds = float(jit[jit["rung"] == rung]["median_s"].iat[0])
+        epochs = select.break_even_epochs(results, rung, seconds).dropna()
+        last = (float(epochs.iat[-1]), int(epochs.index[-1])) if not epochs.empty else (None, None)
+        out.append({"rung": rung, "seconds": seconds, "epochs": last[0], "m": last[1]})
+    return out
+
+
+def measuring_seconds(results: Results) -> float | None:
+    """The longest first use of the planner at the run's axis sizes: data, warm-up and timing."""
+    spent = [
+        e["tuning_data_s"] + (e["tuning_warmup_s"] or 0.0) + e["tuning_measuring_s"] for e in results.tuning
+    ]
+    return max(spent) if spent else None
