@@ -24,7 +24,8 @@ from bench.data import get_data
 from bench.harness import (
     ROOFLINE,
     Point,
-    check_answer,
+    answer_error,
+    assert_answer,
     limited_threads,
     size_info,
     skip_if_over_budget,
@@ -95,7 +96,8 @@ def test_share_of_probe(benchmark, point: Point):
             share_q75=float(np.quantile(shares, 0.75)),
             probe_best_s=min(p for p, _ in pairs),
             epoch_best_s=min(e for _, e in pairs),
-            max_rel_error=check_answer(rung, result, point, epochs),
+            max_rel_error=answer_error(result, point, epochs),
             tolerance=rung.tolerance(point.dtype),
         )
     )
+    assert_answer(rung, benchmark.extra_info["max_rel_error"], point)

@@ -8,6 +8,7 @@ results stay comparable.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -76,18 +77,40 @@ PROFILES = {
 }
 
 
-def active_profile() -> Profile:
-    name = os.environ.get("BENCH_PROFILE", "default")
+class SettingsError(ValueError):
+    """A BENCH_* variable has a value the benchmarks cannot use; the message names it."""
+
+
+def _budget(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise SettingsError(
+            f"BENCH_BUDGET_S must be a number of seconds > 0 (e.g. 3 or 0.5), got {text!r}; "
+            "unset it to use the profile's budget"
+        )
+    return value
+
+
+def active_profile(environ=os.environ) -> Profile:
+    """The profile BENCH_PROFILE names, with BENCH_BUDGET_S applied; SettingsError for a bad value."""
+    name = environ.get("BENCH_PROFILE", "default")
     if name not in PROFILES:
-        raise ValueError(f"BENCH_PROFILE must be one of {', '.join(PROFILES)}, got {name!r}")
+        raise SettingsError(f"BENCH_PROFILE must be one of {', '.join(PROFILES)}, got {name!r}")
     profile = PROFILES[name]
-    budget = os.environ.get("BENCH_BUDGET_S")
+    budget = environ.get("BENCH_BUDGET_S")
     if budget is not None:
-        profile = Profile(**{**profile.__dict__, "budget_s": float(budget)})
+        profile = Profile(**{**profile.__dict__, "budget_s": _budget(budget)})
     return profile
 
 
-PROFILE = active_profile()
+try:
+    PROFILE = active_profile()
+    SETTINGS_ERROR: SettingsError | None = None
+except SettingsError as exc:  # reported by bench/conftest.py before collection, as a usage error
+    PROFILE, SETTINGS_ERROR = PROFILES["default"], exc
 
 #: Learning rate of every benchmarked descent (the data are standardized).
 LR = 0.5

@@ -10,9 +10,11 @@ from importlib import metadata
 from pathlib import Path
 
 import numba
+import pytest
 from threadpoolctl import threadpool_info
 
-from bench.config import LR, PROFILE, SEED
+from bench import runs
+from bench.config import LR, PROFILE, SEED, SETTINGS_ERROR
 from impls import numba_tuned
 from impls._common import source_digest
 
@@ -42,12 +44,48 @@ def pytest_configure(config):
     """numba_tuned plans afresh in every benchmark run, as on a machine it has never seen.
 
     The run's plans (and every candidate's time behind them) then come from this run and go into
-    its results file. ``LADDER_WISDOM`` set by the user keeps theirs instead.
+    its results file. ``LADDER_WISDOM`` set by the user keeps theirs instead. A bad BENCH_*
+    or LADDER_PLANNING value stops the run here, before collection, with one line naming it.
     """
+    if SETTINGS_ERROR is not None:
+        raise pytest.UsageError(str(SETTINGS_ERROR))
+    if os.environ.get("LADDER_PLANNING", "measure") not in numba_tuned.MODES:
+        modes = ", ".join(numba_tuned.MODES)
+        raise pytest.UsageError(
+            f"LADDER_PLANNING must be one of {modes}, got {os.environ['LADDER_PLANNING']!r}"
+        )
     if "LADDER_WISDOM" not in os.environ:
         folder = Path(tempfile.mkdtemp(prefix="ladder-bench-wisdom-"))
         os.environ["LADDER_WISDOM"] = str(folder / "wisdom.json")
     os.environ.setdefault("LADDER_PLANNING", "measure")
+
+
+_RUN: dict = {}  # this session's RunRecord and the session itself, once started
+
+
+def pytest_sessionstart(session):
+    _RUN["session"] = session
+    _RUN["record"] = runs.start(session.config)
+
+
+def pytest_collection_finish(session):
+    if _RUN.get("record") is not None:
+        _RUN["record"].collected = [item.nodeid for item in session.items]
+
+
+def pytest_runtest_logreport(report):
+    if _RUN.get("record") is not None:
+        _RUN["record"].report(report)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session, exitstatus):
+    """After pytest-benchmark has written this run's file: move it into place only if the run completed."""
+    try:
+        return (yield)
+    finally:
+        if _RUN.get("record") is not None:
+            runs.finish(_RUN["record"], session)
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
@@ -62,6 +100,8 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
         if dataclasses.is_dataclass(point):
             bench["params"] = {"point": dataclasses.asdict(point)}
     output_json["numba_tuned_wisdom"] = numba_tuned.wisdom()
+    if "session" in _RUN:
+        runs.stamp(_RUN.get("record"), _RUN["session"], output_json)
 
 
 def _version(package: str) -> str | None:

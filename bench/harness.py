@@ -138,16 +138,19 @@ def skip_if_over_budget(rung: Rung, point: Point, profile: Profile) -> None:
         )
 
 
-def check_answer(rung: Rung, result, point: Point, epochs: int) -> float:
-    """The timed call's answer against the float64 numpy rung; a fast wrong rung fails here."""
+def answer_error(result, point: Point, epochs: int) -> float:
+    """The timed call's normwise distance from the float64 reference rung's answer."""
     expected = reference_answer(point.m, point.n, epochs)
-    error = relative_error(result, expected.w, expected.b, expected.costs)
+    return relative_error(result, expected.w, expected.b, expected.costs)
+
+
+def assert_answer(rung: Rung, error: float, point: Point) -> None:
+    """A fast wrong rung fails here, after its record (error and tolerance) is written."""
     tolerance = rung.tolerance(point.dtype)
     assert error <= tolerance, (
-        f"{rung.name} is off by {error:.3g} (> {tolerance:g}) from the float64 numpy rung at "
+        f"{rung.name} is off by {error:.3g} (> {tolerance:g}) from the float64 reference rung at "
         f"m={point.m}, n={point.n}, {point.dtype}: {rung.tolerance.why}"
     )
-    return error
 
 
 def size_info(point: Point, epochs: int, threads: int) -> dict:

@@ -57,13 +57,43 @@ def _as_numeric_array(value: Any, name: str) -> np.ndarray:
     return array
 
 
-def _real_scalar(value: Any, name: str) -> float:
+#: The most epochs one call may run: its costs array alone would take 800 MB in float64.
+MAX_EPOCHS = 10**8
+#: Rows whose finiteness is checked at a time: the check's temporary stays a few MB, not the size of X.
+_CHECK_ROWS = 1 << 15
+
+
+def _real_scalar(value: Any, name: str, dtype: np.dtype) -> float:
+    """A finite real number that stays finite in the working dtype."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be finite, got a number too large for a float") from None
     if not np.isfinite(result):
         raise ValueError(f"{name} must be finite, got {result}")
+    with np.errstate(over="ignore"):
+        in_dtype = dtype.type(result)
+    if not np.isfinite(in_dtype):
+        raise ValueError(
+            f"{name} = {result:g} is beyond the range of {dtype} (largest {np.finfo(dtype).max:g})"
+        )
     return result
+
+
+def _check_finite(array: np.ndarray, name: str, dtype: np.dtype) -> None:
+    """Every value finite, and still finite once converted to ``dtype`` (a block of rows at a time)."""
+    top = float(np.finfo(dtype).max)
+    rows = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
+    for start in range(0, len(rows), _CHECK_ROWS):
+        block = rows[start : start + _CHECK_ROWS]
+        if not np.isfinite(block).all():
+            raise ValueError(f"{name} must be finite (it contains nan or inf)")
+        if dtype.itemsize < array.dtype.itemsize and np.abs(block).max(initial=0) > top:
+            raise ValueError(
+                f"{name} has values beyond the range of {dtype} (largest {top:g}): they would become inf"
+            )
 
 
 def resolve_dtype(dtype: Any) -> np.dtype:
@@ -104,8 +134,7 @@ def validate(
     m, n = X.shape
     if m == 0 or n == 0:
         raise ValueError(f"X must be non-empty, got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError("X must be finite (it contains nan or inf)")
+    _check_finite(X, "X", work_dtype)
 
     y = _as_numeric_array(y, "y")
     if y.ndim != 1:
@@ -115,7 +144,7 @@ def validate(
     if not np.isin(y, (0, 1)).all():
         raise ValueError("y must contain only 0/1 labels")
 
-    lr = _real_scalar(lr, "lr")
+    lr = _real_scalar(lr, "lr", work_dtype)
     if lr <= 0:
         raise ValueError(f"lr must be > 0, got {lr}")
 
@@ -124,6 +153,10 @@ def validate(
     epochs = int(epochs)
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
+    if epochs > MAX_EPOCHS:
+        raise ValueError(
+            f"epochs must be <= {MAX_EPOCHS:,} (its costs array alone would not fit), got {epochs:,}"
+        )
 
     if w0 is None:
         w = np.zeros(n, dtype=work_dtype)
@@ -131,11 +164,10 @@ def validate(
         w = _as_numeric_array(w0, "w0")
         if w.shape != (n,):
             raise ValueError(f"w0 must have shape (n,) = ({n},), got {w.shape}")
-        if not np.isfinite(w).all():
-            raise ValueError("w0 must be finite (it contains nan or inf)")
+        _check_finite(w, "w0", work_dtype)
         w = w.astype(work_dtype, copy=True)
 
-    b0 = _real_scalar(b0, "b0")
+    b0 = _real_scalar(b0, "b0", work_dtype)
 
     return Problem(
         X=np.ascontiguousarray(X, dtype=work_dtype),

@@ -20,6 +20,7 @@ compile benchmark times (a cold compile).
 from __future__ import annotations
 
 import os
+import threading
 import types
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -102,3 +103,26 @@ def fresh(dispatcher, **bindings):
     if bindings:
         py_func = specialize(py_func, py_func.__qualname__, **bindings)
     return numba.jit(**dispatcher.targetoptions)(py_func)  # targetoptions carry nopython=True
+
+
+#: Numba's workqueue threading layer is not thread-safe: two threads entering parallel regions at
+#: once abort the process. Parallel descents take this lock whenever that layer is (or may become)
+#: the active one; under the OpenMP and TBB layers they run concurrently.
+_WORKQUEUE = threading.Lock()
+
+
+def _needs_serializing() -> bool:
+    try:
+        return numba.threading_layer() == "workqueue"
+    except ValueError:  # no parallel region has run yet: the first one chooses the layer
+        return True
+
+
+@contextmanager
+def parallel_region():
+    """Enter a parallel kernel safely under every threading layer (serialized under workqueue)."""
+    if _needs_serializing():
+        with _WORKQUEUE:
+            yield
+    else:
+        yield

@@ -15,7 +15,7 @@ import numpy as np
 from numba import prange
 
 from impls._common import Problem, Rung, Tolerance
-from impls._jit import compiled, fresh, specialize, uncached
+from impls._jit import compiled, fresh, parallel_region, specialize, uncached
 from impls._scalar import logistic_terms
 
 # Rows per chunk. Chunks, not threads, own the partial sums, so the answer does not
@@ -121,7 +121,8 @@ def run_descent(driver: Callable, problem: Problem, lr: float, epochs: int, knob
     """Call a parallel descent on a validated problem: the caller's w0 is copied, never written."""
     w = problem.w0.copy()
     costs = np.empty(epochs, dtype=problem.dtype)
-    b = driver(problem.X, problem.y, w, problem.b0, lr, epochs, costs, CHUNK_ROWS, knobs)
+    with parallel_region():  # serialized under Numba's workqueue layer, which is not thread-safe
+        b = driver(problem.X, problem.y, w, problem.b0, lr, epochs, costs, CHUNK_ROWS, knobs)
     return w, b, costs
 
 

@@ -11,6 +11,7 @@ weight and bias. Exits with status 1 if the rungs disagree at the printed precis
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -69,5 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if agree else 1
 
 
+def run_quietly_on_closed_pipe(argv: list[str] | None = None) -> int:
+    """``main``, exiting quietly when the reader of stdout goes away (``... | head -1``)."""
+    try:
+        code = main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would report the failed flush at exit; point stdout at nothing first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_quietly_on_closed_pipe())

@@ -389,3 +389,102 @@ def test_committed_lessons_regenerate_from_their_results(folder):
         links = {"machines": "../README.md", "machines_title": "the machines compared"}
     figures = {key: f"fig_{key}.png" for key in charts.CHARTS if (folder / f"fig_{key}.png").exists()}
     assert lesson.render(results, figures, links) == (folder / "README.md").read_text()
+
+
+# --------------------------------------------------------------------------- all or nothing
+
+
+def _first(raw: dict, kind: str) -> dict:
+    return next(b for b in raw["benchmarks"] if b["extra_info"]["kind"] == kind)
+
+
+def _set_stat(key, value):
+    def change(raw):
+        _first(raw, "descent")["stats"][key] = value
+
+    return change
+
+
+def _duplicate(raw):
+    raw["benchmarks"].append(copy.deepcopy(_first(raw, "descent")))
+
+
+def _machine_field(raw):
+    raw["machine_info"]["cpu_count"] = "two"
+
+
+BROKEN = [
+    ("nan-time", _set_stat("min", float("nan")), r"min time is nan, not a positive number"),
+    ("zero-time", _set_stat("median", 0.0), r"median time is 0.0, not a positive number"),
+    ("negative-time", _set_stat("q1", -1.0), r"q1 time is -1.0, not a positive number"),
+    ("string-time", _set_stat("min", "fast"), r"stats has no numeric 'min'"),
+    ("duplicate", _duplicate, r"two benchmarks measure the same point"),
+    ("machine-type", _machine_field, r"machine_info 'cpu_count' must be int"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), [b[1:] for b in BROKEN], ids=[b[0] for b in BROKEN])
+def test_a_bad_results_file_leaves_out_exactly_as_it_was(results_file, tmp_path, capsys, change, message):
+    raw = json.loads(results_file.read_text())
+    change(raw)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(raw))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "README.md").write_text("the last good lesson\n")
+    code, err = _run_main(path, out, capsys)
+    assert code == 2 and re.search(message, err), err
+    assert len(err.strip().splitlines()) == 1 and str(path) in err
+    assert [p.name for p in out.iterdir()] == ["README.md"]
+    assert (out / "README.md").read_text() == "the last good lesson\n"
+    assert not list(tmp_path.glob(".report-*"))
+
+
+@pytest.mark.parametrize("kind", ["empty", "file", "folder-results", "not-utf8"])
+def test_bad_paths_are_one_line_errors(results_file, tmp_path, capsys, kind):
+    out, results = str(tmp_path / "out"), str(results_file)
+    if kind == "empty":
+        out = ""
+    elif kind == "file":
+        out = str(results_file)
+    elif kind == "folder-results":
+        results = str(tmp_path)
+    else:
+        (tmp_path / "latin1.json").write_bytes("{'é'}".encode("latin-1"))
+        results = str(tmp_path / "latin1.json")
+    code = main([results, "--out", out])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+
+
+def test_a_wrong_answer_is_listed_and_never_ranked(results_file, tmp_path, capsys):
+    raw = json.loads(results_file.read_text())
+    wrong = next(
+        b
+        for b in raw["benchmarks"]
+        if b["extra_info"]["kind"] == "descent" and b["extra_info"]["rung"] == "numba_tuned"
+    )
+    wrong["extra_info"]["max_rel_error"] = 0.5  # far outside its tolerance: a fast wrong rung
+    wrong["stats"].update(min=1e-9, median=1e-9, q1=1e-9, q3=1e-9)
+    failed = next(b for b in raw["benchmarks"] if b["extra_info"]["kind"] == "paired")
+    raw["ladder_run"] = {
+        "complete": True,
+        "exit_status": 1,
+        "failed": {failed["fullname"]: "boom"},
+        "not_run": [],
+    }
+    path = tmp_path / "wrong.json"
+    path.write_text(json.dumps(raw))
+    code, err = _run_main(path, tmp_path / "out", capsys)
+    assert code == 0
+    assert f"FAILED in {path}: {wrong['name']}" in err and failed["fullname"] in err
+    text = (tmp_path / "out" / "README.md").read_text()
+    failures = text[text.index("## Failures in this run") : text.index("## The algorithm")]
+    assert wrong["name"] in failures and failed["fullname"] in failures
+    assert "1e-09" not in (tmp_path / "out" / "results.csv").read_text()
+    results = load(path)
+    info = wrong["extra_info"]
+    assert (
+        select.at(results, "numba_tuned", info["m"], info["n"], info["dtype"], info["threads_setting"])
+        is None
+    )

@@ -1,10 +1,17 @@
-"""The command line: ``python -m bench.report RESULTS --out DIR [--machines FOLDER]``."""
+"""The command line: ``python -m bench.report RESULTS --out DIR [--machines FOLDER] [--partial]``.
+
+All or nothing: every results file is read and checked first, everything is written into a
+temporary folder beside ``--out``, and only then moved into place. A bad results file or a bad
+``--out`` is one line on stderr naming it, exit code 2, and nothing written.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from bench.report import compare
@@ -18,9 +25,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Write the vectorization lesson from a benchmark results file."
     )
     parser.add_argument("results", type=Path, help="pytest-benchmark JSON (e.g. reports/results.json)")
-    parser.add_argument(
-        "--out", type=Path, default=Path("reports"), help="folder for README.md, figures, CSV"
-    )
+    parser.add_argument("--out", type=str, default="reports", help="folder for README.md, figures, CSV")
     parser.add_argument(
         "--machines",
         type=Path,
@@ -28,40 +33,86 @@ def _parser() -> argparse.ArgumentParser:
         help="a folder of other machines' runs (<machine>/results.json): each gets its lesson, "
         "and <folder>/README.md compares them all with this run",
     )
+    parser.add_argument(
+        "--partial", action="store_true", help="report a run that did not complete (it says what is missing)"
+    )
     return parser
 
 
-def _warn_digest(results: Results) -> None:
-    if results.source_digest and results.source_digest != source_digest():
+def check_out(out: str) -> Path:
+    """The output folder, or ResultsError if it cannot be one."""
+    if not out.strip():
+        raise ResultsError("--out is empty: name the folder for the lesson (e.g. --out reports)")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ResultsError(f"--out {path} is a file, not a folder")
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        raise ResultsError(f"--out {path}: {existing} is not writable")
+    return path
+
+
+def _warn(run: Results) -> None:
+    if run.source_digest and run.source_digest != source_digest():
         print(
-            f"warning: impls/ has changed since {results.path} was written; the code shown in the lesson "
+            f"warning: impls/ has changed since {run.path} was written; the code shown in the lesson "
             "is today's, the timings are not (the lesson says so).",
             file=sys.stderr,
         )
+    for name, reason in run.failures:
+        print(
+            f"FAILED in {run.path}: {name}: {reason} (left out of every ranking and chart)", file=sys.stderr
+        )
+    for gap in dict.fromkeys(g.lower() for g in run.gaps):
+        print(f"gap: {run.path}: {gap}", file=sys.stderr)
+
+
+def _move_into(staging: Path, target: Path) -> None:
+    """Move every file written under ``staging`` to the same place under ``target``."""
+    for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+        destination = target / path.relative_to(staging)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, destination)
+
+
+def _write_all(results: Results, others: list[Results], out: Path, machines: Path | None) -> int:
+    """Write into a temporary folder beside ``out``, then move everything into place."""
+    root = Path(os.path.commonpath([out.absolute(), *([machines.absolute()] if machines else [])]))
+    anchor = next(p for p in (root, *root.parents) if p.exists())
+    staging = Path(tempfile.mkdtemp(prefix=".report-", dir=anchor))
+    try:
+        here = staging / out.absolute().relative_to(anchor)
+        links = {}
+        if machines:
+            links = {
+                "machines": Path(os.path.relpath(machines / "README.md", out)).as_posix(),
+                "machines_title": "the machines compared",
+            }
+        written = write_report(results, here, links)
+        if machines:
+            written += compare.write_machines(
+                results, others, here, staging / machines.absolute().relative_to(anchor)
+            )
+        _move_into(staging, anchor)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return len(written)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        results = load(args.results)
+        out = check_out(args.out)
+        results = load(args.results, allow_partial=args.partial)
         others = compare.load_machines(args.machines) if args.machines else []
+        count = _write_all(results, others, out, args.machines)
     except ResultsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    links = {}
-    if args.machines:
-        links = {
-            "machines": Path(os.path.relpath(args.machines / "README.md", args.out)).as_posix(),
-            "machines_title": "the machines compared",
-        }
-    written = []
+    except OSError as exc:
+        print(f"error: cannot write the report: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return 2
     for run in [results, *others]:
-        _warn_digest(run)
-    written += write_report(results, args.out, links)
-    if args.machines:
-        written += compare.write_machines(results, others, args.out, args.machines)
-    for run in [results, *others]:
-        for gap in dict.fromkeys(run.gaps):
-            print(f"gap: {run.path}: {gap}", file=sys.stderr)
-    print(f"wrote {len(written)} files from {1 + len(others)} results file(s)")
+        _warn(run)
+    print(f"wrote {count} files from {1 + len(others)} results file(s)")
     return 0

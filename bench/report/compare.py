@@ -157,10 +157,11 @@ def write_machines(main: Results, others: list[Results], out: Path, folder: Path
     written = []
     back = {"machines": "../README.md", "machines_title": "the machines compared"}
     for run in others:
-        written += write_report(run, run.path.parent, back)
+        written += write_report(run, folder / run.path.parent.name, back)
     machines = [machine(main, "this run", Path(os.path.relpath(out / "README.md", folder)).as_posix())]
     machines += [machine(run, run.path.parent.name, f"{run.path.parent.name}/README.md") for run in others]
     fig = plot_machines(machines)
+    folder.mkdir(parents=True, exist_ok=True)
     if fig is not None:
         fig.savefig(folder / "fig_machines.png")
         plt.close(fig)

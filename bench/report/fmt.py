@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from urllib.parse import quote
 
 from tabulate import tabulate
 
@@ -113,4 +114,5 @@ FILTERS = {
     "size": fmt_size,
     "bytes": fmt_bytes,
     "repr": repr,
+    "link": quote,  # a path as a Markdown link target: spaces and the like percent-encoded
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,8 @@ class Results:
     path: Path
     tuning: list[dict] = field(default_factory=list)  # the planned rung's tuning records, whole
     gaps: list[str] = field(default_factory=list)  # what the lesson could not say, and why
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (benchmark, why): never ranked
+    partial: list[str] = field(default_factory=list)  # benchmarks an incomplete run did not run
 
     @property
     def profile(self) -> dict:
@@ -63,7 +66,16 @@ def _read_json(path: Path) -> dict:
             f"results file {path} does not exist. Make one with `tox -e bench` or "
             f"`pytest --benchmark-only --benchmark-json={path}`."
         )
-    text = path.read_text()
+    if path.is_dir():
+        raise ResultsError(f"results file {path} is a folder, not a file.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ResultsError(
+            f"results file {path} is not UTF-8 text: not a pytest-benchmark JSON file."
+        ) from None
+    except OSError as exc:
+        raise ResultsError(f"results file {path} cannot be read: {exc.strerror}.") from None
     if not text.strip():
         raise ResultsError(f"results file {path} is empty: the benchmark run that wrote it did not finish.")
     try:
@@ -79,8 +91,15 @@ def _read_json(path: Path) -> dict:
     return raw
 
 
-def load(path: str | Path) -> Results:
-    """Read a pytest-benchmark JSON file of this suite; ResultsError naming the file if it cannot be used."""
+def load(path: str | Path, allow_partial: bool = False) -> Results:
+    """Read a pytest-benchmark JSON file of this suite; ResultsError naming the file if it cannot be used.
+
+    The whole file is checked before anything is drawn: the schema of every benchmark, finite
+    positive timings, one benchmark per point, the machine information the lesson uses. A run
+    that did not complete is refused unless ``allow_partial``. A benchmark that failed (its
+    timed answer outside its tolerance, or any other failure) is kept out of the table and
+    listed in ``failures``.
+    """
     path = Path(path)
     raw = _read_json(path)
     if not any(isinstance(b, dict) and "kind" in (b.get("extra_info") or {}) for b in raw["benchmarks"]):
@@ -88,12 +107,107 @@ def load(path: str | Path) -> Results:
             f"results file {path} holds no benchmark of this suite (no 'extra_info' with a 'kind'); "
             "was it written by `pytest --benchmark-only` in this repository?"
         )
+    run = _run_record(raw, path, allow_partial)
+    failed = run.get("failed") or {}
+    rows, failures = [], [(name, reason) for name, reason in failed.items()]
+    for bench in raw["benchmarks"]:
+        if isinstance(bench, dict) and bench.get("fullname") in failed:
+            continue  # listed above, never read as a timing
+        row = _read_row(bench, path)
+        if _wrong(row):
+            failures.append(
+                (bench.get("name", "?"), f"answer off by {row['max_rel_error']:.3g} > {row['tolerance']:g}")
+            )
+        else:
+            rows.append(row)
+    if not rows:
+        raise ResultsError(f"results file {path}: no benchmark of the run passed; nothing to report")
+    _check_duplicates(rows, raw, path)
+    machine = _machine(raw, path)
+    return Results(
+        table=_table(rows),
+        machine=machine,
+        datetime=str(raw.get("datetime", "unknown date")),
+        path=path,
+        tuning=[row for row in rows if row["kind"] == "tuning"],
+        failures=failures,
+        partial=list(run.get("not_run") or []) if not run.get("complete", True) else [],
+    )
+
+
+def _run_record(raw: dict, path: Path, allow_partial: bool) -> dict:
+    run = raw.get("ladder_run") or {}
+    if not isinstance(run, dict):
+        raise ResultsError(f"results file {path}: 'ladder_run' must be an object")
+    if run.get("complete", True) is False and not allow_partial:
+        missing = len(run.get("not_run") or [])
+        raise ResultsError(
+            f"results file {path} is from a run that did not complete ({missing} benchmark(s) not run); "
+            "re-run the benchmarks, or pass --partial to report what it has"
+        )
+    return run
+
+
+def _read_row(bench, path: Path) -> dict:
     try:
-        rows = [read(bench, str(path), LABEL_ALIASES) for bench in raw["benchmarks"]]
+        row = read(bench, str(path), LABEL_ALIASES)
     except SchemaError as exc:
         raise ResultsError(str(exc)) from None
-    machine = raw.get("machine_info") if isinstance(raw.get("machine_info"), dict) else {}
+    for key in ("min_s", "median_s", "q1_s", "q3_s"):
+        if not (math.isfinite(row[key]) and row[key] > 0):
+            raise ResultsError(
+                f"{path}: benchmark {bench.get('name', '?')!r}: {key[:-2]} time is {row[key]!r}, not a positive number"
+            )
+    if row["epochs"] < 1 or row["m"] < 1 or row["n"] < 1:
+        raise ResultsError(f"{path}: benchmark {bench.get('name', '?')!r}: m, n and epochs must be >= 1")
+    return row
+
+
+def _wrong(row: dict) -> bool:
+    """A timed answer outside its stated tolerance (files written before failures were recorded)."""
+    error, tolerance = row.get("max_rel_error"), row.get("tolerance")
+    return error is not None and tolerance is not None and not error <= tolerance
+
+
+def _check_duplicates(rows: list[dict], raw: dict, path: Path) -> None:
+    seen: dict[tuple, int] = {}
+    for k, row in enumerate(rows):
+        key = (row["kind"], row["rung"], row["m"], row["n"], row["dtype"], row.get("threads_setting"))
+        if key in seen:
+            raise ResultsError(
+                f"{path}: two benchmarks measure the same point {key}: remove one (a file merged twice?)"
+            )
+        seen[key] = k
+
+
+#: Machine information the lesson reads, and the type each must have when present.
+MACHINE_FIELDS = {
+    "cpu": dict,
+    "cpu_count": int,
+    "numba": dict,
+    "bench_profile": dict,
+    "last_level_cache_bytes": int,
+    "threadpoolctl": list,
+    "packages": dict,
+    "thread_env": dict,
+    "impls_source_digest": str,
+}
+
+
+def _machine(raw: dict, path: Path) -> dict:
+    machine = raw.get("machine_info", {})
+    if not isinstance(machine, dict):
+        raise ResultsError(f"{path}: 'machine_info' must be an object")
+    for key, kind in MACHINE_FIELDS.items():
+        if machine.get(key) is not None and not isinstance(machine[key], kind):
+            raise ResultsError(f"{path}: machine_info {key!r} must be {kind.__name__}, got {machine[key]!r}")
+    return machine
+
+
+def _table(rows: list[dict]) -> pd.DataFrame:
     table = pd.DataFrame([{k: v for k, v in row.items() if k not in NESTED} for row in rows])
+    if table.empty:
+        table = pd.DataFrame(columns=sorted({f.name for fields in KINDS.values() for f in fields}))
     # Kinds timed without a thread setting (compilation, a new process) ran with Numba's default: all.
     table["threads_setting"] = table["threads_setting"].fillna("all")
     per_epoch = table["epochs"].clip(lower=1)
@@ -103,10 +217,4 @@ def load(path: str | Path) -> Results:
     table["bandwidth_gb_s"] = table["bytes_x"] / table["time_per_epoch_s"] / 1e9
     for column in {f.name for fields in KINDS.values() for f in fields} - set(table) - set(NESTED):
         table[column] = None  # a kind this run did not have: its columns exist, empty
-    return Results(
-        table=table,
-        machine=machine,
-        datetime=str(raw.get("datetime", "unknown date")),
-        path=path,
-        tuning=[row for row in rows if row["kind"] == "tuning"],
-    )
+    return table

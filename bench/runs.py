@@ -1,0 +1,86 @@
+"""Atomic benchmark runs: a run that does not finish never replaces the last complete results file.
+
+pytest-benchmark writes ``--benchmark-json=F`` at the end of the session, interrupted or not
+(Ctrl-C included). Here the session writes to a hidden file beside F instead; when the session
+ends, a complete run (every selected benchmark ran, passed or failed) is moved onto F in one
+``os.replace``, and an incomplete one is kept as ``F.partial.json`` with F left as it was.
+
+Each file also records the run: whether it completed, which benchmarks failed (a timed answer
+outside its tolerance fails its benchmark) and which did not run. The report reads that record.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+RUN_KEY = "ladder_run"
+
+
+class RunRecord:
+    """What one pytest session did to its benchmarks, for the results file."""
+
+    def __init__(self, target: Path):
+        self.target = target
+        self.partial = target.with_name(f".{target.name}.{os.getpid()}.writing")
+        self.collected: list[str] = []
+        self.finished: set[str] = set()
+        self.failed: dict[str, str] = {}
+
+    def report(self, report: pytest.TestReport) -> None:
+        if report.when == "call" or report.outcome != "passed":
+            self.finished.add(report.nodeid)
+        if report.failed:
+            message = report.longreprtext.strip().splitlines()
+            self.failed[report.nodeid] = next(
+                (line for line in reversed(message) if line.startswith("E ")), "failed"
+            )
+
+    def complete(self, session: pytest.Session) -> bool:
+        interrupted = session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+        return not (interrupted or session.shouldfail or session.shouldstop or self.missing())
+
+    def missing(self) -> list[str]:
+        return [nodeid for nodeid in self.collected if nodeid not in self.finished]
+
+    def as_json(self, session: pytest.Session) -> dict:
+        return {
+            "complete": self.complete(session),
+            "exit_status": int(session.exitstatus),
+            "failed": self.failed,
+            "not_run": self.missing(),
+        }
+
+
+def start(config: pytest.Config) -> RunRecord | None:
+    """Point pytest-benchmark's JSON at a hidden file beside the target; None without --benchmark-json."""
+    bench = getattr(config, "_benchmarksession", None)
+    if bench is None or not bench.json:
+        return None
+    record = RunRecord(Path(bench.json))
+    bench.json = record.partial
+    return record
+
+
+def finish(record: RunRecord, session: pytest.Session) -> None:
+    """Move a complete run into place; keep an incomplete one apart and say so."""
+    if not record.partial.exists():
+        return
+    if record.complete(session):
+        os.replace(record.partial, record.target)
+        return
+    kept = record.target.with_name(f"{record.target.stem}.partial.json")
+    os.replace(record.partial, kept)
+    print(
+        f"\nbenchmark run did not complete ({len(record.missing())} benchmark(s) not run): "
+        f"{record.target} was left as it was; this run's results are in {kept}",
+        file=sys.stderr,
+    )
+
+
+def stamp(record: RunRecord | None, session: pytest.Session, output_json: dict) -> None:
+    if record is not None:
+        output_json[RUN_KEY] = record.as_json(session)
