@@ -266,12 +266,30 @@ class Rung:
         return self.run(self.prepare(problem), problem)
 
     def run(self, state: Any, problem: Problem) -> FitResult:
-        """Descend from an already prepared state (what the benchmark times)."""
-        w, b, costs = self.descend(state, problem.lr, problem.epochs)
+        """Descend from an already prepared state (what the benchmark times).
+
+        A descent that overflows (a step so large, or values so large, that the cost or the
+        weights stop being finite) raises FloatingPointError on every rung alike, instead of
+        returning inf or nan that differ from rung to rung.
+        """
+        with np.errstate(all="ignore"):  # judged once, below, the same way for every rung
+            w, b, costs = self.descend(state, problem.lr, problem.epochs)
+        _check_converging(w, b, costs, problem)
         return FitResult(
             w=np.asarray(w, dtype=problem.dtype),
             b=float(b),
             costs=np.asarray(costs, dtype=problem.dtype).reshape(problem.epochs),
+        )
+
+
+def _check_converging(w: Any, b: float, costs: Any, problem: Problem) -> None:
+    costs = np.asarray(costs, dtype=np.float64)
+    bad = ~np.isfinite(costs)
+    if bad.any() or not np.isfinite(np.asarray(w, dtype=np.float64)).all() or not np.isfinite(b):
+        epoch = int(np.argmax(bad)) if bad.any() else problem.epochs
+        raise FloatingPointError(
+            f"the descent diverged: the cost or the weights stopped being finite by epoch {epoch} "
+            f"(lr = {problem.lr:g}); use a smaller lr, or scale X"
         )
 
 

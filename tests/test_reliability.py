@@ -206,3 +206,14 @@ def test_validation_allocates_little_beyond_its_input():
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < X.nbytes / 4, peak  # not an X-sized temporary
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"X": [[1e200, 2.0], [3.0, 4.0], [5.0, 6.0]]}, {"lr": 1e308}],
+    ids=["huge-X", "huge-lr"],
+)
+def test_a_diverging_descent_is_the_same_clear_error_on_every_rung(rung, override):
+    kwargs = {**GOOD, **override, "epochs": 5}
+    with pytest.raises(FloatingPointError, match=r"the descent diverged"):
+        rung.fit(kwargs.pop("X"), kwargs.pop("y"), **kwargs)
