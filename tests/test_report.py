@@ -226,8 +226,6 @@ def test_no_rung_label_in_the_reports_python():
         text = path.read_text()
         for label in IMPLEMENTATIONS:
             assert not re.search(rf"\b{label}\b", text), f"{path.name} names the rung {label!r}"
-        for label in LABEL_ALIASES:  # old labels ("numpy") are also library names: only as strings
-            assert not re.search(rf"[\"'`]{label}[\"'`]", text), f"{path.name} names the old label {label!r}"
 
 
 def test_report_functions_are_short():
@@ -465,7 +463,7 @@ def test_a_wrong_answer_is_listed_and_never_ranked(results_file, tmp_path, capsy
         if b["extra_info"]["kind"] == "descent" and b["extra_info"]["rung"] == "numba_tuned"
     )
     wrong["extra_info"]["max_rel_error"] = 0.5  # far outside its tolerance: a fast wrong rung
-    wrong["stats"].update(min=1e-9, median=1e-9, q1=1e-9, q3=1e-9)
+    wrong["stats"].update(min=1.2345e-9, median=1.2345e-9, q1=1.2345e-9, q3=1.2345e-9)
     failed = next(b for b in raw["benchmarks"] if b["extra_info"]["kind"] == "paired")
     raw["ladder_run"] = {
         "complete": True,
@@ -481,7 +479,7 @@ def test_a_wrong_answer_is_listed_and_never_ranked(results_file, tmp_path, capsy
     text = (tmp_path / "out" / "README.md").read_text()
     failures = text[text.index("## Failures in this run") : text.index("## The algorithm")]
     assert wrong["name"] in failures and failed["fullname"] in failures
-    assert "1e-09" not in (tmp_path / "out" / "results.csv").read_text()
+    assert "1.2345e-09" not in (tmp_path / "out" / "results.csv").read_text()
     results = load(path)
     info = wrong["extra_info"]
     assert (
