@@ -25,10 +25,16 @@ from bench.harness import (
 )
 from bench.roofline import read_all
 from bench.schema import record
-from impls import IMPLEMENTATIONS, numba_tuned
+from impls import IMPLEMENTATIONS, MISSING, numba_tuned
 
 RUNG_POINTS = points(PROFILE, list(IMPLEMENTATIONS))
 PROBE_POINTS = points(PROFILE, [ROOFLINE])
+
+
+@pytest.mark.parametrize("peer", list(MISSING), ids=[f"{name}-not-installed" for name in MISSING])
+def test_descent_of_a_peer_not_installed(benchmark, peer):
+    """A peer rung whose package is missing is listed in every benchmark run, skipped with the reason."""
+    pytest.skip(MISSING[peer])
 
 
 @pytest.mark.parametrize("point", RUNG_POINTS, ids=[p.id for p in RUNG_POINTS])

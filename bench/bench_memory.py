@@ -50,7 +50,12 @@ def test_memory_per_epoch(benchmark, point: Point):
         rung.run(state, problem)  # compile and warm up outside the trace
         peak = benchmark.pedantic(traced_peak, args=(rung.run, state, problem), rounds=1, iterations=1)
     itemsize = np.dtype(point.dtype).itemsize
-    traced = "numpy and python" if not rung.jit else "numpy and python; not numba's runtime"
+    untraced = {
+        "numba": "; not numba's runtime",
+        "torch": "; not torch's allocator",
+        "xla": "; not XLA's buffers",
+    }
+    traced = "numpy and python" + untraced.get(rung.uses_threads or "", "")
     benchmark.extra_info.update(
         record(
             "memory",

@@ -65,17 +65,39 @@ def thread_count(name: str, threads: str) -> int:
     kind = uses_threads(name)
     if kind is None or threads == "one":
         return 1
-    return numba.config.NUMBA_NUM_THREADS if kind == "numba" else os.cpu_count() or 1
+    if kind == "numba":
+        return numba.config.NUMBA_NUM_THREADS
+    if kind == "torch":
+        return _torch().get_num_threads() if threads == "all" else 1
+    return os.cpu_count() or 1
+
+
+def _torch():
+    import torch  # only for the torch rung, which is registered only where torch imports
+
+    return torch
 
 
 @contextmanager
 def limited_threads(name: str, threads: str):
-    """Run with one thread or all, for BLAS (threadpoolctl) or Numba, as the rung uses them."""
-    count = thread_count(name, threads)
+    """Run with one thread or all, for BLAS (threadpoolctl), Numba or PyTorch, as the rung uses them.
+
+    XLA sizes its CPU thread pool when JAX starts, so a one-thread point of the jax rung is skipped.
+    """
     kind = uses_threads(name)
+    if kind == "xla" and threads == "one":
+        pytest.skip("jax: XLA's CPU thread pool is sized at start-up (XLA_FLAGS), not per call")
+    count = thread_count(name, threads)
     if kind == "blas":
         with threadpool_limits(limits=count, user_api="blas"):
             yield count
+    elif kind == "torch":
+        before = _torch().get_num_threads()
+        _torch().set_num_threads(count)
+        try:
+            yield count
+        finally:
+            _torch().set_num_threads(before)
     elif kind == "numba":
         before = numba.get_num_threads()
         numba.set_num_threads(count)

@@ -79,6 +79,15 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("landscape_rounds", int),
         ("plan", str),
     ),
+    # wall time to the optimum's cost within a tolerance: batch descent, or L-BFGS
+    "optimum": SIZED
+    + _fields(
+        ("method", str),
+        ("steps", int),  # epochs (descent) or iterations (L-BFGS) it needed
+        ("optimum", float),
+        ("final_cost", float),
+        ("tolerance", float),
+    ),
     # bytes a rung allocates while it runs one epoch, beyond X and y (traced, in a fresh process)
     "memory": SIZED + _fields(("peak_bytes", int), ("m_arrays", float), ("traced", str)),
 }

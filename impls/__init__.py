@@ -17,6 +17,8 @@ Each label is its module's name and says the idea its rung adds to the one below
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from impls import (
     numba_blocked,
     numba_fused,
@@ -46,6 +48,17 @@ IMPLEMENTATIONS: dict[str, Rung] = {
     )
 }
 
+#: Peers: what users would pick instead, registered only where their package imports.
+#: Label (and module) → the package it needs.
+PEERS = {"torch": "torch", "jax": "jax"}
+#: Peers this Python cannot run, and why: the tests and the benchmarks skip them with this reason.
+MISSING: dict[str, str] = {}
+for _label, _package in PEERS.items():
+    try:
+        IMPLEMENTATIONS[_label] = import_module(f"impls.{_label}").RUNG
+    except ImportError as _exc:
+        MISSING[_label] = f"{_package} is not installed ({_exc}); add it with: pip install -e '.[peers]'"
+
 #: Roles that rungs play in the benchmarks and the lesson, by label.
 BASELINE = "python_loops"  # the first rung: every speedup over plain Python is against it
 REFERENCE = "numpy_vectorized"  # the vectorized baseline; every timed answer is checked against it
@@ -62,6 +75,8 @@ __all__ = [
     "BASELINE",
     "IMPLEMENTATIONS",
     "LABEL_ALIASES",
+    "MISSING",
+    "PEERS",
     "PLANNED",
     "REFERENCE",
     "FitResult",

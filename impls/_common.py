@@ -235,7 +235,7 @@ class Rung:
     prepare: Callable[[Problem], Any] = lambda problem: problem
     dtypes: tuple[np.dtype, ...] = ARRAY_DTYPES
     tolerance: Tolerance = REORDERED_SUMS
-    uses_threads: str | None = None  # "blas", "numba" or None
+    uses_threads: str | None = None  # whose threads: "blas", "numba", "torch", "xla" or None
     rebuild: Callable[[], Rung] | None = None  # fresh, uncompiled copy (JIT rungs only)
     core: tuple[Callable, ...] = ()  # the functions that hold the algorithm, shown in the lesson
     kernels: tuple[Any, ...] = ()  # Numba dispatchers whose machine code the benchmark inspects

@@ -3,7 +3,7 @@ import tempfile
 
 import pytest
 
-from impls import IMPLEMENTATIONS
+from impls import IMPLEMENTATIONS, MISSING
 from impls.numba_tuned import CANDIDATES, candidate_rung
 
 
@@ -24,15 +24,20 @@ def pytest_configure(config):
 TESTED = {**IMPLEMENTATIONS, **{rung.name: rung for rung in map(candidate_rung, CANDIDATES)}}
 
 
-@pytest.fixture(params=list(TESTED), ids=list(TESTED))
+#: Peers whose package this Python lacks: every test of theirs is listed, and skipped with the reason.
+ABSENT = [pytest.param(name, marks=pytest.mark.skip(reason=why), id=name) for name, why in MISSING.items()]
+
+
+@pytest.fixture(params=[*TESTED, *ABSENT], ids=[*TESTED, *(p.id for p in ABSENT)])
 def rung(request):
     """Every rung of the ladder; a rung added to the registry is tested with no other change."""
     return TESTED[request.param]
 
 
 @pytest.fixture(
-    params=[(name, dtype) for name, r in TESTED.items() for dtype in r.dtypes],
-    ids=[f"{name}-{dtype}" for name, r in TESTED.items() for dtype in r.dtypes],
+    params=[(name, dtype) for name, r in TESTED.items() for dtype in r.dtypes]
+    + [pytest.param((p.id, None), marks=p.marks, id=p.id) for p in ABSENT],
+    ids=[f"{name}-{dtype}" for name, r in TESTED.items() for dtype in r.dtypes] + [p.id for p in ABSENT],
 )
 def rung_and_dtype(request):
     """Every (rung, dtype) pair the registry says it supports."""

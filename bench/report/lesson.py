@@ -18,7 +18,7 @@ from bench.report.charts import CHARTS
 from bench.report.fmt import FILTERS, change, machine_rows, ratio, table, versus
 from bench.report.load import Results
 from bench.schema import ROOFLINE
-from impls import BASELINE, PLANNED, REFERENCE
+from impls import BASELINE, PEERS, PLANNED, REFERENCE
 from impls._common import source_digest
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -96,7 +96,13 @@ def context(results: Results, figures: dict[str, str], links: dict[str, str] | N
         "today_digest": source_digest(),
         "sizes": facts.sizes(results),
         "rungs": rungs,
-        "steps": [f for f in rungs.values() if f.present and rung_template(f.name).exists()],
+        "steps": [
+            f for f in rungs.values() if f.present and f.name not in PEERS and rung_template(f.name).exists()
+        ],
+        "peers": [
+            f for f in rungs.values() if f.present and f.name in PEERS and rung_template(f.name).exists()
+        ],
+        "optimum": tables.optimum(results),
         "probe": facts.RungFacts(name=ROOFLINE, **_probe(results)),
         "roles": {"baseline": BASELINE, "reference": REFERENCE, "planned": PLANNED},
         "tables": _tables(results, rungs),

@@ -56,6 +56,10 @@ class Results:
         return self.kind("paired")
 
     @property
+    def optimum(self) -> pd.DataFrame:
+        return self.kind("optimum")
+
+    @property
     def memory(self) -> pd.DataFrame:
         return self.kind("memory")
 

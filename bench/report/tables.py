@@ -275,3 +275,26 @@ def measuring_seconds(results: Results) -> float | None:
         e["tuning_data_s"] + (e["tuning_warmup_s"] or 0.0) + e["tuning_measuring_s"] for e in results.tuning
     ]
     return max(spent) if spent else None
+
+
+def optimum(results: Results) -> list[dict]:
+    """Per size: each way to the optimum, its steps, its wall time and time per step (fastest first)."""
+    rows = results.optimum
+    out = []
+    for (m, n), here in rows.groupby(["m", "n"]):
+        ways = [
+            {"method": r.method, "rung": r.rung, "steps": int(r.steps), "seconds": float(r.min_s)}
+            for r in here.sort_values("min_s").itertuples()
+        ]
+        for way in ways:
+            way["per_step"] = way["seconds"] / max(way["steps"], 1)
+        first = here.iloc[0]
+        out.append(
+            {
+                "size": (int(m), int(n)),
+                "ways": ways,
+                "tolerance": float(first["tolerance"]),
+                "optimum": float(first["optimum"]),
+            }
+        )
+    return out

@@ -1,0 +1,66 @@
+"""JAX: the whole descent inside one ``jax.jit``, epochs in ``lax.scan``, on the CPU.
+
+What a JAX user would write: no Python loop at run time, the epoch traced once and compiled by
+XLA, which may fuse the elementwise steps into the matrix-vector products' loops. float64 needs
+``jax_enable_x64``, which this module turns on when it is imported. The number of epochs fixes
+the shape of the costs array, so each distinct ``epochs`` compiles once per process (timed apart
+by the compile benchmark, like Numba's). XLA's CPU thread pool is sized when JAX starts
+(``XLA_FLAGS``); it cannot follow the benchmark's one-thread setting at run time.
+Registered only when ``jax`` imports (``pip install -e '.[peers]'``).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from impls._common import REORDERED_SUMS, Problem, Rung
+
+jax.config.update("jax_enable_x64", True)
+
+
+def descend_scan(X, y, w, b, lr, epochs: int):
+    m = X.shape[0]
+
+    def epoch(carry, _):
+        w, b = carry
+        z = X @ w + b
+        cost = jnp.mean(jax.nn.softplus(z) - y * z)  # the loss from the logit: stable
+        error = jax.nn.sigmoid(z) - y
+        w = w - (lr / m) * (X.T @ error)
+        b = b - lr * jnp.mean(error)
+        return (w, b), cost
+
+    (w, b), costs = jax.lax.scan(epoch, (w, b), None, length=epochs)
+    return w, b, costs
+
+
+def build() -> Rung:
+    """A rung around its own ``jax.jit``: a new one traces and compiles afresh (the compile benchmark)."""
+    compiled = jax.jit(partial(descend_scan), static_argnames="epochs")
+
+    def prepare(problem: Problem):
+        b0 = problem.dtype.type(problem.b0)
+        return jnp.asarray(problem.X), jnp.asarray(problem.y), jnp.asarray(problem.w0), b0
+
+    def descend(state, lr: float, epochs: int):
+        X, y, w0, b0 = state
+        w, b, costs = compiled(X, y, w0, b0, X.dtype.type(lr), epochs=epochs)
+        return np.asarray(w), float(b), np.asarray(costs)  # np.asarray waits for the result
+
+    return Rung(
+        name="jax",
+        summary="JAX: the whole descent in one jax.jit, epochs in lax.scan, compiled by XLA for the CPU.",
+        descend=descend,
+        prepare=prepare,
+        tolerance=REORDERED_SUMS,
+        uses_threads="xla",
+        rebuild=build,
+        core=(descend_scan,),
+    )
+
+
+RUNG = build()
