@@ -78,10 +78,16 @@ def steps_needed(method: str, m: int, n: int) -> int | None:
     goal = target(m, n)
     if method == "lbfgs":
         _, costs = lbfgs(X, y, maxiter=1000)
-    else:
-        costs = IMPLEMENTATIONS[PLANNED].fit(X, y, lr=LR, epochs=MAX_EPOCHS + 1).costs
-    reached = [k for k, cost in enumerate(costs) if cost <= goal]
-    return (reached[0] + (method == "lbfgs")) if reached else None
+        reached = [k for k, cost in enumerate(costs) if cost <= goal]
+        return reached[0] + 1 if reached else None  # costs[k] is after iteration k + 1
+    rung, done, w, b = IMPLEMENTATIONS[PLANNED], 0, None, 0.0
+    while done < MAX_EPOCHS:  # in chunks, continuing from where the last one stopped
+        result = rung.fit(X, y, lr=LR, epochs=64, w0=w, b0=b)
+        reached = [k for k, cost in enumerate(result.costs) if cost <= goal]
+        if reached:
+            return done + reached[0]  # costs[k] is before update k: k updates were needed
+        done, w, b = done + 64, result.w, result.b
+    return None
 
 
 POINTS = [(m, n, method) for m, n in PROFILE.axis_sizes for method in METHODS]
