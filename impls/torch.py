@@ -10,6 +10,8 @@ Registered only when ``torch`` imports (``pip install -e '.[peers]'``).
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 
@@ -18,8 +20,10 @@ from impls._common import REORDERED_SUMS, Problem, Rung
 
 def prepare(problem: Problem):
     """Tensors sharing memory with the validated arrays (X and y are never written)."""
-    X = torch.from_numpy(problem.X)  # no copy: problem.X is C-contiguous in the working dtype
-    y = torch.from_numpy(problem.y)
+    with warnings.catch_warnings():  # read-only arrays are fine: this rung never writes X or y
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        X = torch.from_numpy(problem.X)  # no copy: problem.X is C-contiguous in the working dtype
+        y = torch.from_numpy(problem.y)
     w = torch.from_numpy(problem.w0.copy())  # the one array this rung writes
     return X, y, w, problem.b0
 
@@ -49,4 +53,3 @@ RUNG = Rung(
     uses_threads="torch",
     core=(descend,),
 )
-
