@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bench.report import select
+from bench.report import rungs, select
 from bench.report.fmt import fmt_size, fmt_x, machine_footer
 from bench.report.load import Results
 from bench.schema import ROOFLINE
-from impls import BASELINE, IMPLEMENTATIONS, PLANNED, REFERENCE
+from impls import BASELINE, PLANNED, REFERENCE
 
 # Okabe & Ito's colour-blind-safe palette; black is kept for the roofline probe.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#999999", "#F0E442"]
@@ -26,7 +26,8 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 def _style_index(results: Results, rung: str) -> int:
     """A rung's fixed place in the palette: its registry position, so colours agree across charts and runs."""
-    names = list(IMPLEMENTATIONS) + sorted(set(select.rung_order(results)) - set(IMPLEMENTATIONS))
+    ladder = rungs.ladder_order()
+    names = ladder + sorted(set(select.rung_order(results)) - set(ladder))
     return names.index(rung)
 
 

@@ -6,19 +6,17 @@ sentence. Nothing here knows a rung by its label except through the registry's r
 
 from __future__ import annotations
 
-import inspect
 import math
-import textwrap
 import warnings
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-from bench.report import select
+from bench.report import rungs, select
 from bench.report.fmt import ratio
 from bench.report.load import Results
 from bench.schema import ROOFLINE
-from impls import IMPLEMENTATIONS, REFERENCE
+from impls import REFERENCE
 
 
 @dataclass
@@ -52,9 +50,9 @@ class RungFacts:
 
 
 def source_of(rung: str) -> str:
-    """The code of a rung's core functions, read from impls/ now."""
-    funcs = [getattr(f, "py_func", f) for f in IMPLEMENTATIONS[rung].core]
-    return "\n\n".join(textwrap.dedent(inspect.getsource(f)) for f in funcs).rstrip()
+    """The code of a rung's core functions, read from impls/ now ("" for a rung impls/ lacks)."""
+    described = rungs.info(rung)
+    return described.code if described else ""
 
 
 @dataclass
@@ -129,13 +127,14 @@ def rung_facts(results: Results) -> dict[str, RungFacts]:
     """Every registered rung (absent ones with no numbers), then any other rung the run has."""
     present = select.rung_order(results)
     s = sizes(results)
-    names = list(IMPLEMENTATIONS) + [r for r in present if r not in IMPLEMENTATIONS]
+    ladder = rungs.ladder_order()
+    names = ladder + [r for r in present if r not in ladder]
     out = {}
     for name in names:
         facts = RungFacts(name=name)
-        if name in IMPLEMENTATIONS:
-            facts.summary = IMPLEMENTATIONS[name].summary
-            facts.code = source_of(name)
+        described = rungs.info(name)
+        if described:
+            facts.summary, facts.code = described.summary, described.code
         if name in present:
             facts.present = True
             facts.step = present.index(name) + 1

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bench.report import rungs
 from bench.report.load import Results
 from bench.schema import ROOFLINE
-from impls import BASELINE, IMPLEMENTATIONS, REFERENCE
+from impls import BASELINE, REFERENCE
 
 DEFAULT_LAST_LEVEL_CACHE = 32 * 1024**2
 
@@ -14,7 +15,7 @@ DEFAULT_LAST_LEVEL_CACHE = 32 * 1024**2
 def rung_order(results: Results) -> list[str]:
     """Registry order first, then any rung the file has that the registry no longer does."""
     present = set(results.descent["rung"]) | set(results.jit["rung"])
-    known = [name for name in IMPLEMENTATIONS if name in present]
+    known = [name for name in rungs.ladder_order() if name in present]
     return known + sorted(present - set(known) - {ROOFLINE})
 
 
@@ -173,4 +174,4 @@ def out_of_cache_sizes(results: Results) -> list[tuple[int, int]]:
 
 def compiled_rungs(results: Results) -> list[str]:
     """Rungs of this run that the registry marks as JIT-compiled, in ladder order."""
-    return [r for r in rung_order(results) if r in IMPLEMENTATIONS and IMPLEMENTATIONS[r].jit]
+    return [r for r in rung_order(results) if (info := rungs.info(r)) and info.jit]

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.report import select
+from bench.report import rungs, select
 from bench.report.charts import setting
 from bench.report.facts import RungFacts
 from bench.report.fmt import fmt_bytes, fmt_pct, fmt_size, fmt_time, fmt_x, ratio, table
 from bench.report.load import Results
 from bench.schema import ROOFLINE
-from impls import BASELINE, IMPLEMENTATIONS, PLANNED
+from impls import BASELINE, PLANNED
 
 
-def ladder(results: Results, rungs: dict[str, RungFacts]) -> str:
+def ladder(results: Results, facts_by_rung: dict[str, RungFacts]) -> str:
     psize, bsize = select.python_size(results), select.big_size(results)
     headers = ["rung", "what it is"]
     if psize:
@@ -24,11 +24,11 @@ def ladder(results: Results, rungs: dict[str, RungFacts]) -> str:
     if bsize:
         headers += [f"time/epoch at {fmt_size(bsize)}", "share of the roofline"]
     rows = []
-    for facts in (f for f in rungs.values() if f.present):
+    for facts in (f for f in facts_by_rung.values() if f.present):
         row = [f"`{facts.name}`", facts.summary]
         if psize:
             t = facts.t_python
-            row += [fmt_time(t) if t else "not measured", fmt_x(ratio(rungs[BASELINE].t_python, t))]
+            row += [fmt_time(t) if t else "not measured", fmt_x(ratio(facts_by_rung[BASELINE].t_python, t))]
         if bsize:
             row += [
                 fmt_time(facts.t_big) if facts.t_big else "skipped (over the time budget)",
@@ -54,9 +54,7 @@ def _threaded(results: Results, rows) -> list[str]:
     """The rungs that run on every core, in ladder order, among those in ``rows``."""
     here = set(rows["rung"])
     return [
-        r
-        for r in select.rung_order(results)
-        if r in here and IMPLEMENTATIONS.get(r) and IMPLEMENTATIONS[r].uses_threads
+        r for r in select.rung_order(results) if r in here and (info := rungs.info(r)) and info.uses_threads
     ]
 
 
