@@ -18,6 +18,7 @@ Each label is its module's name and says the idea its rung adds to the one below
 from __future__ import annotations
 
 from importlib import import_module
+from importlib.util import find_spec
 
 from impls import (
     numba_blocked,
@@ -54,10 +55,10 @@ PEERS = {"torch": "torch", "jax": "jax"}
 #: Peers this Python cannot run, and why: the tests and the benchmarks skip them with this reason.
 MISSING: dict[str, str] = {}
 for _label, _package in PEERS.items():
-    try:
+    if find_spec(_package) is None:  # found without importing it: the rung imports it on first use
+        MISSING[_label] = f"{_package} is not installed; add it with: pip install -e '.[peers]'"
+    else:
         IMPLEMENTATIONS[_label] = import_module(f"impls.{_label}").RUNG
-    except ImportError as _exc:
-        MISSING[_label] = f"{_package} is not installed ({_exc}); add it with: pip install -e '.[peers]'"
 
 #: Roles that rungs play in the benchmarks and the lesson, by label.
 BASELINE = "python_loops"  # the first rung: every speedup over plain Python is against it

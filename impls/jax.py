@@ -2,27 +2,34 @@
 
 What a JAX user would write: no Python loop at run time, the epoch traced once and compiled by
 XLA, which may fuse the elementwise steps into the matrix-vector products' loops. float64 needs
-``jax_enable_x64``, which this module turns on when it is imported. The number of epochs fixes
+``jax_enable_x64``, which this rung turns on when it first imports JAX (on first use, not with the
+ladder: importing JAX takes seconds that a user of another rung should not pay). The number of epochs fixes
 the shape of the costs array, so each distinct ``epochs`` compiles once per process (timed apart
 by the compile benchmark, like Numba's). XLA's CPU thread pool is sized when JAX starts
 (``XLA_FLAGS``); it cannot follow the benchmark's one-thread setting at run time.
-Registered only when ``jax`` imports (``pip install -e '.[peers]'``).
+Registered only where ``jax`` is installed (``pip install -e '.[peers]'``).
 """
 
 from __future__ import annotations
 
-from functools import partial
+from functools import cache
+from importlib import import_module
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from impls._common import REORDERED_SUMS, Problem, Rung
 
-jax.config.update("jax_enable_x64", True)
+
+@cache
+def _jax():
+    """JAX and jax.numpy, imported on first use, with float64 enabled."""
+    jax = import_module("jax")
+    jax.config.update("jax_enable_x64", True)
+    return jax, import_module("jax.numpy")
 
 
 def descend_scan(X, y, w, b, lr, epochs: int):
+    jax, jnp = _jax()
     m = X.shape[0]
 
     def epoch(carry, _):
@@ -40,15 +47,18 @@ def descend_scan(X, y, w, b, lr, epochs: int):
 
 def build() -> Rung:
     """A rung around its own ``jax.jit``: a new one traces and compiles afresh (the compile benchmark)."""
-    compiled = jax.jit(partial(descend_scan), static_argnames="epochs")
+    compiled = []  # its own jax.jit, made on first use
 
     def prepare(problem: Problem):
+        _, jnp = _jax()
         b0 = problem.dtype.type(problem.b0)
         return jnp.asarray(problem.X), jnp.asarray(problem.y), jnp.asarray(problem.w0), b0
 
     def descend(state, lr: float, epochs: int):
+        if not compiled:
+            compiled.append(_jax()[0].jit(descend_scan, static_argnames="epochs"))
         X, y, w0, b0 = state
-        w, b, costs = compiled(X, y, w0, b0, X.dtype.type(lr), epochs=epochs)
+        w, b, costs = compiled[0](X, y, w0, b0, X.dtype.type(lr), epochs=epochs)
         return np.asarray(w), float(b), np.asarray(costs)  # np.asarray waits for the result
 
     return Rung(

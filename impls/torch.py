@@ -5,21 +5,26 @@ What most people would reach for instead of NumPy. The arrays become tensors wit
 the update is in place, and the thread count is PyTorch's own (``torch.set_num_threads``, which
 the benchmark's thread axis sets). Each epoch is still a sequence of separate operations, each a
 full pass over an m-long array or over X: ``X @ w``, the loss, the sigmoid, ``X.T @ error``.
-Registered only when ``torch`` imports (``pip install -e '.[peers]'``).
+Registered only where ``torch`` is installed (``pip install -e '.[peers]'``), and imported on first
+use, not with the ladder: importing PyTorch takes seconds that a user of another rung should not pay.
 """
 
 from __future__ import annotations
 
 import warnings
-
-import torch
-import torch.nn.functional as F
+from importlib import import_module
 
 from impls._common import REORDERED_SUMS, Problem, Rung
 
 
+def _torch():
+    """PyTorch and its functional module, imported on first use."""
+    return import_module("torch"), import_module("torch.nn.functional")
+
+
 def prepare(problem: Problem):
     """Tensors sharing memory with the validated arrays (X and y are never written)."""
+    torch, _ = _torch()
     with warnings.catch_warnings():  # read-only arrays are fine: this rung never writes X or y
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         X = torch.from_numpy(problem.X)  # no copy: problem.X is C-contiguous in the working dtype
@@ -29,6 +34,7 @@ def prepare(problem: Problem):
 
 
 def descend(state, lr: float, epochs: int):
+    torch, F = _torch()
     X, y, w0, b0 = state
     w, b = w0.clone(), torch.tensor(b0, dtype=X.dtype)
     m = X.shape[0]
