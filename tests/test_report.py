@@ -487,3 +487,23 @@ def test_a_wrong_answer_is_listed_and_never_ranked(results_file, tmp_path, capsy
         select.at(results, "numba_tuned", info["m"], info["n"], info["dtype"], info["threads_setting"])
         is None
     )
+
+
+def test_paths_with_spaces_work_in_the_lesson(results_file, tmp_path):
+    folder = tmp_path / "my runs" / "run 1"
+    folder.mkdir(parents=True)
+    (folder / "results file.json").write_text(results_file.read_text())
+    machines = tmp_path / "my runs" / "other machines"
+    (machines / "cpu a").mkdir(parents=True)
+    (machines / "cpu a" / "results.json").write_text(results_file.read_text())
+    out = folder / "lesson out"
+    assert main([str(folder / "results file.json"), "--out", str(out), "--machines", str(machines)]) == 0
+    lesson = (out / "README.md").read_text()
+    assert "[`results file.json`](results%20file.json)" in lesson
+    assert f'python -m bench.report "{folder / "results file.json"}"' in lesson
+    link = re.search(r"side by side: \[the machines compared\]\(([^)]*)\)", lesson).group(1)
+    assert (
+        " " not in link and (out / link.replace("%20", " ")).resolve() == (machines / "README.md").resolve()
+    )
+    page = (machines / "README.md").read_text()
+    assert "](cpu%20a/README.md)" in page
