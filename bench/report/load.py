@@ -219,6 +219,6 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     table["time_per_epoch_s"] = table["min_s"] / per_epoch
     table["median_per_epoch_s"] = table["median_s"] / per_epoch
     table["bandwidth_gb_s"] = table["bytes_x"] / table["time_per_epoch_s"] / 1e9
-    for column in {f.name for fields in KINDS.values() for f in fields} - set(table) - set(NESTED):
+    for column in sorted({f.name for fields in KINDS.values() for f in fields} - set(table) - set(NESTED)):
         table[column] = None  # a kind this run did not have: its columns exist, empty
     return table
