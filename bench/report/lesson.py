@@ -80,6 +80,7 @@ def _tables(results: Results, rungs: dict) -> dict[str, str]:
         "instructions": tables.instruction_counts(results),
         "memory": tables.memory(results),
         "machine": table(machine_rows(results.machine), ["", ""]),
+        "optimum": tables.optimum_table(tables.optimum(results)),
     }
 
 

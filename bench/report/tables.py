@@ -296,3 +296,19 @@ def optimum(results: Results) -> list[dict]:
             }
         )
     return out
+
+
+def optimum_table(points: list[dict]) -> str:
+    """The ways to the optimum as a table: steps, wall time, time per step."""
+    rows = [
+        [
+            fmt_size(p["size"]),
+            f"`{w['rung']}` ({w['method']})",
+            f"{w['steps']:,}",
+            fmt_time(w["seconds"]),
+            fmt_time(w["per_step"]),
+        ]
+        for p in points
+        for w in p["ways"]
+    ]
+    return table(rows, ["size", "way", "epochs or iterations", "wall time", "per step"]) if rows else ""
