@@ -47,7 +47,7 @@ PROFILES = {
         paired_rounds=2,
         tuning_landscape_s=0.01,
     ),
-    # About 9 minutes on a 2-core machine (tuning and side-by-side benchmarks included).
+    # About 11 minutes on a 2-core machine (12 with the torch and jax rungs), everything included.
     "default": Profile(
         name="default",
         m_sweep=(100, 1_000, 10_000, 100_000, 1_000_000),
