@@ -115,7 +115,7 @@ def differences(machines: list[Machine]) -> list[str]:
         listed = "; ".join(
             f"{label}: " + " > ".join(f"`{r}`" for r in order) for label, order in orders.items()
         )
-        out.append(f"The rungs rank differently by share of the roofline — {listed}.")
+        out.append(f"The rungs every run has rank differently by share of the roofline — {listed}.")
     spread = {r: [m.shares[r] for m in machines] for r in common}
     if spread and len(machines) > 1:
         rung = max(spread, key=lambda r: max(spread[r]) - min(spread[r]))
