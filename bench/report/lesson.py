@@ -87,6 +87,9 @@ def _tables(results: Results, rungs: dict) -> dict[str, str]:
 def context(results: Results, figures: dict[str, str], links: dict[str, str] | None = None) -> dict:
     """Everything the templates may use, computed from the run."""
     gaps = Gaps(results)
+    for key, (caption, _) in CHARTS.items():
+        if key not in figures:
+            results.gaps.append(f"{caption}: not measured in this run")
     rungs = facts.rung_facts(results)
     same, planned_points = tables.rule_of_thumb_plans(results)
     return {
@@ -167,11 +170,10 @@ def write_report(results: Results, out: Path, links: dict[str, str] | None = Non
     """Write the figures, the CSV and README.md into ``out``; return the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     written, figures = [], {}
-    for key, (caption, plot) in CHARTS.items():
+    for key, (_, plot) in CHARTS.items():
         fig = plot(results)
         if fig is None:
-            results.gaps.append(f"{caption}: not measured in this run")
-            continue
+            continue  # context() records the gap, from the figures that exist
         figures[key] = f"fig_{key}.png"
         fig.savefig(out / figures[key])
         plt.close(fig)
