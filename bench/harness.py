@@ -68,7 +68,7 @@ def thread_count(name: str, threads: str) -> int:
     if kind == "numba":
         return numba.config.NUMBA_NUM_THREADS
     if kind == "torch":
-        return _torch().get_num_threads() if threads == "all" else 1
+        return _torch().get_num_threads()
     return os.cpu_count() or 1
 
 

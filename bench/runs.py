@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-RUN_KEY = "ladder_run"
+from bench.schema import RUN_KEY
 
 
 class RunRecord:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ROOFLINE = "roofline"  # the read-only probe's label, in place of a rung's
+RUN_KEY = "ladder_run"  # the results file's record of the run itself (bench/runs.py)
 
 
 class SchemaError(ValueError):
@@ -168,8 +169,3 @@ def read(bench: Any, source: str, aliases: dict[str, str] | None = None) -> dict
             raise SchemaError(f"{where}: stats has no numeric {key!r}")
         row[f"{key}_s" if key != "rounds" else key] = value
     return row
-
-
-def columns(kind: str) -> list[str]:
-    """The row's keys for one kind (for empty tables)."""
-    return [f.name for f in KINDS[kind]] + [f"{k}_s" if k != "rounds" else k for k in STATS]

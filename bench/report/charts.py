@@ -114,26 +114,19 @@ def plot_speedup_over_baseline(results: Results) -> Figure | None:
 
 def plot_speedup_over_reference(results: Results) -> Figure | None:
     sweep = select.m_sweep(results)
-    base = sweep[sweep["rung"] == REFERENCE].set_index("m")["time_per_epoch_s"]
-    if base.empty:
+    if REFERENCE not in set(sweep["rung"]):
         return None
     n = int(sweep["n"].iat[0])
     title = f"Speedup over {REFERENCE} against m (n = {n}, float64)"
     fig, ax = _figure(results, title, "examples m", f"speedup over {REFERENCE} (×)")
-    for rung in select.rung_order(results):
-        rows = sweep[sweep["rung"] == rung].set_index("m")["time_per_epoch_s"]
-        common = rows.index.intersection(base.index).sort_values()
-        if rung == REFERENCE or common.empty:
-            continue
-        ax.plot(
-            common,
-            base[common] / rows[common],
-            marker=marker(results, rung),
-            color=colour(results, rung),
-            label=rung,
-        )
+    for rung in (r for r in select.rung_order(results) if r != REFERENCE):
+        base, mine = select.against_reference(results, rung)
+        if not mine.empty:
+            ax.plot(
+                mine.index, base / mine, marker=marker(results, rung), color=colour(results, rung), label=rung
+            )
     ax.axhline(1.0, color="black", linewidth=1)
-    ax.text(base.index.min(), 1.0, f" {REFERENCE}", va="bottom", fontsize=8)
+    ax.text(sweep[sweep["rung"] == REFERENCE]["m"].min(), 1.0, f" {REFERENCE}", va="bottom", fontsize=8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     legend(ax)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.schema import KINDS, ROOFLINE, SchemaError, read
+from bench.schema import KINDS, ROOFLINE, RUN_KEY, SchemaError, read
 from impls import LABEL_ALIASES
 
 #: Row fields too nested for the table (kept on Results where the report needs them).
@@ -140,9 +140,9 @@ def load(path: str | Path, allow_partial: bool = False) -> Results:
 
 
 def _run_record(raw: dict, path: Path, allow_partial: bool) -> dict:
-    run = raw.get("ladder_run") or {}
+    run = raw.get(RUN_KEY) or {}
     if not isinstance(run, dict):
-        raise ResultsError(f"results file {path}: 'ladder_run' must be an object")
+        raise ResultsError(f"results file {path}: {RUN_KEY!r} must be an object")
     if run.get("complete", True) is False and not allow_partial:
         missing = len(run.get("not_run") or [])
         raise ResultsError(

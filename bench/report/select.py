@@ -104,33 +104,31 @@ def axis_size(results: Results, dtype: str = "float32", threads: str = "all") ->
     return int(best["m"]), int(best["n"])
 
 
+def against_reference(results: Results, rung: str) -> tuple[pd.Series, pd.Series]:
+    """(reference's, rung's) seconds per epoch over the m sweep's sizes where both ran, by m."""
+    sweep = m_sweep(results).set_index("m")
+    base = sweep[sweep["rung"] == REFERENCE]["time_per_epoch_s"]
+    mine = sweep[sweep["rung"] == rung]["time_per_epoch_s"]
+    common = base.index.intersection(mine.index).sort_values()
+    return base[common], mine[common]
+
+
 def break_even_epochs(results: Results, rung: str, compile_s: float) -> pd.Series:
     """Epochs after which compiling ``rung`` has paid for itself against the reference, at each m."""
-    sweep = m_sweep(results)
-    base = sweep[sweep["rung"] == REFERENCE].set_index("m")["time_per_epoch_s"]
-    mine = sweep[sweep["rung"] == rung].set_index("m")["time_per_epoch_s"]
-    common = base.index.intersection(mine.index).sort_values()
-    saving = base[common] - mine[common]
+    base, mine = against_reference(results, rung)
+    saving = base - mine
     return (compile_s / saving).where(saving > 0)
 
 
 def crossovers(results: Results) -> list[tuple[str, list[int], list[int]]]:
     """For each rung, the sizes of the m sweep where it is faster than the reference, and slower."""
-    sweep = m_sweep(results)
-    base = sweep[sweep["rung"] == REFERENCE].set_index("m")["time_per_epoch_s"]
     rows = []
-    for rung in rung_order(results):
-        mine = sweep[sweep["rung"] == rung].set_index("m")["time_per_epoch_s"]
-        common = mine.index.intersection(base.index).sort_values()
-        if rung == REFERENCE or common.empty:
-            continue
-        rows.append(
-            (
-                rung,
-                [int(m) for m in common if mine[m] < base[m]],
-                [int(m) for m in common if mine[m] >= base[m]],
+    for rung in (r for r in rung_order(results) if r != REFERENCE):
+        base, mine = against_reference(results, rung)
+        if not mine.empty:
+            rows.append(
+                (rung, [int(m) for m in mine.index[mine < base]], [int(m) for m in mine.index[mine >= base]])
             )
-        )
     return rows
 
 
@@ -170,8 +168,3 @@ def out_of_cache_sizes(results: Results) -> list[tuple[int, int]]:
     d = results.descent
     big = d[(d["bytes_x"] > 2 * last_level_cache(results.machine)) & (d["dtype"] == "float64")]
     return sorted({(int(r.m), int(r.n)) for r in big.itertuples()}, key=lambda mn: (mn[0] * mn[1], mn[1]))
-
-
-def compiled_rungs(results: Results) -> list[str]:
-    """Rungs of this run that the registry marks as JIT-compiled, in ladder order."""
-    return [r for r in rung_order(results) if (info := rungs.info(r)) and info.jit]
