@@ -18,11 +18,13 @@ from bench.harness import (
     answer_error,
     assert_answer,
     limited_threads,
+    own_process_or_skip,
     points,
     simd_profile,
     size_info,
     skip_if_over_budget,
 )
+from bench.pinned import PinnedRung
 from bench.roofline import read_all
 from bench.schema import record
 from impls import IMPLEMENTATIONS, MISSING, numba_tuned
@@ -48,11 +50,19 @@ def test_descent(benchmark, point: Point):
     state = rung.prepare(problem)  # e.g. lists for pure Python: not part of the timing
 
     benchmark.group = f"descent m={point.m} n={point.n}"
-    with limited_threads(point.rung, point.threads) as threads:
-        rung.run(state, problem)  # warm-up: JIT compilation and first touch of every buffer
-        result = benchmark(rung.run, state, problem)  # the descent only
+    pinned = {}
+    if own_process_or_skip(point.rung, point.threads):  # a thread pool fixed at start-up: jax
+        with PinnedRung(point.rung, point.m, point.n, point.dtype, epochs) as child:
+            benchmark(child.run)  # the descent in the child, and one pipe round trip
+            pinned["pinned_round_trip_s"] = child.round_trip_s()
+            result, pinned["pinned_cpu_per_wall"], _ = child.report()
+        threads = 1
+    else:
+        with limited_threads(point.rung, point.threads) as threads:
+            rung.run(state, problem)  # warm-up: JIT compilation and first touch of every buffer
+            result = benchmark(rung.run, state, problem)  # the descent only
 
-    info = size_info(point, epochs, threads)
+    info = size_info(point, epochs, threads) | pinned
     info["max_rel_error"] = answer_error(result, point, epochs)
     info["tolerance"] = rung.tolerance(point.dtype)
     # Instruction counts, float64 only (what the lesson shows); numba_tuned's kernels are the rungs' below.

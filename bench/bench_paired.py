@@ -27,10 +27,12 @@ from bench.harness import (
     answer_error,
     assert_answer,
     limited_threads,
+    own_process_or_skip,
     size_info,
     skip_if_over_budget,
     thread_count,
 )
+from bench.pinned import PinnedRung
 from bench.roofline import read_all
 from bench.schema import record
 from impls import IMPLEMENTATIONS
@@ -59,9 +61,6 @@ def test_share_of_probe(benchmark, point: Point):
     rung = IMPLEMENTATIONS[point.rung]
     epochs = 1  # one epoch per round: the probe's read and the epoch are then of the same order
     skip_if_over_budget(rung, point, PROFILE)
-    X, y = get_data(point.m, point.n, point.dtype)
-    problem = rung.validate(X, y, lr=LR, epochs=epochs, dtype=point.dtype)
-    state = rung.prepare(problem)
     pairs: list[tuple[float, float]] = []
 
     def timed(call, *args) -> float:
@@ -69,21 +68,40 @@ def test_share_of_probe(benchmark, point: Point):
         call(*args)
         return time.perf_counter() - start
 
-    def pair():
+    def pair(probe, epoch):
         if len(pairs) % 2 == 0:
-            probe_s = timed(read_all, X)
-            epoch_s = timed(rung.run, state, problem)
+            probe_s, epoch_s = timed(probe), timed(epoch)
         else:
-            epoch_s = timed(rung.run, state, problem)
-            probe_s = timed(read_all, X)
+            epoch_s, probe_s = timed(epoch), timed(probe)
         pairs.append((probe_s, epoch_s))
 
     benchmark.group = f"paired share m={point.m} n={point.n}"
-    # The probe reads with the threads of the setting (all cores, or one); a serial rung runs on one.
-    with limited_threads(ROOFLINE, point.threads), limited_threads(point.rung, point.threads) as threads:
-        read_all(X)
-        result = rung.run(state, problem)  # compile, first touch
-        benchmark.pedantic(pair, rounds=PROFILE.paired_rounds, iterations=1)
+    pinned = {}
+    if own_process_or_skip(point.rung, point.threads):  # both on the pinned child's one CPU
+        with PinnedRung(point.rung, point.m, point.n, point.dtype, epochs) as child:
+            rounds = PROFILE.paired_rounds
+            benchmark.pedantic(pair, args=(child.probe, child.run), rounds=rounds, iterations=1)
+            pinned["pinned_round_trip_s"] = child.round_trip_s()
+            result = child.report()[0]
+        threads = 1
+    else:
+        X, y = get_data(point.m, point.n, point.dtype)
+        problem = rung.validate(X, y, lr=LR, epochs=epochs, dtype=point.dtype)
+        state = rung.prepare(problem)
+        answers = []
+
+        def probe():
+            read_all(X)
+
+        def epoch():
+            answers.append(rung.run(state, problem))
+
+        # The probe reads with the threads of the setting (all cores, or one); a serial rung runs on one.
+        with limited_threads(ROOFLINE, point.threads), limited_threads(point.rung, point.threads) as threads:
+            probe()
+            epoch()  # compile, first touch
+            benchmark.pedantic(pair, args=(probe, epoch), rounds=PROFILE.paired_rounds, iterations=1)
+        result = answers[-1]
     shares = np.array([probe / epoch for probe, epoch in pairs])
     benchmark.extra_info.update(
         record(
@@ -98,6 +116,7 @@ def test_share_of_probe(benchmark, point: Point):
             epoch_best_s=min(e for _, e in pairs),
             max_rel_error=answer_error(result, point, epochs),
             tolerance=rung.tolerance(point.dtype),
+            **pinned,
         )
     )
     assert_answer(rung, benchmark.extra_info["max_rel_error"], point)

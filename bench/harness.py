@@ -78,15 +78,33 @@ def _torch():
     return torch
 
 
+def needs_own_process(name: str, threads: str) -> bool:
+    """Whether this thread setting of the rung needs a process pinned to one CPU (bench.pinned)."""
+    return threads == "one" and uses_threads(name) == "xla"
+
+
+def own_process_or_skip(name: str, threads: str) -> bool:
+    """:func:`needs_own_process`, skipping the point where this system cannot pin a process."""
+    if not needs_own_process(name, threads):
+        return False
+    from bench.pinned import available
+
+    reason = available()
+    if reason:
+        pytest.skip(f"{name} on one thread: {reason}")
+    return True
+
+
 @contextmanager
 def limited_threads(name: str, threads: str):
     """Run with one thread or all, for BLAS (threadpoolctl), Numba or PyTorch, as the rung uses them.
 
-    XLA sizes its CPU thread pool when JAX starts, so a one-thread point of the jax rung is skipped.
+    XLA sizes its CPU thread pool when JAX starts: its one-thread points run in a process of
+    their own (:func:`needs_own_process`, :mod:`bench.pinned`), never here.
     """
     kind = uses_threads(name)
-    if kind == "xla" and threads == "one":
-        pytest.skip("jax: XLA's CPU thread pool is sized at start-up (XLA_FLAGS), not per call")
+    if needs_own_process(name, threads):
+        raise RuntimeError(f"{name} cannot change its threads in this process: use bench.pinned")
     count = thread_count(name, threads)
     if kind == "blas":
         with threadpool_limits(limits=count, user_api="blas"):

@@ -46,6 +46,8 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("simd_zmm_refs", int, False),
         ("plan", str, False),  # the planned rung: the candidate it ran
         ("plan_row_class", int, False),
+        ("pinned_round_trip_s", float, False),  # a point run in a pinned process: its pipe's cost
+        ("pinned_cpu_per_wall", float, False),  # and its CPU seconds per timed second (1.0: one core)
     ),
     # the probe: read X once with every thread of the setting
     ROOFLINE: SIZED + _fields(("numba_threading_layer", str, False)),
@@ -64,6 +66,7 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("share_q75", float),
         ("probe_best_s", float),
         ("epoch_best_s", float),
+        ("pinned_round_trip_s", float, False),
     ),
     # the planned rung's measuring, and every candidate's time at this size
     "tuning": SIZED

@@ -5,8 +5,9 @@ XLA, which may fuse the elementwise steps into the matrix-vector products' loops
 ``jax_enable_x64``, which this rung turns on when it first imports JAX (on first use, not with the
 ladder: importing JAX takes seconds that a user of another rung should not pay). The number of epochs fixes
 the shape of the costs array, so each distinct ``epochs`` compiles once per process (timed apart
-by the compile benchmark, like Numba's). XLA's CPU thread pool is sized when JAX starts
-(``XLA_FLAGS``); it cannot follow the benchmark's one-thread setting at run time.
+by the compile benchmark, like Numba's). XLA's CPU thread pool is sized when JAX starts, and its
+``XLA_FLAGS`` thread settings do not bound it; the benchmarks' one-thread points of this rung run
+in a process pinned to one CPU (``bench/pinned.py``).
 Registered only where ``jax`` is installed (``pip install -e '.[peers]'``).
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import harness
+from bench import harness, pinned
 from impls import IMPLEMENTATIONS
 
 PER_CALL_S = 50e-6
@@ -48,3 +48,52 @@ def test_samples_never_exceed_the_data(stand_in_clock):
         IMPLEMENTATIONS["numpy_vectorized"], 50, 4, np.dtype("float64"), 2
     ) == pytest.approx(2 * (PER_CALL_S + PER_ROW_S * 50))
     assert stand_in_clock == [50]
+
+
+needs_pinning = pytest.mark.skipif(pinned.available() is not None, reason=str(pinned.available()))
+
+
+@needs_pinning
+def test_a_pinned_rung_runs_on_one_cpu_and_gives_the_in_process_answer():
+    from bench.config import LR
+    from bench.data import get_data
+
+    m, n, epochs = 2000, 7, 6
+    with pinned.PinnedRung("numpy_vectorized", m, n, "float64", epochs) as child:
+        child.run()
+        child.probe()
+        result, cpu_per_wall, cpus = child.report()
+        assert child.round_trip_s(repeats=3) > 0
+    X, y = get_data(m, n)
+    expected = IMPLEMENTATIONS["numpy_vectorized"].fit(X, y, lr=LR, epochs=epochs)
+    np.testing.assert_array_equal(result.w, expected.w)
+    np.testing.assert_array_equal(result.costs, expected.costs)
+    assert len(cpus) == 1
+    assert cpu_per_wall >= 0
+    assert not child.process.is_alive()
+
+
+@needs_pinning
+def test_a_pinned_rung_that_fails_says_why_and_does_not_hang():
+    with pytest.raises(RuntimeError, match="KeyError: 'no_such_rung'"):
+        with pinned.PinnedRung("no_such_rung", 100, 3, "float64", 1):
+            pass
+
+
+@pytest.mark.parametrize(
+    ("name", "threads", "own"),
+    [
+        ("jax", "one", True),
+        ("jax", "all", False),
+        ("numba_fused", "one", False),
+        ("torch", "one", False),
+    ],
+)
+def test_only_a_thread_pool_fixed_at_start_up_needs_its_own_process(monkeypatch, name, threads, own):
+    kinds = {"jax": "xla", "numba_fused": "numba", "torch": "torch"}
+    monkeypatch.setattr(harness, "uses_threads", lambda rung: kinds[rung])
+    assert harness.needs_own_process(name, threads) is own
+    if own:
+        with pytest.raises(RuntimeError, match=r"bench\.pinned"):
+            with harness.limited_threads(name, threads):
+                pass

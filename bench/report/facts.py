@@ -33,6 +33,7 @@ class RungFacts:
     per_madd: float | None = None  # seconds per multiply-add there (two per element of X)
     t_big: float | None = None  # at the reference rung's largest size
     t_big_one: float | None = None  # same, one thread
+    pinned_cpu_one: float | None = None  # a pinned one-thread point: CPU seconds per timed second
     share_big: float | None = None  # probe ÷ rung at the largest size
     share_one: float | None = None  # one-thread probe ÷ one-thread rung
     t_small: float | None = None  # smallest size of the m sweep
@@ -120,6 +121,13 @@ def _other(results: Results, rung: str) -> dict:
     ]
     if not threads.empty:
         facts["threads"] = int(threads["threads"].max())
+    one = results.descent[
+        (results.descent["rung"] == rung)
+        & (results.descent["threads_setting"] == "one")
+        & results.descent["pinned_cpu_per_wall"].notna()
+    ]
+    if not one.empty:
+        facts["pinned_cpu_one"] = float(one["pinned_cpu_per_wall"].max())
     return facts
 
 
