@@ -24,10 +24,11 @@ from bench.harness import (
     size_info,
     skip_if_over_budget,
 )
+from bench.passes import epoch_counts
 from bench.pinned import PinnedRung
 from bench.roofline import read_all
 from bench.schema import record
-from impls import IMPLEMENTATIONS, MISSING, numba_tuned
+from impls import IMPLEMENTATIONS, MISSING, PEERS, numba_tuned
 
 RUNG_POINTS = points(PROFILE, list(IMPLEMENTATIONS))
 PROBE_POINTS = points(PROFILE, [ROOFLINE])
@@ -68,6 +69,8 @@ def test_descent(benchmark, point: Point):
     # Instruction counts, float64 only (what the lesson shows); numba_tuned's kernels are the rungs' below.
     if rung.kernels and point.dtype == "float64" and rung is not numba_tuned.RUNG:
         info.update(simd_profile(point.rung, point.dtype))
+    if point.rung in PEERS and (point.m, point.n) in PROFILE.axis_sizes and point.threads == "all":
+        info.update(epoch_counts(point.rung, point.m, point.n, point.dtype))  # untimed, after the timing
     if rung is numba_tuned.RUNG:  # which candidate the plan ran here, and where the plan came from
         with limited_threads(point.rung, point.threads):
             plan = numba_tuned.plan(point.n, point.dtype)

@@ -48,6 +48,12 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("plan_row_class", int, False),
         ("pinned_round_trip_s", float, False),  # a point run in a pinned process: its pipe's cost
         ("pinned_cpu_per_wall", float, False),  # and its CPU seconds per timed second (1.0: one core)
+        # a peer's epoch as its framework reports it (bench/passes.py)
+        ("ops_per_epoch", float, False),
+        ("x_reads", float, False),  # X-sized operands read per epoch
+        ("x_writes", float, False),  # X-sized results written per epoch
+        ("m_reads", float, False),  # m-long operands read per epoch
+        ("ops_traced", str, False),
     ),
     # the probe: read X once with every thread of the setting
     ROOFLINE: SIZED + _fields(("numba_threading_layer", str, False)),

@@ -34,6 +34,11 @@ class RungFacts:
     t_big: float | None = None  # at the reference rung's largest size
     t_big_one: float | None = None  # same, one thread
     pinned_cpu_one: float | None = None  # a pinned one-thread point: CPU seconds per timed second
+    ops_per_epoch: float | None = None  # a peer's epoch as its framework reports it, at the largest size
+    x_reads: float | None = None  # X-sized operands read per epoch
+    x_writes: float | None = None  # X-sized results written per epoch
+    m_reads: float | None = None  # m-long operands read per epoch
+    ops_traced: str | None = None  # how they were counted
     share_big: float | None = None  # probe ÷ rung at the largest size
     share_one: float | None = None  # one-thread probe ÷ one-thread rung
     t_small: float | None = None  # smallest size of the m sweep
@@ -131,6 +136,28 @@ def _other(results: Results, rung: str) -> dict:
     return facts
 
 
+def _epoch_counts(results: Results, rung: str, size) -> dict:
+    """What a peer's framework reported its epoch does, at ``size`` (float64, all threads)."""
+    if size is None:
+        return {}
+    d = results.descent
+    rows = d[
+        (d["rung"] == rung)
+        & (d["m"] == size[0])
+        & (d["n"] == size[1])
+        & (d["dtype"] == "float64")
+        & (d["threads_setting"] == "all")
+        & d["ops_traced"].notna()
+    ]
+    if rows.empty:
+        return {}
+    row = rows.iloc[0]
+    keys = ("ops_per_epoch", "x_reads", "x_writes", "m_reads")
+    return {k: None if row[k] is None or row[k] != row[k] else float(row[k]) for k in keys} | {
+        "ops_traced": row["ops_traced"]
+    }
+
+
 def rung_facts(results: Results) -> dict[str, RungFacts]:
     """Every registered rung (absent ones with no numbers), then any other rung the run has."""
     present = select.rung_order(results)
@@ -147,7 +174,12 @@ def rung_facts(results: Results) -> dict[str, RungFacts]:
             facts.present = True
             facts.step = present.index(name) + 1
             known = {f.name for f in fields(RungFacts)}
-            for key, value in {**_times(results, name, s), **_other(results, name)}.items():
+            found = {
+                **_times(results, name, s),
+                **_other(results, name),
+                **_epoch_counts(results, name, s.big),
+            }
+            for key, value in found.items():
                 assert key in known, key
                 setattr(facts, key, value)
         out[name] = facts

@@ -79,6 +79,7 @@ def _tables(results: Results, rungs: dict) -> dict[str, str]:
         "plans": tables.plans(results),
         "instructions": tables.instruction_counts(results),
         "memory": tables.memory(results),
+        "passes": tables.epoch_passes(rungs),
         "machine": table(machine_rows(results.machine), ["", ""]),
         "optimum": tables.optimum_table(tables.optimum(results)),
     }

@@ -1,6 +1,6 @@
 """What the report knows of each rung, the same whether or not its package is installed.
 
-A results file may hold a peer rung (torch, jax) that this Python cannot import, so the lesson
+A results file may hold a peer rung (a framework such as PyTorch) that this Python cannot import, so the lesson
 must not depend on importing it: its code, summary and kind are read from its module's source
 (``impls/<label>.py``). Registered rungs are described by the registry, and their code is read
 from their modules' source the same way, so a lesson is the same text wherever it is generated.

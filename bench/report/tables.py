@@ -212,6 +212,24 @@ def instruction_counts(results: Results) -> str:
     return table(rows, headers) if rows else ""
 
 
+def epoch_passes(facts_by_rung: dict[str, RungFacts]) -> str:
+    """What each peer's framework reported its epoch does, where the run counted it."""
+    rows = [
+        [
+            f"`{f.name}`",
+            f"{f.ops_per_epoch:g}",
+            f"{f.x_reads:g}",
+            "not reported" if f.x_writes is None else f"{f.x_writes:g}",
+            f"{f.m_reads:g}",
+            f.ops_traced,
+        ]
+        for f in facts_by_rung.values()
+        if f.present and f.ops_traced
+    ]
+    headers = ["rung", "operations", "X-sized reads", "X-sized writes", "m-long reads", "counted from"]
+    return table(rows, headers) if rows else ""
+
+
 def memory(results: Results) -> str:
     mem = results.memory
     rows = []
