@@ -19,9 +19,14 @@ from bench.config import LR, PROFILE
 from bench.data import get_data
 from bench.harness import Point, limited_threads, size_info, skip_if_over_budget
 from bench.schema import record
-from impls import IMPLEMENTATIONS
+from impls import DISTRIBUTED, IMPLEMENTATIONS
 
-MEMORY_POINTS = [Point(PROFILE.m_fixed, PROFILE.n_fixed, "float64", name, "all") for name in IMPLEMENTATIONS]
+# A distributed rung's memory is in its worker processes, which tracemalloc here cannot see.
+MEMORY_POINTS = [
+    Point(PROFILE.m_fixed, PROFILE.n_fixed, "float64", name, "all")
+    for name in IMPLEMENTATIONS
+    if name not in DISTRIBUTED
+]
 
 
 def traced_peak(call, *args) -> int:

@@ -29,6 +29,7 @@ class Profile:
     jit_dtypes: tuple[str, ...] = ("float64", "float32")  # each dtype is a compilation of its own
     paired_rounds: int = 10  # probe/rung pairs per paired-share benchmark
     tuning_landscape_s: float = 2.0  # timing bound of each candidate landscape (numba_tuned)
+    dask_blocks_per_thread: tuple[int, ...] = (1, 2, 4, 16, 64)  # the dask rung's block-size axis
 
 
 PROFILES = {
@@ -46,6 +47,7 @@ PROFILES = {
         jit_dtypes=("float64",),
         paired_rounds=2,
         tuning_landscape_s=0.01,
+        dask_blocks_per_thread=(1, 4),
     ),
     # About 11 minutes on a 2-core machine (12 with the torch and jax rungs), everything included.
     "default": Profile(

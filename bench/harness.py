@@ -55,7 +55,7 @@ def points(profile: Profile, names: list[str]) -> list[Point]:
             found.add(Point(m, n, "float64", name, "all"))
             if supports(name, DTYPES[1]):
                 found.add(Point(m, n, "float32", name, "all"))
-            if uses_threads(name):
+            if uses_threads(name) not in (None, "dask"):  # a cluster's workers are its own setting
                 found.add(Point(m, n, "float64", name, "one"))
     # Largest data first, grouped by size, so each data set is generated once.
     return sorted(found, key=lambda p: (-p.m * p.n, p.m, p.dtype, list(names).index(p.rung), p.threads))
@@ -69,6 +69,10 @@ def thread_count(name: str, threads: str) -> int:
         return numba.config.NUMBA_NUM_THREADS
     if kind == "torch":
         return _torch().get_num_threads()
+    if kind == "dask":
+        from impls import dask  # registered only where distributed is installed
+
+        return dask.worker_threads()
     return os.cpu_count() or 1
 
 

@@ -98,6 +98,20 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("final_cost", float),
         ("tolerance", float),
     ),
+    # the dask rung: an epoch of empty tasks (overhead), a real one at a block size, or X from a store
+    "dask": SIZED
+    + _fields(
+        ("way", str),  # "overhead", "epoch" or "store"
+        ("blocks", int),
+        ("block_rows", int),
+        ("tasks", int),  # per epoch: one per block, and the reduction tree's
+        ("tree_depth", int),  # levels of the reduction tree
+        ("default_blocks", bool, False),  # the rung's own choice of block rows
+        ("processes", bool, False),  # on a cluster of worker processes, not the rung's default
+        ("max_rel_error", float, False),
+        ("tolerance", float, False),
+        ("store_codecs", str, False),
+    ),
     # bytes a rung allocates while it runs one epoch, beyond X and y (traced, in a fresh process)
     "memory": SIZED + _fields(("peak_bytes", int), ("m_arrays", float), ("traced", str)),
 }

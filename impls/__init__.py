@@ -52,11 +52,17 @@ IMPLEMENTATIONS: dict[str, Rung] = {
 #: Peers: what users would pick instead, registered only where their package imports.
 #: Label (and module) → the package it needs.
 PEERS = {"torch": "torch", "jax": "jax"}
-#: Peers this Python cannot run, and why: the tests and the benchmarks skip them with this reason.
+#: Past one process: the same epoch on a cluster of workers (the lesson's "beyond one machine").
+DISTRIBUTED = {"dask": "distributed"}
+#: Every rung that needs a package of its own, and the extra of pyproject.toml that installs it.
+OPTIONAL = {label: (package, "peers") for label, package in PEERS.items()} | {
+    label: (package, "dask") for label, package in DISTRIBUTED.items()
+}
+#: Optional rungs this Python cannot run, and why: the tests and the benchmarks skip them with this reason.
 MISSING: dict[str, str] = {}
-for _label, _package in PEERS.items():
+for _label, (_package, _extra) in OPTIONAL.items():
     if find_spec(_package) is None:  # found without importing it: the rung imports it on first use
-        MISSING[_label] = f"{_package} is not installed; add it with: pip install -e '.[peers]'"
+        MISSING[_label] = f"{_package} is not installed; add it with: pip install -e '.[{_extra}]'"
     else:
         IMPLEMENTATIONS[_label] = import_module(f"impls.{_label}").RUNG
 
@@ -74,9 +80,11 @@ LABEL_ALIASES: dict[str, str] = {
 
 __all__ = [
     "BASELINE",
+    "DISTRIBUTED",
     "IMPLEMENTATIONS",
     "LABEL_ALIASES",
     "MISSING",
+    "OPTIONAL",
     "PEERS",
     "PLANNED",
     "REFERENCE",

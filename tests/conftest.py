@@ -43,3 +43,13 @@ def rung_and_dtype(request):
     """Every (rung, dtype) pair the registry says it supports."""
     name, dtype = request.param
     return TESTED[name], dtype
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_dask_cluster_per_session():
+    """The dask rung starts its LocalCluster on first use; it is closed once, when the session ends."""
+    yield
+    if "dask" in IMPLEMENTATIONS:
+        from impls import dask
+
+        dask.close()

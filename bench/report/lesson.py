@@ -13,12 +13,12 @@ from pathlib import Path
 import jinja2
 import matplotlib.pyplot as plt
 
-from bench.report import facts, select, tables
+from bench.report import beyond, facts, select, tables
 from bench.report.charts import CHARTS
 from bench.report.fmt import FILTERS, change, machine_rows, ratio, table, versus
 from bench.report.load import Results
 from bench.schema import ROOFLINE
-from impls import BASELINE, PEERS, PLANNED, REFERENCE
+from impls import BASELINE, DISTRIBUTED, PEERS, PLANNED, REFERENCE
 from impls._common import source_digest
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -70,6 +70,7 @@ def figure_markdown(figures: dict[str, str]) -> dict[str, str]:
 
 
 def _tables(results: Results, rungs: dict) -> dict[str, str]:
+    distributed = beyond.beyond(results)
     return {
         "ladder": tables.ladder(results, rungs),
         "crossovers": tables.crossovers(results),
@@ -82,6 +83,8 @@ def _tables(results: Results, rungs: dict) -> dict[str, str]:
         "passes": tables.epoch_passes(rungs),
         "machine": table(machine_rows(results.machine), ["", ""]),
         "optimum": tables.optimum_table(tables.optimum(results)),
+        "dask_sweep": beyond.sweep_table(distributed) if distributed else "",
+        "dask_blocks": beyond.blocks_table(distributed) if distributed else "",
     }
 
 
@@ -102,12 +105,19 @@ def context(results: Results, figures: dict[str, str], links: dict[str, str] | N
         "sizes": facts.sizes(results),
         "rungs": rungs,
         "steps": [
-            f for f in rungs.values() if f.present and f.name not in PEERS and rung_template(f.name).exists()
+            f
+            for f in rungs.values()
+            if f.present
+            and f.name not in PEERS
+            and f.name not in DISTRIBUTED
+            and rung_template(f.name).exists()
         ],
         "peers": [
             f for f in rungs.values() if f.present and f.name in PEERS and rung_template(f.name).exists()
         ],
         "optimum": tables.optimum(results),
+        "dask": beyond.beyond(results),
+        "one_process": beyond.ONE_PROCESS,
         "probe": facts.RungFacts(name=ROOFLINE, **_probe(results)),
         "roles": {"baseline": BASELINE, "reference": REFERENCE, "planned": PLANNED},
         "tables": _tables(results, rungs),

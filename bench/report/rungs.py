@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from impls import IMPLEMENTATIONS, PEERS
+from impls import IMPLEMENTATIONS, OPTIONAL
 
 IMPLS = Path(__file__).resolve().parents[2] / "impls"
 
@@ -29,7 +29,7 @@ class RungInfo:
 
 def ladder_order() -> list[str]:
     """The registry's order, with peers this Python lacks in their place at the end."""
-    return list(IMPLEMENTATIONS) + [name for name in PEERS if name not in IMPLEMENTATIONS]
+    return list(IMPLEMENTATIONS) + [name for name in OPTIONAL if name not in IMPLEMENTATIONS]
 
 
 def _keywords(tree: ast.Module) -> dict[str, ast.expr]:

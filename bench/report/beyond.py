@@ -1,0 +1,218 @@
+"""Beyond one process: the distributed rung's numbers, and the model its epoch follows.
+
+The model: an epoch on the cluster ≈ t0 + bytes of X ÷ bandwidth + tasks × cost per task,
+fitted by least squares to the run's real epochs of the distributed rung (the m sweep with its
+own block rows, and the block-size axis). The empty epochs (tasks that do no work) measure the
+scheduling apart, with no model at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bench.report import select
+from bench.report.fmt import fmt_bytes, fmt_size, fmt_time, fmt_x, ratio, table
+from bench.report.load import Results
+from bench.schema import ROOFLINE
+from impls import DISTRIBUTED
+
+#: An epoch whose empty twin takes at most this share of it is where the blocks stop costing.
+SMALL_OVERHEAD = 0.10
+#: The one-process rung the distributed one runs the kernel of, and is compared with.
+ONE_PROCESS = "numba_fused"
+
+
+@dataclass
+class Model:
+    t0_s: float
+    bandwidth_gb_s: float
+    per_task_s: float
+    points: int
+    worst_error: float  # largest |fit - measured| / measured over the points
+
+
+@dataclass
+class Beyond:
+    rung: str
+    sweep: list[dict] = field(default_factory=list)  # per m: epoch, one-process epoch, empty epoch
+    blocks: list[dict] = field(default_factory=list)  # the block-size axis
+    model: Model | None = None
+    stops_costing_m: int | None = None
+    axis: tuple[int, int] | None = None
+    at_axis: dict | None = None  # the sweep's row at the axis size, if the sweep has it
+    store_s: float | None = None  # an epoch with X read from a store, at the axis size
+    memory_s: float | None = None  # the in-memory epoch at that size and block rows
+    store_codecs: str | None = None
+    tree_depth: int | None = None  # levels of the reduction tree at the axis size
+    blocks_at_axis: int | None = None
+    workers: int | None = None
+    axis_bytes: int | None = None  # X's bytes at the axis size, float64
+    probe_gb_s: float | None = None  # the probe's reading rate there
+    processes_epoch_s: float | None = None  # at the axis size, on a cluster of worker processes
+    processes_empty_s: float | None = None
+
+
+def _rows(results: Results, way: str, processes: bool = False) -> pd.DataFrame:
+    """The dask records of one way, on the rung's own cluster (or on worker processes)."""
+    d = results.kind("dask")
+    if d.empty:
+        return d
+    return d[(d["way"] == way) & (d["processes"].fillna(False).astype(bool) == processes)]
+
+
+def _epoch(results: Results, rung: str, m: int, n: int) -> float | None:
+    return select.t_epoch(results, rung, m, n, "float64", "all")
+
+
+def _sweep(results: Results, rung: str) -> list[dict]:
+    empty = _rows(results, "overhead")
+    empty = empty[empty["default_blocks"] == True]  # noqa: E712 (a column of objects)
+    out = []
+    for row in empty.sort_values("m").itertuples():
+        epoch = _epoch(results, rung, row.m, row.n)
+        if epoch is None:
+            continue
+        one = _epoch(results, ONE_PROCESS, row.m, row.n)
+        out.append(
+            {
+                "m": int(row.m),
+                "n": int(row.n),
+                "bytes": int(row.bytes_x),
+                "epoch": epoch,
+                "one_process": one,
+                "empty": float(row.time_per_epoch_s),
+                "blocks": int(row.blocks),
+                "tasks": int(row.tasks),
+                "tree_depth": int(row.tree_depth),
+                "workers": int(row.threads),
+            }
+        )
+    return out
+
+
+def _blocks(results: Results) -> list[dict]:
+    epochs, empty = _rows(results, "epoch"), _rows(results, "overhead")
+    out = []
+    for row in epochs.sort_values("blocks").itertuples():
+        twin = empty[(empty["m"] == row.m) & (empty["n"] == row.n) & (empty["blocks"] == row.blocks)]
+        out.append(
+            {
+                "m": int(row.m),
+                "n": int(row.n),
+                "bytes": int(row.bytes_x),
+                "blocks": int(row.blocks),
+                "per_worker": int(row.blocks) / int(row.threads),
+                "block_bytes": int(row.bytes_x) / int(row.blocks),
+                "tasks": int(row.tasks),
+                "epoch": float(row.time_per_epoch_s),
+                "empty": float(twin["time_per_epoch_s"].iat[0]) if not twin.empty else None,
+            }
+        )
+    return out
+
+
+def fit_model(points: list[dict]) -> Model | None:
+    """Least squares of epoch = t0 + bytes / bandwidth + tasks × per_task over the measured epochs."""
+    if len(points) < 4 or len({p["bytes"] for p in points}) < 2 or len({p["tasks"] for p in points}) < 2:
+        return None
+    A = np.array([[1.0, p["bytes"], p["tasks"]] for p in points])
+    t = np.array([p["epoch"] for p in points])
+    # Relative errors: each point weighs the same whether it takes microseconds or seconds.
+    coef, *_ = np.linalg.lstsq(A / t[:, None], np.ones_like(t), rcond=None)
+    t0, per_byte, per_task = (float(c) for c in coef)
+    if per_byte <= 0 or per_task <= 0:
+        return None  # the run does not separate the two costs
+    fitted = A @ coef
+    return Model(
+        t0_s=t0,
+        bandwidth_gb_s=1 / per_byte / 1e9,
+        per_task_s=per_task,
+        points=len(points),
+        worst_error=float(np.max(np.abs(fitted - t) / t)),
+    )
+
+
+def beyond(results: Results) -> Beyond | None:
+    """Everything the "beyond one machine" section says, or None where the run has no distributed rung."""
+    present = [name for name in DISTRIBUTED if name in select.rung_order(results)]
+    if not present:
+        return None
+    rung = present[0]
+    facts = Beyond(rung=rung, sweep=_sweep(results, rung), blocks=_blocks(results))
+    facts.model = fit_model(facts.sweep + facts.blocks)
+    small = [p["m"] for p in facts.sweep if p["empty"] <= SMALL_OVERHEAD * p["epoch"]]
+    facts.stops_costing_m = min(small) if small else None
+    sizes = results.profile.get("axis_sizes") or []
+    facts.axis = tuple(sizes[0]) if sizes else select.big_size(results)
+    if facts.axis:
+        m, n = facts.axis
+        facts.axis_bytes = m * n * 8
+        probe = select.t_epoch(results, ROOFLINE, m, n, "float64", "all")
+        facts.probe_gb_s = facts.axis_bytes / probe / 1e9 if probe else None
+        facts.at_axis = next((p for p in facts.sweep if (p["m"], p["n"]) == (m, n)), None)
+        store = _rows(results, "store")
+        store = store[(store["m"] == m) & (store["n"] == n)]
+        if not store.empty:
+            facts.store_s = float(store["time_per_epoch_s"].iat[0])
+            facts.store_codecs = store["store_codecs"].iat[0]
+            facts.blocks_at_axis, facts.tree_depth = (
+                int(store["blocks"].iat[0]),
+                int(store["tree_depth"].iat[0]),
+            )
+            facts.workers = int(store["threads"].iat[0])
+        facts.memory_s = _epoch(results, rung, m, n)
+        for way, key in (("epoch", "processes_epoch_s"), ("overhead", "processes_empty_s")):
+            rows = _rows(results, way, processes=True)
+            rows = rows[(rows["m"] == m) & (rows["n"] == n)]
+            if not rows.empty:
+                setattr(facts, key, float(rows["time_per_epoch_s"].iat[0]))
+        if facts.blocks_at_axis is None and facts.at_axis:
+            facts.blocks_at_axis, facts.workers = facts.at_axis["blocks"], facts.at_axis["workers"]
+            facts.tree_depth = facts.at_axis["tree_depth"]
+    return facts
+
+
+def sweep_table(facts: Beyond) -> str:
+    rows = [
+        [
+            fmt_size((p["m"], p["n"])),
+            p["blocks"],
+            p["tasks"],
+            fmt_time(p["epoch"]),
+            fmt_time(p["one_process"]) if p["one_process"] else "not measured",
+            fmt_x(ratio(p["epoch"], p["one_process"])) if p["one_process"] else "",
+            fmt_time(p["empty"]),
+            f"{p['empty'] / p['epoch']:.0%}",
+        ]
+        for p in facts.sweep
+    ]
+    headers = [
+        "size",
+        "blocks",
+        "tasks per epoch",
+        f"`{facts.rung}` epoch",
+        f"`{ONE_PROCESS}` epoch",
+        f"`{facts.rung}` ÷ `{ONE_PROCESS}`",
+        "empty epoch (scheduling only)",
+        "its share of the epoch",
+    ]
+    return table(rows, headers) if rows else ""
+
+
+def blocks_table(facts: Beyond) -> str:
+    rows = [
+        [
+            f"{p['per_worker']:g}",
+            p["blocks"],
+            fmt_bytes(p["block_bytes"]),
+            p["tasks"],
+            fmt_time(p["epoch"]),
+            fmt_time(p["empty"]) if p["empty"] is not None else "not measured",
+        ]
+        for p in facts.blocks
+    ]
+    headers = ["blocks per worker thread", "blocks", "block of X", "tasks per epoch", "epoch", "empty epoch"]
+    return table(rows, headers) if rows else ""

@@ -1,0 +1,253 @@
+"""The dask rung past one process: a cluster of separate processes, X larger than the workers' memory,
+a worker lost mid-fit, a scheduler that does not answer. (The shared correctness suite runs it too.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from impls import IMPLEMENTATIONS, MISSING, relative_error
+
+if "dask" not in IMPLEMENTATIONS:
+    pytest.skip(MISSING["dask"], allow_module_level=True)
+
+import dask
+import distributed
+import zarr
+
+from impls import dask as dask_rung
+
+REFERENCE = IMPLEMENTATIONS["numpy_vectorized"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def problem(m: int, n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, n))
+    y = (rng.random(m) < 1 / (1 + np.exp(-X @ rng.standard_normal(n) / np.sqrt(n)))).astype(float)
+    return X, y
+
+
+def agrees(result, X, y, lr, epochs) -> float:
+    expected = REFERENCE.fit(X, y, lr=lr, epochs=epochs)
+    return relative_error(result, expected.w, expected.b, expected.costs)
+
+
+def test_blocks_cover_x_and_a_tree_sums_them():
+    assert dask_rung.block_rows(10, 3, 8, threads=2) == 5  # one block per thread
+    assert dask_rung.block_rows(1, 3, 8, threads=2) == 1
+    assert dask_rung.block_rows(1_000_000, 100, 8, threads=2) == 500_000
+    capped = dask_rung.block_rows(1_000_000, 100, 8, threads=2, max_bytes=dask_rung.MAX_BLOCK_BYTES)
+    assert capped * 100 * 8 <= dask_rung.MAX_BLOCK_BYTES < (capped + 1) * 100 * 8
+    # The client adds up to SPLIT_EVERY partial sums; more go through levels of tasks first.
+    assert dask_rung.tasks_per_epoch(1) == 1
+    assert dask_rung.tasks_per_epoch(8) == 8
+    assert dask_rung.tasks_per_epoch(9) == 9 + 2
+    assert dask_rung.reduction_levels(65) == [9, 2]
+
+
+def test_every_block_size_gives_the_same_answer():
+    X, y = problem(5000, 7)
+    rung = IMPLEMENTATIONS["dask"]
+    for rows in (5000, 1000, 333, 17):
+        p = rung.validate(X, y, lr=0.5, epochs=4)
+        state = dask_rung.prepare(p, rows=rows)
+        assert len(state.X_blocks) == -(-5000 // rows)
+        assert agrees(rung.run(state, p), X, y, 0.5, 4) <= rung.tolerance("float64")
+
+
+@pytest.fixture
+def separate_cluster(tmp_path):
+    """`dask scheduler` and two `dask worker` processes on 127.0.0.1, as a real cluster is started."""
+    scheduler_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    dask_cli = [sys.executable, "-m", "dask"]  # the `dask` command of this Python
+    scheduler = subprocess.Popen(
+        [
+            *dask_cli,
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(scheduler_file),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    processes = [scheduler]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert scheduler_file.exists(), "the scheduler did not start"
+        worker = subprocess.Popen(
+            [
+                *dask_cli,
+                "worker",
+                "--scheduler-file",
+                str(scheduler_file),
+                "--nworkers",
+                "2",
+                "--nthreads",
+                "1",
+                "--no-dashboard",
+                "--host",
+                "127.0.0.1",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        processes.append(worker)
+        with distributed.Client(scheduler_file=str(scheduler_file), timeout=30) as watcher:
+            watcher.wait_for_workers(2, timeout=60)
+            yield watcher.scheduler.address, watcher
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_a_cluster_of_separate_processes_named_by_dask_scheduler_address(separate_cluster, tmp_path):
+    """A new Python with DASK_SCHEDULER_ADDRESS set fits on that cluster, and gets the same answer."""
+    address, watcher = separate_cluster
+    script = (
+        "import numpy as np, sys\n"
+        "from impls import IMPLEMENTATIONS, dask as d\n"
+        "data = np.load(sys.argv[1])\n"
+        "r = IMPLEMENTATIONS['dask'].fit(data['X'], data['y'], lr=0.5, epochs=5)\n"
+        "print(d.client().scheduler.address)\n"
+        "np.savez(sys.argv[2], w=r.w, b=r.b, costs=r.costs)\n"
+    )
+    X, y = problem(20_000, 9)
+    np.savez(tmp_path / "in.npz", X=X, y=y)
+    env = {**os.environ, "DASK_SCHEDULER_ADDRESS": address, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == address  # the cluster it was given, no LocalCluster
+    out = np.load(tmp_path / "out.npz")
+    result = type("R", (), {"w": out["w"], "b": float(out["b"]), "costs": out["costs"]})
+    assert agrees(result, X, y, 0.5, 5) <= IMPLEMENTATIONS["dask"].tolerance("float64")
+    assert len(watcher.scheduler_info()["workers"]) == 2
+
+
+def test_an_address_with_no_scheduler_is_a_clear_error_within_seconds():
+    with socket_nobody_listens_on() as address:
+        start = time.monotonic()
+        with dask_rung.using(None), dask.config.set({"scheduler-address": address}):
+            with pytest.raises(ConnectionError, match=r"no scheduler answered at .*DASK_SCHEDULER_ADDRESS"):
+                IMPLEMENTATIONS["dask"].fit(*problem(100, 3), lr=0.1, epochs=1)
+        assert time.monotonic() - start < 4 * dask_rung.CONNECT_TIMEOUT_S
+
+
+class socket_nobody_listens_on:
+    """A 127.0.0.1 port bound but never listened on: connections to it are refused."""
+
+    def __enter__(self) -> str:
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+
+def test_x_larger_than_the_workers_memory_read_from_zarr(tmp_path):
+    """Workers at 512 MB, X of 1.5 GB on disk: read block by block each epoch, the in-memory answer."""
+    m, n, epochs = 1_875_000, 100, 2  # 1.5 GB of float64
+    rng = np.random.default_rng(7)
+    store = zarr.create_array(str(tmp_path / "X.zarr"), shape=(m, n), chunks=(62_500, n), dtype="float64")
+    X = np.empty((m, n))
+    for i in range(0, m, 250_000):  # written in slices, as data too large to hold would be
+        X[i : i + 250_000] = rng.standard_normal((min(250_000, m - i), n))
+        store[i : i + 250_000] = X[i : i + 250_000]
+    y = (rng.random(m) < 1 / (1 + np.exp(-X[:, 0]))).astype(float)
+    limit = 512 * 2**20
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, memory_limit=limit, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as small,
+        dask_rung.using(small),
+    ):
+        assert X.nbytes > 2 * limit  # more than all the workers' memory together
+        result = dask_rung.fit_zarr(tmp_path / "X.zarr", y, lr=0.5, epochs=epochs)
+    expected = IMPLEMENTATIONS["numba_fused"].fit(X, y, lr=0.5, epochs=epochs)
+    assert relative_error(result, expected.w, expected.b, expected.costs) <= 1e-9
+
+
+def test_a_store_that_is_not_x_is_refused_before_any_work(tmp_path):
+    y = np.zeros(10)
+    with pytest.raises(ValueError, match="X must be a Zarr array"):
+        dask_rung.fit_zarr(tmp_path / "missing.zarr", y, lr=0.1, epochs=1)
+    flat = zarr.create_array(str(tmp_path / "flat.zarr"), shape=(10,), chunks=(5,), dtype="float64")
+    with pytest.raises(ValueError, match="must be 2-D"):
+        dask_rung.fit_zarr(tmp_path / "flat.zarr", y, lr=0.1, epochs=1)
+    bad = zarr.create_array(str(tmp_path / "bad.zarr"), shape=(10, 2), chunks=(5, 2), dtype="float64")
+    values = np.zeros((10, 2))
+    values[7, 1] = np.nan
+    bad[:] = values
+    with pytest.raises(ValueError, match=r"X\[7, 1\] = .*nan.* is not finite"):
+        dask_rung.fit_zarr(tmp_path / "bad.zarr", y, lr=0.1, epochs=1)
+    del flat
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        dask_rung.fit_zarr(tmp_path / "bad.zarr", y, lr=-1.0, epochs=1)
+
+
+def test_a_worker_lost_mid_fit_is_recomputed_and_the_answer_stands():
+    X, y = problem(200_000, 20)
+    epochs = 60
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as own,
+        dask_rung.using(own),
+    ):
+        rung = IMPLEMENTATIONS["dask"]
+        p = rung.validate(X, y, lr=0.5, epochs=epochs)
+        state = dask_rung.prepare(p)
+        holders = own.who_has(state.X_blocks)
+        victim = next(iter(next(iter(holders.values()))))  # a worker that holds a block of X
+        pid = own.run(os.getpid, workers=[victim])[victim]
+        outcome = {}
+
+        def fit():
+            try:
+                outcome["result"] = rung.run(state, p)
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=fit, daemon=True)
+        thread.start()
+        time.sleep(0.5)  # some epochs in
+        assert thread.is_alive(), "the fit ended before a worker could be lost: give it more epochs"
+        os.kill(pid, signal.SIGKILL)  # the worker process dies; its nanny starts a new one
+        thread.join(timeout=300)
+        assert not thread.is_alive(), "the fit hung after losing a worker"
+        assert victim not in own.scheduler_info()["workers"]  # the worker was really lost
+    assert "error" not in outcome, outcome.get("error")
+    assert agrees(outcome["result"], X, y, 0.5, epochs) <= rung.tolerance("float64")
