@@ -62,7 +62,7 @@ def _record(benchmark, point: Point, epochs: int, way: str, state, **extra) -> N
     blocks = len(state.X_blocks)
     benchmark.extra_info.update(
         record(
-            "dask",
+            "distributed",
             **size_info(point, epochs, dask.worker_threads(state.client)),
             way=way,
             blocks=blocks,
@@ -175,7 +175,10 @@ def process_cluster():
 
     with (
         distributed.LocalCluster(
-            n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0",
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):

@@ -98,8 +98,8 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("final_cost", float),
         ("tolerance", float),
     ),
-    # the dask rung: an epoch of empty tasks (overhead), a real one at a block size, or X from a store
-    "dask": SIZED
+    # the distributed (dask) rung: an empty epoch (overhead), a real one at a block size, or X from a store
+    "distributed": SIZED
     + _fields(
         ("way", str),  # "overhead", "epoch" or "store"
         ("blocks", int),

@@ -114,7 +114,7 @@ def client():
                 n_workers=1,
                 threads_per_worker=os.cpu_count() or 1,
                 processes=False,
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",
                 silence_logs=logging.ERROR,
             )
             _client = distributed.Client(cluster, set_as_default=False)

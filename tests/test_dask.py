@@ -190,7 +190,7 @@ def test_x_larger_than_the_workers_memory_read_from_zarr(tmp_path):
     limit = 512 * 2**20
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, memory_limit=limit, dashboard_address=None
+            n_workers=2, threads_per_worker=1, memory_limit=limit, dashboard_address="127.0.0.1:0"
         ) as cluster,
         distributed.Client(cluster) as small,
         dask_rung.using(small),
@@ -223,7 +223,9 @@ def test_a_worker_lost_mid_fit_is_recomputed_and_the_answer_stands():
     X, y = problem(200_000, 20)
     epochs = 60
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0"
+        ) as cluster,
         distributed.Client(cluster) as own,
         dask_rung.using(own),
     ):

@@ -63,15 +63,23 @@ def test_every_chart_is_written_and_referenced(generated):
 
 
 def test_csv_matches_the_json(results_file, generated):
+    from bench.report.load import POINT_DETAIL
+
     raw = json.loads(results_file.read_text())
     table = pd.read_csv(generated / "results.csv")
     assert len(table) == len(raw["benchmarks"])
-    by_key = table.set_index(["kind", "rung", "m", "n", "dtype", "threads_setting"])
+    columns = ["kind", "rung", "m", "n", "dtype", "threads_setting", *POINT_DETAIL]
+
+    def key(values) -> tuple:
+        return tuple(None if pd.isna(v) else v for v in values)
+
+    by_key = {key(row[columns]): row for _, row in table.iterrows()}
+    assert len(by_key) == len(table)  # every row is one point
     for bench in raw["benchmarks"]:
-        info = bench["extra_info"]
-        rung = info["rung"] if info["kind"] != "roofline" else "roofline"
-        key = (info["kind"], rung, info["m"], info["n"], info["dtype"], info.get("threads_setting", "all"))
-        row = by_key.loc[key]
+        info = {**bench["extra_info"], "threads_setting": bench["extra_info"].get("threads_setting", "all")}
+        if info["kind"] == "roofline":
+            info["rung"] = "roofline"
+        row = by_key[key(info.get(c) for c in columns)]
         assert row["median_s"] == pytest.approx(bench["stats"]["median"], rel=1e-12)
         # the lesson's time is the best round; the median is kept beside it
         assert row["time_per_epoch_s"] == pytest.approx(bench["stats"]["min"] / info["epochs"], rel=1e-12)

@@ -41,6 +41,7 @@ class Beyond:
     blocks: list[dict] = field(default_factory=list)  # the block-size axis
     model: Model | None = None
     stops_costing_m: int | None = None
+    model_m: int | None = None  # where the model puts the scheduling at a tenth of the epoch
     axis: tuple[int, int] | None = None
     at_axis: dict | None = None  # the sweep's row at the axis size, if the sweep has it
     store_s: float | None = None  # an epoch with X read from a store, at the axis size
@@ -56,8 +57,8 @@ class Beyond:
 
 
 def _rows(results: Results, way: str, processes: bool = False) -> pd.DataFrame:
-    """The dask records of one way, on the rung's own cluster (or on worker processes)."""
-    d = results.kind("dask")
+    """The distributed rung's records of one way, on the rung's own cluster (or on worker processes)."""
+    d = results.kind("distributed")
     if d.empty:
         return d
     return d[(d["way"] == way) & (d["processes"].fillna(False).astype(bool) == processes)]
@@ -145,6 +146,12 @@ def beyond(results: Results) -> Beyond | None:
     facts.model = fit_model(facts.sweep + facts.blocks)
     small = [p["m"] for p in facts.sweep if p["empty"] <= SMALL_OVERHEAD * p["epoch"]]
     facts.stops_costing_m = min(small) if small else None
+    if facts.model and facts.sweep:
+        last = facts.sweep[-1]  # the rung's own blocks at the sweep's largest m: tasks per epoch
+        fixed = facts.model.t0_s + last["tasks"] * facts.model.per_task_s
+        per_row = last["n"] * (last["bytes"] / (last["m"] * last["n"])) / (facts.model.bandwidth_gb_s * 1e9)
+        if fixed > 0:
+            facts.model_m = round((1 - SMALL_OVERHEAD) / SMALL_OVERHEAD * fixed / per_row)
     sizes = results.profile.get("axis_sizes") or []
     facts.axis = tuple(sizes[0]) if sizes else select.big_size(results)
     if facts.axis:

@@ -332,5 +332,5 @@ CHARTS: dict[str, tuple[str, Callable[[Results], Figure | None]]] = {
     "jit": ("JIT compile time and break-even", plot_jit),
     "tuning": (f"{PLANNED}'s candidates, timed on this machine", plot_tuning),
     "memory": ("Memory allocated per epoch", plot_memory),
-    "dask": ("The descent on a Dask cluster: epochs, scheduling and blocks", plot_dask),
+    "distributed": ("The descent on a Dask cluster: epochs, scheduling and blocks", plot_dask),
 }

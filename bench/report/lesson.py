@@ -83,8 +83,8 @@ def _tables(results: Results, rungs: dict) -> dict[str, str]:
         "passes": tables.epoch_passes(rungs),
         "machine": table(machine_rows(results.machine), ["", ""]),
         "optimum": tables.optimum_table(tables.optimum(results)),
-        "dask_sweep": beyond.sweep_table(distributed) if distributed else "",
-        "dask_blocks": beyond.blocks_table(distributed) if distributed else "",
+        "distributed_sweep": beyond.sweep_table(distributed) if distributed else "",
+        "distributed_blocks": beyond.blocks_table(distributed) if distributed else "",
     }
 
 
@@ -116,7 +116,7 @@ def context(results: Results, figures: dict[str, str], links: dict[str, str] | N
             f for f in rungs.values() if f.present and f.name in PEERS and rung_template(f.name).exists()
         ],
         "optimum": tables.optimum(results),
-        "dask": beyond.beyond(results),
+        "distributed": beyond.beyond(results),
         "one_process": beyond.ONE_PROCESS,
         "probe": facts.RungFacts(name=ROOFLINE, **_probe(results)),
         "roles": {"baseline": BASELINE, "reference": REFERENCE, "planned": PLANNED},

@@ -173,7 +173,7 @@ def _wrong(row: dict) -> bool:
     return error is not None and tolerance is not None and not error <= tolerance
 
 
-#: Fields that tell apart two benchmarks of one kind at the same size (the dask rung's ways and blocks).
+#: Fields that tell apart two benchmarks of one kind at the same size (the distributed rung's ways and blocks).
 POINT_DETAIL = ("way", "blocks", "processes")
 
 
@@ -181,7 +181,9 @@ def _check_duplicates(rows: list[dict], raw: dict, path: Path) -> None:
     seen: dict[tuple, int] = {}
     for k, row in enumerate(rows):
         key = (row["kind"], row["rung"], row["m"], row["n"], row["dtype"], row.get("threads_setting"))
-        key += tuple(row[f] for f in POINT_DETAIL if row.get(f) is not None)  # e.g. dask's block count
+        key += tuple(
+            row[f] for f in POINT_DETAIL if row.get(f) is not None
+        )  # e.g. the distributed rung's blocks
         if key in seen:
             raise ResultsError(
                 f"{path}: two benchmarks measure the same point {key}: remove one (a file merged twice?)"
