@@ -345,7 +345,7 @@ def descend(state: State, lr: float, epochs: int):
 
 RUNG = Rung(
     name="dask",
-    summary="Dask: X in row blocks held by worker processes, numba_fused's kernel per block, "
+    summary="Dask: X in row blocks held by the workers, numba_fused's kernel per block, "
     "the blocks' sums added as a tree, the step taken on the client.",
     descend=descend,
     prepare=prepare,

@@ -151,7 +151,8 @@ def beyond(results: Results) -> Beyond | None:
         fixed = facts.model.t0_s + last["tasks"] * facts.model.per_task_s
         per_row = last["n"] * (last["bytes"] / (last["m"] * last["n"])) / (facts.model.bandwidth_gb_s * 1e9)
         if fixed > 0:
-            facts.model_m = round((1 - SMALL_OVERHEAD) / SMALL_OVERHEAD * fixed / per_row)
+            m = (1 - SMALL_OVERHEAD) / SMALL_OVERHEAD * fixed / per_row
+            facts.model_m = int(float(f"{m:.2g}"))  # two significant digits: it is a model's estimate
     sizes = results.profile.get("axis_sizes") or []
     facts.axis = tuple(sizes[0]) if sizes else select.big_size(results)
     if facts.axis:
@@ -176,7 +177,7 @@ def beyond(results: Results) -> Beyond | None:
             rows = rows[(rows["m"] == m) & (rows["n"] == n)]
             if not rows.empty:
                 setattr(facts, key, float(rows["time_per_epoch_s"].iat[0]))
-        if facts.blocks_at_axis is None and facts.at_axis:
+        if facts.at_axis:  # the rung's own blocks in memory: what the network model is about
             facts.blocks_at_axis, facts.workers = facts.at_axis["blocks"], facts.at_axis["workers"]
             facts.tree_depth = facts.at_axis["tree_depth"]
     return facts
