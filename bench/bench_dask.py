@@ -174,7 +174,7 @@ def process_cluster():
     import distributed
 
     with (
-        distributed.LocalCluster(
+        _dask().local_cluster(  # the workers get OMP_NUM_THREADS=1, this process does not
             n_workers=os.cpu_count() or 1,
             threads_per_worker=1,
             processes=True,

@@ -70,6 +70,7 @@ for _label, (_package, _extra) in OPTIONAL.items():
 BASELINE = "python_loops"  # the first rung: every speedup over plain Python is against it
 REFERENCE = "numpy_vectorized"  # the vectorized baseline; every timed answer is checked against it
 PLANNED = "numba_tuned"  # plans its kernel by measurement; its tuning is benchmarked apart
+ONE_PROCESS = "numba_fused"  # the one-process rung whose kernel the distributed rung runs per block
 
 #: Labels used by results files of earlier versions of the ladder, and the rung each now names.
 LABEL_ALIASES: dict[str, str] = {
@@ -84,6 +85,7 @@ __all__ = [
     "IMPLEMENTATIONS",
     "LABEL_ALIASES",
     "MISSING",
+    "ONE_PROCESS",
     "OPTIONAL",
     "PEERS",
     "PLANNED",

@@ -110,7 +110,7 @@ def client():
                     f"within {CONNECT_TIMEOUT_S:g} s: {exc}"
                 ) from None
         else:
-            cluster = distributed.LocalCluster(
+            cluster = local_cluster(
                 n_workers=1,
                 threads_per_worker=os.cpu_count() or 1,
                 processes=False,
@@ -120,6 +120,24 @@ def client():
             _client = distributed.Client(cluster, set_as_default=False)
         atexit.register(close)
         return _client
+
+
+def local_cluster(**kwargs):
+    """A ``distributed.LocalCluster`` that leaves this process's thread settings as they were.
+
+    Before it starts each worker process, a Dask nanny copies ``distributed.nanny.pre-spawn-environ``
+    (``OMP_NUM_THREADS=1`` and the like) into the environment of the process that runs it: this
+    one. A library that reads those variables when it is first imported here afterwards (PyTorch
+    sizes its thread pool so) would run on one thread. Here they go to the worker processes only.
+    """
+    dask, distributed = import_module("dask"), import_module("distributed")
+    worker_env = {
+        k: str(v) for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ") or {}).items()
+    }
+    if kwargs.get("processes", True):  # threads of this process have no environment of their own
+        kwargs["env"] = {**worker_env, **kwargs.get("env", {})}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}):
+        return distributed.LocalCluster(**kwargs)
 
 
 def close() -> None:

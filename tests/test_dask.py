@@ -41,6 +41,20 @@ def agrees(result, X, y, lr, epochs) -> float:
     return relative_error(result, expected.w, expected.b, expected.costs)
 
 
+def test_a_local_cluster_of_processes_leaves_this_process_thread_settings_alone():
+    threads = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    before = {name: os.environ.get(name) for name in threads}
+    with (
+        dask_rung.local_cluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        worker_env = client.run(lambda: os.environ.get("OMP_NUM_THREADS"))
+    assert {name: os.environ.get(name) for name in threads} == before  # none here for PyTorch to find
+    assert set(worker_env.values()) == {"1"}  # the worker processes still get it
+
+
 def test_blocks_cover_x_and_a_tree_sums_them():
     assert dask_rung.block_rows(10, 3, 8, threads=2) == 5  # one block per thread
     assert dask_rung.block_rows(1, 3, 8, threads=2) == 1
@@ -189,7 +203,7 @@ def test_x_larger_than_the_workers_memory_read_from_zarr(tmp_path):
     y = (rng.random(m) < 1 / (1 + np.exp(-X[:, 0]))).astype(float)
     limit = 512 * 2**20
     with (
-        distributed.LocalCluster(
+        dask_rung.local_cluster(
             n_workers=2, threads_per_worker=1, memory_limit=limit, dashboard_address="127.0.0.1:0"
         ) as cluster,
         distributed.Client(cluster) as small,
@@ -223,7 +237,7 @@ def test_a_worker_lost_mid_fit_is_recomputed_and_the_answer_stands():
     X, y = problem(200_000, 20)
     epochs = 60
     with (
-        distributed.LocalCluster(
+        dask_rung.local_cluster(
             n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0"
         ) as cluster,
         distributed.Client(cluster) as own,

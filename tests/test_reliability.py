@@ -118,6 +118,9 @@ def test_an_interrupted_run_keeps_the_previous_results_byte_for_byte(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As in a terminal: a job started in the background by a shell inherits SIGINT ignored,
+        # and Python then never turns it into KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     passed = 0
     for line in proc.stdout:  # interrupt once a few benchmarks have finished

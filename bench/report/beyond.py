@@ -17,12 +17,10 @@ from bench.report import select
 from bench.report.fmt import fmt_bytes, fmt_size, fmt_time, fmt_x, ratio, table
 from bench.report.load import Results
 from bench.schema import ROOFLINE
-from impls import DISTRIBUTED
+from impls import DISTRIBUTED, ONE_PROCESS
 
 #: An epoch whose empty twin takes at most this share of it is where the blocks stop costing.
 SMALL_OVERHEAD = 0.10
-#: The one-process rung the distributed one runs the kernel of, and is compared with.
-ONE_PROCESS = "numba_fused"
 
 
 @dataclass

@@ -28,8 +28,10 @@ class RungInfo:
 
 
 def ladder_order() -> list[str]:
-    """The registry's order, with peers this Python lacks in their place at the end."""
-    return list(IMPLEMENTATIONS) + [name for name in OPTIONAL if name not in IMPLEMENTATIONS]
+    """The registry's order, with the optional rungs (installed or not) at the end in a fixed order."""
+    # The ladder, then every optional rung in its fixed place, installed or not: the same order
+    # (and so the same lesson) wherever the report runs.
+    return [name for name in IMPLEMENTATIONS if name not in OPTIONAL] + list(OPTIONAL)
 
 
 def _keywords(tree: ast.Module) -> dict[str, ast.expr]:
