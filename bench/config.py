@@ -49,7 +49,7 @@ PROFILES = {
         tuning_landscape_s=0.01,
         dask_blocks_per_thread=(1, 4),
     ),
-    # About 11 minutes on a 2-core machine (12 with the torch and jax rungs), everything included.
+    # About 16 minutes on a 2-core machine with the torch, jax and dask rungs (measured), everything included.
     "default": Profile(
         name="default",
         m_sweep=(100, 1_000, 10_000, 100_000, 1_000_000),
