@@ -10,10 +10,14 @@ A share taken from two benchmarks run minutes apart carries that change; here, a
 sizes, each round times one read of X by the probe and one epoch of the rung back to back,
 alternating which goes first (ABBA), so every pair meets the same conditions. The share is
 computed per pair (probe time / epoch time) and summarised over pairs.
+
+At the same sizes, ``test_head_to_head`` races the planned rung against the ladder's other
+compiled rungs the same way: one epoch of each per round, in a shuffled order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -35,7 +39,7 @@ from bench.harness import (
 from bench.pinned import PinnedRung
 from bench.roofline import read_all
 from bench.schema import record
-from impls import IMPLEMENTATIONS
+from impls import IMPLEMENTATIONS, PLANNED
 
 COMPILED = [name for name, rung in IMPLEMENTATIONS.items() if rung.jit]
 SWEEP_FROM_M = 100_000  # below this X sits in cache and an epoch takes microseconds: no probe to compare
@@ -120,3 +124,77 @@ def test_share_of_probe(benchmark, point: Point):
         )
     )
     assert_answer(rung, benchmark.extra_info["max_rel_error"], point)
+
+
+# --- the planned rung against the ladder's other compiled kernels, in the same rounds ---------
+
+#: The rungs the planned one is raced against: the ladder's compiled kernels that run in this
+#: process. (The peers run in frameworks of their own; the descent benchmarks time them.)
+LADDER = [name for name in COMPILED if IMPLEMENTATIONS[name].uses_threads in ("numba", None)]
+HEAD_TO_HEAD_MAX_ROUNDS = 200
+HEAD_TO_HEAD_POINTS = (
+    sorted(
+        {
+            Point(m, n, dtype, PLANNED, threads)
+            for (m, n), settings in SIZES.items()
+            for dtype, threads in settings
+        },
+        key=lambda p: (-p.m * p.n, p.dtype, p.threads),
+    )
+    if PLANNED in LADDER
+    else []
+)
+
+
+@pytest.mark.parametrize(
+    "point", HEAD_TO_HEAD_POINTS, ids=[f"head-to-head-{p.id}" for p in HEAD_TO_HEAD_POINTS]
+)
+def test_head_to_head(benchmark, point: Point):
+    """One epoch of the planned rung and of every other compiled ladder rung, in a shuffled order each round.
+
+    Whether the planned rung is "within 5% of the fastest other rung" is a difference smaller
+    than the drift between benchmarks run minutes apart on a shared machine; here every rung
+    meets the same moments, and the comparison is the median over rounds of each rung's epoch
+    over the planned rung's epoch in the same round.
+    """
+    X, y = get_data(point.m, point.n, point.dtype)
+    rungs = [IMPLEMENTATIONS[name] for name in LADDER]
+    problems = [rung.validate(X, y, lr=LR, epochs=1, dtype=point.dtype) for rung in rungs]
+    states = [rung.prepare(problem) for rung, problem in zip(rungs, problems, strict=True)]
+    times: dict[str, list[float]] = {rung.name: [] for rung in rungs}
+    answers = {}
+    rng = np.random.default_rng(0)
+
+    def race():
+        began = time.perf_counter()
+        for rounds in range(1, HEAD_TO_HEAD_MAX_ROUNDS + 1):
+            for k in rng.permutation(len(rungs)):
+                start = time.perf_counter()
+                answers[rungs[k].name] = rungs[k].run(states[k], problems[k])
+                times[rungs[k].name].append(time.perf_counter() - start)
+            if rounds >= PROFILE.paired_rounds and time.perf_counter() - began >= PROFILE.head_to_head_s:
+                break
+
+    benchmark.group = "head to head"
+    with contextlib.ExitStack() as stack:
+        counts = [stack.enter_context(limited_threads(rung.name, point.threads)) for rung in rungs]
+        for rung, state, problem in zip(rungs, states, problems, strict=True):
+            rung.run(state, problem)  # compile or load, first touch
+        benchmark.pedantic(race, rounds=1, iterations=1)
+    planned = np.array(times[PLANNED])
+    ratios = {name: np.array(values) / planned for name, values in times.items() if name != PLANNED}
+    benchmark.extra_info.update(
+        record(
+            "head_to_head",
+            **size_info(point, 1, counts[LADDER.index(PLANNED)]),
+            ladder=LADDER,
+            race_rounds=len(planned),
+            times_s=times,
+            ratio_median={name: float(np.median(r)) for name, r in ratios.items()},
+            ratio_q25={name: float(np.quantile(r, 0.25)) for name, r in ratios.items()},
+            ratio_q75={name: float(np.quantile(r, 0.75)) for name, r in ratios.items()},
+            max_rel_error=answer_error(answers[PLANNED], point, 1),
+            tolerance=IMPLEMENTATIONS[PLANNED].tolerance(point.dtype),
+        )
+    )
+    assert_answer(IMPLEMENTATIONS[PLANNED], benchmark.extra_info["max_rel_error"], point)

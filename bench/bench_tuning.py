@@ -3,11 +3,12 @@
 Two things per (size, dtype, thread setting), in one benchmark:
 
 * the timed value is one planning measurement as a first use on a new machine would run it
-  (``numba_tuned.measure``: generate the tuning data, time every candidate), kernels already
+  (``numba_tuned.measure``: generate the tuning data, race the candidates), kernels already
   compiled: compilation is timed apart, in ``bench_jit.py``;
 * ``extra_info["landscape_best_s"]``: every candidate's best epoch on the benchmark's own data
-  at this size, timed interleaved (``numba_tuned.time_candidates``), the landscape the lesson
-  charts. It shows how far the plan, made on the tuning data, is from the best candidate here.
+  at this size, timed interleaved with none dropped (``numba_tuned.time_candidates``), the
+  landscape the lesson charts. It shows how far the plan, made on the tuning data, is from the
+  best candidate here.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def test_tuning(benchmark, point: Point):
     with limited_threads(TUNED, point.threads) as threads:
         entry = benchmark.pedantic(numba_tuned.measure, args=(point.n, point.dtype), rounds=1, iterations=1)
         numba_tuned.warm_up(problem)
-        times = numba_tuned.time_candidates(problem, seconds=PROFILE.tuning_landscape_s)
+        times = numba_tuned.time_candidates(problem, seconds=PROFILE.tuning_landscape_s, finalists=None)
         planned = numba_tuned.plan(point.n, point.dtype)
     best = {name: min(values) for name, values in times.items()}
     benchmark.extra_info.update(
@@ -50,7 +51,9 @@ def test_tuning(benchmark, point: Point):
             **size_info(point, 1, threads),
             tuning_choice=entry["choice"],
             tuning_best_s=entry["best_s"],
+            tuning_median_s=entry["median_s"],
             tuning_rounds=entry["rounds"],
+            tuning_finalists=entry["finalists"],
             tuning_data_bytes=entry["data_bytes"],
             tuning_data_s=entry["data_s"],
             tuning_warmup_s=entry["warmup_s"],

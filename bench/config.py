@@ -29,6 +29,7 @@ class Profile:
     jit_dtypes: tuple[str, ...] = ("float64", "float32")  # each dtype is a compilation of its own
     paired_rounds: int = 10  # probe/rung pairs per paired-share benchmark
     tuning_landscape_s: float = 2.0  # timing bound of each candidate landscape (numba_tuned)
+    head_to_head_s: float = 3.0  # timing bound of each race of numba_tuned against the ladder
     dask_blocks_per_thread: tuple[int, ...] = (1, 2, 4, 16, 64)  # the dask rung's block-size axis
 
 
@@ -47,6 +48,7 @@ PROFILES = {
         jit_dtypes=("float64",),
         paired_rounds=2,
         tuning_landscape_s=0.01,
+        head_to_head_s=0.01,
         dask_blocks_per_thread=(1, 4),
     ),
     # About 16 minutes on a 2-core machine with the torch, jax and dask rungs (measured), everything included.

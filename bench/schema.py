@@ -79,7 +79,9 @@ KINDS: dict[str, tuple[Field, ...]] = {
     + _fields(
         ("tuning_choice", str),
         ("tuning_best_s", dict),  # every candidate's best epoch on the tuning data
+        ("tuning_median_s", dict, False),  # ... and its median (the race's measure)
         ("tuning_rounds", int),
+        ("tuning_finalists", list, False),  # the candidates that ran every round of the race
         ("tuning_data_bytes", int),
         ("tuning_data_s", float),
         ("tuning_warmup_s", float, False),
@@ -88,6 +90,17 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("landscape_median_s", dict),
         ("landscape_rounds", int),
         ("plan", str),
+    ),
+    # the planned rung and the ladder's other compiled rungs, one epoch each per round, shuffled
+    "head_to_head": SIZED
+    + CHECKED
+    + _fields(
+        ("ladder", list),  # the rungs that ran in every round
+        ("race_rounds", int),
+        ("times_s", dict),  # rung -> seconds of its epoch in each round
+        ("ratio_median", dict),  # other rung -> median over rounds of its epoch / the planned rung's
+        ("ratio_q25", dict),
+        ("ratio_q75", dict),
     ),
     # wall time to the optimum's cost within a tolerance: batch descent, or L-BFGS
     "optimum": SIZED

@@ -17,12 +17,16 @@ with ``FFTW_MEASURE`` and its wisdom files:
    row-length class (row bytes rounded down to a power of two) and the thread count.
 3. **Measure.** On the first call with a new key, every candidate runs one epoch at a time,
    in a shuffled order each round, on generated data of the call's row length that is large
-   enough to leave the caches (``tuning_bytes``). Rounds go on while less than
-   MEASURE_SECONDS of timing have passed, at least MIN_ROUNDS and at most MAX_ROUNDS of them;
-   the candidate with the fastest best round wins. So timing takes MEASURE_SECONDS plus at
-   most one round, or MIN_ROUNDS rounds where a round is longer. Generating the data, and
-   compiling the kernels the first time on a machine, come on top and are recorded apart
-   (compiling happens once per machine: the kernels are cached on disk, ``impls/_jit.py``).
+   enough to leave the caches (``tuning_bytes``). The candidates race: after MIN_ROUNDS
+   rounds, each round drops the slower half of those still running (by their median so
+   far), down to FINALISTS, so most of the timing goes to the few that could win, and
+   one burst of noise on a shared machine cannot crown a candidate from a single lucky
+   round. Rounds go on while less than MEASURE_SECONDS of timing have passed, at least
+   MIN_ROUNDS and at most MAX_ROUNDS of them; the finalist with the lowest median wins. So
+   timing takes MEASURE_SECONDS plus at most one round, or MIN_ROUNDS rounds where a round
+   is longer. Generating the data, and compiling the kernels the first time on a machine,
+   come on top and are recorded apart (compiling happens once per machine: the kernels are
+   cached on disk, ``impls/_jit.py``).
 4. **Remember.** The choice and every candidate's time go to a JSON file in the user's
    cache folder (``wisdom_path``); later processes read the plan from it.
 
@@ -62,13 +66,14 @@ from impls._jit import cache_root
 from impls.numba_fused import NO_KNOBS, run_descent
 
 MIN_ROUNDS = 2  # every candidate is timed at least this many times
-MAX_ROUNDS = 25
+MAX_ROUNDS = 60  # rounds of the race (the finalists run them all)
+FINALISTS = 3  # the race stops dropping candidates at this many
 MEASURE_SECONDS = 2.0  # no round starts once this much timing has passed (after MIN_ROUNDS)
 MIN_TUNING_BYTES = 128 * 2**20  # the data the candidates are timed on: at least this ...
 L3_MULTIPLE = 4  # ... and at least 4 times the last-level cache
 MAX_TUNING_BYTES = 1 * 2**30
 TUNING_LR = 0.5
-WISDOM_VERSION = 1
+WISDOM_VERSION = 2  # 2: the choice is the race's winner by median, entries say who reached the final
 MODES = ("measure", "estimate")
 
 TOLERANCE = Tolerance(
@@ -267,26 +272,45 @@ def time_candidates(
     seconds: float = MEASURE_SECONDS,
     min_rounds: int = MIN_ROUNDS,
     max_rounds: int = MAX_ROUNDS,
+    finalists: int | None = FINALISTS,
     seed: int = 0,
 ) -> dict[str, list[float]]:
     """Seconds per epoch of every candidate, round after round in a shuffled order.
 
     Interleaving puts every candidate under the same conditions: a burst of other work on a
-    shared machine slows one round of each rather than all rounds of one.
+    shared machine slows one round of each rather than all rounds of one. From ``min_rounds``
+    on, each round drops the slower half of the candidates still running (by median), never
+    below ``finalists``; ``finalists=None`` keeps every candidate to the end (a full landscape).
+    The candidates still running at the end have the most rounds: ``finalists_of`` names them.
     Call :func:`warm_up` first: the first call of a kernel compiles it or loads it from the cache.
     """
     rng = np.random.default_rng(seed)
     times: dict[str, list[float]] = {candidate.name: [] for candidate in candidates}
+    running = list(candidates)
     began = time.perf_counter()
     for rounds in range(1, max_rounds + 1):
-        for k in rng.permutation(len(candidates)):
-            candidate = candidates[k]
+        for k in rng.permutation(len(running)):
+            candidate = running[k]
             start = time.perf_counter()
             _run(candidate, problem)
             times[candidate.name].append(time.perf_counter() - start)
         if rounds >= min_rounds and time.perf_counter() - began >= seconds:
             break
+        if rounds >= min_rounds and finalists is not None and len(running) > finalists:
+            running.sort(key=lambda c: float(np.median(times[c.name])))
+            running = running[: max(finalists, (len(running) + 1) // 2)]
     return times
+
+
+def finalists_of(times: dict[str, list[float]]) -> list[str]:
+    """The candidates that ran every round of a race (all of them when none was dropped)."""
+    most = max(len(values) for values in times.values())
+    return [name for name, values in times.items() if len(values) == most]
+
+
+def winner(times: dict[str, list[float]]) -> str:
+    """The finalist with the lowest median epoch."""
+    return min(finalists_of(times), key=lambda name: float(np.median(times[name])))
 
 
 def warm_up(problem: Problem, candidates: tuple[Candidate, ...] = CANDIDATES) -> None:
@@ -305,15 +329,16 @@ def measure(n: int, dtype: Any, nbytes: int | None = None, seconds: float = MEAS
     warm_up(problem)
     warm = time.perf_counter()
     times = time_candidates(problem, seconds=seconds)
-    best = {name: min(values) for name, values in times.items()}
     return {
         "key": key_of(n, dtype, threads),
-        "choice": min(best, key=best.get),
+        "choice": winner(times),
         "measured_n": n,
         "measured_rows": problem.X.shape[0],
         "data_bytes": problem.X.nbytes,
-        "rounds": len(next(iter(times.values()))),
-        "best_s": best,
+        "rounds": max(len(values) for values in times.values()),
+        "finalists": finalists_of(times),
+        "rounds_of": {name: len(values) for name, values in times.items()},
+        "best_s": {name: min(values) for name, values in times.items()},
         "median_s": {name: float(np.median(values)) for name, values in times.items()},
         "data_s": generated - began,  # generating the tuning data
         "warmup_s": warm - generated,  # compiling (first time on a machine) or loading the kernels

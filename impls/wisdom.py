@@ -20,17 +20,21 @@ def _show(entries: list[dict]) -> str:
     for entry in sorted(
         entries, key=lambda e: (e["key"]["dtype"], e["key"]["row_class"], e["key"]["threads"])
     ):
-        key, best = entry["key"], entry["best_s"]
-        fastest = best[entry["choice"]]
+        key, median, rounds_of = entry["key"], entry["median_s"], entry["rounds_of"]
         lines.append(
             f"\n{key['dtype']}, rows of {key['row_class']}+ bytes, {key['threads']} thread(s)"
             f" on {key['cpu_model']} ({key['cpu']}): {entry['choice']}"
             f"  [measured at n={entry['measured_n']}, {entry['rounds']} rounds,"
             f" {entry['measuring_s']:.2f} s of timing, {entry['when']}]"
         )
-        for name, seconds in sorted(best.items(), key=lambda item: item[1]):
+        # the finalists first (they ran every round), then the rest in the order they were dropped
+        order = sorted(median, key=lambda name: (-rounds_of[name], median[name]))
+        fastest = median[entry["choice"]]
+        for name in order:
             lines.append(
-                f"  {name:<20} {seconds * 1e3:9.3f} ms/epoch  {fastest / seconds:6.1%} of the fastest"
+                f"  {name:<20} {median[name] * 1e3:9.3f} ms/epoch (median of {rounds_of[name]:>2})"
+                f"  {fastest / median[name]:6.1%} of the choice"
+                f"  best {entry['best_s'][name] * 1e3:9.3f} ms"
             )
     return "\n".join(lines)
 

@@ -203,6 +203,35 @@ def test_tuning_section_shows_every_plan_of_the_run(results_file, generated):
         assert set(info["landscape_best_s"]) == {c.name for c in numba_tuned.CANDIDATES}
 
 
+def test_races_against_the_ladder_are_in_the_plans_table_and_counted(results_file, generated):
+    import numpy as np
+
+    raw = json.loads(results_file.read_text())
+    races = [b["extra_info"] for b in raw["benchmarks"] if b["extra_info"]["kind"] == "head_to_head"]
+    assert races
+    section = (generated / "README.md").read_text()
+    section = section[section.index("### 9. `numba_tuned`") :]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines]
+    kept_up = 0
+    for info in races:
+        times = info["times_s"]
+        assert set(times) == set(info["ladder"]) and "numba_tuned" in times
+        assert {len(v) for v in times.values()} == {info["race_rounds"]}  # every rung ran every round
+        ratios = {
+            name: float(np.median(np.array(v) / np.array(times["numba_tuned"])))
+            for name, v in times.items()
+            if name != "numba_tuned"
+        }
+        assert ratios == pytest.approx(info["ratio_median"])
+        hardest = min(ratios, key=ratios.get)
+        kept_up += ratios[hardest] >= tables.KEEPS_UP
+        size = fmt.fmt_size((info["m"], info["n"]))
+        row = next(r for r in rows if r[:3] == [size, info["dtype"], str(info["threads"])])
+        assert row[-1].startswith(f"`{hardest}` {fmt.fmt_pct(ratios[hardest])} (")
+    assert f"or beat it, at {kept_up} of {len(races)} points." in section
+
+
 def test_same_kernel_sentence_counts_the_plans_that_were_the_rule_of_thumb(results_file):
     results = load(results_file)
     tuned = (results.table["rung"] == "numba_tuned") & (results.table["kind"] == "descent")

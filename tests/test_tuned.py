@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numba
@@ -74,8 +75,10 @@ def test_measure_once_then_remember(fresh_wisdom):
     first = numba_tuned.plan(30, "float64")
     assert first.source == "measured" and measured == [(30, "float64", numba.get_num_threads())]
     entry = first.entry
-    assert set(entry["best_s"]) == {c.name for c in numba_tuned.CANDIDATES}
-    assert entry["choice"] == min(entry["best_s"], key=entry["best_s"].get) == first.candidate.name
+    assert set(entry["best_s"]) == set(entry["median_s"]) == {c.name for c in numba_tuned.CANDIDATES}
+    finalists = entry["finalists"]
+    assert entry["choice"] == min(finalists, key=entry["median_s"].get) == first.candidate.name
+    assert all(entry["rounds_of"][name] == entry["rounds"] for name in finalists)
     assert entry["rounds"] >= numba_tuned.MIN_ROUNDS and entry["measured_n"] == 30
     assert all(seconds > 0 for seconds in entry["best_s"].values())
     key = entry["key"]
@@ -93,6 +96,38 @@ def test_measure_once_then_remember(fresh_wisdom):
     assert [m[:2] for m in measured[1:]] == [(30, "float32"), (64, "float64"), (30, "float64")]
     assert measured[-1][2] == 1
     assert len(numba_tuned.wisdom()) == 4
+
+
+def _busy(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_the_race_drops_the_slow_half_each_round_and_crowns_the_fastest_median(monkeypatch):
+    """Fake candidates of known speed: the race must keep the fast ones running and pick the fastest."""
+    candidates = numba_tuned.CANDIDATES[:8]
+    cost = {c.name: 0.0005 if k == 5 else 0.002 + 0.0005 * k for k, c in enumerate(candidates)}
+    monkeypatch.setattr(numba_tuned, "_run", lambda candidate, problem: _busy(cost[candidate.name]))
+    times = numba_tuned.time_candidates(
+        None, candidates, seconds=60.0, min_rounds=2, max_rounds=6, finalists=3
+    )
+    rounds = {name: len(values) for name, values in times.items()}
+    # 8 run rounds 1-2, 4 run round 3, 3 (the floor) run rounds 4-6
+    assert sorted(rounds.values()) == [2, 2, 2, 2, 3, 6, 6, 6]
+    assert numba_tuned.winner(times) == candidates[5].name
+    assert candidates[5].name in numba_tuned.finalists_of(times)
+    # the landscape (finalists=None) keeps every candidate for every round
+    everyone = numba_tuned.time_candidates(None, candidates, seconds=60.0, max_rounds=3, finalists=None)
+    assert {len(values) for values in everyone.values()} == {3}
+    assert numba_tuned.finalists_of(everyone) == [c.name for c in candidates]
+
+
+def test_the_race_stops_when_its_time_is_up(monkeypatch):
+    monkeypatch.setattr(numba_tuned, "_run", lambda candidate, problem: _busy(0.001))
+    candidates = numba_tuned.CANDIDATES[:4]
+    times = numba_tuned.time_candidates(None, candidates, seconds=0.0, min_rounds=2, max_rounds=50)
+    assert {len(values) for values in times.values()} == {2}  # MIN_ROUNDS, then the bound
 
 
 def test_forget_and_show(fresh_wisdom, capsys):

@@ -124,6 +124,8 @@ def context(results: Results, figures: dict[str, str], links: dict[str, str] | N
         "tuning": select.tuning_entries(results),
         "plans_same_as_estimate": same,
         "planned_points": planned_points,
+        "keeping_up": tables.keeping_up(results),
+        "hidden": tables.hidden_arithmetic(results),
         "beats_probe": tables.beats_probe(results),
         "paired_rounds": int(results.paired["rounds"].max()) if not results.paired.empty else None,
         "first_fit": _first_fit(results),

@@ -13,7 +13,16 @@ from bench.schema import KINDS, ROOFLINE, RUN_KEY, SchemaError, read
 from impls import LABEL_ALIASES
 
 #: Row fields too nested for the table (kept on Results where the report needs them).
-NESTED = ("pairs_s", "landscape_best_s", "landscape_median_s")
+NESTED = (
+    "pairs_s",
+    "landscape_best_s",
+    "landscape_median_s",
+    "ladder",
+    "times_s",
+    "ratio_median",
+    "ratio_q25",
+    "ratio_q75",
+)
 
 
 class ResultsError(Exception):
@@ -27,6 +36,7 @@ class Results:
     datetime: str
     path: Path
     tuning: list[dict] = field(default_factory=list)  # the planned rung's tuning records, whole
+    head_to_head: list[dict] = field(default_factory=list)  # the planned rung raced against the ladder, whole
     gaps: list[str] = field(default_factory=list)  # what the lesson could not say, and why
     failures: list[tuple[str, str]] = field(default_factory=list)  # (benchmark, why): never ranked
     partial: list[str] = field(default_factory=list)  # benchmarks an incomplete run did not run
@@ -134,6 +144,7 @@ def load(path: str | Path, allow_partial: bool = False) -> Results:
         datetime=str(raw.get("datetime", "unknown date")),
         path=path,
         tuning=[row for row in rows if row["kind"] == "tuning"],
+        head_to_head=[row for row in rows if row["kind"] == "head_to_head"],
         failures=failures,
         partial=list(run.get("not_run") or []) if not run.get("complete", True) else [],
     )

@@ -154,6 +154,51 @@ def _side_by_side(results: Results, m: int, n: int, dtype: str, threads: str) ->
     return f"{fmt_pct(share)} against `{best.rung}` {fmt_pct(best.share_median)}: {fmt_pct(share / best.share_median)}"
 
 
+#: How far the planned rung may trail the fastest other rung and still count as keeping up with it.
+KEEPS_UP = 0.95
+
+
+def head_to_head(results: Results, m: int, n: int, dtype: str, threads: str) -> tuple[str, float] | None:
+    """(the other rung hardest to beat, median over rounds of its epoch / the planned rung's) in one race."""
+    for e in results.head_to_head:
+        if (e["m"], e["n"], e["dtype"], e["threads_setting"]) == (m, n, dtype, threads):
+            ratios = e["ratio_median"]
+            hardest = min(ratios, key=ratios.get)
+            return hardest, float(ratios[hardest])
+    return None
+
+
+def _same_rounds(results: Results, m: int, n: int, dtype: str, threads: str) -> str:
+    race = head_to_head(results, m, n, dtype, threads)
+    if race is None:
+        return ""
+    hardest, ratio = race
+    e = next(
+        e
+        for e in results.head_to_head
+        if (e["m"], e["n"], e["dtype"], e["threads_setting"]) == (m, n, dtype, threads)
+    )
+    spread = f"{fmt_pct(e['ratio_q25'][hardest])}–{fmt_pct(e['ratio_q75'][hardest])}"
+    return f"`{hardest}` {fmt_pct(ratio)} ({spread}, {e['race_rounds']} rounds)"
+
+
+def keeping_up(results: Results) -> dict:
+    """Over the races: at how many points the planned rung kept within KEEPS_UP of every other rung."""
+    points = []
+    for e in sorted(results.head_to_head, key=lambda e: (e["dtype"], e["threads_setting"], e["n"], e["m"])):
+        hardest, ratio = head_to_head(results, e["m"], e["n"], e["dtype"], e["threads_setting"])
+        points.append(
+            {
+                "where": f"{fmt_size((e['m'], e['n']))}, {e['dtype']}, "
+                f"{'1 thread' if e['threads_setting'] == 'one' else 'all threads'}",
+                "rung": hardest,
+                "ratio": ratio,
+                "kept_up": ratio >= KEEPS_UP,
+            }
+        )
+    return {"points": points, "kept_up": sum(p["kept_up"] for p in points), "threshold": KEEPS_UP}
+
+
 def plans(results: Results) -> str:
     """Every point of the planned rung: its plan, its time, and the fastest other rung there."""
     d = results.kind("descent")
@@ -174,6 +219,7 @@ def plans(results: Results) -> str:
                 f"`{other}` {fmt_time(t_other)}",
                 fmt_pct(t_other / r.time_per_epoch_s),
                 _side_by_side(results, int(r.m), int(r.n), r.dtype, r.threads_setting),
+                _same_rounds(results, int(r.m), int(r.n), r.dtype, r.threads_setting),
             ]
         )
     headers = [
@@ -185,6 +231,7 @@ def plans(results: Results) -> str:
         "fastest other rung",
         "share",
         "side by side: share of the probe",
+        "same rounds: hardest other rung",
     ]
     return table(rows, headers) if rows else ""
 
@@ -330,3 +377,38 @@ def optimum_table(points: list[dict]) -> str:
         for w in p["ways"]
     ]
     return table(rows, ["size", "way", "epochs or iterations", "wall time", "per step"]) if rows else ""
+
+
+def hidden_arithmetic(results: Results) -> dict | None:
+    """How much of the planned rung's arithmetic its epoch hid behind the reads of X, per row.
+
+    Per row, float64 on all threads, at n_fixed: the planned rung's epoch where X sits in the
+    last-level cache (at most half of it, the largest such m of the m sweep: the arithmetic with
+    the data close by), the probe's read at the largest size (the memory's time), and the planned
+    rung's epoch there. An epoch that hid all its arithmetic would take the probe's time; one
+    that hid none, the sum of the two.
+    """
+    big = select.big_size(results)
+    sweep = select.m_sweep(results)
+    mine = sweep[sweep["rung"] == PLANNED]
+    in_cache = mine[mine["bytes_x"] <= select.last_level_cache(results.machine) / 2]
+    if big is None or in_cache.empty:
+        return None
+    m_cache = int(in_cache["m"].max())
+    m_big = big[0]
+    cache_s = select.t_epoch(results, PLANNED, m_cache, big[1])
+    big_s = select.t_epoch(results, PLANNED, *big)
+    probe_s = select.t_epoch(results, ROOFLINE, *big)
+    if None in (cache_s, big_s, probe_s) or m_cache >= m_big:
+        return None
+    arithmetic, memory, epoch = cache_s / m_cache, probe_s / m_big, big_s / m_big
+    return {
+        "cache_size": (m_cache, big[1]),
+        "big_size": big,
+        "arithmetic_row_s": arithmetic,
+        "memory_row_s": memory,
+        "epoch_row_s": epoch,
+        "sum_row_s": arithmetic + memory,
+        "arithmetic_share": arithmetic / memory,
+        "hidden": (arithmetic + memory - epoch) / arithmetic,
+    }
