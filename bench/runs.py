@@ -7,11 +7,17 @@ ends, a complete run (every selected benchmark ran, passed or failed) is moved o
 
 Each file also records the run: whether it completed, which benchmarks failed (a timed answer
 outside its tolerance fails its benchmark) and which did not run. The report reads that record.
+
+The file is rewritten with one space of indentation and every list of numbers on one line
+(:func:`compact`): pytest-benchmark's four spaces and one number per line made a large run's
+per-round times (the paired shares, the races) take most of its bytes.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -65,10 +71,32 @@ def start(config: pytest.Config) -> RunRecord | None:
     return record
 
 
+_NUMBERS = re.compile(r"\[\s*([-0-9.eE+,\s]*?)\s*\]")  # a JSON list holding numbers only
+
+
+def compact(path: Path) -> None:
+    """Rewrite a results file with the same content, in fewer bytes (checked before it is replaced)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    text = _NUMBERS.sub(
+        lambda m: (
+            "[" + ", ".join(item.strip() for item in m.group(1).split(",")) + "]"
+            if m.group(1).strip()
+            else "[]"
+        ),
+        json.dumps(data, indent=1),
+    )
+    if json.loads(text) != data:  # never: the pattern only removes whitespace inside lists of numbers
+        raise RuntimeError(f"compacting {path} changed its content")
+    temporary = path.with_name(path.name + ".compact")
+    temporary.write_text(text + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
 def finish(record: RunRecord, session: pytest.Session) -> None:
     """Move a complete run into place; keep an incomplete one apart and say so."""
     if not record.partial.exists():
         return
+    compact(record.partial)
     if record.complete(session):
         os.replace(record.partial, record.target)
         return

@@ -159,6 +159,24 @@ def test_a_complete_run_replaces_the_results_and_records_itself(tmp_path):
     assert raw["benchmarks"]
 
 
+def test_results_files_are_compacted_without_changing_a_value(tmp_path):
+    from bench.runs import compact
+
+    data = {
+        "pairs_s": [[0.1, 2.5e-05], [-3.0, 1e300]],
+        "times_s": {"a": [1, 2.000000000000001, 3e-07], "b": []},
+        "labels": ["1, 2", "[3]"],
+        "nested": [{"x": [0.5]}],
+    }
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data, indent=4))
+    compact(path)
+    text = path.read_text()
+    assert json.loads(text) == data
+    assert '"a": [1, 2.000000000000001, 3e-07]' in text and "[0.1, 2.5e-05]" in text
+    assert len(text) < len(json.dumps(data, indent=4))
+
+
 # --------------------------------------------------------------------------- threads and pipes
 
 CONCURRENT = """

@@ -544,3 +544,33 @@ def test_paths_with_spaces_work_in_the_lesson(results_file, tmp_path):
     )
     page = (machines / "README.md").read_text()
     assert "](cpu%20a/README.md)" in page
+
+
+def test_hidden_arithmetic_comes_from_the_committed_runs_records():
+    """The 'why below the probe' numbers: the in-cache epoch, the side-by-side pair at the largest size."""
+    path = ROOT / "reports" / "results.json"
+    raw = json.loads(path.read_text())
+    hidden = tables.hidden_arithmetic(load(path))
+    assert hidden is not None
+    (m_cache, n), (m_big, _) = hidden["cache_size"], hidden["big_size"]
+    assert m_cache * n * 8 <= select.last_level_cache(raw["machine_info"]) / 2 < m_big * n * 8
+    infos = [(b["extra_info"], b["stats"]) for b in raw["benchmarks"]]
+    pair = next(
+        i
+        for i, _ in infos
+        if i["kind"] == "paired" and i["rung"] == "numba_tuned" and (i["m"], i["n"]) == (m_big, n)
+        if i["dtype"] == "float64" and i["threads_setting"] == "all"
+    )
+    descent = next(
+        (i, s)
+        for i, s in infos
+        if i["kind"] == "descent" and i["rung"] == "numba_tuned" and (i["m"], i["n"]) == (m_cache, n)
+        if i["dtype"] == "float64" and i["threads_setting"] == "all"
+    )
+    arithmetic = descent[1]["min"] / descent[0]["epochs"] / m_cache
+    memory, epoch = pair["probe_best_s"] / m_big, pair["epoch_best_s"] / m_big
+    assert hidden["arithmetic_row_s"] == pytest.approx(arithmetic)
+    assert hidden["memory_row_s"] == pytest.approx(memory) and hidden["epoch_row_s"] == pytest.approx(epoch)
+    assert hidden["hidden"] == pytest.approx((arithmetic + memory - epoch) / arithmetic)
+    text = (ROOT / "reports" / "README.md").read_text()
+    assert f"it hid {fmt.fmt_pct(hidden['hidden'])} of its arithmetic behind the reads" in text

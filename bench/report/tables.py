@@ -384,9 +384,10 @@ def hidden_arithmetic(results: Results) -> dict | None:
 
     Per row, float64 on all threads, at n_fixed: the planned rung's epoch where X sits in the
     last-level cache (at most half of it, the largest such m of the m sweep: the arithmetic with
-    the data close by), the probe's read at the largest size (the memory's time), and the planned
-    rung's epoch there. An epoch that hid all its arithmetic would take the probe's time; one
-    that hid none, the sum of the two.
+    the data close by); at the largest size, the probe's read (the memory's time) and the planned
+    rung's epoch, both from the side-by-side benchmark (best pair rounds), so that the two were
+    timed in the same moments. An epoch that hid all its arithmetic would take the probe's time;
+    one that hid none, the sum of the two.
     """
     big = select.big_size(results)
     sweep = select.m_sweep(results)
@@ -394,16 +395,18 @@ def hidden_arithmetic(results: Results) -> dict | None:
     in_cache = mine[mine["bytes_x"] <= select.last_level_cache(results.machine) / 2]
     if big is None or in_cache.empty:
         return None
-    m_cache = int(in_cache["m"].max())
-    m_big = big[0]
-    cache_s = select.t_epoch(results, PLANNED, m_cache, big[1])
-    big_s = select.t_epoch(results, PLANNED, *big)
-    probe_s = select.t_epoch(results, ROOFLINE, *big)
-    if None in (cache_s, big_s, probe_s) or m_cache >= m_big:
+    m_cache, (m_big, n) = int(in_cache["m"].max()), big
+    p = results.paired
+    side = p[(p["rung"] == PLANNED) & (p["m"] == m_big) & (p["n"] == n) & (p["dtype"] == "float64")]
+    side = side[side["threads_setting"] == "all"]
+    cache_s = select.t_epoch(results, PLANNED, m_cache, n)
+    if cache_s is None or side.empty or m_cache >= m_big:
         return None
-    arithmetic, memory, epoch = cache_s / m_cache, probe_s / m_big, big_s / m_big
+    arithmetic = cache_s / m_cache
+    memory = float(side["probe_best_s"].iat[0]) / m_big
+    epoch = float(side["epoch_best_s"].iat[0]) / m_big
     return {
-        "cache_size": (m_cache, big[1]),
+        "cache_size": (m_cache, n),
         "big_size": big,
         "arithmetic_row_s": arithmetic,
         "memory_row_s": memory,
