@@ -132,17 +132,13 @@ def test_share_of_probe(benchmark, point: Point):
 #: process. (The peers run in frameworks of their own; the descent benchmarks time them.)
 LADDER = [name for name in COMPILED if IMPLEMENTATIONS[name].uses_threads in ("numba", None)]
 HEAD_TO_HEAD_MAX_ROUNDS = 200
-HEAD_TO_HEAD_POINTS = (
-    sorted(
-        {
-            Point(m, n, dtype, PLANNED, threads)
-            for (m, n), settings in SIZES.items()
-            for dtype, threads in settings
-        },
-        key=lambda p: (-p.m * p.n, p.dtype, p.threads),
-    )
-    if PLANNED in LADDER
-    else []
+HEAD_TO_HEAD_POINTS = sorted(
+    {
+        Point(m, n, dtype, PLANNED, threads)
+        for (m, n), settings in SIZES.items()
+        for dtype, threads in settings
+    },
+    key=lambda p: (-p.m * p.n, p.dtype, p.threads),
 )
 
 

@@ -113,9 +113,12 @@ def paired(results: Results) -> str:
                 if row is None
                 else f"{fmt_pct(row.share_median)} ({fmt_pct(row.share_q25)}–{fmt_pct(row.share_q75)})"
             )
-        label = f"{fmt_size((m, n))}, {dtype}, {'1 thread' if threads == 'one' else 'all threads'}"
-        rows.append([label, *cells])
+        rows.append([_point_label(m, n, dtype, threads), *cells])
     return table(rows, ["size, dtype, threads", *[f"`{r}`" for r in names]])
+
+
+def _point_label(m: int, n: int, dtype: str, threads: str) -> str:
+    return f"{fmt_size((m, n))}, {dtype}, {'1 thread' if threads == 'one' else 'all threads'}"
 
 
 def tuning(results: Results) -> str:
@@ -158,44 +161,41 @@ def _side_by_side(results: Results, m: int, n: int, dtype: str, threads: str) ->
 KEEPS_UP = 0.95
 
 
-def head_to_head(results: Results, m: int, n: int, dtype: str, threads: str) -> tuple[str, float] | None:
-    """(the other rung hardest to beat, median over rounds of its epoch / the planned rung's) in one race."""
-    for e in results.head_to_head:
-        if (e["m"], e["n"], e["dtype"], e["threads_setting"]) == (m, n, dtype, threads):
-            ratios = e["ratio_median"]
-            hardest = min(ratios, key=ratios.get)
-            return hardest, float(ratios[hardest])
-    return None
+def _race(results: Results, m: int, n: int, dtype: str, threads: str) -> dict | None:
+    """The race of the planned rung against the ladder at this point (None where none ran)."""
+    return next(
+        (
+            e
+            for e in results.head_to_head
+            if (e["m"], e["n"], e["dtype"], e["threads_setting"]) == (m, n, dtype, threads)
+        ),
+        None,
+    )
+
+
+def _hardest(race: dict) -> tuple[str, float]:
+    """(the other rung hardest to beat, median over rounds of its epoch / the planned rung's)."""
+    ratios = race["ratio_median"]
+    hardest = min(ratios, key=ratios.get)
+    return hardest, float(ratios[hardest])
 
 
 def _same_rounds(results: Results, m: int, n: int, dtype: str, threads: str) -> str:
-    race = head_to_head(results, m, n, dtype, threads)
+    race = _race(results, m, n, dtype, threads)
     if race is None:
         return ""
-    hardest, ratio = race
-    e = next(
-        e
-        for e in results.head_to_head
-        if (e["m"], e["n"], e["dtype"], e["threads_setting"]) == (m, n, dtype, threads)
-    )
-    spread = f"{fmt_pct(e['ratio_q25'][hardest])}–{fmt_pct(e['ratio_q75'][hardest])}"
-    return f"`{hardest}` {fmt_pct(ratio)} ({spread}, {e['race_rounds']} rounds)"
+    hardest, ratio = _hardest(race)
+    spread = f"{fmt_pct(race['ratio_q25'][hardest])}–{fmt_pct(race['ratio_q75'][hardest])}"
+    return f"`{hardest}` {fmt_pct(ratio)} ({spread}, {race['race_rounds']} rounds)"
 
 
 def keeping_up(results: Results) -> dict:
     """Over the races: at how many points the planned rung kept within KEEPS_UP of every other rung."""
     points = []
     for e in sorted(results.head_to_head, key=lambda e: (e["dtype"], e["threads_setting"], e["n"], e["m"])):
-        hardest, ratio = head_to_head(results, e["m"], e["n"], e["dtype"], e["threads_setting"])
-        points.append(
-            {
-                "where": f"{fmt_size((e['m'], e['n']))}, {e['dtype']}, "
-                f"{'1 thread' if e['threads_setting'] == 'one' else 'all threads'}",
-                "rung": hardest,
-                "ratio": ratio,
-                "kept_up": ratio >= KEEPS_UP,
-            }
-        )
+        hardest, ratio = _hardest(e)
+        where = _point_label(e["m"], e["n"], e["dtype"], e["threads_setting"])
+        points.append({"where": where, "rung": hardest, "ratio": ratio, "kept_up": ratio >= KEEPS_UP})
     return {"points": points, "kept_up": sum(p["kept_up"] for p in points), "threshold": KEEPS_UP}
 
 
