@@ -8,19 +8,20 @@ correct without it.
 Why a kernel needs it: one core can only have so many cache misses in flight, and the
 out-of-order window only reaches a few rows ahead when each row also carries gradient
 work. Asking for data a few kilobytes ahead keeps the memory system busy while the core
-computes (see ``impls/numba_parallel.py`` and ``bench/FINDINGS.md``).
+computes (see ``impls/numba_blocked.py`` and ``bench/FINDINGS.md``).
 """
 
 from __future__ import annotations
 
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 _READ = 0  # rw: 0 = read
 _KEEP_IN_ALL_LEVELS = 3  # locality 3 = prefetcht0: into L1 (and L2, L3)
 _DATA = 1  # cache type: data
+LINE_BYTES = 64  # the unit a prefetch asks for
 
 
 @intrinsic
@@ -55,3 +56,15 @@ def prefetch(typingctx, array, index):
         return context.get_dummy_value()
 
     return signature, codegen
+
+
+@njit(inline="always")
+def prefetch_until(flat, cursor, target, line):
+    """Prefetch the lines from element ``cursor`` up to ``target``, ``line`` elements apart.
+
+    Returns the new cursor.
+    """
+    while cursor < target:
+        prefetch(flat, cursor)
+        cursor += line
+    return cursor

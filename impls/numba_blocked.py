@@ -32,11 +32,10 @@ on the machine it runs on.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from impls._common import Tolerance
 from impls._jit import compiled, specialize
-from impls._prefetch import prefetch
+from impls._prefetch import LINE_BYTES, prefetch_until
 from impls._simd import dot_rows4, grad_rows4, logistic_terms_simd
 from impls.numba_fused import FASTMATH, Family, make_rung
 from impls.numba_tiled import TILE_MATH
@@ -46,7 +45,6 @@ from impls.numba_tiled import TILE_MATH
 AHEAD_BYTES = 4096
 NO_PREFETCH = -1
 BLOCK_SIZES = (4, 8, 16)
-LINE_BYTES = 64
 FLUSH_ROWS = 64  # rows between additions of the block gradient into the float64 accumulator
 
 TOLERANCE = Tolerance(
@@ -66,15 +64,6 @@ def block_rows(n: int, itemsize: int) -> int:
     """
     row_bytes = n * itemsize
     return 4 if row_bytes >= 256 else 8 if row_bytes >= 64 else 16
-
-
-@njit(inline="always")
-def prefetch_until(flat, cursor, target, line):
-    """Prefetch the lines from element ``cursor`` up to ``target``; return the new cursor."""
-    while cursor < target:
-        prefetch(flat, cursor)
-        cursor += line
-    return cursor
 
 
 def block_pass(X, y, w, b, start, stop, acc, ahead_bytes):
@@ -190,6 +179,6 @@ RUNG = make_rung(
     "thumb tuned on one CPU.",
     FAMILY,
     TOLERANCE,
-    core=(blocked_chunk, block_pass, prefetch_until),
+    core=(blocked_chunk, block_pass),
     knobs=rule_of_thumb,
 )

@@ -1,7 +1,9 @@
 """Numba, fused and parallel: one pass over X per epoch, chunks of examples across threads.
 
 The straightforward parallel kernel: each row is read once, used for its logit and, while
-still in L1, for its share of the gradient. ``descend_chunked``, ``Family`` and
+still in L1, for its share of the gradient. This rung leaves the reading ahead to the
+hardware; the kernel can also prefetch a given distance ahead, one of the knobs
+``numba_tuned`` measures. ``descend_chunked``, ``Family`` and
 ``make_rung`` are shared with the rungs above it, which change only what happens inside a
 chunk (and which knobs that chunk reads).
 """
@@ -16,6 +18,7 @@ from numba import prange
 
 from impls._common import Problem, Rung, Tolerance
 from impls._jit import compiled, fresh, parallel_region, specialize, uncached
+from impls._prefetch import LINE_BYTES, prefetch_until
 from impls._scalar import logistic_terms
 
 # Rows per chunk. Chunks, not threads, own the partial sums, so the answer does not
@@ -43,12 +46,21 @@ def fused_chunk(X, y, w, b, start, stop, acc, knobs):
     """Forward pass and gradient for rows [start, stop) in one read of each row.
 
     Adds the chunk's gradient sum into ``acc`` and returns (sum of errors, sum of losses).
-    This kernel has no knobs: ``knobs`` is ignored.
+    ``knobs[0]`` is a prefetch distance in bytes, 0 (this rung's) for none: before each row,
+    a cursor that distance ahead asks for the lines up to it (``numba_tuned`` races the
+    distances). ``knobs[1]`` is ignored.
     """
     n = X.shape[1]
+    flat = X.reshape(-1)  # C-contiguous, so row i starts at element i*n
+    ahead = knobs[0] // X.itemsize
+    line = LINE_BYTES // X.itemsize
+    last = stop * n
+    cursor = start * n + ahead
     db = 0.0
     cost = 0.0
     for i in range(start, stop):
+        if ahead > 0:
+            cursor = prefetch_until(flat, cursor, min(last, (i + 1) * n + ahead), line)
         row = X[i]
         z = b
         for j in range(n):  # forward: z = x_i . w + b

@@ -8,9 +8,10 @@ core keeps in flight, how well its hardware prefetcher follows a stream), on the
 and dtype, and on how many threads share the memory bus. So this rung does what FFTW does
 with ``FFTW_MEASURE`` and its wisdom files:
 
-1. **Candidates.** Every kernel of the rungs below, with its knobs swept: the fused kernel;
-   the tiled kernel at three tile sizes; the block kernel at 4, 8 and 16 rows per block, each
-   with no prefetch and with five prefetch distances (see ``CANDIDATES``). They share three
+1. **Candidates.** Every kernel of the rungs below, with its knobs swept: the fused kernel,
+   without prefetch (as ``numba_fused`` runs it) and with five prefetch distances; the tiled
+   kernel at three tile sizes; the block kernel at 4, 8 and 16 rows per block, each with no
+   prefetch and with the five distances (see ``CANDIDATES``). They share three
    compiled drivers: the knobs are run-time arguments, so a candidate costs no compilation.
 2. **Plan per key.** The key is the CPU (LLVM's name for it, its feature flags and the model
    name), the Numba and llvmlite versions, the ladder's source digest, the dtype, the
@@ -98,7 +99,7 @@ class Candidate:
             return f"tiled-{first // 1024}k"
         if self.family == "blocked":
             return f"blocked-r{first}-" + ("nopf" if second < 0 else f"pf{second}")
-        return self.family
+        return self.family if first == 0 else f"{self.family}-pf{first}"
 
 
 FAMILIES = {"fused": numba_fused.FAMILY, "tiled": numba_tiled.FAMILY, "blocked": numba_blocked.FAMILY}
@@ -106,6 +107,7 @@ PREFETCH_DISTANCES = (numba_blocked.NO_PREFETCH, 1024, 2048, 4096, 8192, 16384)
 TILE_SIZES = (16 * 1024, 64 * 1024, numba_tiled.TILE_BYTES)
 CANDIDATES: tuple[Candidate, ...] = (
     Candidate("fused"),
+    *(Candidate("fused", (ahead, 0)) for ahead in PREFETCH_DISTANCES if ahead > 0),
     *(Candidate("tiled", (tile_bytes, 0)) for tile_bytes in TILE_SIZES),
     *(
         Candidate("blocked", (rows, ahead))

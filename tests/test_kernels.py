@@ -220,3 +220,31 @@ def test_rebuilt_kernels_bypass_the_disk_cache():
         assert isinstance(driver._cache, NullCache) and not driver.signatures
         warm_driver, _ = family.build()
         assert not isinstance(warm_driver._cache, NullCache)
+
+
+@pytest.mark.parametrize(
+    ("family", "knobs"),
+    [
+        ("fused", [(0, 0), (64, 0), (1024, 0), (16384, 0)]),
+        ("blocked", [(4, -1), (4, 64), (4, 1024), (4, 16384)]),
+        ("blocked", [(16, -1), (16, 16384)]),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_prefetching_changes_no_bit_of_the_answer(family, knobs, dtype):
+    """A prefetch is a hint: at any distance, or none, every weight and cost is the same to the bit.
+
+    Two chunks of rows (the second one short), so the cursor also meets a chunk's end.
+    """
+    from impls._common import validate
+    from impls.numba_fused import CHUNK_ROWS, run_descent
+    from tests.reference import make_problem
+
+    X, y = make_problem(CHUNK_ROWS + 1003, 37, seed=4)
+    problem = validate(X.astype(dtype), y.astype(dtype), lr=0.3, epochs=3, dtype=dtype)
+    driver = numba_tuned.drivers()[family]
+    first, *others = (run_descent(driver, problem, 0.3, 3, k) for k in knobs)
+    for w, b, costs in others:
+        np.testing.assert_array_equal(w, first[0])
+        assert b == first[1]
+        np.testing.assert_array_equal(costs, first[2])

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 import pytest
 
-from impls import IMPLEMENTATIONS, _jit, numba_blocked, numba_tuned, wisdom
+from impls import IMPLEMENTATIONS, _jit, numba_blocked, numba_fused, numba_tuned, wisdom
 from impls._common import source_digest
 from tests.reference import make_problem, reference_fit
 
@@ -56,6 +56,10 @@ def test_candidates_cover_every_kernel_block_size_and_prefetch_distance_includin
     assert {c.knobs[0] for c in blocked} == set(numba_blocked.BLOCK_SIZES)
     assert {c.knobs[1] for c in blocked} == set(numba_tuned.PREFETCH_DISTANCES)
     assert numba_blocked.NO_PREFETCH in numba_tuned.PREFETCH_DISTANCES
+    # the fused kernel as numba_fused runs it (no prefetch), and at every prefetch distance
+    fused = {c.knobs[0] for c in numba_tuned.CANDIDATES if c.family == "fused"}
+    assert fused == {0} | {d for d in numba_tuned.PREFETCH_DISTANCES if d > 0}
+    assert numba_tuned.BY_NAME["fused"].knobs == numba_fused.NO_KNOBS
     # the rule of thumb is itself a candidate, so measuring can only match or beat the estimate
     for n in (1, 10, 25, 100, 1000):
         for dtype in ("float64", "float32"):

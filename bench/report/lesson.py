@@ -35,6 +35,7 @@ def environment() -> jinja2.Environment:
         autoescape=False,  # Markdown, not HTML
     )
     env.filters.update(FILTERS)
+    env.tests["prefetched_fused"] = lambda name: name.startswith("fused-pf")  # a candidate's name
     return env
 
 
