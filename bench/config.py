@@ -51,7 +51,7 @@ PROFILES = {
         head_to_head_s=0.01,
         dask_blocks_per_thread=(1, 4),
     ),
-    # About 16 minutes on a 2-core machine with the torch, jax and dask rungs (measured), everything included.
+    # About 17 minutes on a 2-core machine with the torch, jax and dask rungs (measured), everything included.
     "default": Profile(
         name="default",
         m_sweep=(100, 1_000, 10_000, 100_000, 1_000_000),
