@@ -572,5 +572,7 @@ def test_hidden_arithmetic_comes_from_the_committed_runs_records():
     assert hidden["arithmetic_row_s"] == pytest.approx(arithmetic)
     assert hidden["memory_row_s"] == pytest.approx(memory) and hidden["epoch_row_s"] == pytest.approx(epoch)
     assert hidden["hidden"] == pytest.approx((arithmetic + memory - epoch) / arithmetic)
+    assert hidden["plan"] == descent[0]["plan"]  # the kernel whose arithmetic this is, named
     text = (ROOT / "reports" / "README.md").read_text()
+    assert f"an epoch of `numba_tuned` (running `{descent[0]['plan']}`) took" in text
     assert f"it hid {fmt.fmt_pct(hidden['hidden'])} of its arithmetic behind the reads" in text

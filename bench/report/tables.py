@@ -403,10 +403,13 @@ def hidden_arithmetic(results: Results) -> dict | None:
     if cache_s is None or side.empty or m_cache >= m_big:
         return None
     arithmetic = cache_s / m_cache
+    row = select.at(results, PLANNED, m_cache, n)
+    plan = row["plan"] if row is not None and "plan" in row.index and isinstance(row["plan"], str) else None
     memory = float(side["probe_best_s"].iat[0]) / m_big
     epoch = float(side["epoch_best_s"].iat[0]) / m_big
     return {
         "cache_size": (m_cache, n),
+        "plan": plan or None,  # the candidate numba_tuned ran there (None in runs that did not say)
         "big_size": big,
         "arithmetic_row_s": arithmetic,
         "memory_row_s": memory,
