@@ -409,7 +409,7 @@ def hidden_arithmetic(results: Results) -> dict | None:
     epoch = float(side["epoch_best_s"].iat[0]) / m_big
     return {
         "cache_size": (m_cache, n),
-        "plan": plan or None,  # the candidate numba_tuned ran there (None in runs that did not say)
+        "plan": plan or None,  # the candidate the planned rung ran there (None in runs that did not say)
         "big_size": big,
         "arithmetic_row_s": arithmetic,
         "memory_row_s": memory,
