@@ -13,9 +13,12 @@ from numba import njit
 from scipy.special import expit
 
 from impls import numba_tuned
+from impls._common import validate
 from impls._scalar import logistic_terms
 from impls._simd import dot_rows4, grad_rows4, logistic_terms_simd
+from impls.numba_fused import CHUNK_ROWS, run_descent
 from impls.numba_tiled import tile_terms
+from tests.reference import make_problem
 
 
 def _tile(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -236,10 +239,6 @@ def test_prefetching_changes_no_bit_of_the_answer(family, knobs, dtype):
 
     Two chunks of rows (the second one short), so the cursor also meets a chunk's end.
     """
-    from impls._common import validate
-    from impls.numba_fused import CHUNK_ROWS, run_descent
-    from tests.reference import make_problem
-
     X, y = make_problem(CHUNK_ROWS + 1003, 37, seed=4)
     problem = validate(X.astype(dtype), y.astype(dtype), lr=0.3, epochs=3, dtype=dtype)
     driver = numba_tuned.drivers()[family]

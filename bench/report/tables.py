@@ -399,17 +399,16 @@ def hidden_arithmetic(results: Results) -> dict | None:
     p = results.paired
     side = p[(p["rung"] == PLANNED) & (p["m"] == m_big) & (p["n"] == n) & (p["dtype"] == "float64")]
     side = side[side["threads_setting"] == "all"]
-    cache_s = select.t_epoch(results, PLANNED, m_cache, n)
-    if cache_s is None or side.empty or m_cache >= m_big:
+    row = select.at(results, PLANNED, m_cache, n)  # the in-cache epoch, and the candidate that ran it
+    if row is None or side.empty or m_cache >= m_big:
         return None
-    arithmetic = cache_s / m_cache
-    row = select.at(results, PLANNED, m_cache, n)
-    plan = row["plan"] if row is not None and "plan" in row.index and isinstance(row["plan"], str) else None
+    arithmetic = float(row["time_per_epoch_s"]) / m_cache
+    plan = row.get("plan")
     memory = float(side["probe_best_s"].iat[0]) / m_big
     epoch = float(side["epoch_best_s"].iat[0]) / m_big
     return {
         "cache_size": (m_cache, n),
-        "plan": plan or None,  # the candidate the planned rung ran there (None in runs that did not say)
+        "plan": plan if isinstance(plan, str) and plan else None,  # None in runs that did not record it
         "big_size": big,
         "arithmetic_row_s": arithmetic,
         "memory_row_s": memory,
