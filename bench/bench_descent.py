@@ -73,9 +73,11 @@ def test_descent(benchmark, point: Point):
         info.update(epoch_counts(point.rung, point.m, point.n, point.dtype))  # untimed, after the timing
     if rung is numba_tuned.RUNG:  # which candidate the plan ran here, and where the plan came from
         with limited_threads(point.rung, point.threads):
-            plan = numba_tuned.plan(point.n, point.dtype)
+            plan = numba_tuned.plan(point.n, point.dtype, m=point.m)
+        itemsize = np.dtype(point.dtype).itemsize
         info["plan"] = plan.candidate.name
-        info["plan_row_class"] = numba_tuned.row_class(point.n, np.dtype(point.dtype).itemsize)
+        info["plan_row_class"] = numba_tuned.row_class(point.n, itemsize)
+        info["plan_data"] = numba_tuned.data_class(point.m, point.n, itemsize)
     benchmark.extra_info.update(record("descent", **info))
     assert_answer(rung, info["max_rel_error"], point)  # the record stays: the report lists the failure
 

@@ -43,7 +43,7 @@ def test_tuning(benchmark, point: Point):
         entry = benchmark.pedantic(numba_tuned.measure, args=(point.n, point.dtype), rounds=1, iterations=1)
         numba_tuned.warm_up(problem)
         times = numba_tuned.time_candidates(problem, seconds=PROFILE.tuning_landscape_s, finalists=None)
-        planned = numba_tuned.plan(point.n, point.dtype)
+        planned = numba_tuned.plan(point.n, point.dtype, m=point.m)
     best = {name: min(values) for name, values in times.items()}
     benchmark.extra_info.update(
         record(

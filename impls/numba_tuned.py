@@ -15,19 +15,24 @@ with ``FFTW_MEASURE`` and its wisdom files:
    compiled drivers: the knobs are run-time arguments, so a candidate costs no compilation.
 2. **Plan per key.** The key is the CPU (LLVM's name for it, its feature flags and the model
    name), the Numba and llvmlite versions, the ladder's source digest, the dtype, the
-   row-length class (row bytes rounded down to a power of two) and the thread count.
-3. **Measure.** On the first call with a new key, every candidate runs one epoch at a time,
-   in a shuffled order each round, on generated data of the call's row length that is large
-   enough to leave the caches (``tuning_bytes``). The candidates race: after MIN_ROUNDS
-   rounds, each round drops the slower half of those still running (by their median so
-   far), down to FINALISTS, so most of the timing goes to the few that could win, and
-   one burst of noise on a shared machine cannot crown a candidate from a single lucky
-   round. Rounds go on while less than MEASURE_SECONDS of timing have passed, at least
-   MIN_ROUNDS and at most MAX_ROUNDS of them; the finalist with the lowest median wins. So
-   timing takes MEASURE_SECONDS plus at most one round, or MIN_ROUNDS rounds where a round
-   is longer. Generating the data, and compiling the kernels the first time on a machine,
-   come on top and are recorded apart (compiling happens once per machine: the kernels are
-   cached on disk, ``impls/_jit.py``).
+   row-length class (row bytes rounded down to a power of two), the thread count, and the
+   data class: whether X fits in half the last-level cache ("cache") or not ("memory").
+   With X in cache the arithmetic decides and the block kernel's SIMD loss wins; beyond it,
+   how well the reads overlap with that arithmetic, and on some CPUs the one-row kernel
+   with prefetch wins. A plan made on one class loses on the other.
+3. **Measure.** On the first call with a new key, every candidate runs in turn,
+   in a shuffled order each round, on generated data of the call's row length and class:
+   large enough to leave the caches, or a quarter of the last-level cache, timed over enough
+   epochs per sample to be measurable (``tuning_bytes``, ``epochs_per_sample``). The
+   candidates race: after MIN_ROUNDS rounds, each round drops the slower half of those still
+   running (by their median so far), down to FINALISTS, so most of the timing goes to the
+   few that could win, and one burst of noise on a shared machine cannot crown a candidate
+   from a single lucky round. Rounds go on while less than MEASURE_SECONDS of timing have
+   passed, at least MIN_ROUNDS and at most MAX_ROUNDS of them; the finalist with the lowest
+   median wins. So timing takes MEASURE_SECONDS plus at most one round, or MIN_ROUNDS rounds
+   where a round is longer. Generating the data, and compiling the kernels the first time on
+   a machine, come on top and are recorded apart (compiling happens once per machine: the
+   kernels are cached on disk, ``impls/_jit.py``).
 4. **Remember.** The choice and every candidate's time go to a JSON file in the user's
    cache folder (``wisdom_path``); later processes read the plan from it.
 
@@ -74,7 +79,10 @@ MIN_TUNING_BYTES = 128 * 2**20  # the data the candidates are timed on: at least
 L3_MULTIPLE = 4  # ... and at least 4 times the last-level cache
 MAX_TUNING_BYTES = 1 * 2**30
 TUNING_LR = 0.5
-WISDOM_VERSION = 2  # 2: the choice is the race's winner by median, entries say who reached the final
+WISDOM_VERSION = 3  # 3: keys say whether X fits in the last-level cache (2: race by median)
+DATA_CLASSES = ("cache", "memory")  # X within half the last-level cache, or beyond it
+CACHE_SHARE = 2  # "cache": X at most 1/2 of the last-level cache; its tuning data is 1/4 of it
+MIN_SAMPLE_SECONDS = 0.002  # in-cache epochs are short: each timing covers enough epochs for this
 MODES = ("measure", "estimate")
 
 TOLERANCE = Tolerance(
@@ -164,14 +172,28 @@ def row_class(n: int, itemsize: int) -> int:
     return 1 << (n * itemsize).bit_length() - 1
 
 
-def key_of(n: int, dtype: Any, threads: int) -> dict:
-    """The whole key: this machine and code, the dtype, the row-length class, the thread count."""
+def data_class(m: int | None, n: int, itemsize: int) -> str:
+    """ "cache" when X (``m`` rows of ``n`` features) fits in half the last-level cache, else "memory".
+
+    Where the kernel's time goes differs between the two: with X in cache, the arithmetic; out of
+    it, how well the reads overlap with it. A plan made on one is a guess on the other. Where the
+    cache size is unknown (or ``m`` is), every call is "memory", the class planned on large data.
+    """
+    llc = last_level_cache_bytes()
+    if m is None or not llc:
+        return "memory"
+    return "cache" if m * n * itemsize * CACHE_SHARE <= llc else "memory"
+
+
+def key_of(n: int, dtype: Any, threads: int, data: str = "memory") -> dict:
+    """The whole key: this machine and code, dtype, row-length class, thread count and data class."""
     dtype = resolve_dtype(dtype)
     return {
         **machine_key(),
         "dtype": str(dtype),
         "row_class": row_class(n, dtype.itemsize),
         "threads": threads,
+        "data": data,
     }
 
 
@@ -233,6 +255,7 @@ def forget() -> bool:
 # --- measuring -----------------------------------------------------------------------------
 
 
+@cache
 def last_level_cache_bytes() -> int | None:
     """The largest cache Linux reports for CPU 0 (None where it reports none)."""
     sizes = []
@@ -246,16 +269,25 @@ def last_level_cache_bytes() -> int | None:
     return max(sizes) if sizes else None
 
 
-def tuning_bytes() -> int:
-    """Bytes of X the candidates are timed on: 4x the last-level cache, 128 MiB to 1 GiB."""
+def tuning_bytes(data: str = "memory") -> int:
+    """Bytes of X the candidates are timed on.
+
+    "memory": 4x the last-level cache, 128 MiB to 1 GiB. "cache": a quarter of the last-level
+    cache, so X stays in it with room for everything else (``data_class`` gives "cache" only
+    where that size is known).
+    """
     llc = last_level_cache_bytes() or 0
+    if data == "cache" and llc:
+        return llc // (2 * CACHE_SHARE)
     return int(min(MAX_TUNING_BYTES, max(MIN_TUNING_BYTES, L3_MULTIPLE * llc)))
 
 
-def tuning_problem(n: int, dtype: Any, nbytes: int | None = None, seed: int = 0) -> Problem:
+def tuning_problem(
+    n: int, dtype: Any, nbytes: int | None = None, seed: int = 0, data: str = "memory"
+) -> Problem:
     """Generated data with rows of ``n`` features: standard normal X, random 0/1 labels."""
     dtype = resolve_dtype(dtype)
-    m = max(1, (nbytes or tuning_bytes()) // (n * dtype.itemsize))
+    m = max(1, (nbytes or tuning_bytes(data)) // (n * dtype.itemsize))
     rng = np.random.default_rng([seed, n])
     X = rng.standard_normal((m, n), dtype=np.float32 if dtype == FLOAT32 else np.float64)
     w = rng.standard_normal(n) / np.sqrt(n)
@@ -276,9 +308,12 @@ def time_candidates(
     max_rounds: int = MAX_ROUNDS,
     finalists: int | None = FINALISTS,
     seed: int = 0,
+    epochs: int = 1,
 ) -> dict[str, list[float]]:
     """Seconds per epoch of every candidate, round after round in a shuffled order.
 
+    Each timing covers ``epochs`` epochs (divided out), for data so small that one epoch is
+    too short to time well.
     Interleaving puts every candidate under the same conditions: a burst of other work on a
     shared machine slows one round of each rather than all rounds of one. From ``min_rounds``
     on, each round drops the slower half of the candidates still running (by median), never
@@ -294,8 +329,8 @@ def time_candidates(
         for k in rng.permutation(len(running)):
             candidate = running[k]
             start = time.perf_counter()
-            _run(candidate, problem)
-            times[candidate.name].append(time.perf_counter() - start)
+            _run(candidate, problem, epochs)
+            times[candidate.name].append((time.perf_counter() - start) / epochs)
         if rounds >= min_rounds and time.perf_counter() - began >= seconds:
             break
         if rounds >= min_rounds and finalists is not None and len(running) > finalists:
@@ -322,18 +357,32 @@ def warm_up(problem: Problem, candidates: tuple[Candidate, ...] = CANDIDATES) ->
         _run(candidate, small)
 
 
-def measure(n: int, dtype: Any, nbytes: int | None = None, seconds: float = MEASURE_SECONDS) -> dict:
-    """Time every candidate for rows of ``n`` features; return the wisdom entry (not stored)."""
+def epochs_per_sample(problem: Problem) -> int:
+    """Epochs per timing, so that one takes at least MIN_SAMPLE_SECONDS (1 for large data)."""
+    start = time.perf_counter()
+    _run(Candidate("blocked", numba_blocked.rule_of_thumb(problem.X.shape[1], problem.X.itemsize)), problem)
+    return max(1, int(np.ceil(MIN_SAMPLE_SECONDS / max(time.perf_counter() - start, 1e-9))))
+
+
+def measure(
+    n: int, dtype: Any, nbytes: int | None = None, seconds: float = MEASURE_SECONDS, data: str = "memory"
+) -> dict:
+    """Time every candidate for rows of ``n`` features on data of class ``data``; return the wisdom entry."""
+    if data not in DATA_CLASSES:
+        raise ValueError(f"data must be one of {', '.join(DATA_CLASSES)}, got {data!r}")
     threads = numba.get_num_threads()
     began = time.perf_counter()
-    problem = tuning_problem(n, dtype, nbytes)
+    problem = tuning_problem(n, dtype, nbytes, data=data)
     generated = time.perf_counter()
     warm_up(problem)
     warm = time.perf_counter()
-    times = time_candidates(problem, seconds=seconds)
+    epochs = epochs_per_sample(problem)
+    times = time_candidates(problem, seconds=seconds, epochs=epochs)
     return {
-        "key": key_of(n, dtype, threads),
+        "key": key_of(n, dtype, threads, data),
         "choice": winner(times),
+        "data": data,
+        "epochs_per_sample": epochs,
         "measured_n": n,
         "measured_rows": problem.X.shape[0],
         "data_bytes": problem.X.nbytes,
@@ -364,10 +413,16 @@ _KNOWN: dict[tuple[str, str], Plan] = {}
 _RECENT: dict[tuple, Plan] = {}
 
 
-def plan(n: int, dtype: Any = None, threads: int | None = None, mode: str | None = None) -> Plan:
-    """The kernel for rows of ``n`` features in ``dtype`` on ``threads`` threads (default: Numba's)."""
+def plan(
+    n: int, dtype: Any = None, threads: int | None = None, mode: str | None = None, m: int | None = None
+) -> Plan:
+    """The kernel for rows of ``n`` features in ``dtype`` on ``threads`` threads (default: Numba's).
+
+    ``m``, the number of rows, says whether X fits in the last-level cache (``data_class``);
+    without it the plan is the one for data beyond the cache.
+    """
     threads = numba.get_num_threads() if threads is None else threads
-    quick = (mode, n, dtype, threads)
+    quick = (mode, n, dtype, threads, m)
     recent = _RECENT.get(quick)
     if recent is not None:
         return recent
@@ -375,7 +430,8 @@ def plan(n: int, dtype: Any = None, threads: int | None = None, mode: str | None
     dtype = resolve_dtype(dtype)
     if mode == "estimate":
         return Plan(estimate(n, dtype), "estimate")
-    key = _key_text(key_of(n, dtype, threads))
+    data = data_class(m, n, dtype.itemsize)
+    key = _key_text(key_of(n, dtype, threads, data))
     path = str(wisdom_path())
     known = _KNOWN.get((path, key))
     if known is None:
@@ -386,7 +442,7 @@ def plan(n: int, dtype: Any = None, threads: int | None = None, mode: str | None
         _RECENT[quick] = known
         return known
     with _threads(threads):
-        entry = measure(n, dtype)
+        entry = measure(n, dtype, data=data)
     entries = _read_wisdom()  # again: another process may have added keys meanwhile
     entries[key] = entry
     _write_wisdom(entries)
@@ -428,13 +484,14 @@ def build(cold: bool = False) -> Rung:
             for driver, _ in families.values():
                 run_descent(driver, problem, lr, 0, NO_KNOBS)  # zero epochs: compile only
             pending[0] = False
-        chosen = plan(problem.X.shape[1], problem.dtype).candidate
+        chosen = plan(problem.X.shape[1], problem.dtype, m=problem.X.shape[0]).candidate
         return run_descent(families[chosen.family][0], problem, lr, epochs, chosen.knobs)
 
     return Rung(
         name="numba_tuned",
         summary="The fastest of the kernels below, with their knobs swept, measured on this machine "
-        "once per dtype, row length and thread count, and remembered (like FFTW's wisdom).",
+        "once per dtype, row length, thread count and whether X fits in the last-level cache, and "
+        "remembered (like FFTW's wisdom).",
         descend=descend,
         tolerance=TOLERANCE,
         uses_threads="numba",

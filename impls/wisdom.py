@@ -2,6 +2,7 @@
 
 python -m impls.wisdom show                    # every remembered plan, candidates by speed
 python -m impls.wisdom plan 100 --dtype float32  # plan for rows of 100 features (measures if new)
+python -m impls.wisdom plan 100 --rows 5000      # ... for X of 5000 rows (in cache: its own plan)
 python -m impls.wisdom forget                  # delete the wisdom; the next use measures again
 """
 
@@ -18,11 +19,13 @@ def _show(entries: list[dict]) -> str:
         return f"no wisdom in {wisdom_path()}"
     lines = [f"wisdom in {wisdom_path()}:"]
     for entry in sorted(
-        entries, key=lambda e: (e["key"]["dtype"], e["key"]["row_class"], e["key"]["threads"])
+        entries,
+        key=lambda e: (e["key"]["dtype"], e["key"]["row_class"], e["key"]["threads"], e["key"]["data"]),
     ):
         key, median, rounds_of = entry["key"], entry["median_s"], entry["rounds_of"]
         lines.append(
-            f"\n{key['dtype']}, rows of {key['row_class']}+ bytes, {key['threads']} thread(s)"
+            f"\n{key['dtype']}, rows of {key['row_class']}+ bytes, {key['threads']} thread(s),"
+            f" X {'in the last-level cache' if key['data'] == 'cache' else 'beyond the caches'}"
             f" on {key['cpu_model']} ({key['cpu']}): {entry['choice']}"
             f"  [measured at n={entry['measured_n']}, {entry['rounds']} rounds,"
             f" {entry['measuring_s']:.2f} s of timing, {entry['when']}]"
@@ -48,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     planner.add_argument("n", type=int)
     planner.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     planner.add_argument("--threads", type=int, default=None)
+    planner.add_argument("--rows", type=int, default=None, help="rows of X (default: X beyond the caches)")
     args = parser.parse_args(argv)
     if args.command == "show":
         print(_show(wisdom()))
@@ -56,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if args.n < 1:
             parser.error(f"N must be >= 1, got {args.n}")
-        chosen = plan(args.n, args.dtype, args.threads, mode="measure")
+        if args.rows is not None and args.rows < 1:
+            parser.error(f"--rows must be >= 1, got {args.rows}")
+        chosen = plan(args.n, args.dtype, args.threads, mode="measure", m=args.rows)
         print(f"{chosen.candidate.name} ({chosen.source})")
         if chosen.entry:
             print(_show([chosen.entry]))

@@ -22,6 +22,7 @@ from impls._common import source_digest
 from tests.reference import make_problem, reference_fit
 
 ROOT = Path(__file__).resolve().parents[1]
+TUNING_BYTES = numba_tuned.tuning_bytes  # before any fixture replaces it
 
 
 @pytest.fixture
@@ -30,13 +31,13 @@ def fresh_wisdom(tmp_path, monkeypatch):
     path = tmp_path / "wisdom.json"
     monkeypatch.setenv("LADDER_WISDOM", str(path))
     monkeypatch.setenv("LADDER_PLANNING", "measure")
-    monkeypatch.setattr(numba_tuned, "tuning_bytes", lambda: 2**20)
+    monkeypatch.setattr(numba_tuned, "tuning_bytes", lambda data="memory": 2**20)
     measured = []
     real_measure = numba_tuned.measure
 
-    def counting_measure(n, dtype, nbytes=None, seconds=numba_tuned.MEASURE_SECONDS):
+    def counting_measure(n, dtype, nbytes=None, seconds=numba_tuned.MEASURE_SECONDS, data="memory"):
         measured.append((n, str(np.dtype(dtype)), numba.get_num_threads()))
-        return real_measure(n, dtype, nbytes, seconds=0.01)
+        return real_measure(n, dtype, nbytes, seconds=0.01, data=data)
 
     monkeypatch.setattr(numba_tuned, "measure", counting_measure)
     numba_tuned._RECENT.clear()  # plans remembered by this process under other settings
@@ -102,6 +103,50 @@ def test_measure_once_then_remember(fresh_wisdom):
     assert len(numba_tuned.wisdom()) == 4
 
 
+def test_x_in_the_cache_has_a_plan_of_its_own(fresh_wisdom, monkeypatch):
+    """Calls whose X fits in half the last-level cache plan on in-cache data, the others on large data."""
+    _, measured = fresh_wisdom
+    monkeypatch.setattr(numba_tuned, "last_level_cache_bytes", lambda: 8 * 2**20)
+    sizes = []
+    real_problem = numba_tuned.tuning_problem
+
+    def recording_problem(n, dtype, nbytes=None, seed=0, data="memory"):
+        sizes.append((data, TUNING_BYTES(data) if nbytes is None else nbytes))
+        return real_problem(n, dtype, nbytes or 2**20, seed, data)
+
+    monkeypatch.setattr(numba_tuned, "tuning_problem", recording_problem)
+    assert numba_tuned.data_class(5_242, 100, 8) == "cache"  # 4,193,600 bytes: within half the cache
+    assert numba_tuned.data_class(5_243, 100, 8) == "memory"  # 4,194,400 bytes: beyond 4 MiB
+    assert numba_tuned.data_class(None, 100, 8) == "memory"
+    small = numba_tuned.plan(30, "float64", m=1_000)
+    large = numba_tuned.plan(30, "float64", m=10**6)
+    default = numba_tuned.plan(30, "float64")  # no m: the plan for data beyond the caches
+    assert small.source == large.source == "measured" and default.source == "wisdom"
+    assert small.entry["key"]["data"] == small.entry["data"] == "cache"
+    assert large.entry["key"]["data"] == default.entry["key"]["data"] == "memory"
+    assert [data for data, _ in sizes] == ["cache", "memory"] and len(measured) == 2
+    assert sizes[0][1] == 2 * 2**20  # a quarter of the last-level cache
+    assert small.entry["epochs_per_sample"] >= 1
+    assert numba_tuned.plan(31, "float64", m=900).source == "wisdom"  # same class: remembered
+    monkeypatch.setattr(numba_tuned, "last_level_cache_bytes", lambda: None)  # unknown: all "memory"
+    assert numba_tuned.data_class(10, 1, 8) == "memory"
+    with pytest.raises(ValueError, match="data must be one of cache, memory"):
+        numba_tuned.measure(30, "float64", data="L2")
+
+
+def test_timing_over_several_epochs_gives_seconds_per_epoch():
+    problem = numba_tuned.tuning_problem(20, "float64", nbytes=20 * 8 * 2_000)
+    candidates = numba_tuned.CANDIDATES[:2]
+    numba_tuned.warm_up(problem, candidates)
+    one = numba_tuned.time_candidates(problem, candidates, seconds=0, min_rounds=3, finalists=None)
+    many = numba_tuned.time_candidates(
+        problem, candidates, seconds=0, min_rounds=3, finalists=None, epochs=50
+    )
+    for name in one:  # 50 epochs per timing, divided out: the same order of time per epoch
+        assert 0.1 < np.median(many[name]) / np.median(one[name]) < 10
+    assert numba_tuned.epochs_per_sample(problem) > 1  # 2,000 short rows: an epoch is far below 2 ms
+
+
 def _busy(seconds: float) -> None:
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
@@ -112,7 +157,9 @@ def test_the_race_drops_the_slow_half_each_round_and_crowns_the_fastest_median(m
     """Fake candidates of known speed: the race must keep the fast ones running and pick the fastest."""
     candidates = numba_tuned.CANDIDATES[:8]
     cost = {c.name: 0.0005 if k == 5 else 0.002 + 0.0005 * k for k, c in enumerate(candidates)}
-    monkeypatch.setattr(numba_tuned, "_run", lambda candidate, problem: _busy(cost[candidate.name]))
+    monkeypatch.setattr(
+        numba_tuned, "_run", lambda candidate, problem, epochs=1: _busy(cost[candidate.name] * epochs)
+    )
     times = numba_tuned.time_candidates(
         None, candidates, seconds=60.0, min_rounds=2, max_rounds=6, finalists=3
     )
@@ -128,7 +175,7 @@ def test_the_race_drops_the_slow_half_each_round_and_crowns_the_fastest_median(m
 
 
 def test_the_race_stops_when_its_time_is_up(monkeypatch):
-    monkeypatch.setattr(numba_tuned, "_run", lambda candidate, problem: _busy(0.001))
+    monkeypatch.setattr(numba_tuned, "_run", lambda candidate, problem, epochs=1: _busy(0.001 * epochs))
     candidates = numba_tuned.CANDIDATES[:4]
     times = numba_tuned.time_candidates(None, candidates, seconds=0.0, min_rounds=2, max_rounds=50)
     assert {len(values) for values in times.values()} == {2}  # MIN_ROUNDS, then the bound
