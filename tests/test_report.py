@@ -246,6 +246,21 @@ def test_same_kernel_sentence_counts_the_plans_that_were_the_rule_of_thumb(resul
     assert "At none of these points" in lesson.render(results, {})
 
 
+def test_the_plans_are_listed_by_data_class_where_the_run_recorded_it(results_file):
+    results = load(results_file)
+    tuned = (results.table["rung"] == "numba_tuned") & (results.table["kind"] == "descent")
+    results.table["plan_data"] = None  # a run before data classes: no sentence
+    assert tables.plan_classes(results) == {}
+    assert "whether X fits in half the last-level cache" not in lesson.render(results, {})
+    small = tuned & (results.table["m"] == results.table.loc[tuned, "m"].min())
+    assert small.sum() < tuned.sum()
+    results.table.loc[small, ["plan_data", "plan"]] = ["cache", "blocked-r8-pf4096"]
+    results.table.loc[tuned & ~small, ["plan_data", "plan"]] = ["memory", "fused-pf2048"]
+    assert tables.plan_classes(results) == {"cache": ["blocked-r8-pf4096"], "memory": ["fused-pf2048"]}
+    text = lesson.render(results, {})
+    assert "(in this run, X in the cache: `blocked-r8-pf4096`; X beyond it: `fused-pf2048`)" in text
+
+
 # --------------------------------------------------------------------------- the package's structure
 
 REPORT = ROOT / "bench" / "report"

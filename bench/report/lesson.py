@@ -124,6 +124,7 @@ def context(results: Results, figures: dict[str, str], links: dict[str, str] | N
         "tables": _tables(results, rungs),
         "tuning": select.tuning_entries(results),
         "plans_same_as_estimate": same,
+        "plan_classes": tables.plan_classes(results),
         "planned_points": planned_points,
         "keeping_up": tables.keeping_up(results),
         "hidden": tables.hidden_arithmetic(results),

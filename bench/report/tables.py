@@ -245,6 +245,17 @@ def rule_of_thumb_plans(results: Results) -> tuple[int, int]:
     return len(same), len(tuned)
 
 
+def plan_classes(results: Results) -> dict[str, list[str]]:
+    """The planned rung's plans by data class ("cache", "memory"), where the run recorded the class."""
+    d = results.kind("descent")
+    if "plan_data" not in d.columns:
+        return {}
+    tuned = d[(d["rung"] == PLANNED) & d["plan_data"].notna() & d["plan"].notna()]
+    return {
+        cls: sorted(set(tuned[tuned["plan_data"] == cls]["plan"])) for cls in sorted(set(tuned["plan_data"]))
+    }
+
+
 def instruction_counts(results: Results) -> str:
     d = results.kind("descent")
     counted = d[d["simd_packed_ops"].notna() & (d["dtype"] == "float64")]
