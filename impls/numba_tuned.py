@@ -24,7 +24,8 @@ with ``FFTW_MEASURE`` and its wisdom files:
    in a shuffled order each round, on generated data of the call's row length and class:
    large enough to leave the caches, or a quarter of the last-level cache, timed over enough
    epochs per sample to be measurable (``tuning_bytes``, ``epochs_per_sample``). The
-   candidates race: after MIN_ROUNDS rounds, each round drops the slower half of those still
+   candidates race: the first round drops those more than HOPELESS times slower than its
+   fastest, and after MIN_ROUNDS rounds each round drops the slower half of those still
    running (by their median so far), down to FINALISTS, so most of the timing goes to the
    few that could win, and one burst of noise on a shared machine cannot crown a candidate
    from a single lucky round. Rounds go on while less than MEASURE_SECONDS of timing have
@@ -71,9 +72,10 @@ from impls._common import FLOAT32, Problem, Rung, Tolerance, resolve_dtype, sour
 from impls._jit import cache_root
 from impls.numba_fused import NO_KNOBS, run_descent
 
-MIN_ROUNDS = 2  # every candidate is timed at least this many times
+MIN_ROUNDS = 2  # every candidate within HOPELESS of the fastest is timed at least this many times
 MAX_ROUNDS = 60  # rounds of the race (the finalists run them all)
 FINALISTS = 3  # the race stops dropping candidates at this many
+HOPELESS = 2.0  # after the first round, a candidate this many times slower than its fastest stops
 MEASURE_SECONDS = 2.0  # no round starts once this much timing has passed (after MIN_ROUNDS)
 MIN_TUNING_BYTES = 128 * 2**20  # the data the candidates are timed on: at least this ...
 L3_MULTIPLE = 4  # ... and at least 4 times the last-level cache
@@ -315,9 +317,11 @@ def time_candidates(
     Each timing covers ``epochs`` epochs (divided out), for data so small that one epoch is
     too short to time well.
     Interleaving puts every candidate under the same conditions: a burst of other work on a
-    shared machine slows one round of each rather than all rounds of one. From ``min_rounds``
-    on, each round drops the slower half of the candidates still running (by median), never
-    below ``finalists``; ``finalists=None`` keeps every candidate to the end (a full landscape).
+    shared machine slows one round of each rather than all rounds of one. The first round drops
+    every candidate more than HOPELESS times slower than that round's fastest (no burst of noise
+    makes a contender twice as slow as the field); from ``min_rounds`` on, each round drops the
+    slower half of the candidates still running (by median). Neither goes below ``finalists``;
+    ``finalists=None`` keeps every candidate to the end (a full landscape).
     The candidates still running at the end have the most rounds: ``finalists_of`` names them.
     Call :func:`warm_up` first: the first call of a kernel compiles it or loads it from the cache.
     """
@@ -333,6 +337,11 @@ def time_candidates(
             times[candidate.name].append((time.perf_counter() - start) / epochs)
         if rounds >= min_rounds and time.perf_counter() - began >= seconds:
             break
+        if rounds == 1 and finalists is not None and len(running) > finalists:
+            fastest = min(times[c.name][0] for c in running)
+            running.sort(key=lambda c: times[c.name][0])
+            hopeful = [c for c in running if times[c.name][0] <= HOPELESS * fastest]
+            running = running[: max(finalists, len(hopeful))]
         if rounds >= min_rounds and finalists is not None and len(running) > finalists:
             running.sort(key=lambda c: float(np.median(times[c.name])))
             running = running[: max(finalists, (len(running) + 1) // 2)]

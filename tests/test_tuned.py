@@ -156,7 +156,8 @@ def _busy(seconds: float) -> None:
 def test_the_race_drops_the_slow_half_each_round_and_crowns_the_fastest_median(monkeypatch):
     """Fake candidates of known speed: the race must keep the fast ones running and pick the fastest."""
     candidates = numba_tuned.CANDIDATES[:8]
-    cost = {c.name: 0.0005 if k == 5 else 0.002 + 0.0005 * k for k, c in enumerate(candidates)}
+    # no candidate more than twice as slow as the fastest: none is dropped after the first round
+    cost = {c.name: 0.0015 if k == 5 else 0.002 + 0.0001 * k for k, c in enumerate(candidates)}
     monkeypatch.setattr(
         numba_tuned, "_run", lambda candidate, problem, epochs=1: _busy(cost[candidate.name] * epochs)
     )
@@ -172,6 +173,23 @@ def test_the_race_drops_the_slow_half_each_round_and_crowns_the_fastest_median(m
     everyone = numba_tuned.time_candidates(None, candidates, seconds=60.0, max_rounds=3, finalists=None)
     assert {len(values) for values in everyone.values()} == {3}
     assert numba_tuned.finalists_of(everyone) == [c.name for c in candidates]
+
+
+def test_the_first_round_drops_candidates_more_than_twice_as_slow_as_its_fastest(monkeypatch):
+    candidates = numba_tuned.CANDIDATES[:8]
+    cost = {c.name: 0.001 * (1 + 2 * (k % 2)) for k, c in enumerate(candidates)}  # 1 ms or 3 ms
+    monkeypatch.setattr(
+        numba_tuned, "_run", lambda candidate, problem, epochs=1: _busy(cost[candidate.name] * epochs)
+    )
+    times = numba_tuned.time_candidates(None, candidates, seconds=60.0, min_rounds=2, max_rounds=2)
+    rounds = {name: len(values) for name, values in times.items()}
+    assert rounds == {c.name: 1 if k % 2 else 2 for k, c in enumerate(candidates)}
+    # never below the finalists, however slow the rest
+    few = numba_tuned.time_candidates(None, candidates[:5], seconds=60.0, max_rounds=2, finalists=4)
+    assert sorted(len(values) for values in few.values()) == [1, 2, 2, 2, 2]
+    # the landscape keeps them all
+    everyone = numba_tuned.time_candidates(None, candidates, seconds=60.0, max_rounds=2, finalists=None)
+    assert {len(values) for values in everyone.values()} == {2}
 
 
 def test_the_race_stops_when_its_time_is_up(monkeypatch):
