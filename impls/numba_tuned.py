@@ -16,13 +16,13 @@ with ``FFTW_MEASURE`` and its wisdom files:
 2. **Plan per key.** The key is the CPU (LLVM's name for it, its feature flags and the model
    name), the Numba and llvmlite versions, the ladder's source digest, the dtype, the
    row-length class (row bytes rounded down to a power of two), the thread count, and the
-   data class: whether X fits in half the last-level cache ("cache") or not ("memory").
+   data class: whether X fits in a quarter of the last-level cache ("cache") or not ("memory").
    With X in cache the arithmetic decides and the block kernel's SIMD loss wins; beyond it,
    how well the reads overlap with that arithmetic, and on some CPUs the one-row kernel
    with prefetch wins. A plan made on one class loses on the other.
 3. **Measure.** On the first call with a new key, every candidate runs in turn,
    in a shuffled order each round, on generated data of the call's row length and class:
-   large enough to leave the caches, or a quarter of the last-level cache, timed over enough
+   large enough to leave the caches, or an eighth of the last-level cache, timed over enough
    epochs per sample to be measurable (``tuning_bytes``, ``epochs_per_sample``). The
    candidates race: the first round drops those more than HOPELESS times slower than its
    fastest, and after MIN_ROUNDS rounds each round drops the slower half of those still
@@ -82,8 +82,11 @@ L3_MULTIPLE = 4  # ... and at least 4 times the last-level cache
 MAX_TUNING_BYTES = 1 * 2**30
 TUNING_LR = 0.5
 WISDOM_VERSION = 3  # 3: keys say whether X fits in the last-level cache (2: race by median)
-DATA_CLASSES = ("cache", "memory")  # X within half the last-level cache, or beyond it
-CACHE_SHARE = 2  # "cache": X at most 1/2 of the last-level cache; its tuning data is 1/4 of it
+DATA_CLASSES = ("cache", "memory")  # X within a quarter of the last-level cache, or beyond it
+# "cache": X at most 1/4 of the last-level cache; its tuning data is 1/8 of it. Not 1/2: the cache
+# is shared (with the other cores, and in a cloud with other machines), and on a 32 MiB L3 the
+# plan without prefetch that won at 8 MiB already lost 10-25% at 12-16 MiB (bench/FINDINGS.md).
+CACHE_SHARE = 4
 MIN_SAMPLE_SECONDS = 0.002  # in-cache epochs are short: each timing covers enough epochs for this
 MODES = ("measure", "estimate")
 
@@ -175,7 +178,7 @@ def row_class(n: int, itemsize: int) -> int:
 
 
 def data_class(m: int | None, n: int, itemsize: int) -> str:
-    """ "cache" when X (``m`` rows of ``n`` features) fits in half the last-level cache, else "memory".
+    """ "cache" when X (``m`` rows of ``n`` features) fits in 1/CACHE_SHARE of the last-level cache.
 
     Where the kernel's time goes differs between the two: with X in cache, the arithmetic; out of
     it, how well the reads overlap with it. A plan made on one is a guess on the other. Where the
@@ -274,9 +277,9 @@ def last_level_cache_bytes() -> int | None:
 def tuning_bytes(data: str = "memory") -> int:
     """Bytes of X the candidates are timed on.
 
-    "memory": 4x the last-level cache, 128 MiB to 1 GiB. "cache": a quarter of the last-level
-    cache, so X stays in it with room for everything else (``data_class`` gives "cache" only
-    where that size is known).
+    "memory": 4x the last-level cache, 128 MiB to 1 GiB. "cache": half the class's limit (an
+    eighth of the last-level cache), so X stays in it with room for everything else
+    (``data_class`` gives "cache" only where that size is known).
     """
     llc = last_level_cache_bytes() or 0
     if data == "cache" and llc:

@@ -251,13 +251,15 @@ def test_the_plans_are_listed_by_data_class_where_the_run_recorded_it(results_fi
     tuned = (results.table["rung"] == "numba_tuned") & (results.table["kind"] == "descent")
     results.table["plan_data"] = None  # a run before data classes: no sentence
     assert tables.plan_classes(results) == {}
-    assert "whether X fits in half the last-level cache" not in lesson.render(results, {})
+    assert "of the last-level cache: with X in the cache" not in lesson.render(results, {})
     small = tuned & (results.table["m"] == results.table.loc[tuned, "m"].min())
     assert small.sum() < tuned.sum()
     results.table.loc[small, ["plan_data", "plan"]] = ["cache", "blocked-r8-pf4096"]
     results.table.loc[tuned & ~small, ["plan_data", "plan"]] = ["memory", "fused-pf2048"]
     assert tables.plan_classes(results) == {"cache": ["blocked-r8-pf4096"], "memory": ["fused-pf2048"]}
+    results.machine["plan_cache_share"] = 4
     text = lesson.render(results, {})
+    assert "whether X fits in a quarter of the last-level cache" in text
     assert "(in this run, X in the cache: `blocked-r8-pf4096`; X beyond it: `fused-pf2048`)" in text
 
 

@@ -104,7 +104,7 @@ def test_measure_once_then_remember(fresh_wisdom):
 
 
 def test_x_in_the_cache_has_a_plan_of_its_own(fresh_wisdom, monkeypatch):
-    """Calls whose X fits in half the last-level cache plan on in-cache data, the others on large data."""
+    """Calls whose X fits in a quarter of the last-level cache plan on in-cache data, others on large data."""
     _, measured = fresh_wisdom
     monkeypatch.setattr(numba_tuned, "last_level_cache_bytes", lambda: 8 * 2**20)
     sizes = []
@@ -115,8 +115,8 @@ def test_x_in_the_cache_has_a_plan_of_its_own(fresh_wisdom, monkeypatch):
         return real_problem(n, dtype, nbytes or 2**20, seed, data)
 
     monkeypatch.setattr(numba_tuned, "tuning_problem", recording_problem)
-    assert numba_tuned.data_class(5_242, 100, 8) == "cache"  # 4,193,600 bytes: within half the cache
-    assert numba_tuned.data_class(5_243, 100, 8) == "memory"  # 4,194,400 bytes: beyond 4 MiB
+    assert numba_tuned.data_class(2_621, 100, 8) == "cache"  # 2,096,800 bytes: within a quarter of it
+    assert numba_tuned.data_class(2_622, 100, 8) == "memory"  # 2,097,600 bytes: beyond 2 MiB
     assert numba_tuned.data_class(None, 100, 8) == "memory"
     small = numba_tuned.plan(30, "float64", m=1_000)
     large = numba_tuned.plan(30, "float64", m=10**6)
@@ -125,7 +125,7 @@ def test_x_in_the_cache_has_a_plan_of_its_own(fresh_wisdom, monkeypatch):
     assert small.entry["key"]["data"] == small.entry["data"] == "cache"
     assert large.entry["key"]["data"] == default.entry["key"]["data"] == "memory"
     assert [data for data, _ in sizes] == ["cache", "memory"] and len(measured) == 2
-    assert sizes[0][1] == 2 * 2**20  # a quarter of the last-level cache
+    assert sizes[0][1] == 2**20  # an eighth of the last-level cache
     assert small.entry["epochs_per_sample"] >= 1
     assert numba_tuned.plan(31, "float64", m=900).source == "wisdom"  # same class: remembered
     monkeypatch.setattr(numba_tuned, "last_level_cache_bytes", lambda: None)  # unknown: all "memory"

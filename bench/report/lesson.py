@@ -125,6 +125,7 @@ def context(results: Results, figures: dict[str, str], links: dict[str, str] | N
         "tuning": select.tuning_entries(results),
         "plans_same_as_estimate": same,
         "plan_classes": tables.plan_classes(results),
+        "plan_cache_share": results.machine.get("plan_cache_share"),
         "planned_points": planned_points,
         "keeping_up": tables.keeping_up(results),
         "hidden": tables.hidden_arithmetic(results),

@@ -209,6 +209,7 @@ MACHINE_FIELDS = {
     "numba": dict,
     "bench_profile": dict,
     "last_level_cache_bytes": int,
+    "plan_cache_share": int,
     "threadpoolctl": list,
     "packages": dict,
     "thread_env": dict,
