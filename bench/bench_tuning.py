@@ -39,8 +39,11 @@ def test_tuning(benchmark, point: Point):
     rung = IMPLEMENTATIONS[TUNED]
     problem = rung.validate(X, y, lr=LR, epochs=1, dtype=point.dtype)
     benchmark.group = "numba_tuned measuring"
+    data = numba_tuned.data_class(point.m, point.n, np.dtype(point.dtype).itemsize)  # the plan's class
     with limited_threads(TUNED, point.threads) as threads:
-        entry = benchmark.pedantic(numba_tuned.measure, args=(point.n, point.dtype), rounds=1, iterations=1)
+        entry = benchmark.pedantic(
+            numba_tuned.measure, args=(point.n, point.dtype), kwargs={"data": data}, rounds=1, iterations=1
+        )
         numba_tuned.warm_up(problem)
         times = numba_tuned.time_candidates(problem, seconds=PROFILE.tuning_landscape_s, finalists=None)
         planned = numba_tuned.plan(point.n, point.dtype, m=point.m)
