@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numba
 import numpy as np
@@ -153,14 +154,24 @@ def _busy(seconds: float) -> None:
         pass
 
 
+def _fake_clock(monkeypatch, cost: dict[str, float]) -> None:
+    """Fake candidates that take ``cost`` seconds per epoch on a clock only they move: a busy CI
+    machine cannot make a 1 ms candidate look 2 ms long."""
+    clock = [0.0]
+
+    def run(candidate, problem, epochs=1):
+        clock[0] += cost[candidate.name] * epochs
+
+    monkeypatch.setattr(numba_tuned, "_run", run)
+    monkeypatch.setattr(numba_tuned, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+
+
 def test_the_race_drops_the_slow_half_each_round_and_crowns_the_fastest_median(monkeypatch):
     """Fake candidates of known speed: the race must keep the fast ones running and pick the fastest."""
     candidates = numba_tuned.CANDIDATES[:8]
     # no candidate more than twice as slow as the fastest: none is dropped after the first round
     cost = {c.name: 0.0015 if k == 5 else 0.002 + 0.0001 * k for k, c in enumerate(candidates)}
-    monkeypatch.setattr(
-        numba_tuned, "_run", lambda candidate, problem, epochs=1: _busy(cost[candidate.name] * epochs)
-    )
+    _fake_clock(monkeypatch, cost)
     times = numba_tuned.time_candidates(
         None, candidates, seconds=60.0, min_rounds=2, max_rounds=6, finalists=3
     )
@@ -178,9 +189,7 @@ def test_the_race_drops_the_slow_half_each_round_and_crowns_the_fastest_median(m
 def test_the_first_round_drops_candidates_more_than_twice_as_slow_as_its_fastest(monkeypatch):
     candidates = numba_tuned.CANDIDATES[:8]
     cost = {c.name: 0.001 * (1 + 2 * (k % 2)) for k, c in enumerate(candidates)}  # 1 ms or 3 ms
-    monkeypatch.setattr(
-        numba_tuned, "_run", lambda candidate, problem, epochs=1: _busy(cost[candidate.name] * epochs)
-    )
+    _fake_clock(monkeypatch, cost)
     times = numba_tuned.time_candidates(None, candidates, seconds=60.0, min_rounds=2, max_rounds=2)
     rounds = {name: len(values) for name, values in times.items()}
     assert rounds == {c.name: 1 if k % 2 else 2 for k, c in enumerate(candidates)}
