@@ -22,8 +22,8 @@ with ``FFTW_MEASURE`` and its wisdom files:
    with prefetch wins. A plan made on one class loses on the other.
 3. **Measure.** On the first call with a new key, every candidate runs in turn,
    in a shuffled order each round, on generated data of the call's row length and class:
-   large enough to leave the caches, or an eighth of the last-level cache, timed over enough
-   epochs per sample to be measurable (``tuning_bytes``, ``epochs_per_sample``). The
+   large enough to leave the caches, or a quarter of the last-level cache, one epoch per
+   timing wherever an epoch is long enough to time (``tuning_bytes``, ``epochs_per_sample``). The
    candidates race: the first round drops those more than HOPELESS times slower than its
    fastest, and after MIN_ROUNDS rounds each round drops the slower half of those still
    running (by their median so far), down to FINALISTS, so most of the timing goes to the
@@ -66,6 +66,7 @@ import llvmlite
 import llvmlite.binding as llvm
 import numba
 import numpy as np
+from numba.np.ufunc import parallel as _numba_parallel
 
 from impls import numba_blocked, numba_fused, numba_tiled
 from impls._common import FLOAT32, Problem, Rung, Tolerance, resolve_dtype, source_digest, validate
@@ -83,11 +84,17 @@ MAX_TUNING_BYTES = 1 * 2**30
 TUNING_LR = 0.5
 WISDOM_VERSION = 3  # 3: keys say whether X fits in the last-level cache (2: race by median)
 DATA_CLASSES = ("cache", "memory")  # X within a quarter of the last-level cache, or beyond it
-# "cache": X at most 1/4 of the last-level cache; its tuning data is 1/8 of it. Not 1/2: the cache
-# is shared (with the other cores, and in a cloud with other machines), and on a 32 MiB L3 the
-# plan without prefetch that won at 8 MiB already lost 10-25% at 12-16 MiB (bench/FINDINGS.md).
+# "cache": X at most 1/4 of the last-level cache, timed on data of that size (the class's edge).
+# Not 1/2: the cache is shared (with the other cores, and in a cloud with other machines), and on
+# a 32 MiB L3 the plan without prefetch that won at 8 MiB lost 8-20% at 12 MiB and 25-85% at
+# 16 MiB (bench/FINDINGS.md). Timed at the edge, not in the middle: the plan must hold across the
+# class, and a plan without prefetch that won at 1/8 lost 8% at 1/4 in the benchmarks' races.
 CACHE_SHARE = 4
-MIN_SAMPLE_SECONDS = 0.002  # in-cache epochs are short: each timing covers enough epochs for this
+# Each timing covers whole epochs, at least this long: short enough that an epoch of the tuning
+# data is timed alone, as a caller's one-epoch fit would be, long enough for the clock. (Timed in
+# runs of several epochs, an in-cache plan without prefetch won by 2-4% and then lost by 5-9% to
+# prefetching plans when called one epoch at a time; the rounds of a benchmark race are such calls.)
+MIN_SAMPLE_SECONDS = 1e-4
 MODES = ("measure", "estimate")
 
 TOLERANCE = Tolerance(
@@ -277,13 +284,13 @@ def last_level_cache_bytes() -> int | None:
 def tuning_bytes(data: str = "memory") -> int:
     """Bytes of X the candidates are timed on.
 
-    "memory": 4x the last-level cache, 128 MiB to 1 GiB. "cache": half the class's limit (an
-    eighth of the last-level cache), so X stays in it with room for everything else
+    "memory": 4x the last-level cache, 128 MiB to 1 GiB. "cache": the class's limit, a quarter
+    of the last-level cache, so that the plan is one that still holds at the class's edge
     (``data_class`` gives "cache" only where that size is known).
     """
     llc = last_level_cache_bytes() or 0
     if data == "cache" and llc:
-        return llc // (2 * CACHE_SHARE)
+        return llc // CACHE_SHARE
     return int(min(MAX_TUNING_BYTES, max(MIN_TUNING_BYTES, L3_MULTIPLE * llc)))
 
 
@@ -370,9 +377,9 @@ def warm_up(problem: Problem, candidates: tuple[Candidate, ...] = CANDIDATES) ->
 
 
 def epochs_per_sample(problem: Problem) -> int:
-    """Epochs per timing, so that one takes at least MIN_SAMPLE_SECONDS (1 for large data)."""
+    """Epochs per timing, so that one takes at least MIN_SAMPLE_SECONDS (1 unless X is tiny)."""
     start = time.perf_counter()
-    _run(Candidate("blocked", numba_blocked.rule_of_thumb(problem.X.shape[1], problem.X.itemsize)), problem)
+    _run(estimate(problem.X.shape[1], problem.dtype), problem)
     return max(1, int(np.ceil(MIN_SAMPLE_SECONDS / max(time.perf_counter() - start, 1e-9))))
 
 
@@ -425,6 +432,22 @@ _KNOWN: dict[tuple[str, str], Plan] = {}
 _RECENT: dict[tuple, Plan] = {}
 
 
+def thread_count() -> int:
+    """``numba.get_num_threads()`` without its cost on every call (the rung plans on every call).
+
+    The public function takes a process-wide lock each time: about 2 µs, a tenth of a whole
+    one-epoch fit of 100 rows of 100 features. Once Numba has launched its threads, the count is
+    read from the threading layer directly (0.2 µs). That reader is private to Numba: where it
+    is missing or the threads are not launched yet, the public function answers.
+    """
+    if getattr(_numba_parallel, "_is_initialized", False):
+        read = getattr(_numba_parallel, "_get_num_threads", None)
+        count = read() if read is not None else 0
+        if count > 0:
+            return count
+    return numba.get_num_threads()
+
+
 def plan(
     n: int, dtype: Any = None, threads: int | None = None, mode: str | None = None, m: int | None = None
 ) -> Plan:
@@ -433,7 +456,7 @@ def plan(
     ``m``, the number of rows, says whether X fits in the last-level cache (``data_class``);
     without it the plan is the one for data beyond the cache.
     """
-    threads = numba.get_num_threads() if threads is None else threads
+    threads = thread_count() if threads is None else threads
     quick = (mode, n, dtype, threads, m)
     recent = _RECENT.get(quick)
     if recent is not None:

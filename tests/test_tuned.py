@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -126,7 +127,7 @@ def test_x_in_the_cache_has_a_plan_of_its_own(fresh_wisdom, monkeypatch):
     assert small.entry["key"]["data"] == small.entry["data"] == "cache"
     assert large.entry["key"]["data"] == default.entry["key"]["data"] == "memory"
     assert [data for data, _ in sizes] == ["cache", "memory"] and len(measured) == 2
-    assert sizes[0][1] == 2**20  # an eighth of the last-level cache
+    assert sizes[0][1] == 2 * 2**20  # a quarter of the last-level cache: the class's edge
     assert small.entry["epochs_per_sample"] >= 1
     assert numba_tuned.plan(31, "float64", m=900).source == "wisdom"  # same class: remembered
     monkeypatch.setattr(numba_tuned, "last_level_cache_bytes", lambda: None)  # unknown: all "memory"
@@ -145,7 +146,17 @@ def test_timing_over_several_epochs_gives_seconds_per_epoch():
     )
     for name in one:  # 50 epochs per timing, divided out: the same order of time per epoch
         assert 0.1 < np.median(many[name]) / np.median(one[name]) < 10
-    assert numba_tuned.epochs_per_sample(problem) > 1  # 2,000 short rows: an epoch is far below 2 ms
+
+
+@pytest.mark.parametrize("epoch_s", [1e-6, 3e-5, 1e-4, 0.5])
+def test_each_timing_covers_whole_epochs_to_at_least_the_floor(monkeypatch, epoch_s):
+    """One epoch per timing wherever an epoch reaches MIN_SAMPLE_SECONDS, else just enough of them."""
+    monkeypatch.setattr(numba_tuned, "MIN_SAMPLE_SECONDS", 1e-4)
+    _fake_clock(monkeypatch, defaultdict(lambda: epoch_s))
+    problem = numba_tuned.tuning_problem(20, "float64", nbytes=20 * 8 * 100)
+    epochs = numba_tuned.epochs_per_sample(problem)
+    assert epochs * epoch_s >= 1e-4 * (1 - 1e-9)
+    assert epochs == 1 or (epochs - 1) * epoch_s < 1e-4 * (1 + 1e-9)
 
 
 def _busy(seconds: float) -> None:
@@ -315,3 +326,25 @@ def test_a_second_process_compiles_nothing():
     second = subprocess.run(run, env=env, capture_output=True, text=True, cwd=ROOT)
     assert second.returncode == 0, second.stderr[-2000:]
     assert second.stdout.strip() == "0 []", second.stdout
+
+
+def test_the_thread_count_follows_numba_set_num_threads():
+    before = numba.get_num_threads()
+    try:
+        for count in range(1, before + 1):
+            numba.set_num_threads(count)
+            assert numba_tuned.thread_count() == numba.get_num_threads() == count
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_the_thread_count_falls_back_to_numbas_public_function(monkeypatch):
+    """Where Numba's private reader is missing (another version) or answers nonsense, ask Numba."""
+    expected = numba.get_num_threads()
+    for private in (
+        SimpleNamespace(),  # a Numba without them
+        SimpleNamespace(_is_initialized=False, _get_num_threads=lambda: 99),  # threads not launched
+        SimpleNamespace(_is_initialized=True, _get_num_threads=lambda: 0),  # an answer that cannot be
+    ):
+        monkeypatch.setattr(numba_tuned, "_numba_parallel", private)
+        assert numba_tuned.thread_count() == expected
