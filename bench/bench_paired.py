@@ -12,7 +12,9 @@ alternating which goes first (ABBA), so every pair meets the same conditions. Th
 computed per pair (probe time / epoch time) and summarised over pairs.
 
 At the same sizes, ``test_head_to_head`` races the planned rung against the ladder's other
-compiled rungs the same way: one epoch of each per round, in a shuffled order.
+compiled rungs the same way: one epoch of each per round, and one read of X by the probe, in
+a shuffled order. There every rung's share of the probe comes from the same rounds, so the
+shares of two rungs compare without the drift between two paired benchmarks.
 """
 
 from __future__ import annotations
@@ -146,7 +148,8 @@ HEAD_TO_HEAD_POINTS = sorted(
     "point", HEAD_TO_HEAD_POINTS, ids=[f"head-to-head-{p.id}" for p in HEAD_TO_HEAD_POINTS]
 )
 def test_head_to_head(benchmark, point: Point):
-    """One epoch of the planned rung and of every other compiled ladder rung, in a shuffled order each round.
+    """One epoch of the planned rung and of every other compiled ladder rung, and one read of X by the
+    probe, in a shuffled order each round.
 
     Whether the planned rung is "within 5% of the fastest other rung" is a difference smaller
     than the drift between benchmarks run minutes apart on a shared machine; here every rung
@@ -158,14 +161,19 @@ def test_head_to_head(benchmark, point: Point):
     problems = [rung.validate(X, y, lr=LR, epochs=1, dtype=point.dtype) for rung in rungs]
     states = [rung.prepare(problem) for rung, problem in zip(rungs, problems, strict=True)]
     times: dict[str, list[float]] = {rung.name: [] for rung in rungs}
+    probe_s: list[float] = []
     answers = {}
     rng = np.random.default_rng(0)
 
     def race():
         began = time.perf_counter()
         for rounds in range(1, HEAD_TO_HEAD_MAX_ROUNDS + 1):
-            for k in rng.permutation(len(rungs)):
+            for k in rng.permutation(len(rungs) + 1):  # k == len(rungs): the probe
                 start = time.perf_counter()
+                if k == len(rungs):
+                    read_all(X)
+                    probe_s.append(time.perf_counter() - start)
+                    continue
                 answers[rungs[k].name] = rungs[k].run(states[k], problems[k])
                 times[rungs[k].name].append(time.perf_counter() - start)
             if rounds >= PROFILE.paired_rounds and time.perf_counter() - began >= PROFILE.head_to_head_s:
@@ -174,11 +182,14 @@ def test_head_to_head(benchmark, point: Point):
     benchmark.group = "head to head"
     with contextlib.ExitStack() as stack:
         counts = [stack.enter_context(limited_threads(rung.name, point.threads)) for rung in rungs]
+        stack.enter_context(limited_threads(ROOFLINE, point.threads))
         for rung, state, problem in zip(rungs, states, problems, strict=True):
             rung.run(state, problem)  # compile or load, first touch
+        read_all(X)
         benchmark.pedantic(race, rounds=1, iterations=1)
     planned = np.array(times[PLANNED])
     ratios = {name: np.array(values) / planned for name, values in times.items() if name != PLANNED}
+    shares = {name: np.array(probe_s) / np.array(values) for name, values in times.items()}
     benchmark.extra_info.update(
         record(
             "head_to_head",
@@ -189,6 +200,11 @@ def test_head_to_head(benchmark, point: Point):
             ratio_median={name: float(np.median(r)) for name, r in ratios.items()},
             ratio_q25={name: float(np.quantile(r, 0.25)) for name, r in ratios.items()},
             ratio_q75={name: float(np.quantile(r, 0.75)) for name, r in ratios.items()},
+            probe_threads=thread_count(ROOFLINE, point.threads),
+            probe_s=probe_s,
+            probe_share_median={name: float(np.median(r)) for name, r in shares.items()},
+            probe_share_q25={name: float(np.quantile(r, 0.25)) for name, r in shares.items()},
+            probe_share_q75={name: float(np.quantile(r, 0.75)) for name, r in shares.items()},
             max_rel_error=answer_error(answers[PLANNED], point, 1),
             tolerance=IMPLEMENTATIONS[PLANNED].tolerance(point.dtype),
         )

@@ -102,6 +102,12 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("ratio_median", dict),  # other rung -> median over rounds of its epoch / the planned rung's
         ("ratio_q25", dict),
         ("ratio_q75", dict),
+        # the probe ran in the same rounds (runs from before it did not have these)
+        ("probe_threads", int, False),
+        ("probe_s", list, False),  # seconds of its read of X in each round
+        ("probe_share_median", dict, False),  # rung -> median over rounds of probe time / its epoch
+        ("probe_share_q25", dict, False),
+        ("probe_share_q75", dict, False),
     ),
     # wall time to the optimum's cost within a tolerance: batch descent, or L-BFGS
     "optimum": SIZED

@@ -11,7 +11,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from impls.numba_tuned import forget, plan, wisdom, wisdom_path
+from impls.numba_tuned import PREFER_PREFETCH, forget, plan, wisdom, wisdom_path
+
+
+def _preferred(entry: dict) -> str:
+    """Why the choice is not the fastest finalist, where it is not."""
+    fastest = entry.get("fastest", entry["choice"])
+    if fastest == entry["choice"]:
+        return ""
+    return f" (it prefetches and is within {PREFER_PREFETCH:.0%} of the fastest finalist, {fastest})"
 
 
 def _show(entries: list[dict]) -> str:
@@ -26,7 +34,7 @@ def _show(entries: list[dict]) -> str:
         lines.append(
             f"\n{key['dtype']}, rows of {key['row_class']}+ bytes, {key['threads']} thread(s),"
             f" X {'in the last-level cache' if key['data'] == 'cache' else 'beyond the caches'}"
-            f" on {key['cpu_model']} ({key['cpu']}): {entry['choice']}"
+            f" on {key['cpu_model']} ({key['cpu']}): {entry['choice']}{_preferred(entry)}"
             f"  [measured at n={entry['measured_n']}, {entry['rounds']} rounds,"
             f" {entry['measuring_s']:.2f} s of timing, {entry['when']}]"
         )

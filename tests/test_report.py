@@ -593,3 +593,31 @@ def test_hidden_arithmetic_comes_from_the_committed_runs_records():
     text = (ROOT / "reports" / "README.md").read_text()
     assert f"an epoch of `numba_tuned` (running `{descent[0]['plan']}`) took" in text
     assert f"it hid {fmt.fmt_pct(hidden['hidden'])} of its arithmetic behind the reads" in text
+
+
+def test_the_probe_runs_in_the_races_and_its_shares_are_tabled(results_file, generated):
+    import numpy as np
+
+    raw = json.loads(results_file.read_text())
+    races = [b["extra_info"] for b in raw["benchmarks"] if b["extra_info"]["kind"] == "head_to_head"]
+    assert races
+    text = (generated / "README.md").read_text()
+    section = text[text.index("**In the same rounds.**") :]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines]
+    header = rows[0]
+    for info in races:
+        probe = np.array(info["probe_s"])
+        assert len(probe) == info["race_rounds"]  # the probe ran once in every round
+        label = tables._point_label(info["m"], info["n"], info["dtype"], info["threads_setting"])
+        row = next(r for r in rows if r[0] == label)
+        for name, times in info["times_s"].items():
+            share = float(np.median(probe / np.array(times)))
+            assert share == pytest.approx(info["probe_share_median"][name])
+            assert row[header.index(f"`{name}`")].startswith(fmt.fmt_pct(share) + " (")
+    results = load(results_file)  # a run from before the probe joined the races: no such section
+    for info in results.head_to_head:
+        for key in ("probe_s", "probe_share_median", "probe_share_q25", "probe_share_q75"):
+            info.pop(key)
+    assert tables.same_rounds(results) == ""
+    assert "**In the same rounds.**" not in lesson.render(results, {})

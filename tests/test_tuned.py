@@ -84,7 +84,14 @@ def test_measure_once_then_remember(fresh_wisdom):
     entry = first.entry
     assert set(entry["best_s"]) == set(entry["median_s"]) == {c.name for c in numba_tuned.CANDIDATES}
     finalists = entry["finalists"]
-    assert entry["choice"] == min(finalists, key=entry["median_s"].get) == first.candidate.name
+    assert entry["fastest"] == min(finalists, key=entry["median_s"].get)
+    assert (
+        entry["choice"]
+        == first.candidate.name
+        == numba_tuned.winner(
+            {name: [entry["median_s"][name]] * entry["rounds_of"][name] for name in entry["median_s"]}
+        )
+    )
     assert all(entry["rounds_of"][name] == entry["rounds"] for name in finalists)
     assert entry["rounds"] >= numba_tuned.MIN_ROUNDS and entry["measured_n"] == 30
     assert all(seconds > 0 for seconds in entry["best_s"].values())
@@ -195,6 +202,31 @@ def test_the_race_drops_the_slow_half_each_round_and_crowns_the_fastest_median(m
     everyone = numba_tuned.time_candidates(None, candidates, seconds=60.0, max_rounds=3, finalists=None)
     assert {len(values) for values in everyone.values()} == {3}
     assert numba_tuned.finalists_of(everyone) == [c.name for c in candidates]
+
+
+def test_which_candidates_prefetch():
+    prefetching = {c.name for c in numba_tuned.CANDIDATES if c.prefetches}
+    assert {"fused-pf1024", "blocked-r4-pf1024", "blocked-r16-pf16384"} <= prefetching
+    assert not {"fused", "tiled-16k", "blocked-r4-nopf", "blocked-r16-nopf"} & prefetching
+
+
+@pytest.mark.parametrize(
+    "medians, expected",
+    [
+        ({"blocked-r8-nopf": 1.0, "blocked-r8-pf2048": 1.04, "fused": 2.0}, "blocked-r8-pf2048"),
+        ({"blocked-r8-nopf": 1.0, "blocked-r8-pf2048": 1.06, "fused": 2.0}, "blocked-r8-nopf"),
+        ({"blocked-r8-pf1024": 1.0, "blocked-r8-pf2048": 1.01, "blocked-r8-nopf": 1.02}, "blocked-r8-pf1024"),
+        ({"tiled-16k": 1.0, "blocked-r8-nopf": 1.01, "fused": 1.02}, "tiled-16k"),  # none prefetches
+        ({"blocked-r8-nopf": 1.0, "fused-pf2048": 1.03, "blocked-r4-pf4096": 1.02}, "blocked-r4-pf4096"),
+    ],
+)
+def test_a_prefetching_finalist_within_the_margin_wins_over_a_faster_one_that_does_not(medians, expected):
+    assert numba_tuned.PREFER_PREFETCH == 0.05
+    times = {name: [median * 0.9, median, median * 1.1] for name, median in medians.items()}
+    assert numba_tuned.winner(times) == expected
+    # a candidate dropped before the last round is no finalist, however close its median
+    times["blocked-r16-pf1024"] = [1.0]
+    assert numba_tuned.winner(times) == expected
 
 
 def test_the_first_round_drops_candidates_more_than_twice_as_slow_as_its_fastest(monkeypatch):
@@ -348,3 +380,14 @@ def test_the_thread_count_falls_back_to_numbas_public_function(monkeypatch):
     ):
         monkeypatch.setattr(numba_tuned, "_numba_parallel", private)
         assert numba_tuned.thread_count() == expected
+
+
+def test_show_says_when_the_choice_is_a_prefetching_runner_up(fresh_wisdom, capsys):
+    entry = numba_tuned.plan(30, "float64").entry
+    shown = wisdom._show([entry])
+    assert ("within 5% of the fastest finalist" in shown) == (entry["choice"] != entry["fastest"])
+    preferred = {**entry, "choice": "blocked-r8-pf2048", "fastest": "blocked-r8-nopf"}
+    assert (
+        f"{entry['key']['cpu']}): blocked-r8-pf2048 (it prefetches and is within 5% of the fastest "
+        "finalist, blocked-r8-nopf)" in wisdom._show([preferred])
+    )

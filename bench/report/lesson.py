@@ -77,6 +77,7 @@ def _tables(results: Results, rungs: dict) -> dict[str, str]:
         "crossovers": tables.crossovers(results),
         "memory_limit": tables.memory_limit(results),
         "paired": tables.paired(results),
+        "same_rounds": tables.same_rounds(results),
         "tuning": tables.tuning(results),
         "plans": tables.plans(results),
         "instructions": tables.instruction_counts(results),
@@ -86,6 +87,24 @@ def _tables(results: Results, rungs: dict) -> dict[str, str]:
         "optimum": tables.optimum_table(tables.optimum(results)),
         "distributed_sweep": beyond.sweep_table(distributed) if distributed else "",
         "distributed_blocks": beyond.blocks_table(distributed) if distributed else "",
+    }
+
+
+def _planning(results: Results) -> dict:
+    """The planned rung's plans by data class, and the planner's settings the run recorded."""
+    return {
+        "plan_classes": tables.plan_classes(results),
+        "plan_cache_share": results.machine.get("plan_cache_share"),
+        "plan_prefer_prefetch": results.machine.get("plan_prefer_prefetch"),
+    }
+
+
+def _rounds(results: Results) -> dict:
+    """Rounds of the paired benchmarks (most), and of the races ("40", or "12 to 200")."""
+    races = sorted({e["race_rounds"] for e in results.head_to_head})
+    return {
+        "paired_rounds": int(results.paired["rounds"].max()) if not results.paired.empty else None,
+        "race_rounds": "" if not races else f"{races[0]}" + (f" to {races[-1]}" if len(races) > 1 else ""),
     }
 
 
@@ -124,13 +143,12 @@ def context(results: Results, figures: dict[str, str], links: dict[str, str] | N
         "tables": _tables(results, rungs),
         "tuning": select.tuning_entries(results),
         "plans_same_as_estimate": same,
-        "plan_classes": tables.plan_classes(results),
-        "plan_cache_share": results.machine.get("plan_cache_share"),
+        **_planning(results),
         "planned_points": planned_points,
         "keeping_up": tables.keeping_up(results),
         "hidden": tables.hidden_arithmetic(results),
         "beats_probe": tables.beats_probe(results),
-        "paired_rounds": int(results.paired["rounds"].max()) if not results.paired.empty else None,
+        **_rounds(results),
         "first_fit": _first_fit(results),
         "thread_gains": tables.gains(results, select.axis_size(results, "float64", "one"), *THREADS),
         "dtype_gains": tables.gains(results, select.axis_size(results, "float32", "all"), *DTYPES),

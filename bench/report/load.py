@@ -22,6 +22,10 @@ NESTED = (
     "ratio_median",
     "ratio_q25",
     "ratio_q75",
+    "probe_s",
+    "probe_share_median",
+    "probe_share_q25",
+    "probe_share_q75",
 )
 
 
@@ -210,6 +214,7 @@ MACHINE_FIELDS = {
     "bench_profile": dict,
     "last_level_cache_bytes": int,
     "plan_cache_share": int,
+    "plan_prefer_prefetch": float,
     "threadpoolctl": list,
     "packages": dict,
     "thread_env": dict,

@@ -117,6 +117,23 @@ def paired(results: Results) -> str:
     return table(rows, ["size, dtype, threads", *[f"`{r}`" for r in names]])
 
 
+def same_rounds(results: Results) -> str:
+    """Shares of the probe from the races, where the probe ran in the same rounds as every rung."""
+    races = [e for e in results.head_to_head if e.get("probe_share_median")]
+    if not races:
+        return ""
+    names = [r for r in select.rung_order(results) if any(r in e["probe_share_median"] for e in races)]
+    rows = []
+    for e in sorted(races, key=lambda e: (-e["m"] * e["n"], e["dtype"], e["threads_setting"])):
+        cells = []
+        for rung in names:
+            share = e["probe_share_median"].get(rung)
+            spread = f" ({fmt_pct(e['probe_share_q25'][rung])}–{fmt_pct(e['probe_share_q75'][rung])})"
+            cells.append("" if share is None else fmt_pct(share) + spread)
+        rows.append([_point_label(e["m"], e["n"], e["dtype"], e["threads_setting"]), *cells])
+    return table(rows, ["size, dtype, threads", *[f"`{r}`" for r in names]])
+
+
 def _point_label(m: int, n: int, dtype: str, threads: str) -> str:
     return f"{fmt_size((m, n))}, {dtype}, {'1 thread' if threads == 'one' else 'all threads'}"
 
