@@ -125,11 +125,11 @@ def same_rounds(results: Results) -> str:
     names = [r for r in select.rung_order(results) if any(r in e["probe_share_median"] for e in races)]
     rows = []
     for e in sorted(races, key=lambda e: (-e["m"] * e["n"], e["dtype"], e["threads_setting"])):
-        cells = []
-        for rung in names:
-            share = e["probe_share_median"].get(rung)
-            spread = f" ({fmt_pct(e['probe_share_q25'][rung])}–{fmt_pct(e['probe_share_q75'][rung])})"
-            cells.append("" if share is None else fmt_pct(share) + spread)
+        shares, low, high = e["probe_share_median"], e["probe_share_q25"], e["probe_share_q75"]
+        cells = [
+            f"{fmt_pct(shares[r])} ({fmt_pct(low[r])}–{fmt_pct(high[r])})" if r in shares else ""
+            for r in names
+        ]
         rows.append([_point_label(e["m"], e["n"], e["dtype"], e["threads_setting"]), *cells])
     return table(rows, ["size, dtype, threads", *[f"`{r}`" for r in names]])
 
