@@ -29,7 +29,11 @@ class Profile:
     jit_dtypes: tuple[str, ...] = ("float64", "float32")  # each dtype is a compilation of its own
     paired_rounds: int = 10  # probe/rung pairs per paired-share benchmark
     tuning_landscape_s: float = 2.0  # timing bound of each candidate landscape (numba_tuned)
-    head_to_head_s: float = 3.0  # timing bound of each race of numba_tuned against the ladder
+    head_to_head_s: float = 3.0  # timing bound of each race of numba_tuned against the ladder ...
+    # ... and its least rounds. With 10-15 rounds the middle half of a race's rounds at 1e6 x 100
+    # spanned about 15 points, and its median could move by a few percent: the size of the 5% that
+    # the planned rung may trail by. (The large sizes have rounds of about 0.3-1.3 s.)
+    head_to_head_rounds: int = 30
     dask_blocks_per_thread: tuple[int, ...] = (1, 2, 4, 16, 64)  # the dask rung's block-size axis
 
 
@@ -49,6 +53,7 @@ PROFILES = {
         paired_rounds=2,
         tuning_landscape_s=0.01,
         head_to_head_s=0.01,
+        head_to_head_rounds=2,
         dask_blocks_per_thread=(1, 4),
     ),
     # About 17 minutes on a 2-core machine with the torch, jax and dask rungs (measured), everything included.

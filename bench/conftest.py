@@ -118,6 +118,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["last_level_cache_bytes"] = numba_tuned.last_level_cache_bytes()
     machine_info["plan_cache_share"] = numba_tuned.CACHE_SHARE  # "cache" plans: X within 1/share of it
     machine_info["plan_prefer_prefetch"] = numba_tuned.PREFER_PREFETCH  # ties go to prefetching plans
+    machine_info["plan_significance"] = numba_tuned.SIGNIFICANCE  # ... else to the rule of thumb
     machine_info["platform_detail"] = platform.platform()
     machine_info["threadpoolctl"] = threadpool_info()
     try:

@@ -83,6 +83,9 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("tuning_median_s", dict, False),  # ... and its median (the race's measure)
         ("tuning_rounds", int),
         ("tuning_finalists", list, False),  # the candidates that ran every round of the race
+        ("tuning_estimate", str, False),  # the rule of thumb, the incumbent (ran every round)
+        ("tuning_challenger", str, False),  # the race's choice before the sign test against it
+        ("tuning_sign_test_p", float, False),
         ("tuning_data_bytes", int),
         ("tuning_data_s", float),
         ("tuning_warmup_s", float, False),

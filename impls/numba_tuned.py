@@ -29,10 +29,13 @@ with ``FFTW_MEASURE`` and its wisdom files:
    running (by their median so far), down to FINALISTS, so most of the timing goes to the
    few that could win, and one burst of noise on a shared machine cannot crown a candidate
    from a single lucky round. Rounds go on while less than MEASURE_SECONDS of timing have
-   passed, at least MIN_ROUNDS and at most MAX_ROUNDS of them; the finalist with the lowest
-   median wins, except that a finalist that prefetches wins over a faster one that does not
-   if it is within PREFER_PREFETCH of it (whether the rows are still in cache when a call
-   begins depends on what ran before it; prefetch costs little if they are). So timing takes
+   passed, at least MIN_ROUNDS and at most MAX_ROUNDS of them. The race's choice is the
+   finalist with the lowest median, except that a finalist that prefetches wins over a faster
+   one that does not if it is within PREFER_PREFETCH of it (whether the rows are still in cache
+   when a call begins depends on what ran before it; prefetch costs little if they are).
+   ``numba_blocked``'s rule of thumb runs every round as the incumbent, and the choice replaces
+   it only where it was faster in significantly many rounds (a sign test at SIGNIFICANCE): the
+   top finalists are often closer than a short race can tell apart. So timing takes
    MEASURE_SECONDS plus at most one round, or MIN_ROUNDS rounds where a round is longer.
    Generating the data, and compiling the kernels the first time on a machine, come on top
    and are recorded apart (compiling happens once per machine: the kernels are cached on
@@ -54,6 +57,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import platform
 import time
@@ -85,7 +89,7 @@ MIN_TUNING_BYTES = 128 * 2**20  # the data the candidates are timed on: at least
 L3_MULTIPLE = 4  # ... and at least 4 times the last-level cache
 MAX_TUNING_BYTES = 1 * 2**30
 TUNING_LR = 0.5
-WISDOM_VERSION = 3  # 3: keys say whether X fits in the last-level cache (2: race by median)
+WISDOM_VERSION = 4  # 4: the rule of thumb is the incumbent (3: data classes; 2: race by median)
 DATA_CLASSES = ("cache", "memory")  # X within a quarter of the last-level cache, or beyond it
 # "cache": X at most 1/4 of the last-level cache, timed on data of that size (the class's edge).
 # Not 1/2: the cache is shared (with the other cores, and in a cloud with other machines), and on
@@ -95,7 +99,7 @@ DATA_CLASSES = ("cache", "memory")  # X within a quarter of the last-level cache
 CACHE_SHARE = 4
 # Each timing covers whole epochs, at least this long: short enough that an epoch of the tuning
 # data is timed alone, as a caller's one-epoch fit would be, long enough for the clock. (Timed in
-# runs of several epochs, an in-cache plan without prefetch won by 2-4% and then lost by 5-9% to
+# runs of several epochs, an in-cache plan without prefetch won by 2-5% and then lost by 6-8% to
 # prefetching plans when called one epoch at a time; the rounds of a benchmark race are such calls.)
 MIN_SAMPLE_SECONDS = 1e-4
 # A plan that prefetches wins over a faster one that does not if it is within this of it. Which
@@ -106,6 +110,17 @@ MIN_SAMPLE_SECONDS = 1e-4
 # race by 2-5% with X in cache from the previous timing, and lost by 6-8% with X evicted between
 # timings and in the benchmarks' races, where other rungs run between its calls.
 PREFER_PREFETCH = 0.05
+# The rule of thumb (``estimate``) is the incumbent: it runs every round of the race, and the
+# race's choice replaces it only where a one-sided sign test over the rounds says the choice is
+# faster at this level (the rounds pair them: both run in each, under the same conditions).
+# Top finalists are often 1-3% apart, less than a 2 s race can resolve, and which of them
+# the race crowns then changes from run to run while the benchmarks' races tell them apart:
+# at 1e6 x 100 float32 the race chose prefetching 8 KiB ahead twice, and in 150 rounds of the
+# ladder it ran at 96% of the rule of thumb's 4 KiB; on 20 MB of n = 25 float64 the chosen
+# 2 KiB ran at 94%, though on the 128 MiB it was tuned on the two were level (bench/FINDINGS.md).
+# A candidate that is clearly faster, as on CPUs where the rule of thumb is off by 10-20%,
+# wins the test in a few rounds.
+SIGNIFICANCE = 0.05
 MODES = ("measure", "estimate")
 
 TOLERANCE = Tolerance(
@@ -339,6 +354,7 @@ def time_candidates(
     finalists: int | None = FINALISTS,
     seed: int = 0,
     epochs: int = 1,
+    keep: Candidate | None = None,
 ) -> dict[str, list[float]]:
     """Seconds per epoch of every candidate, round after round in a shuffled order.
 
@@ -349,7 +365,8 @@ def time_candidates(
     every candidate more than HOPELESS times slower than that round's fastest (no burst of noise
     makes a contender twice as slow as the field); from ``min_rounds`` on, each round drops the
     slower half of the candidates still running (by median). Neither goes below ``finalists``;
-    ``finalists=None`` keeps every candidate to the end (a full landscape).
+    ``finalists=None`` keeps every candidate to the end (a full landscape). ``keep`` (one of
+    ``candidates``, the incumbent) is never dropped, and runs on top of the ``finalists``.
     The candidates still running at the end have the most rounds: ``finalists_of`` names them.
     Call :func:`warm_up` first: the first call of a kernel compiles it or loads it from the cache.
     """
@@ -369,11 +386,16 @@ def time_candidates(
             fastest = min(times[c.name][0] for c in running)
             running.sort(key=lambda c: times[c.name][0])
             hopeful = [c for c in running if times[c.name][0] <= HOPELESS * fastest]
-            running = running[: max(finalists, len(hopeful))]
+            running = _keeping(running[: max(finalists, len(hopeful))], keep)
         if rounds >= min_rounds and finalists is not None and len(running) > finalists:
             running.sort(key=lambda c: float(np.median(times[c.name])))
-            running = running[: max(finalists, (len(running) + 1) // 2)]
+            contenders = [c for c in running if c != keep]
+            running = _keeping(contenders[: max(finalists, (len(contenders) + 1) // 2)], keep)
     return times
+
+
+def _keeping(running: list[Candidate], keep: Candidate | None) -> list[Candidate]:
+    return running if keep is None or keep in running else [*running, keep]
 
 
 def finalists_of(times: dict[str, list[float]]) -> list[str]:
@@ -382,7 +404,21 @@ def finalists_of(times: dict[str, list[float]]) -> list[str]:
     return [name for name, values in times.items() if len(values) == most]
 
 
-def winner(times: dict[str, list[float]]) -> str:
+def fastest_finalist(times: dict[str, list[float]]) -> str:
+    """The finalist with the lowest median epoch."""
+    return min(finalists_of(times), key=lambda name: float(np.median(times[name])))
+
+
+def winner(times: dict[str, list[float]], incumbent: str | None = None) -> str:
+    """The race's choice (``challenger``), or ``incumbent`` where the choice is not significantly
+    faster than it (``sign_test``)."""
+    chosen = challenger(times)
+    if incumbent is None or chosen == incumbent:
+        return chosen
+    return chosen if sign_test(times[chosen], times[incumbent]) <= SIGNIFICANCE else incumbent
+
+
+def challenger(times: dict[str, list[float]]) -> str:
     """The finalist with the lowest median epoch, or the fastest finalist that prefetches where it
     is within PREFER_PREFETCH of that one and that one does not prefetch."""
     median = {name: float(np.median(times[name])) for name in finalists_of(times)}
@@ -392,6 +428,14 @@ def winner(times: dict[str, list[float]]) -> str:
         return fastest
     runner_up = min(prefetching, key=median.get)
     return runner_up if median[runner_up] <= (1 + PREFER_PREFETCH) * median[fastest] else fastest
+
+
+def sign_test(challenger_s: list[float], incumbent_s: list[float]) -> float:
+    """One-sided sign test over paired rounds: the chance of the challenger being faster in at
+    least as many rounds as it was if each round were a coin toss (ties count against it)."""
+    rounds = min(len(challenger_s), len(incumbent_s))
+    wins = sum(a < b for a, b in zip(challenger_s[:rounds], incumbent_s[:rounds], strict=True))
+    return sum(math.comb(rounds, k) for k in range(wins, rounds + 1)) / 2**rounds
 
 
 def warm_up(problem: Problem, candidates: tuple[Candidate, ...] = CANDIDATES) -> None:
@@ -421,11 +465,16 @@ def measure(
     warm_up(problem)
     warm = time.perf_counter()
     epochs = epochs_per_sample(problem)
-    times = time_candidates(problem, seconds=seconds, epochs=epochs)
+    incumbent = estimate(n, dtype)
+    times = time_candidates(problem, seconds=seconds, epochs=epochs, keep=incumbent)
+    chosen = challenger(times)
     return {
         "key": key_of(n, dtype, threads, data),
-        "choice": winner(times),
-        "fastest": min(finalists_of(times), key=lambda name: float(np.median(times[name]))),
+        "choice": winner(times, incumbent.name),
+        "fastest": fastest_finalist(times),
+        "challenger": chosen,  # the race's choice before the sign test against the rule of thumb
+        "estimate": incumbent.name,
+        "sign_test_p": sign_test(times[chosen], times[incumbent.name]),
         "data": data,
         "epochs_per_sample": epochs,
         "measured_n": n,
@@ -551,8 +600,8 @@ def build(cold: bool = False) -> Rung:
     return Rung(
         name="numba_tuned",
         summary="The fastest of the kernels below, with their knobs swept, measured on this machine "
-        "once per dtype, row length, thread count and whether X fits in the last-level cache, and "
-        "remembered (like FFTW's wisdom).",
+        "once per dtype, row length, thread count and whether X fits in the last-level cache (the "
+        "rule of thumb unless another is clearly faster), and remembered (like FFTW's wisdom).",
         descend=descend,
         tolerance=TOLERANCE,
         uses_threads="numba",

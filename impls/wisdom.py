@@ -11,15 +11,29 @@ from __future__ import annotations
 import argparse
 import sys
 
-from impls.numba_tuned import PREFER_PREFETCH, forget, plan, wisdom, wisdom_path
+from impls.numba_tuned import PREFER_PREFETCH, SIGNIFICANCE, forget, plan, wisdom, wisdom_path
 
 
 def _preferred(entry: dict) -> str:
     """Why the choice is not the fastest finalist, where it is not."""
     fastest = entry.get("fastest", entry["choice"])
-    if fastest == entry["choice"]:
-        return ""
-    return f" (it prefetches and is within {PREFER_PREFETCH:.0%} of the fastest finalist, {fastest})"
+    challenger = entry.get("challenger", entry["choice"])
+    why = []
+    if fastest != challenger:
+        why.append(
+            f"{challenger} prefetches and is within {PREFER_PREFETCH:.0%} of the fastest finalist, {fastest}"
+        )
+    if challenger != entry["choice"]:
+        why.append(
+            f"the rule of thumb, kept: {challenger} was not faster in significantly many rounds"
+            f", sign test p = {entry['sign_test_p']:.2f} > {SIGNIFICANCE}"
+        )
+    elif entry.get("estimate", challenger) != challenger:
+        why.append(
+            f"faster than the rule of thumb, {entry['estimate']}, in significantly many rounds,"
+            f" sign test p = {entry['sign_test_p']:.2g}"
+        )
+    return f" ({'; '.join(why)})" if why else ""
 
 
 def _show(entries: list[dict]) -> str:

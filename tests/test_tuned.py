@@ -85,13 +85,13 @@ def test_measure_once_then_remember(fresh_wisdom):
     assert set(entry["best_s"]) == set(entry["median_s"]) == {c.name for c in numba_tuned.CANDIDATES}
     finalists = entry["finalists"]
     assert entry["fastest"] == min(finalists, key=entry["median_s"].get)
-    assert (
-        entry["choice"]
-        == first.candidate.name
-        == numba_tuned.winner(
-            {name: [entry["median_s"][name]] * entry["rounds_of"][name] for name in entry["median_s"]}
-        )
+    assert entry["challenger"] == numba_tuned.challenger(
+        {name: [entry["median_s"][name]] * entry["rounds_of"][name] for name in entry["median_s"]}
     )
+    # the rule of thumb ran every round, and the race's choice replaced it only if it beat it clearly
+    assert entry["estimate"] == numba_tuned.estimate(30, "float64").name and entry["estimate"] in finalists
+    beat = entry["sign_test_p"] <= numba_tuned.SIGNIFICANCE
+    assert entry["choice"] == first.candidate.name == (entry["challenger"] if beat else entry["estimate"])
     assert all(entry["rounds_of"][name] == entry["rounds"] for name in finalists)
     assert entry["rounds"] >= numba_tuned.MIN_ROUNDS and entry["measured_n"] == 30
     assert all(seconds > 0 for seconds in entry["best_s"].values())
@@ -202,6 +202,60 @@ def test_the_race_drops_the_slow_half_each_round_and_crowns_the_fastest_median(m
     everyone = numba_tuned.time_candidates(None, candidates, seconds=60.0, max_rounds=3, finalists=None)
     assert {len(values) for values in everyone.values()} == {3}
     assert numba_tuned.finalists_of(everyone) == [c.name for c in candidates]
+
+
+def test_the_incumbent_runs_every_round_on_top_of_the_finalists(monkeypatch):
+    candidates = numba_tuned.CANDIDATES[:8]
+    cost = {c.name: 0.001 * (1 + 2 * (k % 2)) + 0.00001 * k for k, c in enumerate(candidates)}
+    cost[candidates[7].name] = 0.01  # the slowest, over 2x the fastest: dropped after round 1 if not kept
+    _fake_clock(monkeypatch, cost)
+    times = numba_tuned.time_candidates(
+        None, candidates, seconds=60.0, min_rounds=2, max_rounds=6, finalists=3, keep=candidates[7]
+    )
+    assert len(times[candidates[7].name]) == 6
+    assert numba_tuned.finalists_of(times) == [candidates[k].name for k in (0, 2, 4, 7)]
+    # "fused" is fastest, and "fused-pf2048" prefetches within 5% of it
+    assert numba_tuned.challenger(times) == candidates[2].name == "fused-pf2048"
+    # faster in all 6 rounds: p = 1/64, it replaces the incumbent
+    assert numba_tuned.winner(times, candidates[7].name) == candidates[2].name
+
+
+def test_the_sign_test_against_an_independent_binomial_test():
+    from scipy.stats import binomtest
+
+    rng = np.random.default_rng(3)
+    for rounds in (1, 2, 5, 16, 43):
+        for _ in range(5):
+            incumbent = list(rng.random(rounds))
+            challenger = list(rng.random(rounds))
+            wins = sum(a < b for a, b in zip(challenger, incumbent, strict=True))
+            expected = binomtest(wins, rounds, 0.5, alternative="greater").pvalue
+            assert numba_tuned.sign_test(challenger, incumbent) == pytest.approx(expected, rel=1e-12)
+    assert numba_tuned.sign_test([1.0] * 4, [1.0] * 4) == 1.0  # ties count against the challenger
+
+
+@pytest.mark.parametrize(
+    "wins, rounds, expected",
+    [
+        (10, 10, "blocked-r8-pf2048"),  # p = 1/1024
+        (9, 10, "blocked-r8-pf2048"),  # p = 11/1024
+        (8, 10, "blocked-r8-pf4096"),  # p = 56/1024 > 5%: the rule of thumb stays
+        (6, 10, "blocked-r8-pf4096"),
+        (4, 4, "blocked-r8-pf4096"),  # p = 1/16: four rounds cannot tell
+        (5, 5, "blocked-r8-pf2048"),  # p = 1/32
+    ],
+)
+def test_the_race_replaces_the_rule_of_thumb_only_where_it_was_faster_in_significantly_many_rounds(
+    wins, rounds, expected
+):
+    # the challenger has the lower median: faster by 1% in the rounds it wins, slower by 0.5% in the rest
+    incumbent = [1.0 + 0.001 * k for k in range(rounds)]
+    challenger = [t * (0.99 if k < wins else 1.005) for k, t in enumerate(incumbent)]
+    times = {"blocked-r8-pf2048": challenger, "blocked-r8-pf4096": incumbent}
+    assert numba_tuned.challenger(times) == "blocked-r8-pf2048"
+    assert numba_tuned.winner(times, "blocked-r8-pf4096") == expected
+    # without an incumbent, or where the race chose the incumbent itself, the race's choice stands
+    assert numba_tuned.winner(times) == numba_tuned.winner(times, "blocked-r8-pf2048") == "blocked-r8-pf2048"
 
 
 def test_which_candidates_prefetch():
@@ -382,12 +436,26 @@ def test_the_thread_count_falls_back_to_numbas_public_function(monkeypatch):
         assert numba_tuned.thread_count() == expected
 
 
-def test_show_says_when_the_choice_is_a_prefetching_runner_up(fresh_wisdom, capsys):
+def test_show_says_why_the_choice_is_not_the_fastest_finalist(fresh_wisdom, capsys):
     entry = numba_tuned.plan(30, "float64").entry
     shown = wisdom._show([entry])
-    assert ("within 5% of the fastest finalist" in shown) == (entry["choice"] != entry["fastest"])
-    preferred = {**entry, "choice": "blocked-r8-pf2048", "fastest": "blocked-r8-nopf"}
+    assert ("within 5% of the fastest finalist" in shown) == (entry["challenger"] != entry["fastest"])
+    assert ("the rule of thumb, kept" in shown) == (entry["choice"] != entry["challenger"])
+    cpu = entry["key"]["cpu"]
+    preferred = {
+        **entry,
+        **{"choice": "blocked-r8-pf2048", "challenger": "blocked-r8-pf2048", "fastest": "blocked-r8-nopf"},
+        **{"estimate": "blocked-r8-pf4096", "sign_test_p": 0.01},
+    }
     assert (
-        f"{entry['key']['cpu']}): blocked-r8-pf2048 (it prefetches and is within 5% of the fastest "
-        "finalist, blocked-r8-nopf)" in wisdom._show([preferred])
+        f"{cpu}): blocked-r8-pf2048 (blocked-r8-pf2048 prefetches and is within 5% of the fastest "
+        "finalist, blocked-r8-nopf; faster than the rule of thumb, blocked-r8-pf4096, in significantly "
+        "many rounds, sign test p = 0.01)" in wisdom._show([preferred])
     )
+    kept = {**preferred, "choice": "blocked-r8-pf4096", "fastest": "blocked-r8-pf2048", "sign_test_p": 0.2}
+    assert (
+        f"{cpu}): blocked-r8-pf4096 (the rule of thumb, kept: blocked-r8-pf2048 was not faster in "
+        "significantly many rounds, sign test p = 0.20 > 0.05)" in wisdom._show([kept])
+    )
+    same = {**kept, "challenger": "blocked-r8-pf4096", "fastest": "blocked-r8-pf4096"}
+    assert f"{cpu}): blocked-r8-pf4096  [" in wisdom._show([same])

@@ -96,6 +96,8 @@ def _planning(results: Results) -> dict:
         "plan_classes": tables.plan_classes(results),
         "plan_cache_share": results.machine.get("plan_cache_share"),
         "plan_prefer_prefetch": results.machine.get("plan_prefer_prefetch"),
+        "plan_significance": results.machine.get("plan_significance"),
+        "plan_kept": tables.rule_of_thumb_kept(results),
     }
 
 

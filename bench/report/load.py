@@ -215,6 +215,7 @@ MACHINE_FIELDS = {
     "last_level_cache_bytes": int,
     "plan_cache_share": int,
     "plan_prefer_prefetch": float,
+    "plan_significance": float,
     "threadpoolctl": list,
     "packages": dict,
     "thread_env": dict,

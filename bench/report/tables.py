@@ -146,7 +146,8 @@ def tuning(results: Results) -> str:
         rows.append(
             [
                 f"{fmt_size((e['m'], e['n']))}, {setting(e)}",
-                f"`{e['tuning_choice']}` ({e['tuning_rounds']} rounds, {e['tuning_measuring_s']:.1f} s)",
+                f"`{e['tuning_choice']}` ({e['tuning_rounds']} rounds, {e['tuning_measuring_s']:.1f} s)"
+                + _against_estimate(e),
                 f"`{fastest}` {fmt_time(land[fastest])}",
                 f"`{e['plan']}` {fmt_pct(land[fastest] / land[e['plan']])}",
                 f"`{slowest}` {fmt_pct(land[fastest] / land[slowest])}",
@@ -160,6 +161,18 @@ def tuning(results: Results) -> str:
         "slowest here",
     ]
     return table(rows, headers) if rows else ""
+
+
+def _against_estimate(e: dict) -> str:
+    """How the race's choice fared against the rule of thumb ("" where the run did not record it)."""
+    if "tuning_estimate" not in e:
+        return ""
+    challenger, p = e["tuning_challenger"], e["tuning_sign_test_p"]
+    if challenger == e["tuning_estimate"]:
+        return ": the rule of thumb"
+    if e["tuning_choice"] == e["tuning_estimate"]:
+        return f": the rule of thumb, kept against `{challenger}` (p = {p:.2f})"
+    return f": beat the rule of thumb `{e['tuning_estimate']}` (p = {p:.2g})"
 
 
 def _side_by_side(results: Results, m: int, n: int, dtype: str, threads: str) -> str:
@@ -271,6 +284,18 @@ def plan_classes(results: Results) -> dict[str, list[str]]:
     return {
         cls: sorted(set(tuned[tuned["plan_data"] == cls]["plan"])) for cls in sorted(set(tuned["plan_data"]))
     }
+
+
+def rule_of_thumb_kept(results: Results) -> dict[str, int] | None:
+    """How the tuning races at the axis sizes ended against the rule of thumb: at how many keys the
+    race chose it ("same"), chose another that beat it ("replaced"), or chose another that could
+    not show it was faster, so that the rule of thumb was kept ("kept"). None if not recorded."""
+    entries = [e for e in results.tuning if "tuning_estimate" in e]
+    if not entries:
+        return None
+    same = sum(e["tuning_challenger"] == e["tuning_estimate"] for e in entries)
+    kept = sum(e["tuning_challenger"] != e["tuning_choice"] == e["tuning_estimate"] for e in entries)
+    return {"keys": len(entries), "same": same, "kept": kept, "replaced": len(entries) - same - kept}
 
 
 def instruction_counts(results: Results) -> str:
