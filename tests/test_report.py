@@ -203,6 +203,52 @@ def test_tuning_section_shows_every_plan_of_the_run(results_file, generated):
         assert set(info["landscape_best_s"]) == {c.name for c in numba_tuned.CANDIDATES}
 
 
+def _rule_of_thumb_sentence(same: int, keys: int, replaced: int, kept: int) -> str:
+    return (
+        f"the race chose the rule of thumb itself at {same} of {keys} keys, chose another kernel that"
+        f" beat it at {replaced}, and kept it at {kept} because"
+    )
+
+
+def test_each_tuning_race_is_tested_against_the_rule_of_thumb_and_the_lesson_counts_them(
+    results_file, generated, tmp_path
+):
+    raw = json.loads(results_file.read_text())
+    tuning = [b["extra_info"] for b in raw["benchmarks"] if b["extra_info"]["kind"] == "tuning"]
+    assert tuning and raw["machine_info"]["plan_significance"] == numba_tuned.SIGNIFICANCE
+    counts = {"same": 0, "replaced": 0, "kept": 0}
+    section = (generated / "README.md").read_text()
+    section = section[section.index("### 9. `numba_tuned`") :]
+    cells = [row[1] for row in _table_rows(section) if len(row) > 1]
+    for info in tuning:
+        estimate, challenger = info["tuning_estimate"], info["tuning_challenger"]
+        p = info["tuning_sign_test_p"]
+        assert estimate == numba_tuned.estimate(info["n"], info["dtype"]).name
+        assert estimate in info["tuning_finalists"] and challenger in info["tuning_finalists"]
+        assert 0 < p <= 1 and (p == 1 or challenger != estimate)  # a kernel never beats itself
+        beat = p <= numba_tuned.SIGNIFICANCE
+        assert info["tuning_choice"] == (challenger if beat else estimate)
+        way = "same" if challenger == estimate else "replaced" if beat else "kept"
+        counts[way] += 1
+        phrase = {
+            "same": ": the rule of thumb",
+            "replaced": f": beat the rule of thumb `{estimate}` (p = {p:.2g})",
+            "kept": f": the rule of thumb, kept against `{challenger}` (p = {p:.2f})",
+        }[way]
+        assert any(cell.startswith(f"`{info['tuning_choice']}`") and cell.endswith(phrase) for cell in cells)
+    assert _rule_of_thumb_sentence(keys=len(tuning), **counts) in section
+    # a results file from before the incumbent has neither the sentence nor the column's note
+    for bench in raw["benchmarks"]:
+        for field in ("tuning_estimate", "tuning_challenger", "tuning_sign_test_p"):
+            bench["extra_info"].pop(field, None)
+    del raw["machine_info"]["plan_significance"]
+    (tmp_path / "old.json").write_text(json.dumps(raw))
+    assert main([str(tmp_path / "old.json"), "--out", str(tmp_path / "old")]) == 0
+    old = (tmp_path / "old" / "README.md").read_text()
+    assert "the race chose the rule of thumb" not in old and "rule of thumb, kept" not in old
+    assert "runs in every round as well" not in old  # (FINDINGS, which the lesson quotes, tells the story)
+
+
 def _races(results_file: Path) -> list[dict]:
     """The head-to-head records of the results file (there must be some)."""
     raw = json.loads(results_file.read_text())

@@ -295,7 +295,7 @@ def rule_of_thumb_kept(results: Results) -> dict[str, int] | None:
         return None
     same = sum(e["tuning_challenger"] == e["tuning_estimate"] for e in entries)
     kept = sum(e["tuning_challenger"] != e["tuning_choice"] == e["tuning_estimate"] for e in entries)
-    return {"keys": len(entries), "same": same, "kept": kept, "replaced": len(entries) - same - kept}
+    return {"measured": len(entries), "same": same, "kept": kept, "replaced": len(entries) - same - kept}
 
 
 def instruction_counts(results: Results) -> str:
