@@ -163,15 +163,26 @@ def tuning(results: Results) -> str:
     return table(rows, headers) if rows else ""
 
 
-def _against_estimate(e: dict) -> str:
-    """How the race's choice fared against the rule of thumb ("" where the run did not record it)."""
+def _against_rule_of_thumb(e: dict) -> str | None:
+    """How a tuning race ended against the rule of thumb: the race chose it ("same"), chose another
+    that beat it ("replaced"), or chose another that could not show it was faster, so that the rule
+    of thumb was kept ("kept"). None where the run did not record it."""
     if "tuning_estimate" not in e:
+        return None
+    if e["tuning_challenger"] == e["tuning_estimate"]:
+        return "same"
+    return "kept" if e["tuning_choice"] == e["tuning_estimate"] else "replaced"
+
+
+def _against_estimate(e: dict) -> str:
+    """The tuning table's note on :func:`_against_rule_of_thumb` ("" where the run did not record it)."""
+    way, p = _against_rule_of_thumb(e), e.get("tuning_sign_test_p")
+    if way is None:
         return ""
-    challenger, p = e["tuning_challenger"], e["tuning_sign_test_p"]
-    if challenger == e["tuning_estimate"]:
+    if way == "same":
         return ": the rule of thumb"
-    if e["tuning_choice"] == e["tuning_estimate"]:
-        return f": the rule of thumb, kept against `{challenger}` (p = {p:.2f})"
+    if way == "kept":
+        return f": the rule of thumb, kept against `{e['tuning_challenger']}` (p = {p:.2f})"
     return f": beat the rule of thumb `{e['tuning_estimate']}` (p = {p:.2g})"
 
 
@@ -287,15 +298,12 @@ def plan_classes(results: Results) -> dict[str, list[str]]:
 
 
 def rule_of_thumb_kept(results: Results) -> dict[str, int] | None:
-    """How the tuning races at the axis sizes ended against the rule of thumb: at how many keys the
-    race chose it ("same"), chose another that beat it ("replaced"), or chose another that could
-    not show it was faster, so that the rule of thumb was kept ("kept"). None if not recorded."""
-    entries = [e for e in results.tuning if "tuning_estimate" in e]
-    if not entries:
+    """How many of the tuning races at the axis sizes ended each way against the rule of thumb
+    (:func:`_against_rule_of_thumb`), and how many there were ("measured"). None if not recorded."""
+    ways = [way for way in map(_against_rule_of_thumb, results.tuning) if way is not None]
+    if not ways:
         return None
-    same = sum(e["tuning_challenger"] == e["tuning_estimate"] for e in entries)
-    kept = sum(e["tuning_challenger"] != e["tuning_choice"] == e["tuning_estimate"] for e in entries)
-    return {"measured": len(entries), "same": same, "kept": kept, "replaced": len(entries) - same - kept}
+    return {"measured": len(ways), **{way: ways.count(way) for way in ("same", "kept", "replaced")}}
 
 
 def instruction_counts(results: Results) -> str:
