@@ -52,16 +52,24 @@ def cache_dir() -> Path:
     return cache_root() / "numba" / f"numba-{numba.__version__}-src-{source_digest()}"
 
 
+#: One thread at a time sets Numba's global cache folder. The dask rung's worker threads may make
+#: their kernel at once, and a thread restoring the folder while another's dispatcher reads it
+#: would leave that dispatcher caching in ``impls_<hash>`` under the working directory (such
+#: folders appeared, now and then, after test runs).
+_CACHE_DIR_LOCK = threading.Lock()
+
+
 @contextmanager
 def _ladder_cache_dir():
     # Numba picks a dispatcher's cache folder when the dispatcher is made, from config.CACHE_DIR.
     # Set it for our dispatchers only, so a user's own cached functions keep their folder.
-    before = config.CACHE_DIR
-    config.CACHE_DIR = str(cache_dir())
-    try:
-        yield
-    finally:
-        config.CACHE_DIR = before
+    with _CACHE_DIR_LOCK:
+        before = config.CACHE_DIR
+        config.CACHE_DIR = str(cache_dir())
+        try:
+            yield
+        finally:
+            config.CACHE_DIR = before
 
 
 def compiled(func: Callable | None = None, **options):

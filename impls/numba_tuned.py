@@ -25,14 +25,19 @@ with ``FFTW_MEASURE`` and its wisdom files:
    large enough to leave the caches, or a quarter of the last-level cache, one epoch per
    timing wherever an epoch is long enough to time (``tuning_bytes``, ``epochs_per_sample``). The
    candidates race: the first round drops those more than HOPELESS times slower than its
-   fastest, and after MIN_ROUNDS rounds each round drops the slower half of those still
-   running (by their median so far), down to FINALISTS, so most of the timing goes to the
-   few that could win, and one burst of noise on a shared machine cannot crown a candidate
-   from a single lucky round. Rounds go on while less than MEASURE_SECONDS of timing have
-   passed, at least MIN_ROUNDS and at most MAX_ROUNDS of them. The race's choice is the
-   finalist with the lowest median, except that a finalist that prefetches wins over a faster
-   one that does not if it is within PREFER_PREFETCH of it (whether the rows are still in cache
-   when a call begins depends on what ran before it; prefetch costs little if they are).
+   fastest, and then the field is halved by successive halving: at the end of rounds 2, 4,
+   8, 16, ... (each stage twice as many rounds as the last) the slower half of those still
+   running (by their median so far) stops, down to FINALISTS, so most of the timing goes to
+   the few that could win, and one burst of noise on a shared machine cannot crown a candidate
+   from a single lucky round. The fastest of each kernel family still running is never
+   dropped: knobs of one kernel are a few percent apart, and a halving decided on a few noisy
+   rounds dropped the prefetched fused kernel, at 1e6 x 100 float64 the fastest over 40 paired
+   rounds, in two races of three (bench/FINDINGS.md). Rounds go on while less than
+   MEASURE_SECONDS of timing have passed, at least MIN_ROUNDS and at most MAX_ROUNDS of them.
+   The race's choice is the finalist with the lowest median, except that a finalist that
+   prefetches wins over a faster one that does not if it is within PREFER_PREFETCH of it
+   (whether the rows are still in cache when a call begins depends on what ran before it;
+   prefetch costs little if they are).
    ``numba_blocked``'s rule of thumb runs every round as the incumbent, and the choice replaces
    it only where it was faster in significantly many rounds (a sign test at SIGNIFICANCE): the
    top finalists are often closer than a short race can tell apart. So timing takes
@@ -82,14 +87,17 @@ from impls.numba_fused import NO_KNOBS, run_descent
 
 MIN_ROUNDS = 2  # every candidate within HOPELESS of the fastest is timed at least this many times
 MAX_ROUNDS = 60  # rounds of the race (the finalists run them all)
-FINALISTS = 3  # the race stops dropping candidates at this many
+FINALISTS = 3  # the race stops dropping candidates at this many (plus each family's fastest)
 HOPELESS = 2.0  # after the first round, a candidate this many times slower than its fastest stops
-MEASURE_SECONDS = 2.0  # no round starts once this much timing has passed (after MIN_ROUNDS)
+# No round starts once this much timing has passed (after MIN_ROUNDS). At 2 s, the finalists of
+# a key beyond the cache ran about 30 rounds, too few for the sign test below to tell a 5-7% lead
+# (p = 0.055 for fused-pf4096 over the rule of thumb at 1e6 x 100 float64).
+MEASURE_SECONDS = 4.0
 MIN_TUNING_BYTES = 128 * 2**20  # the data the candidates are timed on: at least this ...
 L3_MULTIPLE = 4  # ... and at least 4 times the last-level cache
 MAX_TUNING_BYTES = 1 * 2**30
 TUNING_LR = 0.5
-WISDOM_VERSION = 4  # 4: the rule of thumb is the incumbent (3: data classes; 2: race by median)
+WISDOM_VERSION = 5  # 5: successive halving, each family kept; 4: rule of thumb as incumbent; 3: data classes
 DATA_CLASSES = ("cache", "memory")  # X within a quarter of the last-level cache, or beyond it
 # "cache": X at most 1/4 of the last-level cache, timed on data of that size (the class's edge).
 # Not 1/2: the cache is shared (with the other cores, and in a cloud with other machines), and on
@@ -113,7 +121,7 @@ PREFER_PREFETCH = 0.05
 # The rule of thumb (``estimate``) is the incumbent: it runs every round of the race, and the
 # race's choice replaces it only where a one-sided sign test over the rounds says the choice is
 # faster at this level (the rounds pair them: both run in each, under the same conditions).
-# Top finalists are often 1-3% apart, less than a 2 s race can resolve, and which of them
+# Top finalists are often 1-3% apart, less than a race of seconds can resolve, and which of them
 # the race crowns then changes from run to run while the benchmarks' races tell them apart:
 # at 1e6 x 100 float32 the race chose prefetching 8 KiB ahead twice, and in 150 rounds of the
 # ladder it ran at 96% of the rule of thumb's 4 KiB; on 20 MB of n = 25 float64 the chosen
@@ -363,8 +371,9 @@ def time_candidates(
     Interleaving puts every candidate under the same conditions: a burst of other work on a
     shared machine slows one round of each rather than all rounds of one. The first round drops
     every candidate more than HOPELESS times slower than that round's fastest (no burst of noise
-    makes a contender twice as slow as the field); from ``min_rounds`` on, each round drops the
-    slower half of the candidates still running (by median). Neither goes below ``finalists``;
+    makes a contender twice as slow as the field); from ``min_rounds`` on, each round that is a
+    power of two drops the slower half of the candidates still running (by median), but not the
+    fastest of a family (``_survivors``). Neither goes below ``finalists``;
     ``finalists=None`` keeps every candidate to the end (a full landscape). ``keep`` (one of
     ``candidates``, the incumbent) is never dropped, and runs on top of the ``finalists``.
     The candidates still running at the end have the most rounds: ``finalists_of`` names them.
@@ -387,11 +396,28 @@ def time_candidates(
             running.sort(key=lambda c: times[c.name][0])
             hopeful = [c for c in running if times[c.name][0] <= HOPELESS * fastest]
             running = _keeping(running[: max(finalists, len(hopeful))], keep)
-        if rounds >= min_rounds and finalists is not None and len(running) > finalists:
-            running.sort(key=lambda c: float(np.median(times[c.name])))
-            contenders = [c for c in running if c != keep]
-            running = _keeping(contenders[: max(finalists, (len(contenders) + 1) // 2)], keep)
+        if rounds >= min_rounds and _doubled(rounds) and finalists is not None and len(running) > finalists:
+            running = _survivors(running, times, finalists, keep)
     return times
+
+
+def _doubled(rounds: int) -> bool:
+    """Whether ``rounds`` ends a stage of the race: stages end at rounds 2, 4, 8, 16, ..."""
+    return rounds & (rounds - 1) == 0
+
+
+def _survivors(
+    running: list[Candidate], times: dict[str, list[float]], finalists: int, keep: Candidate | None
+) -> list[Candidate]:
+    """The faster half of ``running`` by median (at least ``finalists``), the fastest of each
+    family still running, and ``keep``."""
+    contenders = sorted((c for c in running if c != keep), key=lambda c: float(np.median(times[c.name])))
+    survivors = contenders[: max(finalists, (len(contenders) + 1) // 2)]
+    for family in FAMILIES:
+        best = next((c for c in contenders if c.family == family), None)
+        if best is not None and best not in survivors:
+            survivors.append(best)
+    return _keeping(survivors, keep)
 
 
 def _keeping(running: list[Candidate], keep: Candidate | None) -> list[Candidate]:

@@ -184,20 +184,30 @@ def _fake_clock(monkeypatch, cost: dict[str, float]) -> None:
     monkeypatch.setattr(numba_tuned, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
 
 
-def test_the_race_drops_the_slow_half_each_round_and_crowns_the_fastest_median(monkeypatch):
-    """Fake candidates of known speed: the race must keep the fast ones running and pick the fastest."""
-    candidates = numba_tuned.CANDIDATES[:8]
+def test_the_race_halves_the_field_as_its_stages_double_and_crowns_the_fastest_median(monkeypatch):
+    """Fake candidates of known speed: successive halving keeps the fast ones, and the fastest of each
+    family, running, and picks the fastest."""
+    candidates = numba_tuned.CANDIDATES[:15]  # fused 0-5, tiled 6-8, blocked with 4 rows 9-14
+    assert [c.family for c in candidates] == ["fused"] * 6 + ["tiled"] * 3 + ["blocked"] * 6
     # no candidate more than twice as slow as the fastest: none is dropped after the first round
-    cost = {c.name: 0.0015 if k == 5 else 0.002 + 0.0001 * k for k, c in enumerate(candidates)}
+    cost = {c.name: 0.002 + 0.00005 * k for k, c in enumerate(candidates)}
+    cost.update({c.name: 0.0028 + 0.00001 * k for k, c in enumerate(candidates[6:9])})  # tiled: slowest
+    cost[candidates[12].name] = 0.0015
     _fake_clock(monkeypatch, cost)
     times = numba_tuned.time_candidates(
-        None, candidates, seconds=60.0, min_rounds=2, max_rounds=6, finalists=3
+        None, candidates, seconds=60.0, min_rounds=2, max_rounds=10, finalists=3
     )
-    rounds = {name: len(values) for name, values in times.items()}
-    # 8 run rounds 1-2, 4 run round 3, 3 (the floor) run rounds 4-6
-    assert sorted(rounds.values()) == [2, 2, 2, 2, 3, 6, 6, 6]
-    assert numba_tuned.winner(times) == candidates[5].name
-    assert candidates[5].name in numba_tuned.finalists_of(times)
+    rounds = {k: len(times[c.name]) for k, c in enumerate(candidates)}
+    # rounds 1-2: all 15; 3-4: the faster 8 (12, 0-5, 9) and tiled's fastest (6); 5-8: the faster 5
+    # (12, 0-3) and 6; 9-10: the faster 3 (12, 0, 1) and 6
+    assert rounds == {
+        **{k: 2 for k in (7, 8, 10, 11, 13, 14)},
+        **{k: 4 for k in (4, 5, 9)},
+        **{k: 8 for k in (2, 3)},
+        **{k: 10 for k in (0, 1, 6, 12)},
+    }
+    assert numba_tuned.winner(times) == candidates[12].name
+    assert numba_tuned.finalists_of(times) == [candidates[k].name for k in (0, 1, 6, 12)]
     # the landscape (finalists=None) keeps every candidate for every round
     everyone = numba_tuned.time_candidates(None, candidates, seconds=60.0, max_rounds=3, finalists=None)
     assert {len(values) for values in everyone.values()} == {3}
@@ -213,7 +223,8 @@ def test_the_incumbent_runs_every_round_on_top_of_the_finalists(monkeypatch):
         None, candidates, seconds=60.0, min_rounds=2, max_rounds=6, finalists=3, keep=candidates[7]
     )
     assert len(times[candidates[7].name]) == 6
-    assert numba_tuned.finalists_of(times) == [candidates[k].name for k in (0, 2, 4, 7)]
+    # the 3 fastest, tiled's fastest (6: the family's only one left after round 1), the incumbent
+    assert numba_tuned.finalists_of(times) == [candidates[k].name for k in (0, 2, 4, 6, 7)]
     # "fused" is fastest, and "fused-pf2048" prefetches within 5% of it
     assert numba_tuned.challenger(times) == candidates[2].name == "fused-pf2048"
     # faster in all 6 rounds: p = 1/64, it replaces the incumbent
