@@ -10,8 +10,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -386,6 +388,32 @@ def test_cache_folder_is_per_source_and_numba_version(monkeypatch, tmp_path):
         _jit.cache_dir.cache_clear()
     assert folder.parent == tmp_path / "numba"
     assert source_digest() in folder.name and numba.__version__ in folder.name
+
+
+def _add_one(x):
+    return x + 1
+
+
+def test_kernels_made_in_many_threads_at_once_all_cache_in_the_ladders_folder():
+    """The dask rung's worker threads make their kernel at once; each must cache in ``cache_dir``
+    (not in a folder under the working directory), and Numba's global setting must be left as found.
+
+    The window is narrow: with the lock taken out, this failed in about one run of six.
+    """
+    before = numba.core.config.CACHE_DIR
+    threads = 16
+    barrier = threading.Barrier(threads)
+
+    def make(k):
+        barrier.wait()
+        return _jit.compiled(_jit.specialize(_add_one, f"add_one_{k}"))
+
+    for _ in range(25):
+        with ThreadPoolExecutor(threads) as pool:
+            dispatchers = list(pool.map(make, range(threads)))
+        paths = {Path(dispatcher._cache.cache_path).parent for dispatcher in dispatchers}
+        assert paths == {_jit.cache_dir()}
+    assert numba.core.config.CACHE_DIR == before
 
 
 _LOAD_EVERY_KERNEL = """
