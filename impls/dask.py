@@ -147,9 +147,18 @@ def close() -> None:
         if _client is None:
             return
         cluster = _client.cluster
-        _client.close()
-        if cluster is not None:
-            cluster.close()
+        # A worker closing while its heartbeat is in flight logs "Failed to communicate with
+        # scheduler during heartbeat" (an ERROR, with a traceback) now and then: noise of the
+        # shutdown we asked for, printed on the caller's stderr at exit.
+        worker_log = logging.getLogger("distributed.worker")
+        level = worker_log.level
+        worker_log.setLevel(logging.CRITICAL)
+        try:
+            _client.close()
+            if cluster is not None:
+                cluster.close()
+        finally:
+            worker_log.setLevel(level)
         _client = None
 
 
