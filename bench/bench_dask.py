@@ -22,8 +22,8 @@ import math
 
 import pytest
 
-from bench.config import LR, PROFILE
-from bench.data import get_data
+from bench.config import PROFILE
+from bench.data import get_data, timed_problem
 from bench.harness import Point, answer_error, assert_answer, size_info, skip_if_over_budget
 from bench.schema import record
 from impls import IMPLEMENTATIONS, MISSING
@@ -49,8 +49,7 @@ def _dask():
 
 
 def _problem(m: int, n: int, epochs: int):
-    X, y = get_data(m, n)
-    return IMPLEMENTATIONS["dask"].validate(X, y, lr=LR, epochs=epochs)
+    return timed_problem(IMPLEMENTATIONS["dask"], m, n, "float64", epochs)
 
 
 def _rows(m: int, per_thread: int | None) -> int | None:

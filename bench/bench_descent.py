@@ -10,8 +10,8 @@ import numba
 import numpy as np
 import pytest
 
-from bench.config import LR, PROFILE
-from bench.data import get_data
+from bench.config import PROFILE
+from bench.data import get_data, timed_problem
 from bench.harness import (
     ROOFLINE,
     Point,
@@ -46,8 +46,7 @@ def test_descent(benchmark, point: Point):
     epochs = PROFILE.epochs
     skip_if_over_budget(rung, point, PROFILE)
 
-    X, y = get_data(point.m, point.n, point.dtype)
-    problem = rung.validate(X, y, lr=LR, epochs=epochs, dtype=point.dtype)
+    problem = timed_problem(rung, point.m, point.n, point.dtype, epochs)
     state = rung.prepare(problem)  # e.g. lists for pure Python: not part of the timing
 
     benchmark.group = f"descent m={point.m} n={point.n}"

@@ -15,8 +15,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from bench.config import LR, PROFILE
-from bench.data import get_data
+from bench.config import PROFILE
+from bench.data import timed_problem
 from bench.harness import Point, limited_threads, size_info, skip_if_over_budget
 from bench.schema import record
 from impls import DISTRIBUTED, IMPLEMENTATIONS
@@ -47,8 +47,7 @@ def test_memory_per_epoch(benchmark, point: Point):
     rung = IMPLEMENTATIONS[point.rung]
     epochs = 1
     skip_if_over_budget(rung, point, PROFILE)
-    X, y = get_data(point.m, point.n, point.dtype)
-    problem = rung.validate(X, y, lr=LR, epochs=epochs, dtype=point.dtype)
+    problem = timed_problem(rung, point.m, point.n, point.dtype, epochs)
     state = rung.prepare(problem)
     benchmark.group = "memory per epoch"
     with limited_threads(point.rung, point.threads) as threads:

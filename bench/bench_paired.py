@@ -25,8 +25,8 @@ import time
 import numpy as np
 import pytest
 
-from bench.config import LR, PROFILE
-from bench.data import get_data
+from bench.config import PROFILE
+from bench.data import get_data, timed_problem
 from bench.harness import (
     ROOFLINE,
     Point,
@@ -91,8 +91,8 @@ def test_share_of_probe(benchmark, point: Point):
             result = child.report()[0]
         threads = 1
     else:
-        X, y = get_data(point.m, point.n, point.dtype)
-        problem = rung.validate(X, y, lr=LR, epochs=epochs, dtype=point.dtype)
+        X, _ = get_data(point.m, point.n, point.dtype)
+        problem = timed_problem(rung, point.m, point.n, point.dtype, epochs)
         state = rung.prepare(problem)
         answers = []
 
@@ -156,9 +156,9 @@ def test_head_to_head(benchmark, point: Point):
     meets the same moments, and the comparison is the median over rounds of each rung's epoch
     over the planned rung's epoch in the same round.
     """
-    X, y = get_data(point.m, point.n, point.dtype)
+    X, _ = get_data(point.m, point.n, point.dtype)
     rungs = [IMPLEMENTATIONS[name] for name in LADDER]
-    problems = [rung.validate(X, y, lr=LR, epochs=1, dtype=point.dtype) for rung in rungs]
+    problems = [timed_problem(rung, point.m, point.n, point.dtype) for rung in rungs]
     states = [rung.prepare(problem) for rung, problem in zip(rungs, problems, strict=True)]
     times: dict[str, list[float]] = {rung.name: [] for rung in rungs}
     probe_s: list[float] = []

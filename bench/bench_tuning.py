@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.config import LR, PROFILE
-from bench.data import get_data
+from bench.config import PROFILE
+from bench.data import timed_problem
 from bench.harness import Point, limited_threads, size_info
 from bench.schema import record
 from impls import IMPLEMENTATIONS, numba_tuned
@@ -35,9 +35,7 @@ TUNING_POINTS = sorted(
 
 @pytest.mark.parametrize("point", TUNING_POINTS, ids=[f"tuning-{p.id}" for p in TUNING_POINTS])
 def test_tuning(benchmark, point: Point):
-    X, y = get_data(point.m, point.n, point.dtype)
-    rung = IMPLEMENTATIONS[TUNED]
-    problem = rung.validate(X, y, lr=LR, epochs=1, dtype=point.dtype)
+    problem = timed_problem(IMPLEMENTATIONS[TUNED], point.m, point.n, point.dtype)
     benchmark.group = "numba_tuned measuring"
     data = numba_tuned.data_class(point.m, point.n, np.dtype(point.dtype).itemsize)  # the plan's class
     with limited_threads(TUNED, point.threads) as threads:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
+import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -58,6 +59,20 @@ def pytest_configure(config):
         folder = Path(tempfile.mkdtemp(prefix="ladder-bench-wisdom-"))
         os.environ["LADDER_WISDOM"] = str(folder / "wisdom.json")
     os.environ.setdefault("LADDER_PLANNING", "measure")
+
+
+@pytest.fixture(autouse=True)
+def _no_idle_cluster():
+    """Close the dask rung's LocalCluster after each benchmark that started one.
+
+    Left running, its idle worker threads and event loop slowed every rung timed after it by up
+    to about 15% (``bench/FINDINGS.md``, "An idle Dask cluster in the process slows the other
+    rungs"). Closing happens after the benchmark, outside every timed region.
+    """
+    yield
+    dask = sys.modules.get("impls.dask")  # imported only where distributed is installed
+    if dask is not None:
+        dask.close()
 
 
 _RUN: dict = {}  # this session's RunRecord and the session itself, once started
@@ -117,6 +132,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     # py-cpuinfo's cache sizes can be wrong in a virtual machine; Linux's own report is kept too.
     machine_info["last_level_cache_bytes"] = numba_tuned.last_level_cache_bytes()
     machine_info["plan_cache_share"] = numba_tuned.CACHE_SHARE  # "cache" plans: X within 1/share of it
+    machine_info["plan_llc_span"] = numba_tuned.LLC_SPAN  # "llc" plans: X up to span times it
     machine_info["plan_prefer_prefetch"] = numba_tuned.PREFER_PREFETCH  # ties go to prefetching plans
     machine_info["plan_significance"] = numba_tuned.SIGNIFICANCE  # ... else to the rule of thumb
     machine_info["platform_detail"] = platform.platform()

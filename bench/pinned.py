@@ -22,8 +22,6 @@ import os
 import time
 import traceback
 
-from bench.config import LR
-
 START_TIMEOUT_S = 600.0  # the child generates the data and compiles before it answers
 
 
@@ -40,15 +38,15 @@ def _serve(conn, name: str, m: int, n: int, dtype: str, epochs: int, cpu: int) -
         os.sched_setaffinity(0, {cpu})  # before the rung's runtime starts its threads
         import numba
 
-        from bench.data import get_data
+        from bench.data import get_data, timed_problem
         from bench.roofline import read_all
         from impls import IMPLEMENTATIONS
 
         numba.set_num_threads(1)  # the probe, on the same one CPU
 
         rung = IMPLEMENTATIONS[name]
-        X, y = get_data(m, n, dtype)
-        problem = rung.validate(X, y, lr=LR, epochs=epochs, dtype=dtype)
+        X, _ = get_data(m, n, dtype)
+        problem = timed_problem(rung, m, n, dtype, epochs)
         state = rung.prepare(problem)
         result = rung.run(state, problem)  # warm-up: compilation and first touch
         read_all(X)

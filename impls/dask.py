@@ -118,6 +118,7 @@ def client():
                 silence_logs=logging.ERROR,
             )
             _client = distributed.Client(cluster, set_as_default=False)
+        atexit.unregister(close)  # once, however many clients this process opens and closes
         atexit.register(close)
         return _client
 

@@ -16,13 +16,14 @@ with ``FFTW_MEASURE`` and its wisdom files:
 2. **Plan per key.** The key is the CPU (LLVM's name for it, its feature flags and the model
    name), the Numba and llvmlite versions, the ladder's source digest, the dtype, the
    row-length class (row bytes rounded down to a power of two), the thread count, and the
-   data class: whether X fits in a quarter of the last-level cache ("cache") or not ("memory").
-   With X in cache the arithmetic decides and the block kernel's SIMD loss wins; beyond it,
-   how well the reads overlap with that arithmetic, and on some CPUs the one-row kernel
-   with prefetch wins. A plan made on one class loses on the other.
+   data class: whether X fits in a quarter of the last-level cache ("cache"), is about its size
+   (up to twice it: "llc", partly still cached when the next epoch begins) or far beyond it
+   ("memory"). With X in cache the arithmetic decides and the block kernel's SIMD loss wins;
+   beyond it, how well the reads overlap with that arithmetic, and on some CPUs the one-row
+   kernel with prefetch wins. A plan made on one class loses on the other.
 3. **Measure.** On the first call with a new key, every candidate runs in turn,
    in a shuffled order each round, on generated data of the call's row length and class:
-   large enough to leave the caches, or a quarter of the last-level cache, one epoch per
+   large enough to leave the caches, the size of the last-level cache, or a quarter of it, one epoch per
    timing wherever an epoch is long enough to time (``tuning_bytes``, ``epochs_per_sample``). The
    candidates race: the first round drops those more than HOPELESS times slower than its
    fastest, and then the field is halved by successive halving: at the end of rounds 2, 4,
@@ -97,14 +98,25 @@ MIN_TUNING_BYTES = 128 * 2**20  # the data the candidates are timed on: at least
 L3_MULTIPLE = 4  # ... and at least 4 times the last-level cache
 MAX_TUNING_BYTES = 1 * 2**30
 TUNING_LR = 0.5
-WISDOM_VERSION = 5  # 5: successive halving, each family kept; 4: rule of thumb as incumbent; 3: data classes
-DATA_CLASSES = ("cache", "memory")  # X within a quarter of the last-level cache, or beyond it
+WISDOM_VERSION = 6  # 6: "llc" class; 5: successive halving; 4: rule of thumb as incumbent; 3: data classes
+# X within a quarter of the last-level cache, up to twice its size, or beyond that
+DATA_CLASSES = ("cache", "llc", "memory")
+DATA_WORDS = {
+    "cache": "in the last-level cache",
+    "llc": "about the last-level cache's size",
+    "memory": "beyond the caches",
+}
 # "cache": X at most 1/4 of the last-level cache, timed on data of that size (the class's edge).
 # Not 1/2: the cache is shared (with the other cores, and in a cloud with other machines), and on
 # a 32 MiB L3 the plan without prefetch that won at 8 MiB lost 8-20% at 12 MiB and 25-85% at
 # 16 MiB (bench/FINDINGS.md). Timed at the edge, not in the middle: the plan must hold across the
 # class, and a plan without prefetch that won at 1/8 lost 8% at 1/4 in the benchmarks' races.
 CACHE_SHARE = 4
+# "llc": X beyond that quarter but at most LLC_SPAN times the last-level cache, timed on data the
+# size of the cache. Part of such an X is still cached when the next epoch begins, and the plan
+# made on 128 MiB can lose there: on 20 MB of n = 25 float64 (32 MiB L3) the plan chosen on 128
+# MiB by an 8% lead ran at 91% of the rule of thumb in the benchmark (bench/FINDINGS.md).
+LLC_SPAN = 2
 # Each timing covers whole epochs, at least this long: short enough that an epoch of the tuning
 # data is timed alone, as a caller's one-epoch fit would be, long enough for the clock. (Timed in
 # runs of several epochs, an in-cache plan without prefetch won by 2-5% and then lost by 6-8% to
@@ -226,7 +238,8 @@ def row_class(n: int, itemsize: int) -> int:
 
 
 def data_class(m: int | None, n: int, itemsize: int) -> str:
-    """ "cache" when X (``m`` rows of ``n`` features) fits in 1/CACHE_SHARE of the last-level cache.
+    """ "cache" when X (``m`` rows of ``n`` features) fits in 1/CACHE_SHARE of the last-level cache,
+    "llc" when it is at most LLC_SPAN times that cache, else "memory".
 
     Where the kernel's time goes differs between the two: with X in cache, the arithmetic; out of
     it, how well the reads overlap with it. A plan made on one is a guess on the other. Where the
@@ -235,7 +248,10 @@ def data_class(m: int | None, n: int, itemsize: int) -> str:
     llc = last_level_cache_bytes()
     if m is None or not llc:
         return "memory"
-    return "cache" if m * n * itemsize * CACHE_SHARE <= llc else "memory"
+    size = m * n * itemsize
+    if size * CACHE_SHARE <= llc:
+        return "cache"
+    return "llc" if size <= LLC_SPAN * llc else "memory"
 
 
 def key_of(n: int, dtype: Any, threads: int, data: str = "memory") -> dict:
@@ -326,12 +342,15 @@ def tuning_bytes(data: str = "memory") -> int:
     """Bytes of X the candidates are timed on.
 
     "memory": 4x the last-level cache, 128 MiB to 1 GiB. "cache": the class's limit, a quarter
-    of the last-level cache, so that the plan is one that still holds at the class's edge
-    (``data_class`` gives "cache" only where that size is known).
+    of the last-level cache, so that the plan is one that still holds at the class's edge.
+    "llc": the size of the last-level cache (``data_class`` gives "cache" and "llc" only where
+    that size is known).
     """
     llc = last_level_cache_bytes() or 0
     if data == "cache" and llc:
         return llc // CACHE_SHARE
+    if data == "llc" and llc:
+        return llc
     return int(min(MAX_TUNING_BYTES, max(MIN_TUNING_BYTES, L3_MULTIPLE * llc)))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from impls.numba_tuned import PREFER_PREFETCH, SIGNIFICANCE, forget, plan, wisdom, wisdom_path
+from impls.numba_tuned import DATA_WORDS, PREFER_PREFETCH, SIGNIFICANCE, forget, plan, wisdom, wisdom_path
 
 
 def _preferred(entry: dict) -> str:
@@ -47,7 +47,7 @@ def _show(entries: list[dict]) -> str:
         key, median, rounds_of = entry["key"], entry["median_s"], entry["rounds_of"]
         lines.append(
             f"\n{key['dtype']}, rows of {key['row_class']}+ bytes, {key['threads']} thread(s),"
-            f" X {'in the last-level cache' if key['data'] == 'cache' else 'beyond the caches'}"
+            f" X {DATA_WORDS.get(key['data'], key['data'])}"
             f" on {key['cpu_model']} ({key['cpu']}): {entry['choice']}{_preferred(entry)}"
             f"  [measured at n={entry['measured_n']}, {entry['rounds']} rounds,"
             f" {entry['measuring_s']:.2f} s of timing, {entry['when']}]"

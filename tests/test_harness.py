@@ -55,8 +55,7 @@ needs_pinning = pytest.mark.skipif(pinned.available() is not None, reason=str(pi
 
 @needs_pinning
 def test_a_pinned_rung_runs_on_one_cpu_and_gives_the_in_process_answer():
-    from bench.config import LR
-    from bench.data import get_data
+    from bench.data import timed_problem
 
     m, n, epochs = 2000, 7, 6
     with pinned.PinnedRung("numpy_vectorized", m, n, "float64", epochs) as child:
@@ -64,8 +63,9 @@ def test_a_pinned_rung_runs_on_one_cpu_and_gives_the_in_process_answer():
         child.probe()
         result, cpu_per_wall, cpus = child.report()
         assert child.round_trip_s(repeats=3) > 0
-    X, y = get_data(m, n)
-    expected = IMPLEMENTATIONS["numpy_vectorized"].fit(X, y, lr=LR, epochs=epochs)
+    rung = IMPLEMENTATIONS["numpy_vectorized"]
+    problem = timed_problem(rung, m, n, "float64", epochs)  # the benchmarks' data and start
+    expected = rung.run(rung.prepare(problem), problem)
     np.testing.assert_array_equal(result.w, expected.w)
     np.testing.assert_array_equal(result.costs, expected.costs)
     assert len(cpus) == 1
@@ -97,3 +97,21 @@ def test_only_a_thread_pool_fixed_at_start_up_needs_its_own_process(monkeypatch,
         with pytest.raises(RuntimeError, match=r"bench\.pinned"):
             with harness.limited_threads(name, threads):
                 pass
+
+
+def test_timed_calls_start_from_weights_that_spread_the_logits():
+    """Not from w = 0, where every logit is 0: from a fixed random w whose logits spread like N(0, 1)."""
+    from bench.data import get_data, reference_answer, start_weights, timed_problem
+
+    m, n = 4000, 50
+    w = start_weights(n)
+    assert w is start_weights(n) and not w.flags.writeable  # the same w for every rung
+    X, _ = get_data(m, n)
+    logits = X @ w
+    assert 0.8 < logits.std() < 1.2 and np.unique(logits).size == m
+    problem = timed_problem(IMPLEMENTATIONS["numba_fused"], m, n, "float32", epochs=3)
+    np.testing.assert_array_equal(problem.w0, w.astype(np.float32))
+    assert problem.w0 is not w and problem.epochs == 3
+    reference = IMPLEMENTATIONS["numpy_vectorized"]
+    from_zero = reference.fit(*get_data(m, n), lr=problem.lr, epochs=3)
+    assert not np.allclose(reference_answer(m, n, 3).w, from_zero.w)  # the reference starts there too

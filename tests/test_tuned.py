@@ -115,7 +115,8 @@ def test_measure_once_then_remember(fresh_wisdom):
 
 
 def test_x_in_the_cache_has_a_plan_of_its_own(fresh_wisdom, monkeypatch):
-    """Calls whose X fits in a quarter of the last-level cache plan on in-cache data, others on large data."""
+    """Calls whose X fits in a quarter of the last-level cache plan on in-cache data, X up to twice
+    the cache on data of the cache's size, others on large data."""
     _, measured = fresh_wisdom
     monkeypatch.setattr(numba_tuned, "last_level_cache_bytes", lambda: 8 * 2**20)
     sizes = []
@@ -127,21 +128,26 @@ def test_x_in_the_cache_has_a_plan_of_its_own(fresh_wisdom, monkeypatch):
 
     monkeypatch.setattr(numba_tuned, "tuning_problem", recording_problem)
     assert numba_tuned.data_class(2_621, 100, 8) == "cache"  # 2,096,800 bytes: within a quarter of it
-    assert numba_tuned.data_class(2_622, 100, 8) == "memory"  # 2,097,600 bytes: beyond 2 MiB
+    assert numba_tuned.data_class(2_622, 100, 8) == "llc"  # 2,097,600 bytes: beyond 2 MiB
+    assert numba_tuned.data_class(20_971, 100, 8) == "llc"  # 16,776,800 bytes: within twice 8 MiB
+    assert numba_tuned.data_class(20_972, 100, 8) == "memory"  # 16,777,600 bytes: beyond it
     assert numba_tuned.data_class(None, 100, 8) == "memory"
     small = numba_tuned.plan(30, "float64", m=1_000)
+    middle = numba_tuned.plan(30, "float64", m=20_000)  # 4.8 MB
     large = numba_tuned.plan(30, "float64", m=10**6)
     default = numba_tuned.plan(30, "float64")  # no m: the plan for data beyond the caches
-    assert small.source == large.source == "measured" and default.source == "wisdom"
+    assert small.source == middle.source == large.source == "measured" and default.source == "wisdom"
     assert small.entry["key"]["data"] == small.entry["data"] == "cache"
+    assert middle.entry["key"]["data"] == middle.entry["data"] == "llc"
     assert large.entry["key"]["data"] == default.entry["key"]["data"] == "memory"
-    assert [data for data, _ in sizes] == ["cache", "memory"] and len(measured) == 2
+    assert [data for data, _ in sizes] == ["cache", "llc", "memory"] and len(measured) == 3
     assert sizes[0][1] == 2 * 2**20  # a quarter of the last-level cache: the class's edge
+    assert sizes[1][1] == 8 * 2**20  # the last-level cache's own size
     assert small.entry["epochs_per_sample"] >= 1
     assert numba_tuned.plan(31, "float64", m=900).source == "wisdom"  # same class: remembered
     monkeypatch.setattr(numba_tuned, "last_level_cache_bytes", lambda: None)  # unknown: all "memory"
     assert numba_tuned.data_class(10, 1, 8) == "memory"
-    with pytest.raises(ValueError, match="data must be one of cache, memory"):
+    with pytest.raises(ValueError, match="data must be one of cache, llc, memory"):
         numba_tuned.measure(30, "float64", data="L2")
 
 

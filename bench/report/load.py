@@ -214,6 +214,7 @@ MACHINE_FIELDS = {
     "bench_profile": dict,
     "last_level_cache_bytes": int,
     "plan_cache_share": int,
+    "plan_llc_span": int,
     "plan_prefer_prefetch": float,
     "plan_significance": float,
     "threadpoolctl": list,

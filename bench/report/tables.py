@@ -287,7 +287,7 @@ def rule_of_thumb_plans(results: Results) -> tuple[int, int]:
 
 
 def plan_classes(results: Results) -> dict[str, list[str]]:
-    """The planned rung's plans by data class ("cache", "memory"), where the run recorded the class."""
+    """The planned rung's plans by data class ("cache", "llc", "memory"), where the run recorded the class."""
     d = results.kind("descent")
     if "plan_data" not in d.columns:
         return {}
