@@ -305,6 +305,7 @@ def test_same_kernel_sentence_counts_the_plans_that_were_the_rule_of_thumb(resul
 
 def test_the_plans_are_listed_by_data_class_where_the_run_recorded_it(results_file):
     results = load(results_file)
+    results.machine.pop("plan_llc_span", None)  # first a run before the "llc" class
     tuned = (results.table["rung"] == "numba_tuned") & (results.table["kind"] == "descent")
     results.table["plan_data"] = None  # a run before data classes: no sentence
     assert tables.plan_classes(results) == {}
@@ -318,6 +319,12 @@ def test_the_plans_are_listed_by_data_class_where_the_run_recorded_it(results_fi
     text = lesson.render(results, {})
     assert "whether X fits in a quarter of the last-level cache" in text
     assert "(in this run, X in the cache: `blocked-r8-pf4096`; X beyond it: `fused-pf2048`)" in text
+    assert "for the middle class" not in text and "is up to twice its size" not in text  # before "llc"
+    results.table.loc[small, ["plan_data", "plan"]] = ["llc", "blocked-r4-pf2048"]
+    results.machine["plan_llc_span"] = 2
+    text = lesson.render(results, {})
+    assert "a quarter of the last-level cache, is up to twice its size, or is larger" in text
+    assert "(in this run, X about the cache's size: `blocked-r4-pf2048`; X beyond it: `fused-pf2048`)" in text
 
 
 # --------------------------------------------------------------------------- the package's structure
