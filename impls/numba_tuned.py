@@ -645,8 +645,9 @@ def build(cold: bool = False) -> Rung:
     return Rung(
         name="numba_tuned",
         summary="The fastest of the kernels below, with their knobs swept, measured on this machine "
-        "once per dtype, row length, thread count and whether X fits in the last-level cache (the "
-        "rule of thumb unless another is clearly faster), and remembered (like FFTW's wisdom).",
+        "once per dtype, row length, thread count and size of X against the last-level cache (in "
+        "it, about its size, or beyond it; the rule of thumb unless another is clearly faster), "
+        "and remembered (like FFTW's wisdom).",
         descend=descend,
         tolerance=TOLERANCE,
         uses_threads="numba",
