@@ -181,6 +181,18 @@ def test_results_with_the_old_labels_still_load(results_file, tmp_path):
     assert not rungs & set(LABEL_ALIASES)
 
 
+def test_the_lesson_says_where_the_timed_descents_started(results_file, generated, tmp_path):
+    text = (generated / "README.md").read_text()
+    assert "started from the same random w" in text and "does not record where" not in text
+    raw = json.loads(results_file.read_text())
+    del raw["machine_info"]["bench_profile"]["start_w"]  # a run from before the field
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(raw))
+    assert main([str(old), "--out", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "README.md").read_text()
+    assert "does not record where the timed descents started" in text and "the same random w" not in text
+
+
 def test_tuning_section_shows_every_plan_of_the_run(results_file, generated):
     raw = json.loads(results_file.read_text())
     lesson = (generated / "README.md").read_text()
