@@ -149,7 +149,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     }
     machine_info["thread_env"] = {name: os.environ.get(name) for name in THREAD_ENV}
     machine_info["packages"] = {name: _version(name) for name in PACKAGES}
-    # Timed descents start from bench.data.start_weights (runs before it recorded this began at w = 0).
+    # Timed descents start from bench.data.start_weights; results files without "start_w" do not say.
     profile = {**dataclasses.asdict(PROFILE), "lr": LR, "seed": SEED, "start_w": "random"}
     machine_info["bench_profile"] = profile
     machine_info["impls_source_digest"] = source_digest()
