@@ -96,6 +96,7 @@ def _planning(results: Results) -> dict:
         "plan_classes": tables.plan_classes(results),
         "plan_cache_share": results.machine.get("plan_cache_share"),
         "plan_llc_span": results.machine.get("plan_llc_span"),
+        "plan_llc_bytes": results.machine.get("last_level_cache_bytes"),
         "plan_prefer_prefetch": results.machine.get("plan_prefer_prefetch"),
         "plan_significance": results.machine.get("plan_significance"),
         "plan_kept": tables.rule_of_thumb_kept(results),
