@@ -135,6 +135,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["plan_llc_span"] = numba_tuned.LLC_SPAN  # "llc" plans: X up to span times it
     machine_info["plan_prefer_prefetch"] = numba_tuned.PREFER_PREFETCH  # ties go to prefetching plans
     machine_info["plan_significance"] = numba_tuned.SIGNIFICANCE  # ... else to the rule of thumb
+    machine_info["plan_test_rounds"] = numba_tuned.TEST_ROUNDS  # rounds that test, duel included
     machine_info["platform_detail"] = platform.platform()
     machine_info["threadpoolctl"] = threadpool_info()
     try:

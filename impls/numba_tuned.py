@@ -34,15 +34,18 @@ with ``FFTW_MEASURE`` and its wisdom files:
    dropped: knobs of one kernel are a few percent apart, and a halving decided on a few noisy
    rounds dropped the prefetched fused kernel, at 1e6 x 100 float64 the fastest over 40 paired
    rounds, in two races of three (bench/FINDINGS.md). Rounds go on while less than
-   MEASURE_SECONDS of timing have passed, at least MIN_ROUNDS and at most MAX_ROUNDS of them.
+   MEASURE_SECONDS of timing have passed, at least MIN_ROUNDS (2) and at most MAX_ROUNDS of them.
    The race's choice is the finalist with the lowest median, except that a finalist that
    prefetches wins over a faster one that does not if it is within PREFER_PREFETCH of it
    (whether the rows are still in cache when a call begins depends on what ran before it;
    prefetch costs little if they are).
    ``numba_blocked``'s rule of thumb runs every round as the incumbent, and the choice replaces
    it only where it was faster in significantly many rounds (a sign test at SIGNIFICANCE): the
-   top finalists are often closer than a short race can tell apart. So timing takes
-   MEASURE_SECONDS plus at most one round, or MIN_ROUNDS rounds where a round is longer.
+   top finalists are often closer than a short race can tell apart. The test needs rounds: where
+   the time is up before TEST_ROUNDS (10), the race's choice at that point and the incumbent go
+   on alone, in a duel, up to TEST_ROUNDS rounds. So timing takes MEASURE_SECONDS plus at most
+   one round of the race (MIN_ROUNDS rounds where a round is longer), plus at most
+   TEST_ROUNDS - MIN_ROUNDS rounds of the duel, two epochs each.
    Generating the data, and compiling the kernels the first time on a machine, come on top
    and are recorded apart (compiling happens once per machine: the kernels are cached on
    disk, ``impls/_jit.py``).
@@ -86,6 +89,13 @@ from impls._common import FLOAT32, Problem, Rung, Tolerance, resolve_dtype, sour
 from impls._jit import cache_root
 from impls.numba_fused import NO_KNOBS, run_descent
 
+# The incumbent's test (SIGNIFICANCE) gets at least this many rounds. Below 5 the one-sided sign
+# test cannot reach 5% at all (its smallest p is 1/2**rounds), so where rounds are long the rule of
+# thumb stayed whatever the race found: with a 480 MiB L3 the data beyond the caches is 1 GiB,
+# and within 4 s its races ran 2-6 rounds (reports/large at a12db9a). At 10 rounds, a choice that
+# was faster in 9 of them replaces the rule of thumb (p = 11/1024). Where the time is up before
+# then, the rounds left are a duel: only the race's choice at that point and the incumbent run.
+TEST_ROUNDS = 10
 MIN_ROUNDS = 2  # every candidate within HOPELESS of the fastest is timed at least this many times
 MAX_ROUNDS = 60  # rounds of the race (the finalists run them all)
 FINALISTS = 3  # the race stops dropping candidates at this many (plus each family's fastest)
@@ -98,7 +108,9 @@ MIN_TUNING_BYTES = 128 * 2**20  # the data the candidates are timed on: at least
 L3_MULTIPLE = 4  # ... and at least 4 times the last-level cache
 MAX_TUNING_BYTES = 1 * 2**30
 TUNING_LR = 0.5
-WISDOM_VERSION = 6  # 6: "llc" class; 5: successive halving; 4: rule of thumb as incumbent; 3: data classes
+# 7: duel up to TEST_ROUNDS; 6: "llc" class; 5: successive halving; 4: rule of thumb as
+# incumbent; 3: data classes
+WISDOM_VERSION = 7
 # X within a quarter of the last-level cache, up to twice its size, or beyond that
 DATA_CLASSES = ("cache", "llc", "memory")
 DATA_WORDS = {
@@ -378,6 +390,7 @@ def time_candidates(
     seconds: float = MEASURE_SECONDS,
     min_rounds: int = MIN_ROUNDS,
     max_rounds: int = MAX_ROUNDS,
+    test_rounds: int = TEST_ROUNDS,
     finalists: int | None = FINALISTS,
     seed: int = 0,
     epochs: int = 1,
@@ -390,17 +403,21 @@ def time_candidates(
     Interleaving puts every candidate under the same conditions: a burst of other work on a
     shared machine slows one round of each rather than all rounds of one. The first round drops
     every candidate more than HOPELESS times slower than that round's fastest (no burst of noise
-    makes a contender twice as slow as the field); from ``min_rounds`` on, each round that is a
+    makes a contender twice as slow as the field); from round 2 on, each round that is a
     power of two drops the slower half of the candidates still running (by median), but not the
     fastest of a family (``_survivors``). Neither goes below ``finalists``;
     ``finalists=None`` keeps every candidate to the end (a full landscape). ``keep`` (one of
     ``candidates``, the incumbent) is never dropped, and runs on top of the ``finalists``.
+    Where the time is up before ``test_rounds`` rounds and there is an incumbent, the rounds
+    left up to ``test_rounds`` are a duel: only the ``challenger`` of that moment and ``keep``
+    run, so that the sign test against the incumbent has enough rounds (``winner``).
     The candidates still running at the end have the most rounds: ``finalists_of`` names them.
     Call :func:`warm_up` first: the first call of a kernel compiles it or loads it from the cache.
     """
     rng = np.random.default_rng(seed)
     times: dict[str, list[float]] = {candidate.name: [] for candidate in candidates}
     running = list(candidates)
+    dueling = False
     began = time.perf_counter()
     for rounds in range(1, max_rounds + 1):
         for k in rng.permutation(len(running)):
@@ -409,7 +426,14 @@ def time_candidates(
             _run(candidate, problem, epochs)
             times[candidate.name].append((time.perf_counter() - start) / epochs)
         if rounds >= min_rounds and time.perf_counter() - began >= seconds:
-            break
+            if rounds >= test_rounds or keep is None or finalists is None:
+                break
+            if not dueling:
+                chosen = BY_NAME[challenger(times)]
+                if chosen == keep:
+                    break
+                running, dueling = [chosen, keep], True
+            continue
         if rounds == 1 and finalists is not None and len(running) > finalists:
             fastest = min(times[c.name][0] for c in running)
             running.sort(key=lambda c: times[c.name][0])

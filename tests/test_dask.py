@@ -267,3 +267,18 @@ def test_a_worker_lost_mid_fit_is_recomputed_and_the_answer_stands():
         assert victim not in own.scheduler_info()["workers"]  # the worker was really lost
     assert "error" not in outcome, outcome.get("error")
     assert agrees(outcome["result"], X, y, 0.5, epochs) <= rung.tolerance("float64")
+
+
+def test_closing_drops_only_the_shutdown_heartbeat_noise_and_leaves_the_logger_as_it_was():
+    import logging
+
+    worker_log = logging.getLogger("distributed.worker")
+    level, filters = worker_log.level, list(worker_log.filters)
+
+    def record(message: str) -> logging.LogRecord:
+        return worker_log.makeRecord("distributed.worker", logging.ERROR, __file__, 1, message, (), None)
+
+    assert not dask_rung._heartbeat_noise(record("Failed to communicate with scheduler during heartbeat."))
+    assert dask_rung._heartbeat_noise(record("Compute Failed"))
+    dask_rung.close()  # with or without a cluster open
+    assert worker_log.level == level and worker_log.filters == filters

@@ -249,16 +249,26 @@ def test_each_tuning_race_is_tested_against_the_rule_of_thumb_and_the_lesson_cou
         }[way]
         assert any(cell.startswith(f"`{info['tuning_choice']}`") and cell.endswith(phrase) for cell in cells)
     assert _rule_of_thumb_sentence(keys=len(tuning), **counts) in section
+    # why the test gets TEST_ROUNDS rounds, where a race's time runs out early
+    assert raw["machine_info"]["plan_test_rounds"] == numba_tuned.TEST_ROUNDS
+    blind = lesson._blind_rounds(numba_tuned.SIGNIFICANCE)
+    duel = f"in fewer than {blind} rounds the test cannot reach 5% however often the choice won"
+    assert duel in section and f"side by side, up to {numba_tuned.TEST_ROUNDS} rounds." in section
+    wins = [0.9] * blind
+    assert numba_tuned.sign_test(wins, [1.0] * blind) <= numba_tuned.SIGNIFICANCE
+    assert numba_tuned.sign_test(wins[1:], [1.0] * (blind - 1)) > numba_tuned.SIGNIFICANCE
     # a results file from before the incumbent has neither the sentence nor the column's note
     for bench in raw["benchmarks"]:
         for field in ("tuning_estimate", "tuning_challenger", "tuning_sign_test_p"):
             bench["extra_info"].pop(field, None)
     del raw["machine_info"]["plan_significance"]
+    del raw["machine_info"]["plan_test_rounds"]
     (tmp_path / "old.json").write_text(json.dumps(raw))
     assert main([str(tmp_path / "old.json"), "--out", str(tmp_path / "old")]) == 0
     old = (tmp_path / "old" / "README.md").read_text()
     assert "the race chose the rule of thumb" not in old and "rule of thumb, kept" not in old
     assert "runs in every round as well" not in old  # (FINDINGS, which the lesson quotes, tells the story)
+    assert "however often the choice won" not in old
 
 
 def _races(results_file: Path) -> list[dict]:

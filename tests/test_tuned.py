@@ -328,6 +328,33 @@ def test_the_race_stops_when_its_time_is_up(monkeypatch):
     assert {len(values) for values in times.values()} == {2}  # MIN_ROUNDS, then the bound
 
 
+def test_where_time_runs_out_early_the_choice_duels_the_incumbent_up_to_the_test_rounds(monkeypatch):
+    """Rounds far longer than the time bound: two rounds of the race, then only the race's choice
+    and the incumbent run, until the sign test has TEST_ROUNDS rounds to decide on."""
+    candidates = numba_tuned.CANDIDATES[:8]
+    incumbent, fastest = candidates[7], candidates[3]
+    cost = {c.name: 1.0 + 0.01 * k for k, c in enumerate(candidates)}
+    cost[fastest.name] = 0.9
+    _fake_clock(monkeypatch, cost)
+    times = numba_tuned.time_candidates(None, candidates, seconds=0.5, finalists=3, keep=incumbent)
+    rounds = {name: len(values) for name, values in times.items()}
+    assert numba_tuned.TEST_ROUNDS == 10 and numba_tuned.MIN_ROUNDS == 2
+    assert rounds == {c.name: 10 if c in (fastest, incumbent) else 2 for c in candidates}
+    assert numba_tuned.finalists_of(times) == [fastest.name, incumbent.name]
+    # faster in all 10 rounds: p = 1/1024, the choice replaces the rule of thumb (in 2 rounds,
+    # p = 1/4 could not have)
+    assert numba_tuned.sign_test(times[fastest.name], times[incumbent.name]) == 1 / 1024
+    assert numba_tuned.winner(times, incumbent.name) == fastest.name
+    # where the race's choice is the incumbent itself there is nothing to test: it stops
+    cost[incumbent.name] = 0.8
+    times = numba_tuned.time_candidates(None, candidates, seconds=0.5, finalists=3, keep=incumbent)
+    assert {len(values) for values in times.values()} == {2}
+    # without an incumbent, or for a full landscape, the time bound stops the race as before
+    assert {len(v) for v in numba_tuned.time_candidates(None, candidates, seconds=0.5).values()} <= {1, 2}
+    landscape = numba_tuned.time_candidates(None, candidates, seconds=0.5, finalists=None, keep=incumbent)
+    assert {len(values) for values in landscape.values()} == {2}
+
+
 def test_forget_and_show(fresh_wisdom, capsys):
     path, measured = fresh_wisdom
     assert wisdom.main(["show"]) == 0 and "no wisdom" in capsys.readouterr().out

@@ -7,6 +7,7 @@ loudly; a number this run did not measure is None, and the template prints a lab
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,8 +100,16 @@ def _planning(results: Results) -> dict:
         "plan_llc_bytes": results.machine.get("last_level_cache_bytes"),
         "plan_prefer_prefetch": results.machine.get("plan_prefer_prefetch"),
         "plan_significance": results.machine.get("plan_significance"),
+        "plan_test_rounds": results.machine.get("plan_test_rounds"),
+        "plan_blind_rounds": _blind_rounds(results.machine.get("plan_significance")),
         "plan_kept": tables.rule_of_thumb_kept(results),
     }
+
+
+def _blind_rounds(significance: float | None) -> int | None:
+    """The fewest rounds in which a one-sided sign test can reach ``significance`` (its smallest
+    p-value over r rounds is 1/2**r)."""
+    return math.ceil(-math.log2(significance)) if significance and 0 < significance < 1 else None
 
 
 def _rounds(results: Results) -> dict:

@@ -217,6 +217,7 @@ MACHINE_FIELDS = {
     "plan_llc_span": int,
     "plan_prefer_prefetch": float,
     "plan_significance": float,
+    "plan_test_rounds": int,
     "threadpoolctl": list,
     "packages": dict,
     "thread_env": dict,
