@@ -280,5 +280,7 @@ def test_closing_drops_only_the_shutdown_heartbeat_noise_and_leaves_the_logger_a
 
     assert not dask_rung._heartbeat_noise(record("Failed to communicate with scheduler during heartbeat."))
     assert dask_rung._heartbeat_noise(record("Compute Failed"))
-    dask_rung.close()  # with or without a cluster open
+    dask_rung.client()  # this process's cluster (in-process workers), open while the filter is set
+    dask_rung.close()
+    assert dask_rung._client is None
     assert worker_log.level == level and worker_log.filters == filters
