@@ -28,7 +28,8 @@ from bench.passes import epoch_counts
 from bench.pinned import PinnedRung
 from bench.roofline import read_all
 from bench.schema import record
-from impls import IMPLEMENTATIONS, MISSING, PEERS, numba_tuned
+from impls import IMPLEMENTATIONS, MISSING, PEERS, PLANNED
+from impls.planner import key, plan, rule_of_thumb
 
 RUNG_POINTS = points(PROFILE, list(IMPLEMENTATIONS))
 PROBE_POINTS = points(PROFILE, [ROOFLINE])
@@ -66,17 +67,18 @@ def test_descent(benchmark, point: Point):
     info["max_rel_error"] = answer_error(result, point, epochs)
     info["tolerance"] = rung.tolerance(point.dtype)
     # Instruction counts, float64 only (what the lesson shows); numba_tuned's kernels are the rungs' below.
-    if rung.kernels and point.dtype == "float64" and rung is not numba_tuned.RUNG:
+    if rung.kernels and point.dtype == "float64" and point.rung != PLANNED:
         info.update(simd_profile(point.rung, point.dtype))
     if point.rung in PEERS and (point.m, point.n) in PROFILE.axis_sizes and point.threads == "all":
         info.update(epoch_counts(point.rung, point.m, point.n, point.dtype))  # untimed, after the timing
-    if rung is numba_tuned.RUNG:  # which candidate the plan ran here, and where the plan came from
+    if point.rung == PLANNED:  # which candidate the plan ran here, and what the rule of thumb is
         with limited_threads(point.rung, point.threads):
-            plan = numba_tuned.plan(point.n, point.dtype, m=point.m)
+            planned = plan(point.n, point.dtype, m=point.m)
         itemsize = np.dtype(point.dtype).itemsize
-        info["plan"] = plan.candidate.name
-        info["plan_row_class"] = numba_tuned.row_class(point.n, itemsize)
-        info["plan_data"] = numba_tuned.data_class(point.m, point.n, itemsize)
+        info["plan"] = planned.candidate.name
+        info["plan_rule_of_thumb"] = rule_of_thumb(point.n, point.dtype).name
+        info["plan_row_class"] = key.row_class(point.n, itemsize)
+        info["plan_data"] = key.data_class(point.m, point.n, itemsize)
     benchmark.extra_info.update(record("descent", **info))
     assert_answer(rung, info["max_rel_error"], point)  # the record stays: the report lists the failure
 

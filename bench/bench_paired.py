@@ -42,6 +42,7 @@ from bench.pinned import PinnedRung
 from bench.roofline import read_all
 from bench.schema import record
 from impls import IMPLEMENTATIONS, PLANNED
+from impls.planner.race import Rules, race
 
 COMPILED = [name for name, rung in IMPLEMENTATIONS.items() if rung.jit]
 SWEEP_FROM_M = 100_000  # below this X sits in cache and an epoch takes microseconds: no probe to compare
@@ -157,37 +158,35 @@ def test_head_to_head(benchmark, point: Point):
     over the planned rung's epoch in the same round.
     """
     X, _ = get_data(point.m, point.n, point.dtype)
-    rungs = [IMPLEMENTATIONS[name] for name in LADDER]
-    problems = [timed_problem(rung, point.m, point.n, point.dtype) for rung in rungs]
-    states = [rung.prepare(problem) for rung, problem in zip(rungs, problems, strict=True)]
-    times: dict[str, list[float]] = {rung.name: [] for rung in rungs}
-    probe_s: list[float] = []
+    rungs = {name: IMPLEMENTATIONS[name] for name in LADDER}
+    problems = {name: timed_problem(rung, point.m, point.n, point.dtype) for name, rung in rungs.items()}
+    states = {name: rung.prepare(problems[name]) for name, rung in rungs.items()}
     answers = {}
-    rng = np.random.default_rng(0)
+    rules = Rules(
+        seconds=PROFILE.head_to_head_s,
+        min_rounds=PROFILE.head_to_head_rounds,
+        max_rounds=HEAD_TO_HEAD_MAX_ROUNDS,
+        finalists=None,  # every rung and the probe run every round
+    )
 
-    def race():
-        began = time.perf_counter()
-        for rounds in range(1, HEAD_TO_HEAD_MAX_ROUNDS + 1):
-            for k in rng.permutation(len(rungs) + 1):  # k == len(rungs): the probe
-                start = time.perf_counter()
-                if k == len(rungs):
-                    read_all(X)
-                    probe_s.append(time.perf_counter() - start)
-                    continue
-                answers[rungs[k].name] = rungs[k].run(states[k], problems[k])
-                times[rungs[k].name].append(time.perf_counter() - start)
-            timed = time.perf_counter() - began
-            if rounds >= PROFILE.head_to_head_rounds and timed >= PROFILE.head_to_head_s:
-                break
+    def run(name: str) -> None:
+        if name == ROOFLINE:
+            read_all(X)
+        else:
+            answers[name] = rungs[name].run(states[name], problems[name])
+
+    def head_to_head():
+        return race([*LADDER, ROOFLINE], run, time.perf_counter, rules)
 
     benchmark.group = "head to head"
     with contextlib.ExitStack() as stack:
-        counts = [stack.enter_context(limited_threads(rung.name, point.threads)) for rung in rungs]
+        counts = [stack.enter_context(limited_threads(name, point.threads)) for name in LADDER]
         stack.enter_context(limited_threads(ROOFLINE, point.threads))
-        for rung, state, problem in zip(rungs, states, problems, strict=True):
-            rung.run(state, problem)  # compile or load, first touch
-        read_all(X)
-        benchmark.pedantic(race, rounds=1, iterations=1)
+        for name in LADDER:
+            run(name)  # compile or load, first touch
+        run(ROOFLINE)
+        times = benchmark.pedantic(head_to_head, rounds=1, iterations=1)
+    probe_s = times.pop(ROOFLINE)
     planned = np.array(times[PLANNED])
     ratios = {name: np.array(values) / planned for name, values in times.items() if name != PLANNED}
     shares = {name: np.array(probe_s) / np.array(values) for name, values in times.items()}

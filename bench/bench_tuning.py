@@ -1,14 +1,13 @@
-"""numba_tuned's tuning, at the axis sizes: what measuring costs, and every candidate's time there.
+"""numba_tuned's planning, at the axis sizes: what measuring costs, and every candidate's time there.
 
 Two things per (size, dtype, thread setting), in one benchmark:
 
 * the timed value is one planning measurement as a first use on a new machine would run it
-  (``numba_tuned.measure``: generate the tuning data, race the candidates), kernels already
-  compiled: compilation is timed apart, in ``bench_jit.py``;
+  (``impls.planner.plan.measure``: generate the tuning data, race the candidates), kernels
+  already compiled: compilation is timed apart, in ``bench_jit.py``;
 * ``extra_info["landscape_best_s"]``: every candidate's best epoch on the benchmark's own data
-  at this size, timed interleaved with none dropped (``numba_tuned.time_candidates``), the
-  landscape the lesson charts. It shows how far the plan, made on the tuning data, is from the
-  best candidate here.
+  at this size, timed interleaved with none dropped, the landscape the lesson charts. It shows
+  how far the plan, made on the tuning data, is from the best candidate here.
 """
 
 from __future__ import annotations
@@ -20,7 +19,8 @@ from bench.config import PROFILE
 from bench.data import timed_problem
 from bench.harness import Point, limited_threads, size_info
 from bench.schema import record
-from impls import IMPLEMENTATIONS, numba_tuned
+from impls import IMPLEMENTATIONS
+from impls.planner import candidates, key, planning, race
 
 TUNED = "numba_tuned"
 TUNING_POINTS = sorted(
@@ -37,14 +37,15 @@ TUNING_POINTS = sorted(
 def test_tuning(benchmark, point: Point):
     problem = timed_problem(IMPLEMENTATIONS[TUNED], point.m, point.n, point.dtype)
     benchmark.group = "numba_tuned measuring"
-    data = numba_tuned.data_class(point.m, point.n, np.dtype(point.dtype).itemsize)  # the plan's class
+    data = key.data_class(point.m, point.n, np.dtype(point.dtype).itemsize)  # the plan's class
+    landscape = race.Rules(seconds=PROFILE.tuning_landscape_s, finalists=None)
     with limited_threads(TUNED, point.threads) as threads:
         entry = benchmark.pedantic(
-            numba_tuned.measure, args=(point.n, point.dtype), kwargs={"data": data}, rounds=1, iterations=1
+            planning.measure, args=(point.n, point.dtype), kwargs={"data": data}, rounds=1, iterations=1
         )
-        numba_tuned.warm_up(problem)
-        times = numba_tuned.time_candidates(problem, seconds=PROFILE.tuning_landscape_s, finalists=None)
-        planned = numba_tuned.plan(point.n, point.dtype, m=point.m)
+        candidates.warm_up(problem)
+        times = planning.time_candidates(problem, landscape)
+        planned = planning.plan(point.n, point.dtype, m=point.m)
     best = {name: min(values) for name, values in times.items()}
     benchmark.extra_info.update(
         record(
@@ -55,7 +56,7 @@ def test_tuning(benchmark, point: Point):
             tuning_median_s=entry["median_s"],
             tuning_rounds=entry["rounds"],
             tuning_finalists=entry["finalists"],
-            tuning_estimate=entry["estimate"],
+            tuning_rule_of_thumb=entry["rule_of_thumb"],
             tuning_challenger=entry["challenger"],
             tuning_sign_test_p=entry["sign_test_p"],
             tuning_data_bytes=entry["data_bytes"],

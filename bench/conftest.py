@@ -1,4 +1,4 @@
-"""Machine metadata for the results file, numba_tuned's wisdom for the run, and what the JSON keeps."""
+"""What a results file records besides the timings: the machine, the code timed, the plans made."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from threadpoolctl import threadpool_info
 
 from bench import runs
 from bench.config import LR, PROFILE, SEED, SETTINGS_ERROR
-from impls import numba_tuned
+from bench.describe import RESULTS_VERSION, ladder
 from impls._common import source_digest
+from impls.planner import MODES, store
+from impls.planner.key import last_level_cache_bytes
 
 THREAD_ENV = (
     "OMP_NUM_THREADS",
@@ -50,8 +52,8 @@ def pytest_configure(config):
     """
     if SETTINGS_ERROR is not None:
         raise pytest.UsageError(str(SETTINGS_ERROR))
-    if os.environ.get("LADDER_PLANNING", "measure") not in numba_tuned.MODES:
-        modes = ", ".join(numba_tuned.MODES)
+    if os.environ.get("LADDER_PLANNING", "measure") not in MODES:
+        modes = ", ".join(MODES)
         raise pytest.UsageError(
             f"LADDER_PLANNING must be one of {modes}, got {os.environ['LADDER_PLANNING']!r}"
         )
@@ -104,7 +106,8 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
-    """Keep the statistics, drop pytest-benchmark's raw rounds; params as plain values.
+    """Keep the statistics, drop pytest-benchmark's raw rounds; params as plain values; add the
+    code this run timed (``bench.describe``) and the plans it made.
 
     The raw rounds (``stats.data``) made a default run's file 14 MB; the report uses only the
     statistics, which pytest-benchmark computed from every round before this hook runs.
@@ -114,7 +117,9 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
         point = (bench.get("params") or {}).get("point")
         if dataclasses.is_dataclass(point):
             bench["params"] = {"point": dataclasses.asdict(point)}
-    output_json["numba_tuned_wisdom"] = numba_tuned.wisdom()
+    output_json["results_version"] = RESULTS_VERSION
+    output_json["ladder"] = ladder()
+    output_json["wisdom"] = store.entries()
     if "session" in _RUN:
         runs.stamp(_RUN.get("record"), _RUN["session"], output_json)
 
@@ -130,12 +135,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     """CPU, cores, BLAS and Numba threading, thread variables and versions, in every results file."""
     machine_info["cpu_count"] = os.cpu_count()
     # py-cpuinfo's cache sizes can be wrong in a virtual machine; Linux's own report is kept too.
-    machine_info["last_level_cache_bytes"] = numba_tuned.last_level_cache_bytes()
-    machine_info["plan_cache_share"] = numba_tuned.CACHE_SHARE  # "cache" plans: X within 1/share of it
-    machine_info["plan_llc_span"] = numba_tuned.LLC_SPAN  # "llc" plans: X up to span times it
-    machine_info["plan_prefer_prefetch"] = numba_tuned.PREFER_PREFETCH  # ties go to prefetching plans
-    machine_info["plan_significance"] = numba_tuned.SIGNIFICANCE  # ... else to the rule of thumb
-    machine_info["plan_test_rounds"] = numba_tuned.TEST_ROUNDS  # rounds that test, duel included
+    machine_info["last_level_cache_bytes"] = last_level_cache_bytes()
     machine_info["platform_detail"] = platform.platform()
     machine_info["threadpoolctl"] = threadpool_info()
     try:

@@ -45,8 +45,9 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("simd_scalar_ops", int, False),
         ("simd_zmm_refs", int, False),
         ("plan", str, False),  # the planned rung: the candidate it ran
+        ("plan_rule_of_thumb", str, False),  # ... and the one it runs without measuring
         ("plan_row_class", int, False),
-        ("plan_data", str, False),  # "cache" or "memory": the data class of the plan's key
+        ("plan_data", str, False),  # "cache", "llc" or "memory": the data class of the plan's key
         ("pinned_round_trip_s", float, False),  # a point run in a pinned process: its pipe's cost
         ("pinned_cpu_per_wall", float, False),  # and its CPU seconds per timed second (1.0: one core)
         # a peer's epoch as its framework reports it (bench/passes.py)
@@ -83,7 +84,7 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("tuning_median_s", dict, False),  # ... and its median (the race's measure)
         ("tuning_rounds", int),
         ("tuning_finalists", list, False),  # the candidates that ran every round of the race
-        ("tuning_estimate", str, False),  # the rule of thumb, the incumbent (ran every round)
+        ("tuning_rule_of_thumb", str, False),  # the rule of thumb (ran every round)
         ("tuning_challenger", str, False),  # the race's choice before the sign test against it
         ("tuning_sign_test_p", float, False),
         ("tuning_data_bytes", int),

@@ -4,7 +4,8 @@ import tempfile
 import pytest
 
 from impls import IMPLEMENTATIONS, MISSING
-from impls.numba_tuned import CANDIDATES, candidate_rung
+from impls.numba_tuned import candidate_rung
+from impls.planner import CANDIDATES
 
 
 def pytest_configure(config):

@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from numba import njit
 from scipy.special import expit
 
-from impls import numba_tuned
 from impls._common import validate
 from impls._scalar import logistic_terms
 from impls._simd import dot_rows4, grad_rows4, logistic_terms_simd
 from impls.numba_fused import CHUNK_ROWS, run_descent
 from impls.numba_tiled import tile_terms
+from impls.planner import candidates
 from tests.reference import make_problem
 
 
@@ -218,7 +218,7 @@ def test_rebuilt_kernels_bypass_the_disk_cache():
         assert rebuilt.kernels
         for kernel in rebuilt.kernels:
             assert isinstance(kernel._cache, NullCache), (name, kernel)
-    for family in numba_tuned.FAMILIES.values():
+    for family in candidates.FAMILIES.values():
         driver, _ = family.build(cold=True)
         assert isinstance(driver._cache, NullCache) and not driver.signatures
         warm_driver, _ = family.build()
@@ -241,7 +241,7 @@ def test_prefetching_changes_no_bit_of_the_answer(family, knobs, dtype):
     """
     X, y = make_problem(CHUNK_ROWS + 1003, 37, seed=4)
     problem = validate(X.astype(dtype), y.astype(dtype), lr=0.3, epochs=3, dtype=dtype)
-    driver = numba_tuned.drivers()[family]
+    driver = candidates.drivers()[family]
     first, *others = (run_descent(driver, problem, 0.3, 3, k) for k in knobs)
     for w, b, costs in others:
         np.testing.assert_array_equal(w, first[0])

@@ -13,10 +13,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.report import charts, facts, fmt, lesson, select, tables
+from bench.report import fmt, pages, select
+from bench.report.charts import CHARTS
 from bench.report.cli import main
+from bench.report.facts import planner
 from bench.report.load import load
-from impls import IMPLEMENTATIONS, LABEL_ALIASES, MISSING, numba_tuned
+from bench.report.tables import rungs as rung_tables
+from impls import IMPLEMENTATIONS, LABEL_ALIASES, MISSING
+from impls.planner import CANDIDATES, rule_of_thumb
+from impls.planner import planning as planning_module
+from impls.planner.race import sign_test
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +61,7 @@ def generated(results_file, tmp_path_factory) -> Path:
 
 def test_every_chart_is_written_and_referenced(generated):
     lesson = (generated / "README.md").read_text()
-    for key in charts.CHARTS:
+    for key in CHARTS:
         name = f"fig_{key}.png"
         assert (generated / name).stat().st_size > 10_000, name
         assert f"]({name})" in lesson, name
@@ -102,10 +108,23 @@ def test_ladder_table_shows_the_json_times(results_file, generated):
                 assert shown in row, (info["rung"], shown, row)
 
 
-def test_lesson_shows_the_code_that_was_timed(generated):
+def test_lesson_shows_the_code_that_was_timed(results_file, generated):
+    """The run records each rung's code as it timed it (its core functions and the shared maths they
+    call), and the lesson shows that record."""
+    import inspect
+
+    from impls import _scalar, _vector
+
+    recorded = json.loads(results_file.read_text())["ladder"]["rungs"]
     lesson = (generated / "README.md").read_text()
-    for name in IMPLEMENTATIONS:
-        assert facts.source_of(name) in lesson, name
+    for name, rung in IMPLEMENTATIONS.items():
+        code = recorded[name]["code"]
+        assert code and code in lesson, name
+        for function in rung.core:  # the code that ran, as it is in the rung's module
+            function = getattr(function, "py_func", function)
+            assert inspect.getsource(function).strip() in code, (name, function.__name__)
+    for helper in (_scalar.logistic_terms, _vector.sigmoid, _vector.mean_loss):  # helpers shown too
+        assert inspect.getsource(helper).strip() in lesson, helper.__name__
     assert "$$z = Xw + b" in lesson
 
 
@@ -165,7 +184,7 @@ def test_results_file_keeps_statistics_not_raw_rounds(results_file):
         assert {"min", "median", "q1", "q3", "rounds"} <= set(bench["stats"])
         assert "UNSERIALIZABLE" not in json.dumps(bench["params"]), bench["name"]
     # the run planned afresh, and its plans (with every candidate's time) are in the file
-    assert raw["numba_tuned_wisdom"] and all(entry["best_s"] for entry in raw["numba_tuned_wisdom"])
+    assert raw["wisdom"] and all(entry["best_s"] for entry in raw["wisdom"])
 
 
 def test_results_with_the_old_labels_still_load(results_file, tmp_path):
@@ -212,7 +231,7 @@ def test_tuning_section_shows_every_plan_of_the_run(results_file, generated):
     assert tuning
     for info in tuning:
         assert f"`{info['tuning_choice']}`" in section
-        assert set(info["landscape_best_s"]) == {c.name for c in numba_tuned.CANDIDATES}
+        assert set(info["landscape_best_s"]) == {c.name for c in CANDIDATES}
 
 
 def _rule_of_thumb_sentence(same: int, keys: int, replaced: int, kept: int) -> str:
@@ -227,18 +246,18 @@ def test_each_tuning_race_is_tested_against_the_rule_of_thumb_and_the_lesson_cou
 ):
     raw = json.loads(results_file.read_text())
     tuning = [b["extra_info"] for b in raw["benchmarks"] if b["extra_info"]["kind"] == "tuning"]
-    assert tuning and raw["machine_info"]["plan_significance"] == numba_tuned.SIGNIFICANCE
+    assert tuning and raw["ladder"]["planner"]["significance"] == planning_module.SIGNIFICANCE
     counts = {"same": 0, "replaced": 0, "kept": 0}
     section = (generated / "README.md").read_text()
     section = section[section.index("### 9. `numba_tuned`") :]
     cells = [row[1] for row in _table_rows(section) if len(row) > 1]
     for info in tuning:
-        estimate, challenger = info["tuning_estimate"], info["tuning_challenger"]
+        estimate, challenger = info["tuning_rule_of_thumb"], info["tuning_challenger"]
         p = info["tuning_sign_test_p"]
-        assert estimate == numba_tuned.estimate(info["n"], info["dtype"]).name
+        assert estimate == rule_of_thumb(info["n"], info["dtype"]).name
         assert estimate in info["tuning_finalists"] and challenger in info["tuning_finalists"]
         assert 0 < p <= 1 and (p == 1 or challenger != estimate)  # a kernel never beats itself
-        beat = p <= numba_tuned.SIGNIFICANCE
+        beat = p <= planning_module.SIGNIFICANCE
         assert info["tuning_choice"] == (challenger if beat else estimate)
         way = "same" if challenger == estimate else "replaced" if beat else "kept"
         counts[way] += 1
@@ -250,19 +269,19 @@ def test_each_tuning_race_is_tested_against_the_rule_of_thumb_and_the_lesson_cou
         assert any(cell.startswith(f"`{info['tuning_choice']}`") and cell.endswith(phrase) for cell in cells)
     assert _rule_of_thumb_sentence(keys=len(tuning), **counts) in section
     # why the test gets TEST_ROUNDS rounds, where a race's time runs out early
-    assert raw["machine_info"]["plan_test_rounds"] == numba_tuned.TEST_ROUNDS
-    blind = lesson._blind_rounds(numba_tuned.SIGNIFICANCE)
+    assert raw["ladder"]["planner"]["race"]["test_rounds"] == planning_module.RULES.test_rounds
+    blind = planner.blind_rounds(planning_module.SIGNIFICANCE)
     duel = f"in fewer than {blind} rounds the test cannot reach 5% however often the choice won"
-    assert duel in section and f"side by side, up to {numba_tuned.TEST_ROUNDS} rounds." in section
+    assert duel in section and f"side by side, up to {planning_module.RULES.test_rounds} rounds." in section
     wins = [0.9] * blind
-    assert numba_tuned.sign_test(wins, [1.0] * blind) <= numba_tuned.SIGNIFICANCE
-    assert numba_tuned.sign_test(wins[1:], [1.0] * (blind - 1)) > numba_tuned.SIGNIFICANCE
-    # a results file from before the incumbent has neither the sentence nor the column's note
+    assert sign_test(wins, [1.0] * blind) <= planning_module.SIGNIFICANCE
+    assert sign_test(wins[1:], [1.0] * (blind - 1)) > planning_module.SIGNIFICANCE
+    # a results file from before the rule of thumb ran in the race has neither the sentence nor the column's note
     for bench in raw["benchmarks"]:
-        for field in ("tuning_estimate", "tuning_challenger", "tuning_sign_test_p"):
+        for field in ("tuning_rule_of_thumb", "tuning_challenger", "tuning_sign_test_p"):
             bench["extra_info"].pop(field, None)
-    del raw["machine_info"]["plan_significance"]
-    del raw["machine_info"]["plan_test_rounds"]
+    del raw["ladder"]["planner"]["significance"]
+    del raw["ladder"]["planner"]["race"]["test_rounds"]
     (tmp_path / "old.json").write_text(json.dumps(raw))
     assert main([str(tmp_path / "old.json"), "--out", str(tmp_path / "old")]) == 0
     old = (tmp_path / "old" / "README.md").read_text()
@@ -304,7 +323,7 @@ def test_races_against_the_ladder_are_in_the_plans_table_and_counted(results_fil
         }
         assert ratios == pytest.approx(info["ratio_median"])
         hardest = min(ratios, key=ratios.get)
-        kept_up += ratios[hardest] >= tables.KEEPS_UP
+        kept_up += ratios[hardest] >= planner.KEEPS_UP
         size = fmt.fmt_size((info["m"], info["n"]))
         row = next(r for r in rows if r[:3] == [size, info["dtype"], str(info["threads"])])
         assert row[-1].startswith(f"`{hardest}` {fmt.fmt_pct(ratios[hardest])} (")
@@ -317,34 +336,34 @@ def test_same_kernel_sentence_counts_the_plans_that_were_the_rule_of_thumb(resul
     count = int(tuned.sum())
     assert count
     for row in results.table[tuned].itertuples():  # make every plan the rule of thumb ...
-        results.table.loc[row.Index, "plan"] = numba_tuned.estimate(int(row.n), row.dtype).name
-    assert tables.rule_of_thumb_plans(results) == (count, count)
-    assert f"At {count} of these {count} points" in lesson.render(results, {})
+        results.table.loc[row.Index, "plan"] = rule_of_thumb(int(row.n), row.dtype).name
+    assert planner.rule_of_thumb_plans(results) == (count, count)
+    assert f"At {count} of these {count} points" in pages.render(results, {})
     results.table.loc[tuned, "plan"] = "fused"  # ... then none of them
-    assert tables.rule_of_thumb_plans(results) == (0, count)
-    assert "At none of these points" in lesson.render(results, {})
+    assert planner.rule_of_thumb_plans(results) == (0, count)
+    assert "At none of these points" in pages.render(results, {})
 
 
 def test_the_plans_are_listed_by_data_class_where_the_run_recorded_it(results_file):
     results = load(results_file)
-    results.machine.pop("plan_llc_span", None)  # first a run before the "llc" class
+    results.ladder.planner.pop("llc_span", None)  # first a run before the "llc" class
     tuned = (results.table["rung"] == "numba_tuned") & (results.table["kind"] == "descent")
     results.table["plan_data"] = None  # a run before data classes: no sentence
-    assert tables.plan_classes(results) == {}
-    assert "of the last-level cache: with X in the cache" not in lesson.render(results, {})
+    assert planner.plan_classes(results) == {}
+    assert "of the last-level cache: with X in the cache" not in pages.render(results, {})
     small = tuned & (results.table["m"] == results.table.loc[tuned, "m"].min())
     assert small.sum() < tuned.sum()
     results.table.loc[small, ["plan_data", "plan"]] = ["cache", "blocked-r8-pf4096"]
     results.table.loc[tuned & ~small, ["plan_data", "plan"]] = ["memory", "fused-pf2048"]
-    assert tables.plan_classes(results) == {"cache": ["blocked-r8-pf4096"], "memory": ["fused-pf2048"]}
-    results.machine["plan_cache_share"] = 4
-    text = lesson.render(results, {})
+    assert planner.plan_classes(results) == {"cache": ["blocked-r8-pf4096"], "memory": ["fused-pf2048"]}
+    results.ladder.planner["cache_share"] = 4
+    text = pages.render(results, {})
     assert "whether X fits in a quarter of the last-level cache" in text
     assert "(in this run, X in the cache: `blocked-r8-pf4096`; X beyond it: `fused-pf2048`)" in text
     assert "for the middle class" not in text and "is up to twice its size" not in text  # before "llc"
     results.table.loc[small, ["plan_data", "plan"]] = ["llc", "blocked-r4-pf2048"]
-    results.machine["plan_llc_span"] = 2
-    text = lesson.render(results, {})
+    results.ladder.planner["llc_span"] = 2
+    text = pages.render(results, {})
     assert "a quarter of the last-level cache, is up to twice its size, or is larger" in text
     assert "(in this run, X about the cache's size: `blocked-r4-pf2048`; X beyond it: `fused-pf2048`)" in text
 
@@ -355,23 +374,81 @@ REPORT = ROOT / "bench" / "report"
 
 
 def test_every_registered_rung_has_a_lesson_template():
-    templates = {path.name.removesuffix(".md.j2") for path in lesson.RUNG_TEMPLATES.glob("*.md.j2")}
+    templates = {path.name.removesuffix(".md.j2") for path in pages.RUNG_TEMPLATES.glob("*.md.j2")}
     assert set(IMPLEMENTATIONS) <= templates, set(IMPLEMENTATIONS) - templates
     stray = templates - set(IMPLEMENTATIONS) - set(MISSING)  # a peer not installed keeps its template
     assert not stray, f"templates of no registered rung: {stray}"
 
 
 def test_no_rung_label_in_the_reports_python():
-    for path in REPORT.glob("*.py"):
+    for path in REPORT.rglob("*.py"):
         text = path.read_text()
         for label in IMPLEMENTATIONS:
             assert not re.search(rf"\b{label}\b", text), f"{path.name} names the rung {label!r}"
 
 
+def _imported(path: Path) -> set[str]:
+    """Every module a file imports: import statements, and any string given to import_module or __import__."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names.add(node.module or "")
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
+            "import_module",
+            "__import__",
+        ):
+            names |= {arg.value for arg in node.args if isinstance(arg, ast.Constant)}
+            assert all(isinstance(arg, ast.Constant) for arg in node.args), f"{path}: a computed import"
+    return names
+
+
+def test_the_report_imports_nothing_of_the_code_it_describes():
+    for path in REPORT.rglob("*.py"):
+        for name in _imported(path):
+            assert name.split(".")[0] != "impls", f"{path.relative_to(ROOT)} imports {name}"
+            allowed = (
+                name.split(".")[0] != "bench" or name == "bench.schema" or name.startswith("bench.report")
+            )
+            assert allowed, (
+                f"{path.relative_to(ROOT)} imports {name}: the report reads results, not benchmarks"
+            )
+
+
+_REPORT_WITHOUT_IMPLS = (
+    "import runpy, sys; sys.modules['impls'] = None; "  # any import of impls fails
+    "sys.argv = ['bench.report', *sys.argv[1:]]; runpy.run_module('bench.report', run_name='__main__')"
+)
+
+
+def test_the_committed_lessons_regenerate_without_the_ladders_code_or_notes(tmp_path):
+    """A copy of the checkout without impls/ and bench/FINDINGS.md writes the committed lessons bytewise."""
+    import shutil
+
+    copy_root = tmp_path / "checkout"
+    shutil.copytree(
+        ROOT / "bench", copy_root / "bench", ignore=shutil.ignore_patterns("__pycache__", "FINDINGS.md")
+    )
+    shutil.copytree(ROOT / "reports", copy_root / "reports")
+    assert not (copy_root / "impls").exists() and not (copy_root / "bench" / "FINDINGS.md").exists()
+    command = [sys.executable, "-c", _REPORT_WITHOUT_IMPLS, "reports/results.json", "--out", "reports"]
+    command += ["--machines", "reports/machines"]
+    env = {**os.environ, "PYTHONPATH": str(copy_root)}
+    done = subprocess.run(command, cwd=copy_root, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    written = [ROOT / "reports" / "README.md", *sorted((ROOT / "reports" / "machines").rglob("README.md"))]
+    for lesson in written:
+        regenerated = copy_root / lesson.relative_to(ROOT)
+        assert regenerated.read_bytes() == lesson.read_bytes(), lesson.relative_to(ROOT)
+
+
 def test_report_functions_are_short():
     import ast
 
-    for path in REPORT.glob("*.py"):
+    for path in REPORT.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef):
                 length = node.end_lineno - node.lineno + 1
@@ -382,12 +459,12 @@ def test_a_name_the_context_lacks_fails_loudly(results_file):
     import jinja2
 
     results = load(results_file)
-    env = lesson.environment()
+    env = pages.environment()
     template = env.from_string("{% if have(rungs.no_such_rung.t_big) %}x{% endif %}")
     with pytest.raises(jinja2.UndefinedError):
-        template.render(lesson.context(results, {}))
+        template.render(pages.context(results, {}))
     with pytest.raises(jinja2.UndefinedError):
-        env.from_string("{{ no_such_number | time }}").render(lesson.context(results, {}))
+        env.from_string("{{ no_such_number | time }}").render(pages.context(results, {}))
 
 
 # --------------------------------------------------------------------------- every sentence true for its run
@@ -420,7 +497,7 @@ def test_verdicts_flip_when_the_rung_order_is_reversed(results_file, tmp_path):
     for name, factor in (("ordered", 0.5), ("reversed", 2.0)):
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(_ranked(raw, factor)))
-        lessons[name] = lesson.render(load(path), {})
+        lessons[name] = pages.render(load(path), {})
     ordered, reversed_ = lessons["ordered"], lessons["reversed"]
     for pattern in (
         r"this rung is [\d.,]+× (faster|slower) than pure Python",
@@ -443,12 +520,12 @@ def test_verdicts_flip_when_the_rung_order_is_reversed(results_file, tmp_path):
 # --------------------------------------------------------------------------- charts
 
 
-@pytest.mark.parametrize("key", list(charts.CHARTS))
+@pytest.mark.parametrize("key", list(CHARTS))
 def test_each_chart_draws_from_a_run_and_is_skipped_without_its_data(results_file, key):
     import matplotlib.pyplot as plt
 
     results = load(results_file)
-    _, plot = charts.CHARTS[key]
+    _, plot = CHARTS[key]
     fig = plot(results)
     assert fig is not None and fig.axes and any(ax.has_data() for ax in fig.axes)
     plt.close(fig)
@@ -520,14 +597,12 @@ def test_committed_lessons_regenerate_from_their_results(folder):
     """Every committed lesson is what today's report code writes from the results file beside it."""
     results = load(folder / "results.json")
     results.path = Path(os.path.relpath(folder / "results.json", ROOT))
-    links = {}
     machines = ROOT / "reports" / "machines"
-    if folder == ROOT / "reports":
-        links = {"machines": "machines/README.md", "machines_title": "the machines compared"}
-    elif folder.parent == machines:
-        links = {"machines": "../README.md", "machines_title": "the machines compared"}
-    figures = {key: f"fig_{key}.png" for key in charts.CHARTS if (folder / f"fig_{key}.png").exists()}
-    assert lesson.render(results, figures, links) == (folder / "README.md").read_text()
+    links = pages.links_from(
+        folder, machines if folder == ROOT / "reports" else None, back=folder.parent == machines
+    )
+    figures = {key: f"fig_{key}.png" for key in CHARTS if (folder / f"fig_{key}.png").exists()}
+    assert pages.render(results, figures, links) == (folder / "README.md").read_text()
 
 
 # --------------------------------------------------------------------------- all or nothing
@@ -653,7 +728,7 @@ def test_hidden_arithmetic_comes_from_the_committed_runs_records():
     """The 'why below the probe' numbers: the in-cache epoch, the side-by-side pair at the largest size."""
     path = ROOT / "reports" / "results.json"
     raw = json.loads(path.read_text())
-    hidden = tables.hidden_arithmetic(load(path))
+    hidden = planner.hidden_arithmetic(load(path))
     assert hidden is not None
     (m_cache, n), (m_big, _) = hidden["cache_size"], hidden["big_size"]
     assert m_cache * n * 8 <= select.last_level_cache(raw["machine_info"]) / 2 < m_big * n * 8
@@ -691,7 +766,7 @@ def test_the_probe_runs_in_the_races_and_its_shares_are_tabled(results_file, gen
     for info in races:
         probe = np.array(info["probe_s"])
         assert len(probe) == info["race_rounds"]  # the probe ran once in every round
-        label = tables._point_label(info["m"], info["n"], info["dtype"], info["threads_setting"])
+        label = fmt.point_label(info["m"], info["n"], info["dtype"], info["threads_setting"])
         row = next(r for r in rows if r[0] == label)
         for name, times in info["times_s"].items():
             share = float(np.median(probe / np.array(times)))
@@ -701,12 +776,68 @@ def test_the_probe_runs_in_the_races_and_its_shares_are_tabled(results_file, gen
     first = results.head_to_head[0]
     for key in ("probe_share_median", "probe_share_q25", "probe_share_q75"):
         first[key].pop("numba_loops")
-    label = tables._point_label(first["m"], first["n"], first["dtype"], first["threads_setting"])
-    rows = _table_rows(tables.same_rounds(results))
+    label = fmt.point_label(first["m"], first["n"], first["dtype"], first["threads_setting"])
+    rows = _table_rows(rung_tables.same_rounds(results))
     row = next(r for r in rows if r[0] == label)
     assert row[rows[0].index("`numba_loops`")] == "" and row[rows[0].index("`numba_tuned`")]
     for info in results.head_to_head:  # a run from before the probe joined the races: no such section
         for key in ("probe_s", "probe_share_median", "probe_share_q25", "probe_share_q75"):
             info.pop(key)
-    assert tables.same_rounds(results) == ""
-    assert "**In the same rounds.**" not in lesson.render(results, {})
+    assert rung_tables.same_rounds(results) == ""
+    assert "**In the same rounds.**" not in pages.render(results, {})
+
+
+# --------------------------------------------------------------------------- results of other formats
+
+
+def test_a_results_file_of_a_newer_format_is_one_line_saying_so(results_file, tmp_path, capsys):
+    raw = json.loads(results_file.read_text())
+    raw["results_version"] = 99
+    path = tmp_path / "future.json"
+    path.write_text(json.dumps(raw))
+    code, err = _run_main(path, tmp_path / "out", capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "of format 99, newer than this report reads" in err and "tox -e bench" in err
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda ladder: ladder.pop("roles"),
+        lambda ladder: ladder["rungs"].pop(ladder["order"][0]),
+        lambda ladder: ladder["rungs"][ladder["order"][0]].update(summary=7),
+        lambda ladder: ladder.update(order="python_loops"),
+    ],
+    ids=["no-roles", "undescribed-rung", "summary-not-text", "order-not-a-list"],
+)
+def test_a_malformed_record_of_the_ladder_is_one_line(results_file, tmp_path, capsys, damage):
+    raw = json.loads(results_file.read_text())
+    damage(raw["ladder"])
+    path = tmp_path / "bad-ladder.json"
+    path.write_text(json.dumps(raw))
+    code, err = _run_main(path, tmp_path / "out", capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert str(path) in err and "'ladder'" in err
+
+
+def test_a_results_file_of_format_1_loads_without_code(results_file, tmp_path):
+    """Files written before runs recorded their code: the ladder of format 1, its fields renamed since."""
+    raw = json.loads(results_file.read_text())
+    for key in ("results_version", "ladder"):
+        del raw[key]
+    for bench in raw["benchmarks"]:
+        info = bench["extra_info"]
+        if "tuning_rule_of_thumb" in info:
+            info["tuning_estimate"] = info.pop("tuning_rule_of_thumb")
+        info.pop("plan_rule_of_thumb", None)
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(raw))
+    results = load(path)
+    assert results.version == 1 and not results.ladder.code_recorded
+    assert results.ladder.planned == "numba_tuned" and results.ladder.baseline == "python_loops"
+    assert all(e["tuning_rule_of_thumb"] for e in results.tuning)
+    tuned = results.table[(results.table["rung"] == "numba_tuned") & results.table["plan"].notna()]
+    for row in tuned.itertuples():  # format 1's rule of thumb is today's: the same names
+        assert row.plan_rule_of_thumb == rule_of_thumb(int(row.n), row.dtype).name
+    text = pages.render(results, {})
+    assert "did not record the code it timed" in text and "```python" not in text

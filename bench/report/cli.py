@@ -14,10 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.report import compare
-from bench.report.lesson import write_report
 from bench.report.load import Results, ResultsError, load
-from impls._common import source_digest
+from bench.report.pages import links_from, load_machines, write_machines, write_report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,10 +51,10 @@ def check_out(out: str) -> Path:
 
 
 def _warn(run: Results) -> None:
-    if run.source_digest and run.source_digest != source_digest():
+    if not run.ladder.code_recorded:
         print(
-            f"warning: impls/ has changed since {run.path} was written; the code shown in the lesson "
-            "is today's, the timings are not (the lesson says so).",
+            f"note: {run.path} is of format {run.version}, which did not record the code it timed: "
+            "its lesson shows no code (regenerate the file with `tox -e bench` to have it)",
             file=sys.stderr,
         )
     for name, reason in run.failures:
@@ -82,17 +80,11 @@ def _write_all(results: Results, others: list[Results], out: Path, machines: Pat
     staging = Path(tempfile.mkdtemp(prefix=".report-", dir=anchor))
     try:
         here = staging / out.absolute().relative_to(anchor)
-        links = {}
+        written = write_report(results, here, links_from(out, machines))
         if machines:
-            links = {
-                "machines": Path(os.path.relpath(machines / "README.md", out)).as_posix(),
-                "machines_title": "the machines compared",
-            }
-        written = write_report(results, here, links)
-        if machines:
-            written += compare.write_machines(
-                results, others, here, staging / machines.absolute().relative_to(anchor)
-            )
+            lesson = Path(os.path.relpath(out.absolute() / "README.md", machines.absolute())).as_posix()
+            staged = staging / machines.absolute().relative_to(anchor)
+            written += write_machines(results, others, lesson, staged, machines)
         _move_into(staging, anchor)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -104,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = check_out(args.out)
         results = load(args.results, allow_partial=args.partial)
-        others = compare.load_machines(args.machines) if args.machines else []
+        others = load_machines(args.machines) if args.machines else []
         count = _write_all(results, others, out, args.machines)
     except ResultsError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -107,6 +107,17 @@ def machine_rows(mi: dict) -> list[list[str]]:
     return rows
 
 
+def point_label(m: int, n: int, dtype: str, threads: str) -> str:
+    """'m = 1,000 × n = 10, float64, all threads': one timed point in words."""
+    return f"{fmt_size((m, n))}, {dtype}, {'1 thread' if threads == 'one' else 'all threads'}"
+
+
+def setting(entry: dict) -> str:
+    """'float64, 2 threads' or 'float32, 1 thread': a record's dtype and threads."""
+    threads = "1 thread" if entry["threads_setting"] == "one" else f"{entry['threads']} threads"
+    return f"{entry['dtype']}, {threads}"
+
+
 FILTERS = {
     "time": fmt_time,
     "x": fmt_x,
@@ -115,4 +126,5 @@ FILTERS = {
     "bytes": fmt_bytes,
     "repr": repr,
     "link": quote,  # a path as a Markdown link target: spaces and the like percent-encoded
+    "point": lambda where: point_label(*where),  # (m, n, dtype, threads) in words
 }

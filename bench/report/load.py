@@ -1,4 +1,9 @@
-"""Read a results file into a tidy table, through the schema the benchmarks wrote it with."""
+"""Read a results file into a tidy table, through the schema the benchmarks wrote it with.
+
+Everything the report knows comes from this file: the timings, the machine, and the ladder it
+timed (``bench/report/ladder.py``). A file of an older format is upgraded as it is read; a file
+that cannot be read, however it is malformed, is one ``ResultsError`` naming it.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.report import ladder as ladders
+from bench.report.ladder import Ladder, LadderError
 from bench.schema import KINDS, ROOFLINE, RUN_KEY, SchemaError, read
-from impls import LABEL_ALIASES
 
 #: Row fields too nested for the table (kept on Results where the report needs them).
 NESTED = (
@@ -39,6 +45,7 @@ class Results:
     machine: dict
     datetime: str
     path: Path
+    ladder: Ladder  # the rungs the run timed, their roles and code
     tuning: list[dict] = field(default_factory=list)  # the planned rung's tuning records, whole
     head_to_head: list[dict] = field(default_factory=list)  # the planned rung raced against the ladder, whole
     gaps: list[str] = field(default_factory=list)  # what the lesson could not say, and why
@@ -52,6 +59,10 @@ class Results:
     @property
     def source_digest(self) -> str | None:
         return self.machine.get("impls_source_digest")
+
+    @property
+    def version(self) -> int:
+        return self.ladder.version
 
     def kind(self, *kinds: str) -> pd.DataFrame:
         return self.table[self.table["kind"].isin(kinds)]
@@ -102,6 +113,8 @@ def _read_json(path: Path) -> dict:
         raise ResultsError(
             f"results file {path} is not valid JSON ({exc.msg} at line {exc.lineno})."
         ) from None
+    except RecursionError:
+        raise ResultsError(f"results file {path} nests its values too deeply to be a results file.") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("benchmarks"), list):
         raise ResultsError(
             f"results file {path} is not a pytest-benchmark results file: no 'benchmarks' list."
@@ -112,26 +125,48 @@ def _read_json(path: Path) -> dict:
 def load(path: str | Path, allow_partial: bool = False) -> Results:
     """Read a pytest-benchmark JSON file of this suite; ResultsError naming the file if it cannot be used.
 
+    Any other error while reading the file is a ResultsError too: a malformed file is refused
+    with one line, however it is malformed.
+    """
+    try:
+        return _load(Path(path), allow_partial)
+    except ResultsError:
+        raise
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+        OverflowError,
+    ) as exc:
+        raise ResultsError(f"results file {path} is malformed: {type(exc).__name__}: {exc}"[:400]) from None
+
+
+def _load(path: Path, allow_partial: bool) -> Results:
+    """:func:`load`, for a file whose errors may still be unexpected ones.
+
     The whole file is checked before anything is drawn: the schema of every benchmark, finite
     positive timings, one benchmark per point, the machine information the lesson uses. A run
     that did not complete is refused unless ``allow_partial``. A benchmark that failed (its
     timed answer outside its tolerance, or any other failure) is kept out of the table and
     listed in ``failures``.
     """
-    path = Path(path)
     raw = _read_json(path)
     if not any(isinstance(b, dict) and "kind" in (b.get("extra_info") or {}) for b in raw["benchmarks"]):
         raise ResultsError(
             f"results file {path} holds no benchmark of this suite (no 'extra_info' with a 'kind'); "
             "was it written by `pytest --benchmark-only` in this repository?"
         )
+    ladder = _ladder(raw, path)
     run = _run_record(raw, path, allow_partial)
     failed = run.get("failed") or {}
     rows, failures = [], [(name, reason) for name, reason in failed.items()]
     for bench in raw["benchmarks"]:
         if isinstance(bench, dict) and bench.get("fullname") in failed:
             continue  # listed above, never read as a timing
-        row = _read_row(bench, path)
+        row = _read_row(bench, path, ladder)
         if _wrong(row):
             failures.append(
                 (bench.get("name", "?"), f"answer off by {row['max_rel_error']:.3g} > {row['tolerance']:g}")
@@ -147,6 +182,7 @@ def load(path: str | Path, allow_partial: bool = False) -> Results:
         machine=machine,
         datetime=str(raw.get("datetime", "unknown date")),
         path=path,
+        ladder=ladder,
         tuning=[row for row in rows if row["kind"] == "tuning"],
         head_to_head=[row for row in rows if row["kind"] == "head_to_head"],
         failures=failures,
@@ -167,11 +203,40 @@ def _run_record(raw: dict, path: Path, allow_partial: bool) -> dict:
     return run
 
 
-def _read_row(bench, path: Path) -> dict:
+def _ladder(raw: dict, path: Path) -> Ladder:
+    """The ladder the run timed: recorded (format 2), or format 1's registry."""
+    version = raw.get("results_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ResultsError(
+            f"results file {path}: 'results_version' must be a positive integer, got {version!r}"
+        )
+    if version > ladders.NEWEST:
+        raise ResultsError(
+            f"results file {path} is of format {version}, newer than this report reads ({ladders.NEWEST}): "
+            "update the report (git pull), or regenerate the file with this version (tox -e bench)"
+        )
     try:
-        row = read(bench, str(path), LABEL_ALIASES)
+        if version == 1:
+            return ladders.legacy(
+                raw.get("machine_info") if isinstance(raw.get("machine_info"), dict) else {}
+            )
+        return ladders.from_record(raw.get("ladder"), version)
+    except LadderError as exc:
+        raise ResultsError(f"results file {path} (format {version}): {exc}") from None
+
+
+def _read_row(bench, path: Path, ladder: Ladder) -> dict:
+    if ladder.version == 1 and isinstance(bench, dict) and isinstance(bench.get("extra_info"), dict):
+        info = bench["extra_info"]
+        for old, new in ladders.renamed_fields().items():
+            if old in info and new not in info:
+                info[new] = info.pop(old)
+    try:
+        row = read(bench, str(path), ladder.aliases)
     except SchemaError as exc:
         raise ResultsError(str(exc)) from None
+    if ladder.version == 1 and row.get("rung") == ladder.planned and row.get("plan"):
+        row["plan_rule_of_thumb"] = ladder.rule_of_thumb(row["n"], 4 if row["dtype"] == "float32" else 8)
     for key in ("min_s", "median_s", "q1_s", "q3_s"):
         if not (math.isfinite(row[key]) and row[key] > 0):
             raise ResultsError(

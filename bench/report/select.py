@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.report import rungs
 from bench.report.load import Results
 from bench.schema import ROOFLINE
-from impls import BASELINE, REFERENCE
 
 DEFAULT_LAST_LEVEL_CACHE = 32 * 1024**2
 
@@ -15,7 +13,7 @@ DEFAULT_LAST_LEVEL_CACHE = 32 * 1024**2
 def rung_order(results: Results) -> list[str]:
     """Registry order first, then any rung the file has that the registry no longer does."""
     present = set(results.descent["rung"]) | set(results.jit["rung"])
-    known = [name for name in rungs.ladder_order() if name in present]
+    known = [name for name in results.ladder.order if name in present]
     return known + sorted(present - set(known) - {ROOFLINE})
 
 
@@ -64,12 +62,12 @@ def _largest(sweep: pd.DataFrame, rung: str) -> tuple[int, int] | None:
 
 def big_size(results: Results) -> tuple[int, int] | None:
     """The largest size of the m sweep the reference rung reached: where bandwidth shows."""
-    return _largest(m_sweep(results), REFERENCE)
+    return _largest(m_sweep(results), results.ladder.reference)
 
 
 def python_size(results: Results) -> tuple[int, int] | None:
     """The largest size of the m sweep at which the baseline rung ran: the speedup reference."""
-    return _largest(m_sweep(results), BASELINE)
+    return _largest(m_sweep(results), results.ladder.baseline)
 
 
 def small_size(results: Results) -> tuple[int, int] | None:
@@ -107,7 +105,7 @@ def axis_size(results: Results, dtype: str = "float32", threads: str = "all") ->
 def against_reference(results: Results, rung: str) -> tuple[pd.Series, pd.Series]:
     """(reference's, rung's) seconds per epoch over the m sweep's sizes where both ran, by m."""
     sweep = m_sweep(results).set_index("m")
-    base = sweep[sweep["rung"] == REFERENCE]["time_per_epoch_s"]
+    base = sweep[sweep["rung"] == results.ladder.reference]["time_per_epoch_s"]
     mine = sweep[sweep["rung"] == rung]["time_per_epoch_s"]
     common = base.index.intersection(mine.index).sort_values()
     return base[common], mine[common]
@@ -123,7 +121,7 @@ def break_even_epochs(results: Results, rung: str, compile_s: float) -> pd.Serie
 def crossovers(results: Results) -> list[tuple[str, list[int], list[int]]]:
     """For each rung, the sizes of the m sweep where it is faster than the reference, and slower."""
     rows = []
-    for rung in (r for r in rung_order(results) if r != REFERENCE):
+    for rung in (r for r in rung_order(results) if r != results.ladder.reference):
         base, mine = against_reference(results, rung)
         if not mine.empty:
             rows.append(

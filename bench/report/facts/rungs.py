@@ -1,22 +1,16 @@
-"""The numbers the lesson's templates speak of, computed from one run, per rung and per section.
-
-A fact this run did not measure is None; the templates then print a labelled gap instead of a
-sentence. Nothing here knows a rung by its label except through the registry's roles.
-"""
+"""The ladder's numbers: each rung's times at the lesson's sizes, speedups, threads, dtypes,
+compilation, memory, errors and the ways to the optimum."""
 
 from __future__ import annotations
 
-import math
-import warnings
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-from bench.report import rungs, select
+from bench.report import select
 from bench.report.fmt import ratio
 from bench.report.load import Results
 from bench.schema import ROOFLINE
-from impls import REFERENCE
 
 
 @dataclass
@@ -24,7 +18,7 @@ class RungFacts:
     """One rung in this run; every time is seconds per epoch (best round), None where not measured."""
 
     name: str
-    summary: str = "(not in the registry any more)"
+    summary: str = "(not in the run's ladder)"
     step: int | None = None  # its place on the ladder, counted among the rungs this run has
     code: str = ""
     present: bool = False
@@ -53,12 +47,6 @@ class RungFacts:
     mem_bytes: int | None = None  # peak bytes during one epoch beyond X and y
     mem_arrays: float | None = None  # the same in m-long arrays of the dtype
     mem_traced: str | None = None
-
-
-def source_of(rung: str) -> str:
-    """The code of a rung's core functions, read from impls/ now ("" for a rung impls/ lacks)."""
-    described = rungs.info(rung)
-    return described.code if described else ""
 
 
 @dataclass
@@ -107,11 +95,11 @@ def _times(results: Results, rung: str, s: Sizes) -> dict:
 
 
 def _other(results: Results, rung: str) -> dict:
-    """Compile time, memory, and the largest size at which the rung ran."""
+    """Compile time, memory, threads, and the largest size at which the rung ran."""
     facts: dict = {"largest": select.largest_m(results, rung)}
     if facts["largest"]:
         facts["t_largest"] = _t(results, rung, facts["largest"])
-        facts["reference_at_largest"] = _t(results, REFERENCE, facts["largest"])
+        facts["reference_at_largest"] = _t(results, results.ladder.reference, facts["largest"])
     jit = results.jit[(results.jit["rung"] == rung) & (results.jit["dtype"] == "float64")]
     if not jit.empty:
         facts["compile_s"] = float(jit["median_s"].iat[0])
@@ -121,16 +109,11 @@ def _other(results: Results, rung: str) -> dict:
         facts.update(
             mem_bytes=int(row["peak_bytes"]), mem_arrays=float(row["m_arrays"]), mem_traced=row["traced"]
         )
-    threads = results.descent[
-        (results.descent["rung"] == rung) & (results.descent["threads_setting"] == "all")
-    ]
-    if not threads.empty:
-        facts["threads"] = int(threads["threads"].max())
-    one = results.descent[
-        (results.descent["rung"] == rung)
-        & (results.descent["threads_setting"] == "one")
-        & results.descent["pinned_cpu_per_wall"].notna()
-    ]
+    d = results.descent[results.descent["rung"] == rung]
+    every = d[d["threads_setting"] == "all"]
+    if not every.empty:
+        facts["threads"] = int(every["threads"].max())
+    one = d[(d["threads_setting"] == "one") & d["pinned_cpu_per_wall"].notna()]
     if not one.empty:
         facts["pinned_cpu_one"] = float(one["pinned_cpu_per_wall"].max())
     return facts
@@ -138,20 +121,9 @@ def _other(results: Results, rung: str) -> dict:
 
 def _epoch_counts(results: Results, rung: str, size) -> dict:
     """What a peer's framework reported its epoch does, at ``size`` (float64, all threads)."""
-    if size is None:
+    row = None if size is None else select.at(results, rung, *size)
+    if row is None or row["ops_traced"] is None or row["ops_traced"] != row["ops_traced"]:
         return {}
-    d = results.descent
-    rows = d[
-        (d["rung"] == rung)
-        & (d["m"] == size[0])
-        & (d["n"] == size[1])
-        & (d["dtype"] == "float64")
-        & (d["threads_setting"] == "all")
-        & d["ops_traced"].notna()
-    ]
-    if rows.empty:
-        return {}
-    row = rows.iloc[0]
     keys = ("ops_per_epoch", "x_reads", "x_writes", "m_reads")
     return {k: None if row[k] is None or row[k] != row[k] else float(row[k]) for k in keys} | {
         "ops_traced": row["ops_traced"]
@@ -159,21 +131,20 @@ def _epoch_counts(results: Results, rung: str, size) -> dict:
 
 
 def rung_facts(results: Results) -> dict[str, RungFacts]:
-    """Every registered rung (absent ones with no numbers), then any other rung the run has."""
+    """Every rung of the run's ladder (absent ones with no numbers), then any other rung the run has."""
     present = select.rung_order(results)
     s = sizes(results)
-    ladder = rungs.ladder_order()
-    names = ladder + [r for r in present if r not in ladder]
+    names = list(results.ladder.order) + [r for r in present if r not in results.ladder.order]
+    known = {f.name for f in fields(RungFacts)}
     out = {}
     for name in names:
         facts = RungFacts(name=name)
-        described = rungs.info(name)
+        described = results.ladder.info(name)
         if described:
             facts.summary, facts.code = described.summary, described.code
         if name in present:
             facts.present = True
             facts.step = present.index(name) + 1
-            known = {f.name for f in fields(RungFacts)}
             found = {
                 **_times(results, name, s),
                 **_other(results, name),
@@ -186,33 +157,106 @@ def rung_facts(results: Results) -> dict[str, RungFacts]:
     return out
 
 
-def numerics_demo() -> dict:
-    """Small computations for the numerics section: naive against stable, float32 saturation."""
-    from impls._scalar import logistic_terms
+def probe(results: Results) -> RungFacts:
+    """The roofline probe's reads at the lesson's sizes, as a rung's facts."""
+    s = sizes(results)
+    return RungFacts(
+        name=ROOFLINE,
+        present=True,
+        t_big=_t(results, ROOFLINE, s.big),
+        t_big_one=_t(results, ROOFLINE, s.big, threads="one"),
+        t64=_t(results, ROOFLINE, s.axis32),
+    )
 
-    z = np.array([-1000.0, 1000.0])
-    y = np.array([1.0, 0.0])  # both confidently wrong: the true loss is 1000 each
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        naive_p = 1.0 / (1.0 + np.exp(-z))
-        naive_loss = -(y * np.log(naive_p) + (1 - y) * np.log(1 - naive_p))
-    stable_loss = [logistic_terms(float(zi), float(yi))[0] for zi, yi in zip(z, y, strict=True)]
-    # The smallest logit at which sigmoid(z) rounds to exactly 1.
-    grid32 = np.arange(0, 40, 0.01, dtype=np.float32)
-    p32 = (np.float32(1) / (np.float32(1) + np.exp(-grid32))).astype(np.float32)
-    grid64 = np.arange(0, 60, 0.01)
-    # Summation order: the same million numbers summed front to back, and pairwise.
-    values = np.random.default_rng(0).standard_normal(1_000_000)
-    sequential = 0.0
-    for v in values.tolist():
-        sequential += v
+
+def beats_probe(results: Results) -> bool:
+    """Whether any rung read X faster than the probe at an out-of-cache size (a share above 100%)."""
+    for m, n in select.out_of_cache_sizes(results):
+        probe_s = select.t_epoch(results, ROOFLINE, m, n)
+        for r in select.rung_order(results):
+            share = ratio(probe_s, select.t_epoch(results, r, m, n))
+            if share is not None and share > 1.005:
+                return True
+    return False
+
+
+def gains(results: Results, size, slow: tuple[str, str], fast: tuple[str, str]) -> list[tuple[str, float]]:
+    """Each rung's (and the probe's) time at ``slow`` (dtype, threads) over its time at ``fast``."""
+    if size is None:
+        return []
+    out = []
+    for rung in (*select.rung_order(results), ROOFLINE):
+        t_slow = select.t_epoch(results, rung, *size, *slow)
+        t_fast = select.t_epoch(results, rung, *size, *fast)
+        if t_slow and t_fast:
+            out.append((rung, t_slow / t_fast))
+    return out
+
+
+def compile_costs(results: Results) -> list[dict]:
+    """Each JIT rung's cold compile (float64, median round) and the epochs it takes to repay it."""
+    jit = results.jit[results.jit["dtype"] == "float64"]
+    out = []
+    for rung in [r for r in select.rung_order(results) if r in set(jit["rung"])]:
+        seconds = float(jit[jit["rung"] == rung]["median_s"].iat[0])
+        epochs = select.break_even_epochs(results, rung, seconds).dropna()
+        last = (float(epochs.iat[-1]), int(epochs.index[-1])) if not epochs.empty else (None, None)
+        out.append({"rung": rung, "seconds": seconds, "epochs": last[0], "m": last[1]})
+    return out
+
+
+def errors(results: Results) -> dict[str, list[tuple[str, float]]]:
+    """Largest relative difference from the reference per dtype and rung, as the run measured it."""
+    d = results.kind("descent")
+    out: dict[str, list[tuple[str, float]]] = {}
+    for dtype in ("float64", "float32"):
+        worst = d[d["dtype"] == dtype].groupby("rung")["max_rel_error"].max()
+        out[dtype] = [
+            (r, float(worst[r])) for r in select.rung_order(results) if r in worst and np.isfinite(worst[r])
+        ]
+    return {k: v for k, v in out.items() if v}
+
+
+def memory_size(results: Results) -> tuple[int, int] | None:
+    mem = results.memory
+    return None if mem.empty else (int(mem["m"].iat[0]), int(mem["n"].iat[0]))
+
+
+def first_fit(results: Results) -> dict | None:
+    """A new process's first fit of the planned rung: seconds (best round) and size."""
+    warm = results.kind("first_fit")
+    if warm.empty:
+        return None
+    row = warm.iloc[0]
+    return {"seconds": float(row["min_s"]), "size": (int(row["m"]), int(row["n"]))}
+
+
+def optimum(results: Results) -> list[dict]:
+    """Per size: each way to the optimum, its steps, its wall time and time per step (fastest first)."""
+    out = []
+    for (m, n), here in results.optimum.groupby(["m", "n"]):
+        ways = [
+            {"method": r.method, "rung": r.rung, "steps": int(r.steps), "seconds": float(r.min_s)}
+            for r in here.sort_values("min_s").itertuples()
+        ]
+        for way in ways:
+            way["per_step"] = way["seconds"] / max(way["steps"], 1)
+        first = here.iloc[0]
+        out.append(
+            {
+                "size": (int(m), int(n)),
+                "ways": ways,
+                "tolerance": float(first["tolerance"]),
+                "optimum": float(first["optimum"]),
+            }
+        )
+    return out
+
+
+def rounds(results: Results) -> dict:
+    """Rounds of the paired benchmarks (most), and of the races ("40", or "12 to 200")."""
+    races = sorted({e["race_rounds"] for e in results.head_to_head})
     return {
-        "z": z.tolist(),
-        "naive_loss": naive_loss.tolist(),
-        "stable_loss": stable_loss,
-        "saturate32": float(grid32[np.argmax(p32 == np.float32(1))]),
-        "saturate64": float(grid64[np.argmax(1.0 / (1.0 + np.exp(-grid64)) == 1.0)]),
-        "sum_sequential": sequential,
-        "sum_pairwise": float(np.sum(values)),
-        "sum_exact": math.fsum(values.tolist()),
+        "paired_rounds": int(results.paired["rounds"].max()) if not results.paired.empty else None,
+        "race_rounds": "" if not races else f"{races[0]}" + (f" to {races[-1]}" if len(races) > 1 else ""),
     }

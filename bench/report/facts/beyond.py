@@ -14,10 +14,8 @@ import numpy as np
 import pandas as pd
 
 from bench.report import select
-from bench.report.fmt import fmt_bytes, fmt_size, fmt_time, fmt_x, ratio, table
 from bench.report.load import Results
 from bench.schema import ROOFLINE
-from impls import DISTRIBUTED, ONE_PROCESS
 
 #: An epoch whose empty twin takes at most this share of it is where the blocks stop costing.
 SMALL_OVERHEAD = 0.10
@@ -35,6 +33,7 @@ class Model:
 @dataclass
 class Beyond:
     rung: str
+    one_process: str  # the one-process rung whose kernel the distributed rung runs per block
     sweep: list[dict] = field(default_factory=list)  # per m: epoch, one-process epoch, empty epoch
     blocks: list[dict] = field(default_factory=list)  # the block-size axis
     model: Model | None = None
@@ -67,6 +66,7 @@ def _epoch(results: Results, rung: str, m: int, n: int) -> float | None:
 
 
 def _sweep(results: Results, rung: str) -> list[dict]:
+    """Per m of the sweep: the rung's epoch, the one-process rung's, and the empty epoch."""
     empty = _rows(results, "overhead")
     empty = empty[empty["default_blocks"] == True]  # noqa: E712 (a column of objects)
     out = []
@@ -74,7 +74,7 @@ def _sweep(results: Results, rung: str) -> list[dict]:
         epoch = _epoch(results, rung, row.m, row.n)
         if epoch is None:
             continue
-        one = _epoch(results, ONE_PROCESS, row.m, row.n)
+        one = _epoch(results, results.ladder.one_process, row.m, row.n)
         out.append(
             {
                 "m": int(row.m),
@@ -136,11 +136,11 @@ def fit_model(points: list[dict]) -> Model | None:
 
 def beyond(results: Results) -> Beyond | None:
     """Everything the "beyond one machine" section says, or None where the run has no distributed rung."""
-    present = [name for name in DISTRIBUTED if name in select.rung_order(results)]
+    present = [name for name in results.ladder.distributed if name in select.rung_order(results)]
     if not present:
         return None
     rung = present[0]
-    facts = Beyond(rung=rung, sweep=_sweep(results, rung), blocks=_blocks(results))
+    facts = Beyond(rung, results.ladder.one_process, sweep=_sweep(results, rung), blocks=_blocks(results))
     facts.model = fit_model(facts.sweep + facts.blocks)
     small = [p["m"] for p in facts.sweep if p["empty"] <= SMALL_OVERHEAD * p["epoch"]]
     facts.stops_costing_m = min(small) if small else None
@@ -179,46 +179,3 @@ def beyond(results: Results) -> Beyond | None:
             facts.blocks_at_axis, facts.workers = facts.at_axis["blocks"], facts.at_axis["workers"]
             facts.tree_depth = facts.at_axis["tree_depth"]
     return facts
-
-
-def sweep_table(facts: Beyond) -> str:
-    rows = [
-        [
-            fmt_size((p["m"], p["n"])),
-            p["blocks"],
-            p["tasks"],
-            fmt_time(p["epoch"]),
-            fmt_time(p["one_process"]) if p["one_process"] else "not measured",
-            fmt_x(ratio(p["epoch"], p["one_process"])) if p["one_process"] else "",
-            fmt_time(p["empty"]),
-            f"{p['empty'] / p['epoch']:.0%}",
-        ]
-        for p in facts.sweep
-    ]
-    headers = [
-        "size",
-        "blocks",
-        "tasks per epoch",
-        f"`{facts.rung}` epoch",
-        f"`{ONE_PROCESS}` epoch",
-        f"`{facts.rung}` ÷ `{ONE_PROCESS}`",
-        "empty epoch (scheduling only)",
-        "its share of the epoch",
-    ]
-    return table(rows, headers) if rows else ""
-
-
-def blocks_table(facts: Beyond) -> str:
-    rows = [
-        [
-            f"{p['per_worker']:g}",
-            p["blocks"],
-            fmt_bytes(p["block_bytes"]),
-            p["tasks"],
-            fmt_time(p["epoch"]),
-            fmt_time(p["empty"]) if p["empty"] is not None else "not measured",
-        ]
-        for p in facts.blocks
-    ]
-    headers = ["blocks per worker thread", "blocks", "block of X", "tasks per epoch", "epoch", "empty epoch"]
-    return table(rows, headers) if rows else ""

@@ -1,0 +1,27 @@
+"""The lesson's charts, one function each; every one returns None when the run lacks its data.
+
+``CHARTS`` lists them all: file key → (caption, function). The templates place them by key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from matplotlib.figure import Figure
+
+from bench.report.charts import beyond, planner, rungs
+from bench.report.load import Results
+
+CHARTS: dict[str, tuple[str, Callable[[Results], Figure | None]]] = {
+    "time_vs_m": ("Time per epoch against m", rungs.plot_time_vs_m),
+    "speedup_python": ("Speedup over the first rung", rungs.plot_speedup_over_baseline),
+    "speedup_numpy": ("Speedup over the vectorized rung against m", rungs.plot_speedup_over_reference),
+    "bandwidth": ("Effective bandwidth against the roofline", rungs.plot_bandwidth),
+    "n_sweep": ("The n sweep", rungs.plot_n_sweep),
+    "dtype": ("float32 against float64", rungs.plot_dtype),
+    "threads": ("One thread against all", rungs.plot_threads),
+    "jit": ("JIT compile time and break-even", rungs.plot_jit),
+    "tuning": ("The planned rung's candidates, timed on this machine", planner.plot_tuning),
+    "memory": ("Memory allocated per epoch", rungs.plot_memory),
+    "distributed": ("The descent on a Dask cluster: epochs, scheduling and blocks", beyond.plot_dask),
+}

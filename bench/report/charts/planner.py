@@ -1,0 +1,39 @@
+"""The planned rung's chart: every candidate's speed at the main axis size, the plan marked."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from bench.report import select
+from bench.report.facts import planner
+from bench.report.fmt import fmt_size, machine_footer, setting
+from bench.report.load import Results
+
+
+def plot_tuning(results: Results) -> Figure | None:
+    """The planned rung's candidates at the main axis size: each one's speed as a share of the fastest's."""
+    size = select.axis_size(results, "float64", "all")
+    entries = planner.tuning_entries(results, size) if size else []
+    if not entries:
+        return None
+    fig, axes = plt.subplots(
+        1, len(entries), figsize=(4.2 * len(entries), 5.6), dpi=110, sharey=True, layout="constrained"
+    )
+    names = list(entries[0]["landscape_best_s"])
+    for ax, entry in zip(np.atleast_1d(axes), entries, strict=True):
+        best = entry["landscape_best_s"]
+        shares = [min(best.values()) / best[name] for name in names]
+        colours = ["#0072B2" if name == entry["plan"] else "#999999" for name in names]
+        ax.barh(names[::-1], shares[::-1], color=colours[::-1])
+        ax.set_xlim(0, 1.08)
+        ax.set_title(setting(entry), fontsize=9)
+        ax.set_xlabel("speed, share of the fastest candidate")
+        ax.grid(True, axis="x", alpha=0.3)
+    fig.suptitle(
+        f"{results.ladder.planned}'s candidates at {fmt_size(size)}, timed interleaved on this data (blue: the plan used)",
+        fontsize=10,
+    )
+    fig.supxlabel(machine_footer(results.machine, results.datetime), fontsize=7, color="#444444")
+    return fig

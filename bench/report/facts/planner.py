@@ -1,0 +1,160 @@
+"""The planned rung's facts: its tuning races, its plans at every point, and the races against the ladder."""
+
+from __future__ import annotations
+
+import math
+
+from bench.report import select
+from bench.report.load import Results
+
+#: How far the planned rung may trail the fastest other rung and still count as keeping up with it.
+KEEPS_UP = 0.95
+SETTING_ORDER = {("float64", "all"): 0, ("float32", "all"): 1, ("float64", "one"): 2}
+
+
+def tuning_entries(results: Results, size: tuple[int, int] | None = None) -> list[dict]:
+    """The tuning records (at ``size``, if given): largest size first, float64 on all threads first."""
+    entries = [e for e in results.tuning if size is None or (e["m"], e["n"]) == tuple(size)]
+    return sorted(
+        entries, key=lambda e: (-e["m"] * e["n"], SETTING_ORDER.get((e["dtype"], e["threads_setting"]), 3))
+    )
+
+
+def against_rule_of_thumb(e: dict) -> str | None:
+    """How a tuning race ended against the rule of thumb: the race chose it ("same"), chose another
+    that beat it ("replaced"), or chose another that could not show it was faster, so that the rule
+    of thumb was kept ("kept"). None where the run did not record it."""
+    if e.get("tuning_rule_of_thumb") is None:
+        return None
+    if e["tuning_challenger"] == e["tuning_rule_of_thumb"]:
+        return "same"
+    return "kept" if e["tuning_choice"] == e["tuning_rule_of_thumb"] else "replaced"
+
+
+def rule_of_thumb_kept(results: Results) -> dict[str, int] | None:
+    """How many of the tuning races ended each way against the rule of thumb, and how many there were."""
+    ways = [way for way in map(against_rule_of_thumb, results.tuning) if way is not None]
+    if not ways:
+        return None
+    return {"measured": len(ways), **{way: ways.count(way) for way in ("same", "kept", "replaced")}}
+
+
+def _planned_rows(results: Results):
+    d = results.kind("descent")
+    return d[(d["rung"] == results.ladder.planned) & d["plan"].notna() & (d["plan"] != "")]
+
+
+def rule_of_thumb_plans(results: Results) -> tuple[int, int]:
+    """(points whose plan was the rule of thumb, points with a plan) for the planned rung."""
+    tuned = _planned_rows(results)
+    same = [r for r in tuned.itertuples() if r.plan_rule_of_thumb and r.plan == r.plan_rule_of_thumb]
+    return len(same), len(tuned)
+
+
+def plan_classes(results: Results) -> dict[str, list[str]]:
+    """The planned rung's plans by data class ("cache", "llc", "memory"), where the run recorded the class."""
+    tuned = _planned_rows(results)
+    tuned = tuned[tuned["plan_data"].notna()]
+    return {
+        cls: sorted(set(tuned[tuned["plan_data"] == cls]["plan"])) for cls in sorted(set(tuned["plan_data"]))
+    }
+
+
+def race_at(results: Results, m: int, n: int, dtype: str, threads: str) -> dict | None:
+    """The race of the planned rung against the ladder at this point (None where none ran)."""
+    return next(
+        (
+            e
+            for e in results.head_to_head
+            if (e["m"], e["n"], e["dtype"], e["threads_setting"]) == (m, n, dtype, threads)
+        ),
+        None,
+    )
+
+
+def hardest(race: dict) -> tuple[str, float]:
+    """(the other rung hardest to beat, median over rounds of its epoch / the planned rung's)."""
+    ratios = race["ratio_median"]
+    name = min(ratios, key=ratios.get)
+    return name, float(ratios[name])
+
+
+def keeping_up(results: Results) -> dict:
+    """Over the races: at how many points the planned rung kept within KEEPS_UP of every other rung."""
+    points = []
+    for e in sorted(results.head_to_head, key=lambda e: (e["dtype"], e["threads_setting"], e["n"], e["m"])):
+        name, ratio = hardest(e)
+        where = (e["m"], e["n"], e["dtype"], e["threads_setting"])
+        points.append({"where": where, "rung": name, "ratio": ratio, "kept_up": ratio >= KEEPS_UP})
+    return {"points": points, "kept_up": sum(p["kept_up"] for p in points), "threshold": KEEPS_UP}
+
+
+def measuring_seconds(results: Results) -> float | None:
+    """The longest first use of the planner at the run's axis sizes: data, warm-up and timing."""
+    spent = [
+        e["tuning_data_s"] + (e["tuning_warmup_s"] or 0.0) + e["tuning_measuring_s"] for e in results.tuning
+    ]
+    return max(spent) if spent else None
+
+
+def blind_rounds(significance: float | None) -> int | None:
+    """The fewest rounds in which a one-sided sign test can reach ``significance`` (its smallest
+    p-value over r rounds is 1/2**r)."""
+    return math.ceil(-math.log2(significance)) if significance and 0 < significance < 1 else None
+
+
+def settings(results: Results) -> dict:
+    """The planner's settings the run recorded, and what follows from them."""
+    planner = results.ladder.planner
+    return {
+        "plan_classes": plan_classes(results),
+        "plan_cache_share": planner.get("cache_share"),
+        "plan_llc_span": planner.get("llc_span"),
+        "plan_llc_bytes": planner.get("last_level_cache_bytes"),
+        "plan_prefer_prefetch": planner.get("prefer_prefetch"),
+        "plan_significance": planner.get("significance"),
+        "plan_test_rounds": planner.get("test_rounds"),
+        "plan_blind_rounds": blind_rounds(planner.get("significance")),
+        "plan_kept": rule_of_thumb_kept(results),
+    }
+
+
+def hidden_arithmetic(results: Results) -> dict | None:
+    """How much of the planned rung's arithmetic its epoch hid behind the reads of X, per row.
+
+    Per row, float64 on all threads, at n_fixed: the planned rung's epoch where X sits in the
+    last-level cache (at most half of it, the largest such m of the m sweep: the arithmetic with
+    the data close by); at the largest size, the probe's read (the memory's time) and the planned
+    rung's epoch, both from the side-by-side benchmark (best pair rounds), so that the two were
+    timed in the same moments. An epoch that hid all its arithmetic would take the probe's time;
+    one that hid none, the sum of the two.
+    """
+    planned = results.ladder.planned
+    big = select.big_size(results)
+    sweep = select.m_sweep(results)
+    mine = sweep[sweep["rung"] == planned]
+    in_cache = mine[mine["bytes_x"] <= select.last_level_cache(results.machine) / 2]
+    if big is None or in_cache.empty:
+        return None
+    m_cache, (m_big, n) = int(in_cache["m"].max()), big
+    p = results.paired
+    side = p[(p["rung"] == planned) & (p["m"] == m_big) & (p["n"] == n) & (p["dtype"] == "float64")]
+    side = side[side["threads_setting"] == "all"]
+    row = select.at(results, planned, m_cache, n)  # the in-cache epoch, and the candidate that ran it
+    if row is None or side.empty or m_cache >= m_big:
+        return None
+    arithmetic = float(row["time_per_epoch_s"]) / m_cache
+    plan = row.get("plan")
+    memory = float(side["probe_best_s"].iat[0]) / m_big
+    epoch = float(side["epoch_best_s"].iat[0]) / m_big
+    return {
+        "cache_size": (m_cache, n),
+        "plan": plan if isinstance(plan, str) and plan else None,  # None in runs that did not record it
+        "big_size": big,
+        "arithmetic_row_s": arithmetic,
+        "memory_row_s": memory,
+        "epoch_row_s": epoch,
+        "sum_row_s": arithmetic + memory,
+        "arithmetic_share": arithmetic / memory,
+        "hidden": (arithmetic + memory - epoch) / arithmetic,
+    }

@@ -1,0 +1,32 @@
+"""The machines page's tables: what each run was, and each rung's share of its machine's roofline."""
+
+from __future__ import annotations
+
+from bench.report import select
+from bench.report.facts.machines import Machine, cpu_model, rungs
+from bench.report.fmt import fmt_bytes, fmt_pct, fmt_size, fmt_x, ratio, table
+
+
+def overview(machines: list[Machine]) -> str:
+    rows = [
+        ["CPU", *[cpu_model(m.results) for m in machines]],
+        ["cores", *[str(m.results.machine.get("cpu_count", "?")) for m in machines]],
+        ["last-level cache", *[fmt_bytes(select.last_level_cache(m.results.machine)) for m in machines]],
+        ["run of", *[m.results.datetime[:10] for m in machines]],
+        ["ladder source digest", *[f"`{m.results.source_digest}`" for m in machines]],
+        ["size compared", *[fmt_size(m.size) if m.size else "n/a" for m in machines]],
+        ["probe reads X at", *[f"{m.probe_gb_s:.1f} GB/s" if m.probe_gb_s else "n/a" for m in machines]],
+    ]
+    return table(rows, ["", *[m.label for m in machines]])
+
+
+def shares(machines: list[Machine]) -> str:
+    """Each rung's share of the roofline and speedup over the reference rung, per machine."""
+    rows = []
+    for rung in rungs(machines):
+        cells = []
+        for m in machines:
+            share, base = m.shares.get(rung), m.shares.get(m.results.ladder.reference)
+            cells.append("—" if share is None else f"{fmt_pct(share)} ({fmt_x(ratio(share, base))})")
+        rows.append([f"`{rung}`", *cells])
+    return table(rows, ["rung", *[m.label for m in machines]])

@@ -1,0 +1,104 @@
+"""The planned rung's tables as Markdown: its tuning races and its plan at every point."""
+
+from __future__ import annotations
+
+from bench.report import select
+from bench.report.facts import planner
+from bench.report.fmt import fmt_pct, fmt_size, fmt_time, setting, table
+from bench.report.load import Results
+
+
+def tuning(results: Results) -> str:
+    rows = []
+    for e in planner.tuning_entries(results):
+        land = e["landscape_best_s"]
+        fastest, slowest = min(land, key=land.get), max(land, key=land.get)
+        rows.append(
+            [
+                f"{fmt_size((e['m'], e['n']))}, {setting(e)}",
+                f"`{e['tuning_choice']}` ({e['tuning_rounds']} rounds, {e['tuning_measuring_s']:.1f} s)"
+                + _against_rule_of_thumb(e),
+                f"`{fastest}` {fmt_time(land[fastest])}",
+                f"`{e['plan']}` {fmt_pct(land[fastest] / land[e['plan']])}",
+                f"`{slowest}` {fmt_pct(land[fastest] / land[slowest])}",
+            ]
+        )
+    headers = [
+        "size, setting",
+        "chosen on the tuning data (timing)",
+        "fastest here",
+        "the plan here",
+        "slowest here",
+    ]
+    return table(rows, headers) if rows else ""
+
+
+def _against_rule_of_thumb(e: dict) -> str:
+    """How the race ended against the rule of thumb ("" where the run did not record it)."""
+    way, p = planner.against_rule_of_thumb(e), e.get("tuning_sign_test_p")
+    if way is None:
+        return ""
+    if way == "same":
+        return ": the rule of thumb"
+    if way == "kept":
+        return f": the rule of thumb, kept against `{e['tuning_challenger']}` (p = {p:.2f})"
+    return f": beat the rule of thumb `{e['tuning_rule_of_thumb']}` (p = {p:.2g})"
+
+
+def _side_by_side(results: Results, m: int, n: int, dtype: str, threads: str) -> str:
+    """The planned rung's paired share of the probe against the best other rung's ("" if unmeasured)."""
+    p = results.paired
+    here = p[(p["m"] == m) & (p["n"] == n) & (p["dtype"] == dtype) & (p["threads_setting"] == threads)]
+    planned = results.ladder.planned
+    mine, others = here[here["rung"] == planned], here[here["rung"] != planned]
+    if mine.empty or others.empty:
+        return ""
+    best = others.loc[others["share_median"].idxmax()]
+    share = float(mine["share_median"].iat[0])
+    return f"{fmt_pct(share)} against `{best.rung}` {fmt_pct(best.share_median)}: {fmt_pct(share / best.share_median)}"
+
+
+def _same_rounds(results: Results, m: int, n: int, dtype: str, threads: str) -> str:
+    race = planner.race_at(results, m, n, dtype, threads)
+    if race is None:
+        return ""
+    hardest, ratio = planner.hardest(race)
+    spread = f"{fmt_pct(race['ratio_q25'][hardest])}–{fmt_pct(race['ratio_q75'][hardest])}"
+    return f"`{hardest}` {fmt_pct(ratio)} ({spread}, {race['race_rounds']} rounds)"
+
+
+def plans(results: Results) -> str:
+    """Every point of the planned rung: its plan, its time, and the fastest other rung there."""
+    d, planned = results.kind("descent"), results.ladder.planned
+    rows = []
+    for r in d[d["rung"] == planned].sort_values(["dtype", "threads_setting", "n", "m"]).itertuples():
+        other = select.fastest(results, r.m, r.n, r.dtype, r.threads_setting, exclude=(planned,))
+        if other is None:
+            continue
+        t_other = select.t_epoch(results, other, r.m, r.n, r.dtype, r.threads_setting)
+        threads = "1" if r.threads_setting == "one" else str(int(r.threads))
+        rows.append(
+            [
+                fmt_size((int(r.m), int(r.n))),
+                r.dtype,
+                threads,
+                f"`{r.plan}`" if r.plan else "?",
+                fmt_time(r.time_per_epoch_s),
+                f"`{other}` {fmt_time(t_other)}",
+                fmt_pct(t_other / r.time_per_epoch_s),
+                _side_by_side(results, int(r.m), int(r.n), r.dtype, r.threads_setting),
+                _same_rounds(results, int(r.m), int(r.n), r.dtype, r.threads_setting),
+            ]
+        )
+    headers = [
+        "size",
+        "dtype",
+        "threads",
+        "plan",
+        planned,
+        "fastest other rung",
+        "share",
+        "side by side: share of the probe",
+        "same rounds: hardest other rung",
+    ]
+    return table(rows, headers) if rows else ""

@@ -1,0 +1,171 @@
+"""The ladder's tables as Markdown: the rungs at a glance, shares of the roofline, memory, counts."""
+
+from __future__ import annotations
+
+from bench.report import select
+from bench.report.facts.rungs import RungFacts
+from bench.report.fmt import fmt_bytes, fmt_pct, fmt_size, fmt_time, fmt_x, point_label, ratio, table
+from bench.report.load import Results
+from bench.schema import ROOFLINE
+
+
+def ladder(results: Results, facts_by_rung: dict[str, RungFacts]) -> str:
+    psize, bsize = select.python_size(results), select.big_size(results)
+    baseline = results.ladder.baseline
+    headers = ["rung", "what it is"]
+    if psize:
+        headers += [f"time/epoch at {fmt_size(psize)}", f"speedup over {baseline}"]
+    if bsize:
+        headers += [f"time/epoch at {fmt_size(bsize)}", "share of the roofline"]
+    rows = []
+    for facts in (f for f in facts_by_rung.values() if f.present):
+        row = [f"`{facts.name}`", facts.summary]
+        if psize:
+            t = facts.t_python
+            row += [fmt_time(t) if t else "not measured", fmt_x(ratio(facts_by_rung[baseline].t_python, t))]
+        if bsize:
+            row += [
+                fmt_time(facts.t_big) if facts.t_big else "skipped (over the time budget)",
+                fmt_pct(facts.share_big),
+            ]
+        rows.append(row)
+    return table(rows, headers)
+
+
+def crossovers(results: Results) -> str:
+    rows = [
+        [
+            f"`{rung}`",
+            ", ".join(f"{m:,}" for m in wins) or "none",
+            ", ".join(f"{m:,}" for m in loses) or "none",
+        ]
+        for rung, wins, loses in select.crossovers(results)
+    ]
+    headers = ["rung", f"faster than `{results.ladder.reference}` at m =", "slower at m ="]
+    return table(rows, headers) if rows else ""
+
+
+def memory_limit(results: Results) -> str:
+    """Rung ÷ probe at every float64 size whose X does not fit in the last-level cache."""
+    d = results.descent[results.descent["threads_setting"] == "all"]
+    sizes = select.out_of_cache_sizes(results)
+    here = set(d[d["m"].isin([m for m, _ in sizes])]["rung"])
+    rungs = [r for r in select.rung_order(results) if r in here and results.ladder.threaded(r)]
+    rows = []
+    for m, n in sizes:
+        probe = select.t_epoch(results, ROOFLINE, m, n)
+        if probe is None:
+            continue
+        probe_median = select.t_epoch(results, ROOFLINE, m, n, column="median_per_epoch_s")
+        cells = []
+        for r in rungs:
+            best = ratio(probe, select.t_epoch(results, r, m, n))
+            median = ratio(probe_median, select.t_epoch(results, r, m, n, column="median_per_epoch_s"))
+            cells.append(f"{fmt_pct(best)} ({fmt_pct(median)})")
+        rows.append([fmt_size((m, n)), fmt_bytes(m * n * 8), *cells])
+    return table(rows, ["size", "X", *[f"`{r}`" for r in rungs]]) if rows else ""
+
+
+PAIRED_SETTINGS = [("float64", "all"), ("float32", "all"), ("float64", "one")]
+
+
+def paired(results: Results) -> str:
+    """Shares of the probe measured side by side: median of the pairs (middle half in brackets)."""
+    p = results.paired
+    if p.empty:
+        return ""
+    sizes = sorted({(int(r.m), int(r.n)) for r in p.itertuples()}, key=lambda mn: (mn[0] * mn[1], mn[1]))
+    names = [r for r in select.rung_order(results) if r in set(p["rung"])]
+    rows = []
+    for (m, n), (dtype, threads) in ((size, s) for size in sizes for s in PAIRED_SETTINGS):
+        here = p[(p["m"] == m) & (p["n"] == n) & (p["dtype"] == dtype) & (p["threads_setting"] == threads)]
+        if here.empty:
+            continue
+        cells = []
+        for rung in names:
+            hit = here[here["rung"] == rung]
+            row = None if hit.empty else hit.iloc[0]
+            cells.append(
+                ""
+                if row is None
+                else f"{fmt_pct(row.share_median)} ({fmt_pct(row.share_q25)}–{fmt_pct(row.share_q75)})"
+            )
+        rows.append([point_label(m, n, dtype, threads), *cells])
+    return table(rows, ["size, dtype, threads", *[f"`{r}`" for r in names]])
+
+
+def same_rounds(results: Results) -> str:
+    """Shares of the probe from the races, where the probe ran in the same rounds as every rung."""
+    races = [e for e in results.head_to_head if e.get("probe_share_median")]
+    if not races:
+        return ""
+    names = [r for r in select.rung_order(results) if any(r in e["probe_share_median"] for e in races)]
+    rows = []
+    for e in sorted(races, key=lambda e: (-e["m"] * e["n"], e["dtype"], e["threads_setting"])):
+        shares, low, high = e["probe_share_median"], e["probe_share_q25"], e["probe_share_q75"]
+        cells = [
+            f"{fmt_pct(shares[r])} ({fmt_pct(low[r])}–{fmt_pct(high[r])})" if r in shares else ""
+            for r in names
+        ]
+        rows.append([point_label(e["m"], e["n"], e["dtype"], e["threads_setting"]), *cells])
+    return table(rows, ["size, dtype, threads", *[f"`{r}`" for r in names]])
+
+
+def instruction_counts(results: Results) -> str:
+    d = results.kind("descent")
+    counted = d[d["simd_packed_ops"].notna() & (d["dtype"] == "float64")]
+    rows = []
+    for rung in select.rung_order(results):
+        mine = counted[counted["rung"] == rung]
+        if not mine.empty:
+            rows.append(
+                [f"`{rung}`", int(mine["simd_packed_ops"].iat[0]), int(mine["simd_scalar_ops"].iat[0])]
+            )
+    headers = ["compiled rung (float64)", "packed (SIMD) FP instructions", "scalar FP instructions"]
+    return table(rows, headers) if rows else ""
+
+
+def epoch_passes(facts_by_rung: dict[str, RungFacts]) -> str:
+    """What each peer's framework reported its epoch does, where the run counted it."""
+    rows = [
+        [
+            f"`{f.name}`",
+            f"{f.ops_per_epoch:g}",
+            f"{f.x_reads:g}",
+            "not reported" if f.x_writes is None else f"{f.x_writes:g}",
+            f"{f.m_reads:g}",
+            f.ops_traced,
+        ]
+        for f in facts_by_rung.values()
+        if f.present and f.ops_traced
+    ]
+    headers = ["rung", "operations", "X-sized reads", "X-sized writes", "m-long reads", "counted from"]
+    return table(rows, headers) if rows else ""
+
+
+def memory(results: Results) -> str:
+    mem = results.memory
+    rows = []
+    for rung in select.rung_order(results):
+        hit = mem[mem["rung"] == rung]
+        if not hit.empty:
+            row = hit.iloc[0]
+            rows.append([f"`{rung}`", fmt_bytes(row["peak_bytes"]), f"{row['m_arrays']:.2f}", row["traced"]])
+    headers = ["rung", "peak beyond X and y", "in m-long arrays", "what was traced"]
+    return table(rows, headers) if rows else ""
+
+
+def optimum_table(points: list[dict]) -> str:
+    """The ways to the optimum as a table: steps, wall time, time per step."""
+    rows = [
+        [
+            fmt_size(p["size"]),
+            f"`{w['rung']}` ({w['method']})",
+            f"{w['steps']:,}",
+            fmt_time(w["seconds"]),
+            fmt_time(w["per_step"]),
+        ]
+        for p in points
+        for w in p["ways"]
+    ]
+    return table(rows, ["size", "way", "epochs or iterations", "wall time", "per step"]) if rows else ""

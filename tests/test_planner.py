@@ -1,0 +1,557 @@
+"""numba_tuned's planner: its candidates, its key, the race, the decision and the wisdom file.
+
+The race is pure (a clock and a runner passed in), so its tests run fake contenders on a clock
+only they move: exact, with no real waiting. Measuring for real uses small data and a short
+bound (monkeypatched): those tests check what is chosen, stored, shown and forgotten, never
+how fast anything is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numba
+import numpy as np
+import pytest
+
+from impls import IMPLEMENTATIONS, numba_blocked, numba_fused, relative_error
+from impls._common import source_digest
+from impls.planner import __main__ as cli
+from impls.planner import candidates, key, planning, race, store
+from impls.planner.candidates import BY_NAME, CANDIDATES, rule_of_thumb
+from impls.planner.race import Rules
+from tests.reference import make_problem, reference_fit
+
+ROOT = Path(__file__).resolve().parents[1]
+TUNING_BYTES = planning.tuning_bytes  # before any fixture replaces it
+QUICK = Rules(seconds=0.01, min_rounds=2, max_rounds=60, finalists=3, hopeless=2.0, test_rounds=2)
+
+
+@pytest.fixture
+def fresh_wisdom(tmp_path, monkeypatch):
+    """Measure mode, a wisdom file of our own, small tuning data and a short race; counts measurements."""
+    path = tmp_path / "wisdom.json"
+    monkeypatch.setenv("LADDER_WISDOM", str(path))
+    monkeypatch.setenv("LADDER_PLANNING", "measure")
+    monkeypatch.setattr(planning, "tuning_bytes", lambda data="memory": 2**20)
+    measured = []
+    real_measure = planning.measure
+
+    def counting_measure(n, dtype, nbytes=None, rules=planning.RULES, data="memory"):
+        measured.append((n, str(np.dtype(dtype)), numba.get_num_threads()))
+        return real_measure(n, dtype, nbytes, rules=QUICK, data=data)
+
+    monkeypatch.setattr(planning, "measure", counting_measure)
+    planning._RECENT.clear()  # plans remembered by this process under other settings
+    planning._KNOWN.clear()
+    yield path, measured
+    planning._RECENT.clear()
+    planning._KNOWN.clear()
+
+
+# --------------------------------------------------------------------------- candidates and key
+
+
+def test_candidates_cover_every_kernel_block_size_and_prefetch_distance_including_none():
+    names = [c.name for c in CANDIDATES]
+    assert len(set(names)) == len(names)
+    assert {c.family for c in CANDIDATES} == set(candidates.FAMILIES) == {"fused", "tiled", "blocked"}
+    blocked = [c for c in CANDIDATES if c.family == "blocked"]
+    assert {c.knobs[0] for c in blocked} == set(numba_blocked.BLOCK_SIZES)
+    assert {c.knobs[1] for c in blocked} == set(candidates.PREFETCH_DISTANCES)
+    assert numba_blocked.NO_PREFETCH in candidates.PREFETCH_DISTANCES
+    # the fused kernel as numba_fused runs it (no prefetch), and at every prefetch distance
+    fused = {c.knobs[0] for c in CANDIDATES if c.family == "fused"}
+    assert fused == {0} | {d for d in candidates.PREFETCH_DISTANCES if d > 0}
+    assert BY_NAME["fused"].knobs == numba_fused.NO_KNOBS
+    # the rule of thumb is itself a candidate, so measuring can only match or beat it
+    for n in (1, 10, 25, 100, 1000):
+        for dtype in ("float64", "float32"):
+            assert rule_of_thumb(n, dtype) in CANDIDATES
+
+
+def test_which_candidates_prefetch():
+    prefetching = {c.name for c in CANDIDATES if c.prefetches}
+    assert {"fused-pf1024", "blocked-r4-pf1024", "blocked-r16-pf16384"} <= prefetching
+    assert not {"fused", "tiled-16k", "blocked-r4-nopf", "blocked-r16-nopf"} & prefetching
+
+
+def test_row_classes_are_powers_of_two_of_row_bytes():
+    assert key.row_class(1, 8) == 8
+    assert key.row_class(100, 8) == 512
+    assert key.row_class(100, 4) == 256
+    assert key.row_class(128, 8) == 1024
+
+
+def test_the_data_class_follows_the_last_level_cache(monkeypatch):
+    monkeypatch.setattr(key, "last_level_cache_bytes", lambda: 8 * 2**20)
+    assert key.data_class(2_621, 100, 8) == "cache"  # 2,096,800 bytes: within a quarter of it
+    assert key.data_class(2_622, 100, 8) == "llc"  # 2,097,600 bytes: beyond 2 MiB
+    assert key.data_class(20_971, 100, 8) == "llc"  # 16,776,800 bytes: within twice 8 MiB
+    assert key.data_class(20_972, 100, 8) == "memory"  # 16,777,600 bytes: beyond it
+    assert key.data_class(None, 100, 8) == "memory"
+    monkeypatch.setattr(key, "last_level_cache_bytes", lambda: None)  # unknown: all "memory"
+    assert key.data_class(10, 1, 8) == "memory"
+
+
+def test_the_thread_count_follows_numba_set_num_threads():
+    before = numba.get_num_threads()
+    try:
+        for count in range(1, before + 1):
+            numba.set_num_threads(count)
+            assert key.thread_count() == numba.get_num_threads() == count
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_the_thread_count_falls_back_to_numbas_public_function(monkeypatch):
+    """Where Numba's private reader is missing (another version) or answers nonsense, ask Numba."""
+    expected = numba.get_num_threads()
+    for private in (
+        SimpleNamespace(),  # a Numba without them
+        SimpleNamespace(_is_initialized=False, _get_num_threads=lambda: 99),  # threads not launched
+        SimpleNamespace(_is_initialized=True, _get_num_threads=lambda: 0),  # an answer that cannot be
+    ):
+        monkeypatch.setattr(key, "_numba_parallel", private)
+        assert key.thread_count() == expected
+
+
+# --------------------------------------------------------------------------- the race, on a fake clock
+
+
+class FakeClock:
+    """Contenders that take ``cost[name]`` seconds per unit on a clock only they move."""
+
+    def __init__(self, cost: dict[str, float], per_timing: int = 1):
+        self.now, self.cost, self.per_timing, self.ran = 0.0, cost, per_timing, []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def run(self, name: str) -> None:
+        self.ran.append(name)
+        self.now += self.cost[name] * self.per_timing
+
+
+def _race(cost, rules, names=None, **kwargs):
+    clock = FakeClock(cost, kwargs.get("per_timing", 1))
+    names = list(cost) if names is None else names
+    family = kwargs.pop("family", lambda name: BY_NAME[name].family)
+    return race.race(names, clock.run, clock, rules, family=family, **kwargs), clock
+
+
+def test_timing_over_several_units_gives_seconds_per_unit():
+    cost = {"a": 3e-5, "b": 7e-5}
+    rules = Rules(seconds=0, min_rounds=3, finalists=None)
+    one, _ = _race(cost, rules, family=str)
+    many, _ = _race(cost, rules, family=str, per_timing=50)
+    for name in cost:  # 50 units per timing, divided out: the same time per unit
+        assert one[name] == pytest.approx([cost[name]] * 3) and many[name] == pytest.approx([cost[name]] * 3)
+
+
+def test_the_race_halves_the_field_as_its_stages_double_and_keeps_each_familys_fastest():
+    field = CANDIDATES[:15]  # fused 0-5, tiled 6-8, blocked with 4 rows 9-14
+    assert [c.family for c in field] == ["fused"] * 6 + ["tiled"] * 3 + ["blocked"] * 6
+    # no candidate more than twice as slow as the fastest: none is dropped after the first round
+    cost = {c.name: 0.002 + 0.00005 * k for k, c in enumerate(field)}
+    cost.update({c.name: 0.0028 + 0.00001 * k for k, c in enumerate(field[6:9])})  # tiled: slowest
+    cost[field[12].name] = 0.0015
+    times, _ = _race(cost, Rules(seconds=60.0, min_rounds=2, max_rounds=10, finalists=3))
+    rounds = {k: len(times[c.name]) for k, c in enumerate(field)}
+    # rounds 1-2: all 15; 3-4: the faster 8 (12, 0-5, 9) and tiled's fastest (6); 5-8: the faster 5
+    # (12, 0-3) and 6; 9-10: the faster 3 (12, 0, 1) and 6
+    assert rounds == {
+        **{k: 2 for k in (7, 8, 10, 11, 13, 14)},
+        **{k: 4 for k in (4, 5, 9)},
+        **{k: 8 for k in (2, 3)},
+        **{k: 10 for k in (0, 1, 6, 12)},
+    }
+    assert race.finalists_of(times) == [field[k].name for k in (0, 1, 6, 12)]
+    assert planning.winner(times) == field[12].name
+    # finalists=None keeps every contender for every round (a full landscape)
+    everyone, _ = _race(cost, Rules(seconds=60.0, max_rounds=3, finalists=None))
+    assert {len(values) for values in everyone.values()} == {3}
+    assert race.finalists_of(everyone) == [c.name for c in field]
+
+
+def test_every_round_runs_each_contender_once_in_a_shuffled_order():
+    cost = {name: 1.0 for name in "abcdef"}
+    _, clock = _race(cost, Rules(seconds=1000.0, max_rounds=20, finalists=None), family=str)
+    rounds = [clock.ran[k : k + 6] for k in range(0, len(clock.ran), 6)]
+    assert len(rounds) == 20 and all(sorted(r) == list("abcdef") for r in rounds)
+    assert len({tuple(r) for r in rounds}) > 10  # the order changes from round to round
+
+
+def test_the_first_round_drops_contenders_more_than_hopeless_times_slower_than_its_fastest():
+    field = CANDIDATES[:8]
+    cost = {c.name: 0.001 * (1 + 2 * (k % 2)) for k, c in enumerate(field)}  # 1 ms or 3 ms
+    times, _ = _race(cost, Rules(seconds=60.0, min_rounds=2, max_rounds=2, finalists=3, hopeless=2.0))
+    assert {name: len(values) for name, values in times.items()} == {
+        c.name: 1 if k % 2 else 2 for k, c in enumerate(field)
+    }
+    # the same field with a looser bound keeps everyone
+    loose, _ = _race(cost, Rules(seconds=60.0, min_rounds=2, max_rounds=2, finalists=3, hopeless=3.5))
+    assert {len(values) for values in loose.values()} == {2}
+    # never below the finalists, however slow the rest
+    few, _ = _race({c.name: cost[c.name] for c in field[:5]}, Rules(seconds=60.0, max_rounds=2, finalists=4))
+    assert sorted(len(values) for values in few.values()) == [1, 2, 2, 2, 2]
+
+
+def test_the_kept_contender_runs_every_round_on_top_of_the_finalists():
+    field = CANDIDATES[:8]
+    cost = {c.name: 0.001 * (1 + 2 * (k % 2)) + 0.00001 * k for k, c in enumerate(field)}
+    cost[field[7].name] = 0.01  # the slowest, over 2x the fastest: dropped after round 1 if not kept
+    times, _ = _race(cost, Rules(seconds=60.0, min_rounds=2, max_rounds=6, finalists=3), keep=field[7].name)
+    assert len(times[field[7].name]) == 6
+    # the 3 fastest, tiled's fastest (6: the family's only one left after round 1), the kept one
+    assert race.finalists_of(times) == [field[k].name for k in (0, 2, 4, 6, 7)]
+
+
+def test_the_race_stops_when_its_time_is_up():
+    cost = {c.name: 0.001 for c in CANDIDATES[:4]}
+    times, _ = _race(cost, Rules(seconds=0.0075, min_rounds=2, max_rounds=50, finalists=None))
+    assert {len(values) for values in times.values()} == {2}  # 8 ms after round 2
+    times, _ = _race(cost, Rules(seconds=0.0, min_rounds=3, max_rounds=50, finalists=None))
+    assert {len(values) for values in times.values()} == {3}  # at least min_rounds
+    times, _ = _race(cost, Rules(seconds=60.0, min_rounds=2, max_rounds=5, finalists=None))
+    assert {len(values) for values in times.values()} == {5}  # at most max_rounds
+
+
+def test_where_time_runs_out_early_the_choice_duels_the_kept_one_up_to_the_test_rounds():
+    """Rounds far longer than the time bound: two rounds of the race, then only the race's choice
+    and the rule of thumb run, until the sign test has ``test_rounds`` rounds to decide on."""
+    field = CANDIDATES[:8]
+    fallback, fastest = field[7], field[3]
+    cost = {c.name: 1.0 + 0.01 * k for k, c in enumerate(field)}
+    cost[fastest.name] = 0.9
+    rules = Rules(seconds=0.5, min_rounds=2, finalists=3, test_rounds=10)
+    times, _ = _race(cost, rules, keep=fallback.name, choose=planning.challenger)
+    rounds = {name: len(values) for name, values in times.items()}
+    assert rounds == {c.name: 10 if c in (fastest, fallback) else 2 for c in field}
+    assert race.finalists_of(times) == [fastest.name, fallback.name]
+    # faster in all 10 rounds: p = 1/1024, the choice replaces the rule of thumb (in 2 rounds,
+    # p = 1/4 could not have)
+    assert race.sign_test(times[fastest.name], times[fallback.name]) == 1 / 1024
+    assert planning.winner(times, fallback.name) == fastest.name
+    # where the race's choice is the rule of thumb itself there is nothing to test: it stops
+    cost[fallback.name] = 0.8
+    times, _ = _race(cost, rules, keep=fallback.name, choose=planning.challenger)
+    assert {len(values) for values in times.values()} == {2}
+    # with no one kept, or for a full landscape, the time bound alone stops the race
+    alone, _ = _race(cost, rules)
+    assert {len(values) for values in alone.values()} == {2}
+    landscape, _ = _race(cost, Rules(seconds=0.5, min_rounds=2, finalists=None, test_rounds=10))
+    assert {len(values) for values in landscape.values()} == {2}
+
+
+# --------------------------------------------------------------------------- the decision
+
+
+def test_the_sign_test_against_an_independent_binomial_test():
+    from scipy.stats import binomtest
+
+    rng = np.random.default_rng(3)
+    for rounds in (1, 2, 5, 16, 43):
+        for _ in range(5):
+            fallback = list(rng.random(rounds))
+            chosen = list(rng.random(rounds))
+            wins = sum(a < b for a, b in zip(chosen, fallback, strict=True))
+            expected = binomtest(wins, rounds, 0.5, alternative="greater").pvalue
+            assert race.sign_test(chosen, fallback) == pytest.approx(expected, rel=1e-12)
+    assert race.sign_test([1.0] * 4, [1.0] * 4) == 1.0  # ties count against the challenger
+
+
+@pytest.mark.parametrize("wins, rounds", [(10, 10), (9, 10), (8, 10), (6, 10), (4, 4), (5, 5), (12, 16)])
+def test_the_choice_replaces_the_rule_of_thumb_only_where_it_was_faster_in_significantly_many_rounds(
+    wins, rounds
+):
+    from scipy.stats import binomtest
+
+    # the challenger has the lower median: faster by 1% in the rounds it wins, slower by 0.5% in the rest
+    fallback = [1.0 + 0.001 * k for k in range(rounds)]
+    chosen = [t * (0.99 if k < wins else 1.005) for k, t in enumerate(fallback)]
+    times = {"blocked-r8-pf2048": chosen, "blocked-r8-pf4096": fallback}
+    assert planning.challenger(times) == "blocked-r8-pf2048"
+    significant = binomtest(wins, rounds, 0.5, alternative="greater").pvalue <= planning.SIGNIFICANCE
+    expected = "blocked-r8-pf2048" if significant else "blocked-r8-pf4096"
+    assert planning.winner(times, "blocked-r8-pf4096") == expected
+    # without a rule of thumb, or where the race chose it itself, the race's choice stands
+    assert planning.winner(times) == planning.winner(times, "blocked-r8-pf2048") == "blocked-r8-pf2048"
+
+
+def _medians(*pairs) -> dict[str, list[float]]:
+    return {name: [median * 0.9, median, median * 1.1] for name, median in pairs}
+
+
+def test_a_prefetching_finalist_within_the_margin_wins_over_a_faster_one_that_does_not():
+    inside, outside = 1 + 0.8 * planning.PREFER_PREFETCH, 1 + 1.2 * planning.PREFER_PREFETCH
+    cases = [
+        ([("blocked-r8-nopf", 1.0), ("blocked-r8-pf2048", inside), ("fused", 2.0)], "blocked-r8-pf2048"),
+        ([("blocked-r8-nopf", 1.0), ("blocked-r8-pf2048", outside), ("fused", 2.0)], "blocked-r8-nopf"),
+        (
+            [("blocked-r8-pf1024", 1.0), ("blocked-r8-pf2048", 1.001), ("blocked-r8-nopf", 1.002)],
+            "blocked-r8-pf1024",
+        ),
+        ([("tiled-16k", 1.0), ("blocked-r8-nopf", 1.001), ("fused", 1.002)], "tiled-16k"),  # none prefetch
+        # the fastest of those that prefetch, not the first one within the margin
+        (
+            [("blocked-r8-nopf", 1.0), ("fused-pf2048", inside), ("blocked-r4-pf4096", 1.001)],
+            "blocked-r4-pf4096",
+        ),
+    ]
+    for medians, expected in cases:
+        times = _medians(*medians)
+        assert planning.winner(times) == expected, times
+        times["blocked-r16-pf1024"] = [0.5]  # dropped before the last round: no finalist, however fast
+        assert planning.winner(times) == expected, times
+
+
+# --------------------------------------------------------------------------- planning and wisdom
+
+
+def test_estimate_mode_never_measures_and_ignores_wisdom(fresh_wisdom, monkeypatch):
+    path, measured = fresh_wisdom
+    monkeypatch.setenv("LADDER_PLANNING", "estimate")
+    chosen = planning.plan(100, "float64")
+    assert chosen.source == "estimate" and chosen.candidate == rule_of_thumb(100, "float64")
+    assert measured == [] and not path.exists()
+
+
+def test_measure_once_then_remember(fresh_wisdom):
+    path, measured = fresh_wisdom
+    first = planning.plan(30, "float64")
+    assert first.source == "measured" and measured == [(30, "float64", numba.get_num_threads())]
+    entry = first.entry
+    assert set(entry["best_s"]) == set(entry["median_s"]) == {c.name for c in CANDIDATES}
+    finalists = entry["finalists"]
+    assert all(entry["rounds_of"][name] == entry["rounds"] for name in finalists)
+    assert all(
+        entry["rounds_of"][name] < entry["rounds"] for name in set(entry["rounds_of"]) - set(finalists)
+    )
+    assert entry["fastest"] == min(finalists, key=entry["median_s"].get)
+    # the rule of thumb (240-byte rows: blocks of 8) ran every round, and the choice replaced it
+    # only if it beat it clearly
+    assert entry["rule_of_thumb"] == "blocked-r8-pf4096" and entry["rule_of_thumb"] in finalists
+    assert entry["challenger"] in finalists
+    beat = entry["sign_test_p"] <= planning.SIGNIFICANCE
+    assert (
+        entry["choice"] == first.candidate.name == (entry["challenger"] if beat else entry["rule_of_thumb"])
+    )
+    assert entry["rounds"] >= QUICK.min_rounds and entry["measured_n"] == 30
+    assert all(seconds > 0 for seconds in entry["best_s"].values())
+    assert all(entry["best_s"][name] <= entry["median_s"][name] for name in entry["best_s"])
+    stamp = entry["key"]
+    assert stamp["source"] == source_digest() and stamp["numba"] == numba.__version__ and stamp["cpu"]
+    assert stamp["row_class"] == 128 and stamp["dtype"] == "float64"  # 240-byte rows: class 128
+
+    again = planning.plan(31, "float64")  # same row class: remembered
+    assert again.source == "wisdom" and again.candidate == first.candidate and len(measured) == 1
+    stored = json.loads(path.read_text())
+    assert stored["version"] == store.VERSION and len(stored["entries"]) == 1
+
+    planning.plan(30, "float32")  # another dtype, another row class, other threads: new keys
+    planning.plan(64, "float64")
+    planning.plan(30, "float64", threads=1)
+    assert [m[:2] for m in measured[1:]] == [(30, "float32"), (64, "float64"), (30, "float64")]
+    assert measured[-1][2] == 1
+    assert len(store.entries()) == 4
+
+
+def test_x_in_the_cache_has_a_plan_of_its_own(fresh_wisdom, monkeypatch):
+    """Calls whose X fits in a quarter of the last-level cache plan on in-cache data, X up to twice
+    the cache on data of the cache's size, others on large data."""
+    _, measured = fresh_wisdom
+    monkeypatch.setattr(key, "last_level_cache_bytes", lambda: 8 * 2**20)
+    sizes = []
+    real_problem = planning.tuning_problem
+
+    def recording_problem(n, dtype, nbytes=None, seed=0, data="memory"):
+        sizes.append((data, TUNING_BYTES(data) if nbytes is None else nbytes))
+        return real_problem(n, dtype, nbytes or 2**20, seed, data)
+
+    monkeypatch.setattr(planning, "tuning_problem", recording_problem)
+    small = planning.plan(30, "float64", m=1_000)
+    middle = planning.plan(30, "float64", m=20_000)  # 4.8 MB
+    large = planning.plan(30, "float64", m=10**6)
+    default = planning.plan(30, "float64")  # no m: the plan for data beyond the caches
+    assert small.source == middle.source == large.source == "measured" and default.source == "wisdom"
+    assert small.entry["key"]["data"] == small.entry["data"] == "cache"
+    assert middle.entry["key"]["data"] == middle.entry["data"] == "llc"
+    assert large.entry["key"]["data"] == default.entry["key"]["data"] == "memory"
+    assert [data for data, _ in sizes] == ["cache", "llc", "memory"] and len(measured) == 3
+    assert sizes[0][1] == 2 * 2**20  # a quarter of the last-level cache: the class's edge
+    assert sizes[1][1] == 8 * 2**20  # the last-level cache's own size
+    assert small.entry["epochs_per_sample"] >= 1
+    assert planning.plan(31, "float64", m=900).source == "wisdom"  # same class: remembered
+    with pytest.raises(ValueError, match="data must be one of cache, llc, memory"):
+        planning.measure(30, "float64", data="L2")
+
+
+@pytest.mark.parametrize("epoch_s", [1e-6, 3e-5, 1e-4, 0.5])
+def test_each_timing_covers_whole_epochs_to_at_least_the_floor(monkeypatch, epoch_s):
+    """One epoch per timing wherever an epoch reaches MIN_SAMPLE_SECONDS, else just enough of them."""
+    clock = FakeClock({})
+    monkeypatch.setattr(
+        candidates, "run", lambda c, problem, epochs=1: setattr(clock, "now", clock.now + epoch_s)
+    )
+    problem = planning.tuning_problem(20, "float64", nbytes=20 * 8 * 100)
+    epochs = planning.epochs_per_sample(problem, clock=clock)
+    floor = planning.MIN_SAMPLE_SECONDS
+    assert epochs * epoch_s >= floor * (1 - 1e-9)
+    assert epochs == 1 or (epochs - 1) * epoch_s < floor * (1 + 1e-9)
+
+
+def test_forget_and_show(fresh_wisdom, capsys):
+    path, measured = fresh_wisdom
+    assert cli.main(["show"]) == 0 and "no wisdom" in capsys.readouterr().out
+    planning.plan(8, "float32")
+    assert cli.main(["show"]) == 0
+    shown = capsys.readouterr().out
+    assert "float32, rows of 32+ bytes" in shown
+    for candidate in CANDIDATES:
+        assert candidate.name in shown
+    assert cli.main(["forget"]) == 0 and not path.exists()
+    assert planning.plan(8, "float32").source == "measured" and len(measured) == 2
+
+
+def test_the_command_line_in_a_process_of_its_own(tmp_path):
+    env = {**os.environ, "LADDER_WISDOM": str(tmp_path / "w.json")}
+    shown = subprocess.run(
+        [sys.executable, "-m", "impls.planner", "show"], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    assert shown.returncode == 0 and "no wisdom in" in shown.stdout and not shown.stderr
+    for bad, message in (
+        (["plan", "0"], "N must be >= 1"),
+        (["plan", "5", "--rows", "0"], "--rows must be >= 1"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "impls.planner", *bad], env=env, capture_output=True, text=True, cwd=ROOT
+        )
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_show_says_why_the_choice_is_not_the_fastest_finalist(fresh_wisdom):
+    entry = planning.plan(30, "float64").entry
+    shown = cli.show([entry])
+    assert ("within 5% of the fastest finalist" in shown) == (entry["challenger"] != entry["fastest"])
+    assert ("the rule of thumb, kept" in shown) == (entry["choice"] != entry["challenger"])
+    cpu = entry["key"]["cpu"]
+    preferred = {
+        **entry,
+        **{"choice": "blocked-r8-pf2048", "challenger": "blocked-r8-pf2048", "fastest": "blocked-r8-nopf"},
+        **{"rule_of_thumb": "blocked-r8-pf4096", "sign_test_p": 0.01},
+    }
+    assert (
+        f"{cpu}): blocked-r8-pf2048 (blocked-r8-pf2048 prefetches and is within 5% of the fastest "
+        "finalist, blocked-r8-nopf; faster than the rule of thumb, blocked-r8-pf4096, in significantly "
+        "many rounds, sign test p = 0.01)" in cli.show([preferred])
+    )
+    kept = {**preferred, "choice": "blocked-r8-pf4096", "fastest": "blocked-r8-pf2048", "sign_test_p": 0.2}
+    assert (
+        f"{cpu}): blocked-r8-pf4096 (the rule of thumb, kept: blocked-r8-pf2048 was not faster in "
+        "significantly many rounds, sign test p = 0.20 > 0.05)" in cli.show([kept])
+    )
+    same = {**kept, "challenger": "blocked-r8-pf4096", "fastest": "blocked-r8-pf4096"}
+    assert f"{cpu}): blocked-r8-pf4096  [" in cli.show([same])
+
+
+def test_a_planning_mode_that_does_not_exist_is_named(monkeypatch):
+    monkeypatch.setenv("LADDER_PLANNING", "patient")
+    planning._RECENT.clear()
+    with pytest.raises(ValueError, match=r"LADDER_PLANNING.*measure, estimate.*'patient'"):
+        planning.plan(10, "float64")
+
+
+def test_measured_plan_gives_the_same_answer(fresh_wisdom):
+    """Whatever wins the measurement, the fit agrees with the reference."""
+    X, y = make_problem(3000, 12, seed=9)
+    result = IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=4)
+    assert fresh_wisdom[1], "the fit should have planned by measuring"
+    expected = reference_fit(X, y, lr=0.5, epochs=4)
+    assert relative_error(result, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
+
+
+def test_the_recorded_settings_are_the_planners():
+    recorded = planning.settings()
+    assert recorded["candidates"] == [c.name for c in CANDIDATES]
+    assert recorded["race"]["test_rounds"] == planning.RULES.test_rounds
+    assert recorded["significance"] == planning.SIGNIFICANCE and recorded["wisdom_version"] == store.VERSION
+    json.dumps(recorded)  # it goes into a results file
+
+
+# ------------------------------------------------------------------ a wisdom file in bad surroundings
+
+
+def test_unreadable_or_old_wisdom_is_measured_again_and_replaced(fresh_wisdom):
+    path, measured = fresh_wisdom
+    path.write_text("{not json")
+    with pytest.warns(store.WisdomWarning, match=f"ignoring the wisdom in {path}"):
+        assert planning.plan(5, "float64").source == "measured"
+    assert json.loads(path.read_text())["version"] == store.VERSION  # the damaged file is replaced
+    path.write_text(json.dumps({"version": store.VERSION - 1, "entries": {"x": {}}}))
+    planning._KNOWN.clear()  # what a new process starts with
+    planning._RECENT.clear()
+    assert planning.plan(5, "float64").source == "measured" and len(measured) == 2
+    assert json.loads(path.read_text())["version"] == store.VERSION
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "a-folder"])
+def test_a_wisdom_file_that_cannot_be_written_warns_once_and_the_fit_goes_on(
+    fresh_wisdom, monkeypatch, where
+):
+    path, measured = fresh_wisdom
+    blocker = path.parent / "blocker"
+    if where == "under-a-file":
+        blocker.write_text("a file, not a folder")
+        wisdom = blocker / "wisdom.json"
+    else:
+        wisdom = blocker
+        wisdom.mkdir()
+    monkeypatch.setenv("LADDER_WISDOM", str(wisdom))
+    store._WARNED.clear()
+    X, y = make_problem(2000, 9, seed=3)
+    with pytest.warns(store.WisdomWarning) as caught:
+        result = IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=3)
+        again = IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=3)  # remembered in memory
+    assert len(caught) == 1 and str(wisdom) in str(caught[0].message)
+    assert "LADDER_WISDOM" in str(caught[0].message)
+    assert len(measured) == 1  # measured once, remembered for the rest of the process
+    expected = reference_fit(X, y, lr=0.5, epochs=3)
+    assert relative_error(result, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
+    np.testing.assert_array_equal(again.w, result.w)
+    planning._KNOWN.clear()
+    planning._RECENT.clear()
+    assert planning.plan(9, "float64", m=2000).source == "wisdom"  # still in this process's memory
+
+
+_PLAN_IN_A_PROCESS = """
+import sys
+from impls.planner import planning
+from impls.planner.race import Rules
+planning.tuning_bytes = lambda data="memory": 2**19
+real = planning.measure
+planning.measure = lambda n, dtype, nbytes=None, rules=None, data="memory": real(
+    n, dtype, nbytes, rules=Rules(seconds=0.3, finalists=3, test_rounds=2), data=data)
+print(planning.plan(int(sys.argv[1]), "float64").source)
+"""
+
+
+def test_two_processes_planning_at_once_both_keep_their_plans(tmp_path):
+    env = {**os.environ, "LADDER_WISDOM": str(tmp_path / "wisdom.json"), "LADDER_PLANNING": "measure"}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _PLAN_IN_A_PROCESS, str(n)],
+            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for n in (3, 40)  # two row classes: two keys
+    ]  # fmt: skip
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0 and out.strip() == "measured", err[-2000:]
+    entries = json.loads((tmp_path / "wisdom.json").read_text())["entries"]
+    assert sorted(entry["measured_n"] for entry in entries.values()) == [3, 40]
