@@ -36,7 +36,7 @@ from bench.harness import (
     own_process_or_skip,
     size_info,
     skip_if_over_budget,
-    thread_count,
+    threads_of,
 )
 from bench.pinned import PinnedRung
 from bench.roofline import read_all
@@ -114,7 +114,7 @@ def test_share_of_probe(benchmark, point: Point):
         record(
             "paired",
             **size_info(point, epochs, threads),
-            probe_threads=thread_count(ROOFLINE, point.threads),
+            probe_threads=threads_of(ROOFLINE, point.threads),
             pairs_s=pairs,
             share_median=float(np.median(shares)),
             share_q25=float(np.quantile(shares, 0.25)),
@@ -200,7 +200,7 @@ def test_head_to_head(benchmark, point: Point):
             ratio_median={name: float(np.median(r)) for name, r in ratios.items()},
             ratio_q25={name: float(np.quantile(r, 0.25)) for name, r in ratios.items()},
             ratio_q75={name: float(np.quantile(r, 0.75)) for name, r in ratios.items()},
-            probe_threads=thread_count(ROOFLINE, point.threads),
+            probe_threads=threads_of(ROOFLINE, point.threads),
             probe_s=probe_s,
             probe_share_median={name: float(np.median(r)) for name, r in shares.items()},
             probe_share_q25={name: float(np.quantile(r, 0.25)) for name, r in shares.items()},

@@ -61,7 +61,8 @@ def points(profile: Profile, names: list[str]) -> list[Point]:
     return sorted(found, key=lambda p: (-p.m * p.n, p.m, p.dtype, list(names).index(p.rung), p.threads))
 
 
-def thread_count(name: str, threads: str) -> int:
+def threads_of(name: str, threads: str) -> int:
+    """How many threads the rung (or the probe) runs on at the setting ``threads`` ("all" or "one")."""
     kind = uses_threads(name)
     if kind is None or threads == "one":
         return 1
@@ -109,7 +110,7 @@ def limited_threads(name: str, threads: str):
     kind = uses_threads(name)
     if needs_own_process(name, threads):
         raise RuntimeError(f"{name} cannot change its threads in this process: use bench.pinned")
-    count = thread_count(name, threads)
+    count = threads_of(name, threads)
     if kind == "blas":
         with threadpool_limits(limits=count, user_api="blas"):
             yield count

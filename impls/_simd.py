@@ -1,6 +1,6 @@
 """SIMD code written as LLVM vector IR, for small blocks of rows where LLVM will not vectorize.
 
-``numba_parallel`` works on blocks of 4 to 16 rows that stay in L1. Loops that short are
+``numba_blocked`` works on blocks of 4 to 16 rows that stay in L1. Loops that short are
 left to LLVM's own vectorizers, and they do badly there:
 
 * **Loss and error of a block** (``logistic_terms_simd``). ``numba_tiled`` gets SIMD ``exp``

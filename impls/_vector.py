@@ -10,5 +10,5 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def mean_loss(z: np.ndarray, y: np.ndarray) -> float:
-    """Mean cross-entropy of sigmoid(z) against y, from the logits (see ``_scalar.loss``)."""
+    """Mean cross-entropy of sigmoid(z) against y, from the logits (as ``_scalar.logistic_terms``)."""
     return float(np.mean(np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - y * z))

@@ -10,7 +10,7 @@ def descend_loops(X, y, w, b, lr, epochs, dw, costs):
     """Run ``epochs`` steps of batch gradient descent with explicit loops.
 
     Works on anything indexable: Python lists here, NumPy arrays when Numba compiles
-    this same function (the ``numba`` rung). Updates ``w``, ``dw`` and ``costs`` in
+    this same function (the ``numba_loops`` rung). Updates ``w``, ``dw`` and ``costs`` in
     place and returns the new bias. ``costs[epoch]`` is the cost before that epoch's
     update.
     """

@@ -58,7 +58,7 @@ def _side_by_side(results: Results, m: int, n: int, dtype: str, threads: str) ->
     return f"{fmt_pct(share)} against `{best.rung}` {fmt_pct(best.share_median)}: {fmt_pct(share / best.share_median)}"
 
 
-def _same_rounds(results: Results, m: int, n: int, dtype: str, threads: str) -> str:
+def _hardest_in_race(results: Results, m: int, n: int, dtype: str, threads: str) -> str:
     race = planner.race_at(results, m, n, dtype, threads)
     if race is None:
         return ""
@@ -87,7 +87,7 @@ def plans(results: Results) -> str:
                 f"`{other}` {fmt_time(t_other)}",
                 fmt_pct(t_other / r.time_per_epoch_s),
                 _side_by_side(results, int(r.m), int(r.n), r.dtype, r.threads_setting),
-                _same_rounds(results, int(r.m), int(r.n), r.dtype, r.threads_setting),
+                _hardest_in_race(results, int(r.m), int(r.n), r.dtype, r.threads_setting),
             ]
         )
     headers = [
