@@ -1,4 +1,4 @@
-"""Memory next to time: what each rung allocates while it runs one epoch, beyond X and y.
+"""Memory next to time: what each rung allocates in a fit of one epoch, beyond X and y.
 
 Traced with ``tracemalloc``, which sees every NumPy buffer and Python object made during the
 call (X and y exist before tracing starts, so they are not counted). Buffers that Numba's
@@ -67,5 +67,6 @@ def test_memory_per_epoch(benchmark, point: Point):
             peak_bytes=int(peak),
             m_arrays=peak / (point.m * itemsize),
             traced=traced,
+            own_allocator=rung.uses_threads in ("torch", "xla"),
         )
     )

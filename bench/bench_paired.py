@@ -1,7 +1,8 @@
 """Share of the roofline measured side by side: the probe and a compiled rung, round after round.
 
-At the axis sizes (every dtype and thread setting) and at the sweeps' sizes from m = 1e5 up
-(float64, all threads): the sizes where the lesson compares the compiled rungs with each other.
+At the axis sizes (every dtype and thread setting), at the sweeps' sizes from m = 1e5 up and on
+the n axis around the axis size (float64, all threads): the sizes where the lesson compares the
+compiled rungs with each other.
 Two rungs' shares, each taken against the probe in the same moments, compare the rungs
 without the drift of minutes between their benchmarks.
 
@@ -42,6 +43,7 @@ from bench.pinned import PinnedRung
 from bench.roofline import read_all
 from bench.schema import record
 from impls import IMPLEMENTATIONS, PLANNED
+from impls.planner import plan
 from impls.planner.race import Rules, race
 
 COMPILED = [name for name, rung in IMPLEMENTATIONS.items() if rung.jit]
@@ -52,6 +54,8 @@ for _m in (m for m in PROFILE.m_sweep if m >= SWEEP_FROM_M):
     SIZES.setdefault((_m, PROFILE.n_fixed), (("float64", "all"),))
 for _n in PROFILE.n_sweep if PROFILE.m_fixed >= SWEEP_FROM_M else ():
     SIZES.setdefault((PROFILE.m_fixed, _n), (("float64", "all"),))
+for _n in PROFILE.n_axis:  # row lengths around the axis size: where the winner may change with n
+    SIZES.setdefault((PROFILE.n_axis_m, _n), (("float64", "all"),))
 PAIRED_POINTS = sorted(
     {
         Point(m, n, dtype, name, threads)
@@ -186,6 +190,7 @@ def test_head_to_head(benchmark, point: Point):
             run(name)  # compile or load, first touch
         run(ROOFLINE)
         times = benchmark.pedantic(head_to_head, rounds=1, iterations=1)
+        planned_with = plan(point.n, point.dtype, m=point.m).candidate.name  # what it ran by the end
     probe_s = times.pop(ROOFLINE)
     planned = np.array(times[PLANNED])
     ratios = {name: np.array(values) / planned for name, values in times.items() if name != PLANNED}
@@ -195,6 +200,7 @@ def test_head_to_head(benchmark, point: Point):
             "head_to_head",
             **size_info(point, 1, counts[LADDER.index(PLANNED)]),
             ladder=LADDER,
+            plan=planned_with,
             race_rounds=len(planned),
             times_s=times,
             ratio_median={name: float(np.median(r)) for name, r in ratios.items()},

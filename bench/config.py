@@ -23,6 +23,9 @@ class Profile:
     n_sweep: tuple[int, ...]  # features, at m = m_fixed
     m_fixed: int
     axis_sizes: tuple[tuple[int, int], ...]  # (m, n) where float32 and 1 thread are measured
+    n_axis: tuple[int, ...]  # row lengths around the axis size, raced side by side at m = n_axis_m
+    n_axis_m: int
+    curve_size: tuple[int, int]  # (m, n) of the m sweep where the cost is drawn against time
     epochs: int  # epochs in one timed round
     budget_s: float  # a rung predicted to need longer than this for one round is skipped
     jit_rounds: int
@@ -30,10 +33,9 @@ class Profile:
     paired_rounds: int = 10  # probe/rung pairs per paired-share benchmark
     tuning_landscape_s: float = 2.0  # timing bound of each candidate landscape (numba_tuned)
     head_to_head_s: float = 3.0  # timing bound of each race of numba_tuned against the ladder ...
-    # ... and its least rounds. With 10-15 rounds the middle half of a race's rounds at 1e6 x 100
-    # spanned about 15 points, and its median could move by a few percent: the size of the 5% that
-    # the planned rung may trail by. (The large sizes have rounds of about 0.3-1.3 s.)
-    head_to_head_rounds: int = 30
+    # ... and its least rounds: the median of fewer moved by a few percent, the size of the 5% the
+    # planned rung may trail by (bench/FINDINGS.md).
+    head_to_head_rounds: int = 50
     dask_blocks_per_thread: tuple[int, ...] = (1, 2, 4, 16, 64)  # the dask rung's block-size axis
 
 
@@ -46,6 +48,9 @@ PROFILES = {
         n_sweep=(1, 10),
         m_fixed=100,
         axis_sizes=((1_000, 10),),
+        n_axis=(12,),
+        n_axis_m=1_000,
+        curve_size=(1_000, 10),
         epochs=2,
         budget_s=5.0,
         jit_rounds=1,
@@ -64,6 +69,9 @@ PROFILES = {
         n_sweep=(1, 10, 100, 1_000),
         m_fixed=100_000,
         axis_sizes=((1_000_000, 100),),
+        n_axis=(96, 112, 128),
+        n_axis_m=1_000_000,
+        curve_size=(10_000, 100),
         epochs=3,
         budget_s=3.0,
         jit_rounds=2,
@@ -77,6 +85,9 @@ PROFILES = {
         n_sweep=(1, 10, 25, 100, 1_000),
         m_fixed=100_000,
         axis_sizes=((1_000_000, 100), (4_000_000, 25), (4_000_000, 100)),
+        n_axis=(96, 112, 128),
+        n_axis_m=1_000_000,
+        curve_size=(10_000, 100),
         epochs=5,
         budget_s=4.0,
         jit_rounds=3,

@@ -101,6 +101,7 @@ KINDS: dict[str, tuple[Field, ...]] = {
     + CHECKED
     + _fields(
         ("ladder", list),  # the rungs that ran in every round
+        ("plan", str, False),  # the candidate the planned rung ran (at the end of the race)
         ("race_rounds", int),
         ("times_s", dict),  # rung -> seconds of its epoch in each round
         ("ratio_median", dict),  # other rung -> median over rounds of its epoch / the planned rung's
@@ -118,8 +119,19 @@ KINDS: dict[str, tuple[Field, ...]] = {
     + _fields(
         ("method", str),
         ("steps", int),  # epochs (descent) or iterations (L-BFGS) it needed
+        ("evaluations", int, False),  # evaluations of the cost and gradient (each reads X twice)
         ("optimum", float),
         ("final_cost", float),
+        ("tolerance", float),
+        ("relative", bool, False),  # cost - optimum <= tolerance * optimum (else: * max(1, optimum))
+    ),
+    # the descent's cost at every epoch, and L-BFGS's cost and time at every iteration, at one size
+    "curve": SIZED
+    + _fields(
+        ("descent_costs", list),
+        ("lbfgs_costs", list),
+        ("lbfgs_times_s", list),
+        ("optimum", float),
         ("tolerance", float),
     ),
     # the distributed (dask) rung: an empty epoch (overhead), a real one at a block size, or X from a store
@@ -137,7 +149,13 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("store_codecs", str, False),
     ),
     # bytes a rung allocates while it runs one epoch, beyond X and y (traced, in a fresh process)
-    "memory": SIZED + _fields(("peak_bytes", int), ("m_arrays", float), ("traced", str)),
+    "memory": SIZED
+    + _fields(
+        ("peak_bytes", int),
+        ("m_arrays", float),
+        ("traced", str),
+        ("own_allocator", bool, False),  # a framework allocating outside Python's view: not measured
+    ),
 }
 
 #: pytest-benchmark's statistics the report uses (seconds per timed round).

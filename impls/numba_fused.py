@@ -1,11 +1,10 @@
 """Numba, fused and parallel: one pass over X per epoch, chunks of examples across threads.
 
 The straightforward parallel kernel: each row is read once, used for its logit and, while
-still in L1, for its share of the gradient. This rung leaves the reading ahead to the
-hardware; the kernel can also prefetch a given distance ahead, one of the knobs
-``numba_tuned`` measures. ``descend_chunked``, ``Family`` and
-``make_rung`` are shared with the rungs above it, which change only what happens inside a
-chunk (and which knobs that chunk reads).
+still in L1, for its share of the gradient (``fused_rows``). This rung leaves the reading
+ahead to the hardware; ``numba_tuned`` also races the same kernel with a software prefetch
+(``fused_chunk``'s knob). ``descend_chunked``, ``Family`` and ``make_rung`` are shared with the
+rungs above it, which change only what happens inside a chunk (and which knobs it reads).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from impls._common import Problem, Rung, Tolerance
 from impls._jit import compiled, fresh, parallel_region, specialize, uncached
@@ -42,14 +41,35 @@ DRIVER_OPTIONS = {"parallel": True, "fastmath": FASTMATH}
 NO_KNOBS = (0, 0)
 
 
-def fused_chunk(X, y, w, b, start, stop, acc, knobs):
-    """Forward pass and gradient for rows [start, stop) in one read of each row.
+@njit(inline="always")
+def row_terms(row, label, w, b, acc):
+    """One example: its logit, loss and error, and its share of the gradient added into ``acc``."""
+    z = b
+    for j in range(row.shape[0]):  # forward: z = x . w + b
+        z += row[j] * w[j]
+    loss, error = logistic_terms(z, label)
+    for j in range(row.shape[0]):  # backward, while the row is still in L1
+        acc[j] += error * row[j]
+    return loss, error
 
-    Adds the chunk's gradient sum into ``acc`` and returns (sum of errors, sum of losses).
-    ``knobs[0]`` is a prefetch distance in bytes, 0 (this rung's) for none: before each row,
-    a cursor that distance ahead asks for the lines up to it (``numba_tuned`` races the
-    distances). ``knobs[1]`` is ignored.
-    """
+
+def fused_rows(X, y, w, b, start, stop, acc):
+    """Rows [start, stop), each read once: their gradient added into ``acc``; returns the sums of
+    their errors and of their losses."""
+    db = 0.0
+    cost = 0.0
+    for i in range(start, stop):
+        loss, error = row_terms(X[i], y[i], w, b, acc)
+        cost += loss
+        db += error
+    return db, cost
+
+
+def fused_chunk(X, y, w, b, start, stop, acc, knobs):
+    """The chunk kernel the parallel driver calls: ``fused_rows``, or with ``knobs[0]`` > 0 the same
+    rows with a software prefetch that many bytes ahead (a knob ``numba_tuned`` races)."""
+    if knobs[0] <= 0:
+        return fused_rows(X, y, w, b, start, stop, acc)
     n = X.shape[1]
     flat = X.reshape(-1)  # C-contiguous, so row i starts at element i*n
     ahead = knobs[0] // X.itemsize
@@ -59,16 +79,9 @@ def fused_chunk(X, y, w, b, start, stop, acc, knobs):
     db = 0.0
     cost = 0.0
     for i in range(start, stop):
-        if ahead > 0:
-            cursor = prefetch_until(flat, cursor, min(last, (i + 1) * n + ahead), line)
-        row = X[i]
-        z = b
-        for j in range(n):  # forward: z = x_i . w + b
-            z += row[j] * w[j]
-        loss, error = logistic_terms(z, y[i])
+        cursor = prefetch_until(flat, cursor, min(last, (i + 1) * n + ahead), line)
+        loss, error = row_terms(X[i], y[i], w, b, acc)
         cost += loss
-        for j in range(n):  # backward, while x_i is still in L1
-            acc[j] += error * row[j]
         db += error
     return db, cost
 
@@ -168,7 +181,12 @@ def make_rung(
     return build()
 
 
-FAMILY = Family("fused", fused_chunk, {"fastmath": FASTMATH})
+FAMILY = Family(
+    "fused",
+    fused_chunk,
+    {"fastmath": FASTMATH},
+    helpers={"fused_rows": compiled(fused_rows, fastmath=FASTMATH)},
+)
 
 RUNG = make_rung(
     "numba_fused",
@@ -176,5 +194,5 @@ RUNG = make_rung(
     "on all cores, SIMD dot products, one scalar exp and log1p per example.",
     FAMILY,
     TOLERANCE,
-    core=(fused_chunk, descend_chunked),
+    core=(fused_rows, descend_chunked),
 )

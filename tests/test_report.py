@@ -276,7 +276,7 @@ def test_each_tuning_race_is_tested_against_the_rule_of_thumb_and_the_lesson_cou
     wins = [0.9] * blind
     assert sign_test(wins, [1.0] * blind) <= planning_module.SIGNIFICANCE
     assert sign_test(wins[1:], [1.0] * (blind - 1)) > planning_module.SIGNIFICANCE
-    # a results file from before the rule of thumb ran in the race has neither the sentence nor the column's note
+    # a results file from before the rule of thumb ran in the race: no sentence and no note in the column
     for bench in raw["benchmarks"]:
         for field in ("tuning_rule_of_thumb", "tuning_challenger", "tuning_sign_test_p"):
             bench["extra_info"].pop(field, None)

@@ -32,6 +32,9 @@ NESTED = (
     "probe_share_median",
     "probe_share_q25",
     "probe_share_q75",
+    "descent_costs",
+    "lbfgs_costs",
+    "lbfgs_times_s",
 )
 
 
@@ -48,6 +51,7 @@ class Results:
     ladder: Ladder  # the rungs the run timed, their roles and code
     tuning: list[dict] = field(default_factory=list)  # the planned rung's tuning records, whole
     head_to_head: list[dict] = field(default_factory=list)  # the planned rung raced against the ladder, whole
+    curves: list[dict] = field(default_factory=list)  # the cost at every epoch and L-BFGS iteration, whole
     gaps: list[str] = field(default_factory=list)  # what the lesson could not say, and why
     failures: list[tuple[str, str]] = field(default_factory=list)  # (benchmark, why): never ranked
     partial: list[str] = field(default_factory=list)  # benchmarks an incomplete run did not run
@@ -185,6 +189,7 @@ def _load(path: Path, allow_partial: bool) -> Results:
         ladder=ladder,
         tuning=[row for row in rows if row["kind"] == "tuning"],
         head_to_head=[row for row in rows if row["kind"] == "head_to_head"],
+        curves=[row for row in rows if row["kind"] == "curve"],
         failures=failures,
         partial=list(run.get("not_run") or []) if not run.get("complete", True) else [],
     )

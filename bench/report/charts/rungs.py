@@ -166,7 +166,7 @@ def plot_jit(results: Results) -> Figure | None:
     fig.suptitle(f"JIT compilation: its cost, and when it pays off against {reference}")
     fig.text(0.01, 0.015, machine_footer(results.machine, results.datetime), fontsize=7, color="#444444")
     names = [r for r in select.rung_order(results) if r in set(jit["rung"])]
-    seconds = [float(jit[jit["rung"] == r]["median_s"].iat[0]) for r in names]
+    seconds = [float(jit[jit["rung"] == r]["min_s"].iat[0]) for r in names]
     ax_compile.barh(names[::-1], seconds[::-1], color=[colour(results, r) for r in names[::-1]])
     ax_compile.set_xlabel("compile time, first call (s)")
     ax_compile.set_title("compile time (float64)")

@@ -43,7 +43,7 @@ class RungFacts:
     t_long: float | None = None  # n sweep, longest rows
     t64: float | None = None  # at the float32 axis size, float64
     t32: float | None = None  # same size, float32
-    compile_s: float | None = None  # cold compile, float64 (median)
+    compile_s: float | None = None  # cold compile, float64 (best round)
     mem_bytes: int | None = None  # peak bytes during one epoch beyond X and y
     mem_arrays: float | None = None  # the same in m-long arrays of the dtype
     mem_traced: str | None = None
@@ -102,7 +102,7 @@ def _other(results: Results, rung: str) -> dict:
         facts["reference_at_largest"] = _t(results, results.ladder.reference, facts["largest"])
     jit = results.jit[(results.jit["rung"] == rung) & (results.jit["dtype"] == "float64")]
     if not jit.empty:
-        facts["compile_s"] = float(jit["median_s"].iat[0])
+        facts["compile_s"] = float(jit["min_s"].iat[0])
     mem = results.memory[results.memory["rung"] == rung]
     if not mem.empty:
         row = mem.iloc[0]
@@ -194,11 +194,11 @@ def gains(results: Results, size, slow: tuple[str, str], fast: tuple[str, str]) 
 
 
 def compile_costs(results: Results) -> list[dict]:
-    """Each JIT rung's cold compile (float64, median round) and the epochs it takes to repay it."""
+    """Each JIT rung's cold compile (float64, best round) and the epochs it takes to repay it."""
     jit = results.jit[results.jit["dtype"] == "float64"]
     out = []
     for rung in [r for r in select.rung_order(results) if r in set(jit["rung"])]:
-        seconds = float(jit[jit["rung"] == rung]["median_s"].iat[0])
+        seconds = float(jit[jit["rung"] == rung]["min_s"].iat[0])
         epochs = select.break_even_epochs(results, rung, seconds).dropna()
         last = (float(epochs.iat[-1]), int(epochs.index[-1])) if not epochs.empty else (None, None)
         out.append({"rung": rung, "seconds": seconds, "epochs": last[0], "m": last[1]})
