@@ -77,7 +77,7 @@ def test_descent(benchmark, point: Point):
         itemsize = np.dtype(point.dtype).itemsize
         info["plan"] = planned.candidate.name
         info["plan_rule_of_thumb"] = rule_of_thumb(point.n, point.dtype).name
-        info["plan_row_class"] = key.row_class(point.n, itemsize)
+        info["plan_source"] = planned.source
         info["plan_data"] = key.data_class(point.m, point.n, itemsize)
     benchmark.extra_info.update(record("descent", **info))
     assert_answer(rung, info["max_rel_error"], point)  # the record stays: the report lists the failure

@@ -46,7 +46,7 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("simd_zmm_refs", int, False),
         ("plan", str, False),  # the planned rung: the candidate it ran
         ("plan_rule_of_thumb", str, False),  # ... and the one it runs without measuring
-        ("plan_row_class", int, False),
+        ("plan_source", str, False),  # "wisdom", "measured" or "confirmed" (on the benchmark's data)
         ("plan_data", str, False),  # "cache", "llc" or "memory": the data class of the plan's key
         ("pinned_round_trip_s", float, False),  # a point run in a pinned process: its pipe's cost
         ("pinned_cpu_per_wall", float, False),  # and its CPU seconds per timed second (1.0: one core)

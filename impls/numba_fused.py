@@ -146,9 +146,14 @@ def run_descent(driver: Callable, problem: Problem, lr: float, epochs: int, knob
     """Call a parallel descent on a validated problem: the caller's w0 is copied, never written."""
     w = problem.w0.copy()
     costs = np.empty(epochs, dtype=problem.dtype)
-    with parallel_region():  # serialized under Numba's workqueue layer, which is not thread-safe
-        b = driver(problem.X, problem.y, w, problem.b0, lr, epochs, costs, CHUNK_ROWS, knobs)
+    b = run_epochs(driver, problem, w, problem.b0, lr, costs, knobs)
     return w, b, costs
+
+
+def run_epochs(driver: Callable, problem: Problem, w, b: float, lr: float, costs, knobs: tuple[int, int]):
+    """``len(costs)`` epochs from (w, b): updates ``w`` and fills ``costs`` in place, returns the new b."""
+    with parallel_region():  # serialized under Numba's workqueue layer, which is not thread-safe
+        return driver(problem.X, problem.y, w, b, lr, len(costs), costs, CHUNK_ROWS, knobs)
 
 
 def make_rung(

@@ -19,10 +19,10 @@ import numba
 import numpy as np
 import pytest
 
-from impls import IMPLEMENTATIONS, numba_blocked, numba_fused, relative_error
+from impls import IMPLEMENTATIONS, numba_blocked, numba_fused, numba_tuned, relative_error
 from impls._common import source_digest
 from impls.planner import __main__ as cli
-from impls.planner import candidates, key, planning, race, store
+from impls.planner import candidates, confirm, key, planning, race, store
 from impls.planner.candidates import BY_NAME, CANDIDATES, rule_of_thumb
 from impls.planner.race import Rules
 from tests.reference import make_problem, reference_fit
@@ -79,13 +79,6 @@ def test_which_candidates_prefetch():
     prefetching = {c.name for c in CANDIDATES if c.prefetches}
     assert {"fused-pf1024", "blocked-r4-pf1024", "blocked-r16-pf16384"} <= prefetching
     assert not {"fused", "tiled-16k", "blocked-r4-nopf", "blocked-r16-nopf"} & prefetching
-
-
-def test_row_classes_are_powers_of_two_of_row_bytes():
-    assert key.row_class(1, 8) == 8
-    assert key.row_class(100, 8) == 512
-    assert key.row_class(100, 4) == 256
-    assert key.row_class(128, 8) == 1024
 
 
 def test_the_data_class_follows_the_last_level_cache(monkeypatch):
@@ -347,17 +340,17 @@ def test_measure_once_then_remember(fresh_wisdom):
     assert all(entry["best_s"][name] <= entry["median_s"][name] for name in entry["best_s"])
     stamp = entry["key"]
     assert stamp["source"] == source_digest() and stamp["numba"] == numba.__version__ and stamp["cpu"]
-    assert stamp["row_class"] == 128 and stamp["dtype"] == "float64"  # 240-byte rows: class 128
+    assert stamp["n"] == 30 and stamp["dtype"] == "float64"
 
-    again = planning.plan(31, "float64")  # same row class: remembered
+    again = planning.plan(30, "float64")  # the same key: remembered
     assert again.source == "wisdom" and again.candidate == first.candidate and len(measured) == 1
     stored = json.loads(path.read_text())
     assert stored["version"] == store.VERSION and len(stored["entries"]) == 1
 
-    planning.plan(30, "float32")  # another dtype, another row class, other threads: new keys
-    planning.plan(64, "float64")
+    planning.plan(30, "float32")  # another dtype, another row length, other threads: new keys
+    planning.plan(31, "float64")
     planning.plan(30, "float64", threads=1)
-    assert [m[:2] for m in measured[1:]] == [(30, "float32"), (64, "float64"), (30, "float64")]
+    assert [m[:2] for m in measured[1:]] == [(30, "float32"), (31, "float64"), (30, "float64")]
     assert measured[-1][2] == 1
     assert len(store.entries()) == 4
 
@@ -387,7 +380,7 @@ def test_x_in_the_cache_has_a_plan_of_its_own(fresh_wisdom, monkeypatch):
     assert sizes[0][1] == 2 * 2**20  # a quarter of the last-level cache: the class's edge
     assert sizes[1][1] == 8 * 2**20  # the last-level cache's own size
     assert small.entry["epochs_per_sample"] >= 1
-    assert planning.plan(31, "float64", m=900).source == "wisdom"  # same class: remembered
+    assert planning.plan(30, "float64", m=900).source == "wisdom"  # same class: remembered
     with pytest.raises(ValueError, match="data must be one of cache, llc, memory"):
         planning.measure(30, "float64", data="L2")
 
@@ -412,7 +405,7 @@ def test_forget_and_show(fresh_wisdom, capsys):
     planning.plan(8, "float32")
     assert cli.main(["show"]) == 0
     shown = capsys.readouterr().out
-    assert "float32, rows of 32+ bytes" in shown
+    assert "float32, rows of n = 8" in shown
     for candidate in CANDIDATES:
         assert candidate.name in shown
     assert cli.main(["forget"]) == 0 and not path.exists()
@@ -523,7 +516,7 @@ def test_a_wisdom_file_that_cannot_be_written_warns_once_and_the_fit_goes_on(
     assert len(measured) == 1  # measured once, remembered for the rest of the process
     expected = reference_fit(X, y, lr=0.5, epochs=3)
     assert relative_error(result, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
-    np.testing.assert_array_equal(again.w, result.w)
+    assert relative_error(again, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
     planning._KNOWN.clear()
     planning._RECENT.clear()
     assert planning.plan(9, "float64", m=2000).source == "wisdom"  # still in this process's memory
@@ -555,3 +548,100 @@ def test_two_processes_planning_at_once_both_keep_their_plans(tmp_path):
         assert process.returncode == 0 and out.strip() == "measured", err[-2000:]
     entries = json.loads((tmp_path / "wisdom.json").read_text())["entries"]
     assert sorted(entry["measured_n"] for entry in entries.values()) == [3, 40]
+
+
+# --------------------------------------------------------------------------- confirming on the caller's data
+
+
+def test_a_trial_gives_each_finalist_its_turns_and_keeps_the_race_choice_within_the_margin():
+    trial = confirm.Trial(chosen="a", finalists=("a", "b", "c"))
+    order = []
+    while not trial.done:
+        name = trial.next()
+        order.append(name)
+        trial.add(name, {"a": 0.010, "b": 0.0099, "c": 0.012}[name], rows=1000)
+    assert order == ["a", "b", "c"] * confirm.SAMPLES  # turns in rotation, the fewest timed first
+    assert trial.verdict() == "a"  # b is faster, but by less than the margin
+    faster = confirm.Trial(chosen="a", finalists=("a", "b"))
+    for _ in range(confirm.SAMPLES):
+        faster.add("a", 0.010, rows=1000)
+        faster.add("b", 0.010 / (1 + 2 * confirm.MARGIN), rows=1000)
+    assert faster.done and faster.verdict() == "b"
+    assert faster.record()["samples"] == {"a": confirm.SAMPLES, "b": confirm.SAMPLES}
+
+
+def test_an_epoch_too_short_to_time_ends_the_trial_with_the_race_choice():
+    trial = confirm.Trial(chosen="a", finalists=("a", "b"))
+    trial.add("a", confirm.MIN_EPOCH_SECONDS / 2, rows=50)
+    assert trial.done and trial.next() is None and trial.verdict() == "a" and "50 rows" in trial.skipped
+
+
+class _EpochClock:
+    """A clock that only the finalists' epochs move, by their cost on the caller's data."""
+
+    def __init__(self, monkeypatch, cost: dict[str, float]):
+        self.now, self.cost, self.epochs = 0.0, cost, []
+        real = numba_tuned.run_epochs
+        by_knobs = {(c.family, c.knobs): c.name for c in CANDIDATES}
+
+        def run_epochs(driver, problem, w, b, lr, costs, knobs):
+            family = next(name for name, d in candidates.drivers().items() if d is driver)
+            name = by_knobs[family, tuple(knobs)]
+            self.epochs += [name] * len(costs)
+            self.now += self.cost.get(name, 1.0) * len(costs)
+            return real(driver, problem, w, b, lr, costs, knobs)
+
+        monkeypatch.setattr(numba_tuned, "run_epochs", run_epochs)
+        monkeypatch.setattr(numba_tuned, "time", SimpleNamespace(perf_counter=lambda: self.now))
+
+
+def test_the_finalists_take_turns_on_the_callers_data_and_the_fastest_there_is_remembered(
+    fresh_wisdom, monkeypatch
+):
+    path, measured = fresh_wisdom
+    X, y = make_problem(4000, 11, seed=5)
+    raced = planning.plan(11, "float64", m=4000)
+    finalists = raced.trial.finalists
+    assert raced.source == "measured" and finalists[0] == raced.candidate.name and len(finalists) >= 2
+    fastest_here = finalists[-1]  # on these data, another finalist than the race's choice is fastest
+    clock = _EpochClock(monkeypatch, {name: 0.010 for name in finalists} | {fastest_here: 0.008})
+    epochs = len(finalists) * confirm.SAMPLES + 4
+    result = IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=epochs)
+    turns = clock.epochs[: len(finalists) * confirm.SAMPLES]
+    assert sorted(turns) == sorted(list(finalists) * confirm.SAMPLES)  # each finalist its turns
+    assert clock.epochs[len(turns) :] == [fastest_here] * 4  # then the fastest for the rest
+    expected = reference_fit(X, y, lr=0.5, epochs=epochs)  # turns or not: the same descent
+    assert relative_error(result, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
+    entry = next(iter(json.loads(path.read_text())["entries"].values()))
+    assert (
+        entry["confirmed"]["choice"] == fastest_here
+        and entry["confirmed"]["race_choice"] == raced.candidate.name
+    )
+    planning._KNOWN.clear()  # a new process: the confirmed plan, and no more turns
+    planning._RECENT.clear()
+    again = planning.plan(11, "float64", m=4000)
+    assert again.source == "confirmed" and again.candidate.name == fastest_here and again.trial is None
+    assert len(measured) == 1
+
+
+def test_short_fits_take_the_turns_one_epoch_each(fresh_wisdom, monkeypatch):
+    X, y = make_problem(4000, 11, seed=5)
+    finalists = planning.plan(11, "float64", m=4000).trial.finalists
+    clock = _EpochClock(monkeypatch, {name: 0.010 for name in finalists})
+    for _ in range(len(finalists) * confirm.SAMPLES):
+        IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=1)
+    assert sorted(clock.epochs) == sorted(list(finalists) * confirm.SAMPLES)
+    confirmed = planning.plan(11, "float64", m=4000)
+    assert confirmed.source == "confirmed" and confirmed.candidate.name == finalists[0]  # all level: kept
+
+
+def test_where_epochs_are_too_short_to_time_the_race_choice_runs_unconfirmed(fresh_wisdom, monkeypatch):
+    path, _ = fresh_wisdom
+    X, y = make_problem(300, 11, seed=5)
+    raced = planning.plan(11, "float64", m=300)
+    clock = _EpochClock(monkeypatch, {c.name: confirm.MIN_EPOCH_SECONDS / 10 for c in CANDIDATES})
+    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=5)
+    assert clock.epochs == [raced.candidate.name] * 5  # one timed turn (its own), then the same
+    after = planning.plan(11, "float64", m=300)
+    assert after.trial is None and after.candidate == raced.candidate
+    assert "confirmed" not in next(iter(json.loads(path.read_text())["entries"].values()))

@@ -41,11 +41,11 @@ def show(entries: list[dict]) -> str:
     if not entries:
         return f"no wisdom in {store.path()}"
     lines = [f"wisdom in {store.path()}:"]
-    order = lambda e: (e["key"]["dtype"], e["key"]["row_class"], e["key"]["threads"], e["key"]["data"])  # noqa: E731
+    order = lambda e: (e["key"]["dtype"], e["key"]["n"], e["key"]["threads"], e["key"]["data"])  # noqa: E731
     for entry in sorted(entries, key=order):
         key, median, rounds_of = entry["key"], entry["median_s"], entry["rounds_of"]
         lines.append(
-            f"\n{key['dtype']}, rows of {key['row_class']}+ bytes, {key['threads']} thread(s),"
+            f"\n{key['dtype']}, rows of n = {key['n']}, {key['threads']} thread(s),"
             f" X {keys.DATA_WORDS.get(key['data'], key['data'])}"
             f" on {key['cpu_model']} ({key['cpu']}): {entry['choice']}{_why(entry)}"
             f"  [measured at n={entry['measured_n']}, {entry['rounds']} rounds,"

@@ -1,9 +1,10 @@
 """What identifies a plan: the machine and code it was made on, and the problem it was made for.
 
 A plan holds for one key: the CPU (LLVM's name for it, its feature flags, its model name), the
-Numba and llvmlite versions, the ladder's source digest, the dtype, the row-length class, the
-thread count and the data class (X within a quarter of the last-level cache, about its size,
-or beyond it). If any of them changes, the plan is void.
+Numba and llvmlite versions, the ladder's source digest, the dtype, the row length n (as FFTW
+plans per exact size: within rows of one power of two of bytes the winner can change), the
+thread count and the data class (X within a quarter of the last-level cache, about its size, or
+beyond it). If any of them changes, the plan is void.
 """
 
 from __future__ import annotations
@@ -71,11 +72,6 @@ def last_level_cache_bytes() -> int | None:
     return max(sizes) if sizes else None
 
 
-def row_class(n: int, itemsize: int) -> int:
-    """Row bytes rounded down to a power of two: 800-byte rows (n = 100, float64) are class 512."""
-    return 1 << (n * itemsize).bit_length() - 1
-
-
 def data_class(m: int | None, n: int, itemsize: int) -> str:
     """Where X of ``m`` rows of ``n`` features sits: "cache", "llc" or "memory" (``DATA_CLASSES``).
 
@@ -92,12 +88,12 @@ def data_class(m: int | None, n: int, itemsize: int) -> str:
 
 
 def key_of(n: int, dtype: Any, threads: int, data: str = "memory") -> dict:
-    """The whole key: this machine and code, dtype, row-length class, thread count and data class."""
+    """The whole key: this machine and code, dtype, row length, thread count and data class."""
     dtype = resolve_dtype(dtype)
     return {
         **machine_key(),
         "dtype": str(dtype),
-        "row_class": row_class(n, dtype.itemsize),
+        "n": n,
         "threads": threads,
         "data": data,
     }

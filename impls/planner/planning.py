@@ -2,7 +2,9 @@
 
 ``plan(n, dtype, threads, mode, m)`` answers from this process's memory, then from the wisdom
 file, and otherwise measures: it races every candidate on generated data of the key's row length
-and data class (``measure``), and remembers the choice. The modes, as FFTW's planner flags:
+and data class (``measure``), and remembers the choice. A measured plan then carries a trial
+(``confirm``): its finalists take turns at the first epochs run on the caller's data, and
+``record_trial`` makes the confirmed choice the plan. The modes, as FFTW's planner flags:
 ``measure`` (the default) and ``estimate`` (never measure, ignore the wisdom: the rule of
 thumb). ``LADDER_PLANNING`` sets the mode for a process.
 """
@@ -21,8 +23,8 @@ import numpy as np
 
 from impls._common import FLOAT32, Problem, resolve_dtype, validate
 from impls.planner import candidates as cands
+from impls.planner import confirm, race, store
 from impls.planner import key as keys
-from impls.planner import race, store
 from impls.planner.candidates import BY_NAME, Candidate, rule_of_thumb
 
 MODES = ("measure", "estimate")
@@ -51,8 +53,10 @@ class Plan:
     """What runs for one key, and where the choice came from."""
 
     candidate: Candidate
-    source: str  # "estimate", "wisdom" or "measured"
+    source: str  # "estimate", "wisdom", "measured" or "confirmed" (on the caller's data)
     entry: dict | None = None  # the wisdom entry (timings) behind a measured choice
+    trial: confirm.Trial | None = None  # the finalists' turns on the caller's data, until confirmed
+    key: str | None = None  # the key's text in the wisdom file
 
 
 def settings() -> dict:
@@ -64,6 +68,9 @@ def settings() -> dict:
         "llc_span": keys.LLC_SPAN,
         "prefer_prefetch": PREFER_PREFETCH,
         "significance": SIGNIFICANCE,
+        "confirm_samples": confirm.SAMPLES,
+        "confirm_margin": confirm.MARGIN,
+        "confirm_min_epoch_s": confirm.MIN_EPOCH_SECONDS,
         "race": {
             "seconds": RULES.seconds,
             "min_rounds": RULES.min_rounds,
@@ -236,15 +243,41 @@ def plan(
     if known is None:
         entry = store.read().get(key)
         if entry is not None and entry.get("choice") in BY_NAME:
-            known = _KNOWN[where, key] = Plan(BY_NAME[entry["choice"]], "wisdom", entry)
+            known = _KNOWN[where, key] = _from_entry(entry, "wisdom", key)
     if known is not None:
         _RECENT[quick] = known
         return known
     with _threads(threads):
         entry = measure(n, dtype, data=data)
     store.save(key, entry)
-    _KNOWN[where, key] = replace(made := Plan(BY_NAME[entry["choice"]], "measured", entry), source="wisdom")
+    made = _from_entry(entry, "measured", key)
+    _KNOWN[where, key] = replace(made, source="wisdom")
     return made
+
+
+def _from_entry(entry: dict, source: str, key: str) -> Plan:
+    """The plan a wisdom entry holds: confirmed on a caller's data, or the race's choice and its trial."""
+    confirmed = entry.get("confirmed")
+    if isinstance(confirmed, dict) and confirmed.get("choice") in BY_NAME:
+        return Plan(BY_NAME[confirmed["choice"]], "confirmed", entry, key=key)
+    return Plan(BY_NAME[entry["choice"]], source, entry, confirm.trial_for(entry), key)
+
+
+def record_trial(planned: Plan, name: str, seconds: float, rows: int) -> Plan:
+    """One timed epoch of a finalist on the caller's data; the confirmed plan once the trial is done."""
+    trial = planned.trial
+    trial.add(name, seconds, rows)
+    if not trial.done:
+        return planned
+    entry = {**planned.entry, "confirmed": trial.record()}
+    verdict = Plan(BY_NAME[trial.verdict()], "confirmed", entry, key=planned.key)
+    if trial.skipped:  # nothing measured on these data: the race's choice, and no trial, in this process
+        verdict = replace(planned, trial=None)
+    else:
+        store.save(planned.key, entry)
+    _KNOWN[str(store.path()), planned.key] = verdict
+    _RECENT.clear()  # its quick keys may name the plan with its trial
+    return verdict
 
 
 def forget() -> bool:
