@@ -1,4 +1,4 @@
-"""numba_tuned's planner and wisdom, and the on-disk cache every JIT rung compiles into.
+"""numba_tuned's planner and wisdom (the on-disk cache every JIT rung compiles into: tests/test_cache.py).
 
 Measuring here uses small data and a short timing bound (monkeypatched): these tests check
 what is chosen, stored, shown and forgotten, never how fast anything is.
@@ -10,10 +10,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,7 +19,7 @@ import numba
 import numpy as np
 import pytest
 
-from impls import IMPLEMENTATIONS, _jit, numba_blocked, numba_fused, numba_tuned, wisdom
+from impls import IMPLEMENTATIONS, numba_blocked, numba_fused, numba_tuned, wisdom
 from impls._common import source_digest
 from tests.reference import make_problem, reference_fit
 
@@ -414,80 +412,6 @@ def test_row_classes_are_powers_of_two_of_row_bytes():
     assert numba_tuned.row_class(100, 8) == 512
     assert numba_tuned.row_class(100, 4) == 256
     assert numba_tuned.row_class(128, 8) == 1024
-
-
-def test_cache_folder_is_per_source_and_numba_version(monkeypatch, tmp_path):
-    monkeypatch.setenv("LADDER_CACHE_DIR", str(tmp_path))
-    _jit.cache_dir.cache_clear()
-    try:
-        folder = _jit.cache_dir()
-    finally:
-        _jit.cache_dir.cache_clear()
-    assert folder.parent == tmp_path / "numba"
-    assert source_digest() in folder.name and numba.__version__ in folder.name
-
-
-def _add_one(x):
-    return x + 1
-
-
-def test_kernels_made_in_many_threads_at_once_all_cache_in_the_ladders_folder():
-    """The dask rung's worker threads make their kernel at once; each must cache in ``cache_dir``
-    (not in a folder under the working directory), and Numba's global setting must be left as found.
-
-    The window is narrow: with the lock taken out, this failed in about one run of six.
-    """
-    before = numba.core.config.CACHE_DIR
-    threads = 16
-    barrier = threading.Barrier(threads)
-
-    def make(k):
-        barrier.wait()
-        return _jit.compiled(_jit.specialize(_add_one, f"add_one_{k}"))
-
-    for _ in range(25):
-        with ThreadPoolExecutor(threads) as pool:
-            dispatchers = list(pool.map(make, range(threads)))
-        paths = {Path(dispatcher._cache.cache_path).parent for dispatcher in dispatchers}
-        assert paths == {_jit.cache_dir()}
-    assert numba.core.config.CACHE_DIR == before
-
-
-_LOAD_EVERY_KERNEL = """
-import numpy as np
-from impls import IMPLEMENTATIONS
-from impls.numba_tuned import drivers
-X = np.random.default_rng(0).standard_normal((300, 7)); y = (X[:, 0] > 0).astype(float)
-for dtype in ("float64", "float32"):
-    for name, rung in IMPLEMENTATIONS.items():
-        if rung.jit:
-            rung.fit(X, y, lr=0.1, epochs=2, dtype=dtype)
-    for driver in drivers().values():  # every family numba_tuned may choose
-        problem = IMPLEMENTATIONS["numba_tuned"].validate(X, y, lr=0.1, epochs=0, dtype=dtype)
-        driver(problem.X, problem.y, problem.w0.copy(), 0.0, 0.1, 0, np.empty(0, dtype), 4096, (4, 0))
-misses = {}
-for name, rung in IMPLEMENTATIONS.items():
-    for kernel in rung.kernels:
-        misses[kernel.py_func.__qualname__] = sum(kernel.stats.cache_misses.values())
-for family, driver in drivers().items():
-    misses[family] = sum(driver.stats.cache_misses.values())
-print(sum(misses.values()), sorted(k for k, v in misses.items() if v))
-"""
-
-
-def test_a_second_process_compiles_nothing():
-    """Compile once per machine: after one process has compiled, the next loads every kernel from disk.
-
-    Uses the machine's own cache folder (this session's tests have mostly filled it already): a
-    folder of its own would make the first process compile everything, a minute of CI for nothing.
-    """
-    env = {**os.environ, "LADDER_PLANNING": "estimate"}
-    run = [sys.executable, "-c", _LOAD_EVERY_KERNEL]
-    first = subprocess.run(run, env=env, capture_output=True, text=True, cwd=ROOT)
-    assert first.returncode == 0, first.stderr[-2000:]
-    second = subprocess.run(run, env=env, capture_output=True, text=True, cwd=ROOT)
-    assert second.returncode == 0, second.stderr[-2000:]
-    assert second.stdout.strip() == "0 []", second.stdout
 
 
 def test_the_thread_count_follows_numba_set_num_threads():
