@@ -26,7 +26,8 @@ from pathlib import Path
 import numba
 import pytest
 
-from impls import IMPLEMENTATIONS, _jit, numba_fused, numba_tuned
+from impls import IMPLEMENTATIONS, _jit, numba_fused
+from impls.planner import candidates
 from impls._common import source_digest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,7 +161,7 @@ def test_every_way_the_ladder_makes_a_kernel_gets_the_ladders_cache():
     ``numba_tuned``'s families): each dispatcher has the cache that survives damage, in the
     ladder's folder. The cold copies the compile benchmark times must stay uncached."""
     driver, kernels = numba_fused.FAMILY.build()
-    dispatchers = [driver, *kernels, *numba_tuned.drivers().values()]
+    dispatchers = [driver, *kernels, *candidates.drivers().values()]
     for rung in IMPLEMENTATIONS.values():
         if rung.jit:
             dispatchers += rung.kernels
@@ -248,7 +249,7 @@ def test_a_second_process_compiles_nothing():
 _LOAD_EVERY_KERNEL = """
 import numpy as np
 from impls import IMPLEMENTATIONS
-from impls.numba_tuned import drivers
+from impls.planner.candidates import drivers
 X = np.random.default_rng(0).standard_normal((300, 7)); y = (X[:, 0] > 0).astype(float)
 for dtype in ("float64", "float32"):
     for name, rung in IMPLEMENTATIONS.items():
