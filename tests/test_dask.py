@@ -109,7 +109,7 @@ def test_an_address_with_no_scheduler_is_a_clear_error_within_seconds():
     with socket_nobody_listens_on() as address:
         start = time.monotonic()
         with dask.config.set({"scheduler-address": address}):
-            with pytest.raises(ConnectionError, match=rf"no scheduler answered at {address} .*refused"):
+            with pytest.raises(ConnectionError, match=rf"no scheduler answered at {address} .*Timed out"):
                 IMPLEMENTATIONS["dask"].fit(*problem(100, 3), lr=0.1, epochs=1)
         assert time.monotonic() - start < dask_rung.CONNECT_TIMEOUT_S + 3
 
