@@ -415,6 +415,7 @@ def damage(store: Path, chunk: str, how: str) -> None:
         ("a-group", r"X must be a Zarr array: {path} is a Zarr group, not an array \(its arrays: x, z"),
         ("damaged-metadata", r"X must be a Zarr array: the metadata of the store at {path} cannot be read"),
     ],
+    ids=["does-not-exist", "a-plain-file", "a-folder-not-zarr", "a-group", "damaged-metadata"],
 )
 def test_a_store_path_that_is_not_a_zarr_array_is_refused_before_any_work(case, match, tmp_path, monkeypatch):
     path = tmp_path / "X.zarr"
