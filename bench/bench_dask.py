@@ -36,10 +36,11 @@ BLOCK_POINTS = [(*AXIS, per_thread) for per_thread in PROFILE.dask_blocks_per_th
 EMPTY_BLOCK_POINTS = [p for p in BLOCK_POINTS if p[2] != 1 or (p[0], p[1], None) not in OVERHEAD_POINTS]
 
 
-@pytest.mark.parametrize("rung", [] if INSTALLED else ["dask"], ids=lambda name: f"{name}-not-installed")
-def test_dask_not_installed(benchmark, rung):
-    """Where distributed is missing, every run lists the dask benchmarks as skipped, with the reason."""
-    pytest.skip(MISSING[rung])
+if not INSTALLED:
+
+    def test_dask_not_installed(benchmark):
+        """Where distributed is missing, every run lists the dask benchmarks as skipped, with the reason."""
+        pytest.skip(MISSING["dask"])
 
 
 def _dask():
@@ -65,7 +66,7 @@ def _record(benchmark, point: Point, epochs: int, way: str, state, **extra) -> N
             **size_info(point, epochs, dask.worker_threads(state.client)),
             way=way,
             blocks=blocks,
-            block_rows=math.ceil(point.m / blocks),
+            rows_per_task=math.ceil(point.m / blocks),
             tasks=dask.tasks_per_epoch(blocks),
             tree_depth=len(dask.reduction_levels(blocks)),
             **extra,
@@ -128,7 +129,7 @@ def store(tmp_path_factory):
 
     m, n = AXIS
     X, _ = get_data(m, n)
-    rows = _dask().block_rows(m, n, X.itemsize, _dask().worker_threads(), _dask().MAX_BLOCK_BYTES)
+    rows = _dask().rows_per_task(m, n, X.itemsize, _dask().worker_threads(), _dask().MAX_BLOCK_BYTES)
     path = tmp_path_factory.mktemp("dask-store") / "X.zarr"
     array = zarr.create_array(str(path), shape=X.shape, chunks=(rows, n), dtype=X.dtype)
     array[:] = X

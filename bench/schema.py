@@ -139,7 +139,7 @@ KINDS: dict[str, tuple[Field, ...]] = {
     + _fields(
         ("way", str),  # "overhead", "epoch" or "store"
         ("blocks", int),
-        ("block_rows", int),
+        ("rows_per_task", int),  # rows of X in one block (one task)
         ("tasks", int),  # per epoch: one per block, and the reduction tree's
         ("tree_depth", int),  # levels of the reduction tree
         ("default_blocks", bool, False),  # the rung's own choice of block rows
@@ -162,13 +162,72 @@ KINDS: dict[str, tuple[Field, ...]] = {
 STATS = ("min", "median", "q1", "q3", "rounds")
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+#: What the lists and dicts of the schema hold, by field name: checked item by item.
+ITEMS: dict[str, tuple[str, Any]] = {
+    "numbers": ("a list of numbers", lambda v: isinstance(v, list | tuple) and all(map(_number, v))),
+    "names": (
+        "a list of names",
+        lambda v: isinstance(v, list | tuple) and all(isinstance(x, str) for x in v),
+    ),
+    "pairs": (
+        "a list of [number, number]",
+        lambda v: (
+            isinstance(v, list | tuple)
+            and all(isinstance(p, list | tuple) and len(p) == 2 and all(map(_number, p)) for p in v)
+        ),
+    ),
+    "number by name": (
+        "an object of numbers",
+        lambda v: isinstance(v, dict) and all(isinstance(k, str) and _number(x) for k, x in v.items()),
+    ),
+    "numbers by name": (
+        "an object of lists of numbers",
+        lambda v: (
+            isinstance(v, dict) and all(isinstance(k, str) and ITEMS["numbers"][1](x) for k, x in v.items())
+        ),
+    ),
+}
+FIELD_ITEMS = {
+    "pairs_s": "pairs",
+    "tuning_best_s": "number by name",
+    "tuning_median_s": "number by name",
+    "tuning_finalists": "names",
+    "landscape_best_s": "number by name",
+    "landscape_median_s": "number by name",
+    "ladder": "names",
+    "times_s": "numbers by name",
+    "ratio_median": "number by name",
+    "ratio_q25": "number by name",
+    "ratio_q75": "number by name",
+    "probe_s": "numbers",
+    "probe_share_median": "number by name",
+    "probe_share_q25": "number by name",
+    "probe_share_q75": "number by name",
+    "descent_costs": "numbers",
+    "lbfgs_costs": "numbers",
+    "lbfgs_times_s": "numbers",
+}
+
+
+def describe(field: Field) -> str:
+    """What a field must hold, in words, for error messages."""
+    items = FIELD_ITEMS.get(field.name)
+    return ITEMS[items][0] if items else field.kind.__name__
+
+
 def _check(value: Any, field: Field) -> Any:
     """The value if it has the field's type (an int passes as a float); else None."""
     if field.kind is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return float(value) if ok else None
+        return float(value) if _number(value) else None
     if field.kind is int:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
+    items = FIELD_ITEMS.get(field.name)
+    if items is not None:
+        return value if ITEMS[items][1](value) else None
     return value if isinstance(value, field.kind) else None
 
 
@@ -188,8 +247,8 @@ def record(kind: str, **values: Any) -> dict:
             continue
         if _check(values[field.name], field) is None:
             raise SchemaError(
-                f"{kind} benchmark: field {field.name!r} must be {field.kind.__name__}, "
-                f"got {values[field.name]!r}"
+                f"{kind} benchmark: field {field.name!r} must be {describe(field)}, "
+                f"got {values[field.name]!r:.200}"
             )
     return values
 
@@ -218,7 +277,7 @@ def read(bench: Any, source: str, aliases: dict[str, str] | None = None) -> dict
         value = _check(info[field.name], field)
         if value is None:
             raise SchemaError(
-                f"{where} ({kind}): {field.name!r} must be {field.kind.__name__}, got {info[field.name]!r}"
+                f"{where} ({kind}): {field.name!r} must be {describe(field)}, got {info[field.name]!r:.200}"
             )
         row[field.name] = value
     if aliases and row["rung"] in aliases:

@@ -3,7 +3,7 @@
 What a Dask user would write for this descent (the shape of dask-glm's gradient descent and of
 Spark's ``treeAggregate``): X is a dask array chunked by rows, sent to the workers once per fit
 and kept in their memory across epochs (``persist``). Each epoch, every block of rows is a task
-that runs ``numba_fused``'s compiled chunk kernel (the same machine code as the one-process
+that runs ``numba_fused``'s compiled rows kernel (the same machine code as the one-process
 rung: no second copy of the maths) and returns the block's gradient sum, error sum and loss sum.
 The partial sums are added as a tree, SPLIT_EVERY at a time on the workers, the client adding
 the last few, and the client updates w and b.
@@ -70,10 +70,10 @@ TOLERANCE = Tolerance(
 
 
 def block_sums(X, y, w, b):
-    """The fused chunk kernel over a whole block: [gradient sum (n), error sum, loss sum], float64."""
+    """``numba_fused``'s rows over a whole block: [gradient sum (n), error sum, loss sum], float64."""
     n = X.shape[1]
     out = np.zeros(n + 2)
-    db, cost = chunk(X, y, w, b, 0, X.shape[0], out[:n], NO_KNOBS)  # noqa: F821 (bound below)
+    db, cost = fused_rows(X, y, w, b, 0, X.shape[0], out[:n])  # noqa: F821 (bound below)
     out[n] = db
     out[n + 1] = cost
     return out
@@ -81,9 +81,9 @@ def block_sums(X, y, w, b):
 
 @cache
 def _kernel():
-    """``block_sums`` with ``numba_fused``'s compiled chunk kernel (from Numba's disk cache)."""
-    chunk = numba_fused.RUNG.kernels[0]
-    bound = specialize(block_sums, "dask_block_sums", chunk=chunk, NO_KNOBS=numba_fused.NO_KNOBS)
+    """``block_sums`` with ``numba_fused``'s compiled rows kernel (from Numba's disk cache)."""
+    rows = numba_fused.FAMILY.helpers["fused_rows"]
+    bound = specialize(block_sums, "dask_block_sums", fused_rows=rows)
     return compiled(bound, nogil=True)  # a worker's threads run blocks at once
 
 
@@ -92,8 +92,8 @@ def block_terms(X_block: np.ndarray, y_block: np.ndarray, w: np.ndarray, b: floa
     return _kernel()(X_block, y_block, w, b)
 
 
-def block_rows(m: int, n: int, itemsize: int, threads: int, max_bytes: int | None = None) -> int:
-    """Rows per block: one block per worker thread, and no block over ``max_bytes`` if given."""
+def rows_per_task(m: int, n: int, itemsize: int, threads: int, max_bytes: int | None = None) -> int:
+    """Rows of X per block (a task each): one block per worker thread, none over ``max_bytes`` if given."""
     rows = -(-m // max(1, threads))
     if max_bytes is not None:
         rows = min(rows, max(1, max_bytes // (n * itemsize)))
@@ -424,10 +424,10 @@ def distribute(X, y, rows: int, active) -> tuple[Any, list, list]:
 
 
 def prepare(problem: Problem, rows: int | None = None) -> State:
-    """X and y sent to the workers, in blocks of ``rows`` rows (default: ``block_rows``)."""
+    """X and y sent to the workers, in blocks of ``rows`` rows (default: ``rows_per_task``)."""
     active = client()
     m, n = problem.X.shape
-    rows = rows or block_rows(m, n, problem.X.itemsize, worker_threads(active))
+    rows = rows or rows_per_task(m, n, problem.X.itemsize, worker_threads(active))
     X_d, X_blocks, y_blocks = distribute(problem.X, problem.y, rows, active)
     return State(X_d, X_blocks, y_blocks, problem.w0, problem.b0, active)
 
@@ -640,7 +640,7 @@ def prepare_store(
     active = client()
     metadata, chunk_files = store_files(path, array, fill_missing_chunks)
     (m, n), rows_per_chunk, grid_rows = array.shape, array.chunks[0], _storage_grid(array)[0]
-    rows = block_rows(m, n, np.dtype(array.dtype).itemsize, worker_threads(active), MAX_BLOCK_BYTES)
+    rows = rows_per_task(m, n, np.dtype(array.dtype).itemsize, worker_threads(active), MAX_BLOCK_BYTES)
     rows = max(rows_per_chunk, rows - rows % rows_per_chunk)  # whole chunks of the store per task
     X_blocks = []
     for start in range(0, m, rows):

@@ -5,8 +5,9 @@ distance are a rule of thumb measured on one CPU. Which kernel and knobs are fas
 on the CPU, the row length, the dtype, the threads and where X sits. So this rung does what
 FFTW does with ``FFTW_MEASURE`` and its wisdom: on the first call for a new key it races every
 candidate on this machine, remembers the winner, and runs it (``impls/planner``). The race's
-finalists then take turns at the first epochs on the caller's own data, and the fastest there
-becomes the plan (``impls/planner/confirm.py``).
+finalists then take turns at the first epochs on the caller's own data, the fastest there
+becomes the plan, and now and then another takes a turn, so that the plan follows the machine
+(``impls/planner/confirm.py``).
 
 Measuring never changes the answer: every candidate computes the same descent, within this
 rung's tolerance (the correctness suite runs on every candidate, not only on winners).
@@ -22,6 +23,7 @@ from impls._common import Problem, Rung, Tolerance
 from impls.numba_fused import NO_KNOBS, run_descent, run_epochs
 from impls.planner import BY_NAME, Candidate, plan
 from impls.planner.candidates import FAMILIES, families
+from impls.planner.confirm import MIN_EPOCH_SECONDS
 from impls.planner.planning import record_trial
 
 TOLERANCE = Tolerance(
@@ -35,20 +37,24 @@ TOLERANCE = Tolerance(
 def descend_planned(problem: Problem, lr: float, epochs: int, drivers: dict):
     """Look up (or make) the plan for this problem's rows, dtype, threads and size; run its kernel.
 
-    While the plan is on trial, each epoch goes to the finalist whose turn it is, timed.
+    A measured plan times every epoch on the caller's data, and each goes to the finalist whose
+    turn it is (``impls/planner/confirm.py``); epochs too short to time run the plan untouched.
     """
     m, n = problem.X.shape
     planned = plan(n, problem.dtype, m=m)
     w, b = problem.w0.copy(), problem.b0
     costs = np.empty(epochs, dtype=problem.dtype)
     done = 0
-    while planned.trial is not None and not planned.trial.done and done < epochs:
+    while planned.trial is not None and done < epochs:
         turn = BY_NAME[planned.trial.next()]
         start = time.perf_counter()
         b = run_epochs(drivers[turn.family], problem, w, b, lr, costs[done : done + 1], turn.knobs)
-        planned = record_trial(planned, turn.name, time.perf_counter() - start, m)
+        seconds = time.perf_counter() - start
         done += 1
-    chosen = planned.candidate
+        if seconds < MIN_EPOCH_SECONDS:
+            break
+        planned = record_trial(planned, turn.name, seconds, m)
+    chosen = BY_NAME[planned.trial.chosen] if planned.trial else planned.candidate
     b = run_epochs(drivers[chosen.family], problem, w, b, lr, costs[done:], chosen.knobs)
     return w, b, costs
 

@@ -27,8 +27,8 @@ import numba
 import pytest
 
 from impls import IMPLEMENTATIONS, _jit, numba_fused
-from impls.planner import candidates
 from impls._common import source_digest
+from impls.planner import candidates
 
 ROOT = Path(__file__).resolve().parents[1]
 

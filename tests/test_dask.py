@@ -40,10 +40,10 @@ def test_a_local_cluster_of_processes_leaves_this_process_thread_settings_alone(
 
 
 def test_blocks_cover_x_and_a_tree_sums_them():
-    assert dask_rung.block_rows(10, 3, 8, threads=2) == 5  # one block per thread
-    assert dask_rung.block_rows(1, 3, 8, threads=2) == 1
-    assert dask_rung.block_rows(1_000_000, 100, 8, threads=2) == 500_000
-    capped = dask_rung.block_rows(1_000_000, 100, 8, threads=2, max_bytes=dask_rung.MAX_BLOCK_BYTES)
+    assert dask_rung.rows_per_task(10, 3, 8, threads=2) == 5  # one block per thread
+    assert dask_rung.rows_per_task(1, 3, 8, threads=2) == 1
+    assert dask_rung.rows_per_task(1_000_000, 100, 8, threads=2) == 500_000
+    capped = dask_rung.rows_per_task(1_000_000, 100, 8, threads=2, max_bytes=dask_rung.MAX_BLOCK_BYTES)
     assert capped * 100 * 8 <= dask_rung.MAX_BLOCK_BYTES < (capped + 1) * 100 * 8
     # The client adds up to SPLIT_EVERY partial sums; more go through levels of tasks first.
     assert dask_rung.tasks_per_epoch(1) == 1

@@ -553,27 +553,52 @@ def test_two_processes_planning_at_once_both_keep_their_plans(tmp_path):
 # --------------------------------------------------------------------------- confirming on the caller's data
 
 
-def test_a_trial_gives_each_finalist_its_turns_and_keeps_the_race_choice_within_the_margin():
+def _run_trial(trial: confirm.Trial, cost: dict[str, float], epochs: int) -> list[str]:
+    """Feed a trial epochs whose time per row is ``cost[name]``; the order of the turns."""
+    turns = []
+    for _ in range(epochs):
+        turns.append(trial.next())
+        trial.add(turns[-1], cost[turns[-1]])
+    return turns
+
+
+def test_a_trial_gives_the_finalists_turns_drops_the_slow_and_keeps_the_race_choice_within_the_margin():
     trial = confirm.Trial(chosen="a", finalists=("a", "b", "c"))
-    order = []
-    while not trial.done:
-        name = trial.next()
-        order.append(name)
-        trial.add(name, {"a": 0.010, "b": 0.0099, "c": 0.012}[name], rows=1000)
-    assert order == ["a", "b", "c"] * confirm.SAMPLES  # turns in rotation, the fewest timed first
-    assert trial.verdict() == "a"  # b is faster, but by less than the margin
+    slow = 1 + 2 * confirm.DROP
+    cost = {"a": 1.0, "b": 1 / (1 + confirm.MARGIN / 2), "c": slow}
+    turns = _run_trial(trial, cost, 3 + 2 * (confirm.SAMPLES - 1))
+    assert turns[:3] == ["a", "b", "c"]  # one turn each, then c (twice DROP slower) stops
+    assert sorted(turns[3:]) == sorted(["a", "b"] * (confirm.SAMPLES - 1)) and "c" not in turns[3:]
+    assert trial.confirmed and trial.chosen == "a"  # b is faster, but within the margin
     faster = confirm.Trial(chosen="a", finalists=("a", "b"))
-    for _ in range(confirm.SAMPLES):
-        faster.add("a", 0.010, rows=1000)
-        faster.add("b", 0.010 / (1 + 2 * confirm.MARGIN), rows=1000)
-    assert faster.done and faster.verdict() == "b"
+    _run_trial(faster, {"a": 1.0, "b": 1 / (1 + 2 * confirm.MARGIN)}, 2 * confirm.SAMPLES)
+    assert faster.confirmed and faster.chosen == "b"
     assert faster.record()["samples"] == {"a": confirm.SAMPLES, "b": confirm.SAMPLES}
 
 
-def test_an_epoch_too_short_to_time_ends_the_trial_with_the_race_choice():
+def test_once_confirmed_the_others_take_a_turn_now_and_then_and_a_faster_one_takes_over():
+    trial = confirm.Trial(chosen="a", finalists=("a", "b", "c"))
+    cost = {"a": 1.0, "b": 1.1, "c": 1.12}
+    _run_trial(trial, cost, 3 * confirm.SAMPLES)
+    assert trial.confirmed and trial.chosen == "a"
+    turns = _run_trial(trial, cost, 4 * confirm.EXPLORE_EVERY)
+    explored = [k for k, name in enumerate(turns) if name != "a"]
+    assert [turns[k] for k in explored] == ["b", "c", "b", "c"]  # in turn, one every EXPLORE_EVERY
+    assert all((k + 1) % confirm.EXPLORE_EVERY == 0 for k in explored)
+    cost["b"] = 0.8  # the machine changes: b is now clearly faster
+    _run_trial(trial, cost, 2 * confirm.WINDOW * confirm.EXPLORE_EVERY)
+    assert trial.chosen == "b"
+    cost["b"] = 1.0 / (1 - confirm.MARGIN / 2)  # b slows to within the margin of a: no flip back
+    _run_trial(trial, cost, 2 * confirm.WINDOW * confirm.EXPLORE_EVERY)
+    assert trial.chosen == "b"
+
+
+def test_a_confirmed_entry_starts_where_the_last_process_left_off():
     trial = confirm.Trial(chosen="a", finalists=("a", "b"))
-    trial.add("a", confirm.MIN_EPOCH_SECONDS / 2, rows=50)
-    assert trial.done and trial.next() is None and trial.verdict() == "a" and "50 rows" in trial.skipped
+    _run_trial(trial, {"a": 2.0, "b": 1.0}, 2 * confirm.SAMPLES)
+    entry = {"choice": "a", "finalists": ["a", "b"], "confirmed": trial.record()}
+    again = confirm.trial_for(entry)
+    assert again.confirmed and again.chosen == "b" and again.median("a") == 2.0 and again.median("b") == 1.0
 
 
 class _EpochClock:
@@ -607,20 +632,18 @@ def test_the_finalists_take_turns_on_the_callers_data_and_the_fastest_there_is_r
     clock = _EpochClock(monkeypatch, {name: 0.010 for name in finalists} | {fastest_here: 0.008})
     epochs = len(finalists) * confirm.SAMPLES + 4
     result = IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=epochs)
-    turns = clock.epochs[: len(finalists) * confirm.SAMPLES]
-    assert sorted(turns) == sorted(list(finalists) * confirm.SAMPLES)  # each finalist its turns
-    assert clock.epochs[len(turns) :] == [fastest_here] * 4  # then the fastest for the rest
+    trial_epochs = len(clock.epochs) - 4
+    assert set(clock.epochs[:trial_epochs]) == set(finalists)  # each finalist its turns
+    assert clock.epochs.count(fastest_here) >= confirm.SAMPLES + 4
+    assert clock.epochs[-4:] == [fastest_here] * 4  # then the fastest for the rest
     expected = reference_fit(X, y, lr=0.5, epochs=epochs)  # turns or not: the same descent
     assert relative_error(result, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
     entry = next(iter(json.loads(path.read_text())["entries"].values()))
-    assert (
-        entry["confirmed"]["choice"] == fastest_here
-        and entry["confirmed"]["race_choice"] == raced.candidate.name
-    )
-    planning._KNOWN.clear()  # a new process: the confirmed plan, and no more turns
+    assert entry["confirmed"]["choice"] == fastest_here and entry["choice"] == raced.candidate.name
+    planning._KNOWN.clear()  # a new process: the confirmed plan, watched from where it was left
     planning._RECENT.clear()
     again = planning.plan(11, "float64", m=4000)
-    assert again.source == "confirmed" and again.candidate.name == fastest_here and again.trial is None
+    assert again.source == "confirmed" and again.candidate.name == fastest_here and again.trial.confirmed
     assert len(measured) == 1
 
 
@@ -635,13 +658,14 @@ def test_short_fits_take_the_turns_one_epoch_each(fresh_wisdom, monkeypatch):
     assert confirmed.source == "confirmed" and confirmed.candidate.name == finalists[0]  # all level: kept
 
 
-def test_where_epochs_are_too_short_to_time_the_race_choice_runs_unconfirmed(fresh_wisdom, monkeypatch):
+def test_where_epochs_are_too_short_to_time_the_plan_runs_untouched(fresh_wisdom, monkeypatch):
     path, _ = fresh_wisdom
     X, y = make_problem(300, 11, seed=5)
     raced = planning.plan(11, "float64", m=300)
     clock = _EpochClock(monkeypatch, {c.name: confirm.MIN_EPOCH_SECONDS / 10 for c in CANDIDATES})
-    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=5)
-    assert clock.epochs == [raced.candidate.name] * 5  # one timed turn (its own), then the same
+    for _ in range(3):
+        IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=5)
+    assert clock.epochs == [raced.candidate.name] * 15  # its first epoch timed, then all at once
     after = planning.plan(11, "float64", m=300)
-    assert after.trial is None and after.candidate == raced.candidate
+    assert after.candidate == raced.candidate and not any(after.trial.times.values())
     assert "confirmed" not in next(iter(json.loads(path.read_text())["entries"].values()))

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.report import fmt, pages, select
 from bench.report.charts import CHARTS
 from bench.report.cli import main
 from bench.report.facts import planner
-from bench.report.load import load
+from bench.report.load import ResultsError, load
 from bench.report.tables import rungs as rung_tables
 from impls import IMPLEMENTATIONS, LABEL_ALIASES, MISSING
 from impls.planner import CANDIDATES, rule_of_thumb
@@ -841,3 +843,44 @@ def test_a_results_file_of_format_1_loads_without_code(results_file, tmp_path):
         assert row.plan_rule_of_thumb == rule_of_thumb(int(row.n), row.dtype).name
     text = pages.render(results, {})
     assert "did not record the code it timed" in text and "```python" not in text
+
+
+# --------------------------------------------------------------------------- however the file is malformed
+
+
+def test_a_pathologically_nested_results_file_is_one_line(tmp_path, capsys):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    code, err = _run_main(path, tmp_path / "out", capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert str(path) in err and "nests its values too deeply" in err
+
+
+_ODD_VALUES = [None, "", "x", 0, -1, 1.5, 10**400, float("nan"), True, [], {}, [[]], {"a": {}}, [1, "x"]]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_results_file_damaged_anywhere_is_reported_or_refused_in_one_line(results_file, tmp_path, data):
+    """Replace one value anywhere in a real results file by one of another kind: the report either reads
+    it or refuses it with a ResultsError; it never fails with another exception."""
+    raw = json.loads(results_file.read_text())
+    node = raw
+    while True:
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        if not keys:
+            break
+        key = data.draw(st.sampled_from(keys))
+        child = node[key]
+        if not isinstance(child, dict | list) or not child or data.draw(st.booleans()):
+            node[key] = data.draw(st.sampled_from(_ODD_VALUES))
+            break
+        node = child
+    path = tmp_path / "damaged.json"
+    path.write_text(json.dumps(raw))
+    try:
+        results = load(path)
+    except ResultsError as exc:
+        assert str(path) in str(exc) and "\n" not in str(exc)
+        return
+    pages.render(results, {})  # what it could read, it can report

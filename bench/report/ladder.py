@@ -128,11 +128,30 @@ def from_record(record: Any, version: int, planner: dict | None = None) -> Ladde
 _ROLES = ("baseline", "reference", "planned", "one_process")
 
 
+#: The planner's settings the lesson reads, and what each must be (None: not recorded).
+PLANNER_NUMBERS = (
+    "cache_share",
+    "llc_span",
+    "prefer_prefetch",
+    "significance",
+    "test_rounds",
+    "last_level_cache_bytes",
+    "confirm_samples",
+    "confirm_margin",
+    "seconds",
+)
+
+
 def _planner(record: Any) -> dict:
     """The planner's settings, flat: the race's rules beside the others."""
     record = dict(_expect(record, dict, "planner"))
-    race = _expect(record.pop("race", {}), dict, "planner.race")
-    return {**record, **race}
+    flat = {**record, **_expect(record.pop("race", {}), dict, "planner.race")}
+    for name in PLANNER_NUMBERS:
+        if flat.get(name) is not None:
+            _expect(flat[name], int | float, f"planner.{name}")
+    if "candidates" in flat:
+        _strings(flat["candidates"], "planner.candidates")
+    return flat
 
 
 def legacy(machine: dict) -> Ladder:

@@ -301,7 +301,11 @@ def _machine(raw: dict, path: Path) -> dict:
         raise ResultsError(f"{path}: 'machine_info' must be an object")
     for key, kind in MACHINE_FIELDS.items():
         if machine.get(key) is not None and not isinstance(machine[key], kind):
-            raise ResultsError(f"{path}: machine_info {key!r} must be {kind.__name__}, got {machine[key]!r}")
+            raise ResultsError(
+                f"{path}: machine_info {key!r} must be {kind.__name__}, got {machine[key]!r:.80}"
+            )
+    if not all(isinstance(pool, dict) for pool in machine.get("threadpoolctl") or []):
+        raise ResultsError(f"{path}: machine_info 'threadpoolctl' must be a list of objects")
     return machine
 
 

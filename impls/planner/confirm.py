@@ -1,78 +1,108 @@
-"""Confirming a plan on the caller's own data: the race's finalists take turns at its first epochs.
+"""Confirming a plan on the caller's own data, and watching it: the finalists take turns at epochs.
 
-A plan is raced on generated data of the key's row length and data class, and the caller's X
-can rank the finalists otherwise (``bench/FINDINGS.md``). So the first epochs the rung runs for
-a key, in one long fit or over many short ones, go to the race's finalists in turn, each one
-timed. Once every finalist has had ``SAMPLES`` epochs, the one with the lowest median becomes the
-plan, unless the race's choice is within ``MARGIN`` of it. Every epoch computes the same step,
-so the turns cost only the difference in speed, and the answer is the same within the rung's
-tolerance. Where an epoch is too short to time (``MIN_EPOCH_SECONDS``), the race's choice stands.
+A plan is raced on generated data of the key's row length and data class, and the caller's X can
+rank the finalists otherwise; on a shared machine the ranking can also change from one minute to
+the next (``bench/FINDINGS.md``). So every epoch the rung runs for a key is timed, per row of X:
+
+* **Trial.** The first epochs, in one long fit or over many short ones, go to the race's
+  finalists in turn. After each turn of all of them, those more than ``DROP`` slower than the
+  fastest (by median) stop taking turns; once the rest have had ``SAMPLES`` epochs each, the one
+  with the lowest median becomes the plan, unless the race's choice is within ``MARGIN`` of it.
+* **Watch.** From then on, every ``EXPLORE_EVERY``-th epoch goes to another finalist in turn,
+  and each keeps its last ``WINDOW`` epochs; where another's median is more than ``MARGIN``
+  below the plan's, it becomes the plan.
+
+Every epoch computes the same step, so a turn costs only the difference in speed. Epochs shorter
+than ``MIN_EPOCH_SECONDS`` are not timed: a call with such epochs runs the plan untouched.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Timed epochs each finalist gets on the caller's data.
-SAMPLES = 5
-#: Another finalist replaces the race's choice only if its median epoch is this much shorter.
-MARGIN = 0.03
-#: Epochs shorter than this are not timed: the clock and the call's own cost would decide.
-MIN_EPOCH_SECONDS = 1e-3
+SAMPLES = 4  # timed epochs each finalist still in the trial gets
+DROP = 0.15  # after each turn of the trial, finalists this much slower than the fastest stop
+MARGIN = 0.03  # another finalist replaces the plan only if its median is this much shorter
+EXPLORE_EVERY = 10  # once confirmed, every this many epochs, another finalist takes a turn
+WINDOW = 5  # epochs per finalist its median is taken over, once confirmed
+MIN_EPOCH_SECONDS = 1e-3  # shorter epochs are not timed: the clock and the call would decide
 
 
 @dataclass
 class Trial:
-    """The turns of a key's finalists on the caller's data, and what they measured."""
+    """A key's finalists on the caller's data: their timed epochs (seconds per row) and the plan."""
 
-    chosen: str  # the race's choice
-    finalists: tuple[str, ...]  # the race's choice first
-    times: dict[str, list[float]] = field(default_factory=dict)
-    rows: list[int] = field(default_factory=list)  # the rows of X of each timed epoch
-    skipped: str | None = None  # why no epoch was timed, where none could be
+    chosen: str  # the plan: the race's choice until the trial ends
+    finalists: tuple[str, ...]  # the race's finalists, its choice first
+    times: dict[str, deque] = field(default_factory=dict)
+    racing: list[str] = field(default_factory=list)  # finalists still taking turns in the trial
+    confirmed: bool = False
+    epochs: int = 0  # epochs timed since the trial ended
+    explored: int = 0  # turns given to other finalists since the trial ended
 
-    def next(self) -> str | None:
-        """The finalist whose turn it is (the one with the fewest timed epochs), or None when done."""
-        if self.skipped:
-            return None
-        waiting = [name for name in self.finalists if len(self.times.get(name, [])) < SAMPLES]
-        return min(waiting, key=lambda name: len(self.times.get(name, []))) if waiting else None
+    def __post_init__(self):
+        self.racing = list(self.racing or self.finalists)
+        for name in self.finalists:
+            self.times.setdefault(name, deque(maxlen=WINDOW))
 
-    def add(self, name: str, seconds: float, rows: int) -> None:
-        """One timed epoch of ``name``; an epoch too short to time ends the trial without a verdict."""
-        if seconds < MIN_EPOCH_SECONDS:
-            self.skipped = f"an epoch of {rows:,} rows took {seconds * 1e3:.3f} ms, too short to time"
-            return
-        self.times.setdefault(name, []).append(seconds)
-        self.rows.append(rows)
+    def median(self, name: str) -> float:
+        return float(np.median(self.times[name])) if self.times[name] else float("inf")
 
-    @property
-    def done(self) -> bool:
-        return self.skipped is not None or self.next() is None
+    def next(self) -> str:
+        """Whose turn the next epoch is."""
+        if not self.confirmed:
+            return min(self.racing, key=lambda name: len(self.times[name]))
+        others = [name for name in self.finalists if name != self.chosen]
+        if others and (self.epochs + 1) % EXPLORE_EVERY == 0:
+            return others[self.explored % len(others)]
+        return self.chosen
 
-    def verdict(self) -> str:
-        """The finalist with the lowest median epoch, or the race's choice if within MARGIN of it."""
-        if self.skipped or not self.times:
-            return self.chosen
-        median = {name: float(np.median(values)) for name, values in self.times.items()}
-        fastest = min(median, key=median.get)
-        return self.chosen if median[self.chosen] <= (1 + MARGIN) * median[fastest] else fastest
+    def add(self, name: str, seconds_per_row: float) -> bool:
+        """One timed epoch of ``name``; True where the plan (or the trial) changed."""
+        self.times[name].append(seconds_per_row)
+        if self.confirmed:
+            self.epochs += 1
+            if name != self.chosen:
+                self.explored += 1
+                if self.median(name) < (1 - MARGIN) * self.median(self.chosen):
+                    self.chosen = name
+                    return True
+            return False
+        counts = {len(self.times[name]) for name in self.racing}
+        if len(counts) > 1:  # a turn of the trial is not over
+            return False
+        fastest = min(self.median(n) for n in self.racing)
+        keep = [n for n in self.racing if self.median(n) <= (1 + DROP) * fastest]
+        self.racing = keep if len(keep) >= 2 else sorted(self.racing, key=self.median)[:2]
+        if counts.pop() < SAMPLES:
+            return False
+        best = min(self.racing, key=self.median)
+        if self.chosen not in self.racing or self.median(self.chosen) > (1 + MARGIN) * self.median(best):
+            self.chosen = best
+        self.confirmed = True
+        return True
 
     def record(self) -> dict:
-        """What the wisdom keeps of the trial."""
+        """What the wisdom keeps: the plan, and each finalist's median seconds per row on the caller's
+        data."""
         return {
-            "choice": self.verdict(),
-            "race_choice": self.chosen,
-            "samples": {name: len(values) for name, values in self.times.items()},
-            "median_s": {name: float(np.median(values)) for name, values in self.times.items()},
-            "rows": sorted(set(self.rows)),
-            "skipped": self.skipped,
+            "choice": self.chosen,
+            "median_s_per_row": {name: self.median(name) for name in self.finalists if self.times[name]},
+            "samples": {name: len(self.times[name]) for name in self.finalists},
         }
 
 
 def trial_for(entry: dict) -> Trial:
-    """The trial of a measured plan: its race's finalists, its choice first."""
+    """The trial of a measured plan: its race's finalists, its choice first; confirmed where the entry is."""
     finalists = [entry["choice"], *(name for name in entry.get("finalists", []) if name != entry["choice"])]
+    confirmed = entry.get("confirmed")
+    if isinstance(confirmed, dict) and confirmed.get("choice") in finalists:
+        trial = Trial(chosen=confirmed["choice"], finalists=tuple(finalists), confirmed=True)
+        for name, seconds in (confirmed.get("median_s_per_row") or {}).items():
+            if name in trial.times and isinstance(seconds, float):
+                trial.times[name].append(seconds)  # where the last process left off
+        return trial
     return Trial(chosen=entry["choice"], finalists=tuple(finalists))

@@ -55,7 +55,7 @@ class Plan:
     candidate: Candidate
     source: str  # "estimate", "wisdom", "measured" or "confirmed" (on the caller's data)
     entry: dict | None = None  # the wisdom entry (timings) behind a measured choice
-    trial: confirm.Trial | None = None  # the finalists' turns on the caller's data, until confirmed
+    trial: confirm.Trial | None = None  # the finalists' turns on the caller's data (measured plans)
     key: str | None = None  # the key's text in the wisdom file
 
 
@@ -69,7 +69,10 @@ def settings() -> dict:
         "prefer_prefetch": PREFER_PREFETCH,
         "significance": SIGNIFICANCE,
         "confirm_samples": confirm.SAMPLES,
+        "confirm_drop": confirm.DROP,
         "confirm_margin": confirm.MARGIN,
+        "confirm_explore_every": confirm.EXPLORE_EVERY,
+        "confirm_window": confirm.WINDOW,
         "confirm_min_epoch_s": confirm.MIN_EPOCH_SECONDS,
         "race": {
             "seconds": RULES.seconds,
@@ -256,27 +259,22 @@ def plan(
 
 
 def _from_entry(entry: dict, source: str, key: str) -> Plan:
-    """The plan a wisdom entry holds: confirmed on a caller's data, or the race's choice and its trial."""
-    confirmed = entry.get("confirmed")
-    if isinstance(confirmed, dict) and confirmed.get("choice") in BY_NAME:
-        return Plan(BY_NAME[confirmed["choice"]], "confirmed", entry, key=key)
-    return Plan(BY_NAME[entry["choice"]], source, entry, confirm.trial_for(entry), key)
+    """The plan a wisdom entry holds, with its trial on the caller's data (``confirm``)."""
+    trial = confirm.trial_for(entry)
+    return Plan(BY_NAME[trial.chosen], "confirmed" if trial.confirmed else source, entry, trial, key)
 
 
 def record_trial(planned: Plan, name: str, seconds: float, rows: int) -> Plan:
-    """One timed epoch of a finalist on the caller's data; the confirmed plan once the trial is done."""
+    """One timed epoch of a finalist on the caller's data; where it changes the plan, the new plan,
+    remembered in the wisdom file."""
     trial = planned.trial
-    trial.add(name, seconds, rows)
-    if not trial.done:
+    if not trial.add(name, seconds / rows):
         return planned
     entry = {**planned.entry, "confirmed": trial.record()}
-    verdict = Plan(BY_NAME[trial.verdict()], "confirmed", entry, key=planned.key)
-    if trial.skipped:  # nothing measured on these data: the race's choice, and no trial, in this process
-        verdict = replace(planned, trial=None)
-    else:
-        store.save(planned.key, entry)
+    store.save(planned.key, entry)
+    verdict = Plan(BY_NAME[trial.chosen], "confirmed", entry, trial, planned.key)
     _KNOWN[str(store.path()), planned.key] = verdict
-    _RECENT.clear()  # its quick keys may name the plan with its trial
+    _RECENT.clear()  # its quick keys name the plan before the change
     return verdict
 
 
