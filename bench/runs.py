@@ -62,11 +62,26 @@ class RunRecord:
 
 
 def start(config: pytest.Config) -> RunRecord | None:
-    """Point pytest-benchmark's JSON at a hidden file beside the target; None without --benchmark-json."""
+    """Point pytest-benchmark's JSON at a hidden file beside the target; None without --benchmark-json.
+
+    The target's folder is made and tried first: a run that could not write its results stops
+    before it times anything (pytest.UsageError naming the path), not after.
+    """
     bench = getattr(config, "_benchmarksession", None)
     if bench is None or not bench.json:
         return None
     record = RunRecord(Path(bench.json))
+    try:
+        record.target.parent.mkdir(parents=True, exist_ok=True)
+        if record.target.is_dir():
+            raise IsADirectoryError(21, "it is a folder", str(record.target))
+        record.partial.write_text("")
+        record.partial.unlink()
+    except OSError as exc:
+        why = f"{exc.strerror}: {exc.filename}" if exc.strerror else str(exc)
+        raise pytest.UsageError(
+            f"--benchmark-json {record.target}: cannot write there ({why}); name a file in a writable folder"
+        ) from None
     bench.json = record.partial
     return record
 
