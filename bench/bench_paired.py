@@ -56,14 +56,19 @@ for _n in PROFILE.n_sweep if PROFILE.m_fixed >= SWEEP_FROM_M else ():
     SIZES.setdefault((PROFILE.m_fixed, _n), (("float64", "all"),))
 for _n in PROFILE.n_axis:  # row lengths around the axis size: where the winner may change with n
     SIZES.setdefault((PROFILE.n_axis_m, _n), (("float64", "all"),))
+#: Every other rung at the axis sizes (float64, all threads): the share of the roofline the lesson
+#: gives for every rung is the side-by-side one (the slow ones are skipped by the time budget).
+OTHERS = [name for name in IMPLEMENTATIONS if name not in COMPILED]
+ORDER = list(IMPLEMENTATIONS)
 PAIRED_POINTS = sorted(
     {
         Point(m, n, dtype, name, threads)
         for (m, n), settings in SIZES.items()
         for name in COMPILED
         for dtype, threads in settings
-    },
-    key=lambda p: (-p.m * p.n, p.dtype, p.threads, COMPILED.index(p.rung)),
+    }
+    | {Point(m, n, "float64", name, "all") for m, n in PROFILE.axis_sizes for name in OTHERS},
+    key=lambda p: (-p.m * p.n, p.dtype, p.threads, ORDER.index(p.rung)),
 )
 
 

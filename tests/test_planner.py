@@ -628,8 +628,9 @@ def test_the_finalists_take_turns_on_the_callers_data_and_the_fastest_there_is_r
     raced = planning.plan(11, "float64", m=4000)
     finalists = raced.trial.finalists
     assert raced.source == "measured" and finalists[0] == raced.candidate.name and len(finalists) >= 2
-    fastest_here = finalists[-1]  # on these data, another finalist than the race's choice is fastest
-    clock = _EpochClock(monkeypatch, {name: 0.010 for name in finalists} | {fastest_here: 0.008})
+    fastest_here = finalists[-1]  # on these data, another finalist than the race's choice is fastest,
+    faster = 1 - 2 * confirm.MARGIN  # by more than the margin and by less than DROP: no one stops
+    clock = _EpochClock(monkeypatch, {name: 0.010 for name in finalists} | {fastest_here: 0.010 * faster})
     epochs = len(finalists) * confirm.SAMPLES + 4
     result = IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=epochs)
     trial_epochs = len(clock.epochs) - 4

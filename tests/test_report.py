@@ -100,7 +100,8 @@ def test_ladder_table_shows_the_json_times(results_file, generated):
     results = load(results_file)
     m, n = select.big_size(results)
     lesson = (generated / "README.md").read_text()
-    table = lesson[lesson.index("## The ladder at a glance") : lesson.index("![")]
+    section = lesson[lesson.index("## The ladder at a glance") :]
+    table = "\n".join(line for line in section.split("\n## ")[0].splitlines() if line.startswith("|"))
     for bench in raw["benchmarks"]:
         info = bench["extra_info"]
         if info["kind"] == "descent" and (info["m"], info["n"], info["dtype"]) == (m, n, "float64"):
@@ -327,8 +328,9 @@ def test_races_against_the_ladder_are_in_the_plans_table_and_counted(results_fil
         hardest = min(ratios, key=ratios.get)
         kept_up += ratios[hardest] >= planner.KEEPS_UP
         size = fmt.fmt_size((info["m"], info["n"]))
-        row = next(r for r in rows if r[:3] == [size, info["dtype"], str(info["threads"])])
-        assert row[-1].startswith(f"`{hardest}` {fmt.fmt_pct(ratios[hardest])} (")
+        row = next((r for r in rows if r[:3] == [size, info["dtype"], str(info["threads"])]), None)
+        if row is not None:  # a point the descent benchmarks timed too (the n axis is raced only)
+            assert row[-1].startswith(f"`{hardest}` {fmt.fmt_pct(ratios[hardest])} (")
     assert f"or beat it, at {kept_up} of {len(races)} points." in section
 
 
@@ -534,6 +536,7 @@ def test_each_chart_draws_from_a_run_and_is_skipped_without_its_data(results_fil
     empty = load(results_file)
     empty.table = empty.table[empty.table["kind"] == "first_fit"]  # nothing any chart draws from
     empty.tuning = []
+    empty.curves = []
     assert plot(empty) is None
 
 

@@ -112,7 +112,7 @@ def _read_json(path: Path) -> dict:
     if not text.strip():
         raise ResultsError(f"results file {path} is empty: the benchmark run that wrote it did not finish.")
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
         raise ResultsError(
             f"results file {path} is not valid JSON ({exc.msg} at line {exc.lineno})."
@@ -124,6 +124,14 @@ def _read_json(path: Path) -> dict:
             f"results file {path} is not a pytest-benchmark results file: no 'benchmarks' list."
         )
     return raw
+
+
+def _bounded_int(text: str) -> int:
+    """A JSON integer, refused beyond 64 bits: no count, size or byte total of a run is that large."""
+    value = int(text)
+    if abs(value) >= 2**63:
+        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits, beyond 64 bits")
+    return value
 
 
 def load(path: str | Path, allow_partial: bool = False) -> Results:

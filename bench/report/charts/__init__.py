@@ -13,6 +13,7 @@ from bench.report.charts import beyond, planner, rungs
 from bench.report.load import Results
 
 CHARTS: dict[str, tuple[str, Callable[[Results], Figure | None]]] = {
+    "cost_vs_time": ("Training cost against wall-clock time, every rung", rungs.plot_cost_vs_time),
     "time_vs_m": ("Time per epoch against m", rungs.plot_time_vs_m),
     "speedup_python": ("Speedup over the first rung", rungs.plot_speedup_over_baseline),
     "speedup_numpy": ("Speedup over the vectorized rung against m", rungs.plot_speedup_over_reference),

@@ -8,8 +8,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from bench.report import select
-from bench.report.charts.style import colour, figure, legend, marker
-from bench.report.fmt import fmt_size, fmt_x, machine_footer
+from bench.report.charts.style import PROBE, add_footer, colour, figure, footer, legend, style
+from bench.report.fmt import fmt_size, fmt_x
 from bench.report.load import Results
 from bench.schema import ROOFLINE
 
@@ -23,7 +23,7 @@ def _lines_by_rung(
         rows = sweep[sweep["rung"] == rung].sort_values(x)
         if rows.empty:
             continue
-        ax.plot(rows[x], rows[y], marker=marker(results, rung), color=colour(results, rung), label=rung)
+        ax.plot(rows[x], rows[y], label=rung, **style(results, rung).line_kwargs())
         if y == "time_per_epoch_s":
             ax.fill_between(
                 rows[x],
@@ -35,7 +35,7 @@ def _lines_by_rung(
             )
     rows = sweep[sweep["rung"] == ROOFLINE].sort_values(x)
     if not rows.empty:
-        ax.plot(rows[x], rows[y], "k--", label=probe)
+        ax.plot(rows[x], rows[y], label=probe, **PROBE.line_kwargs())
     ax.set_xscale("log")
     ax.set_yscale("log")
     legend(ax)
@@ -80,9 +80,7 @@ def plot_speedup_over_reference(results: Results) -> Figure | None:
     for rung in (r for r in select.rung_order(results) if r != reference):
         base, mine = select.against_reference(results, rung)
         if not mine.empty:
-            ax.plot(
-                mine.index, base / mine, marker=marker(results, rung), color=colour(results, rung), label=rung
-            )
+            ax.plot(mine.index, base / mine, label=rung, **style(results, rung).line_kwargs())
     ax.axhline(1.0, color="black", linewidth=1)
     ax.text(sweep[sweep["rung"] == reference]["m"].min(), 1.0, f" {reference}", va="bottom", fontsize=8)
     ax.set_xscale("log")
@@ -153,7 +151,20 @@ def plot_threads(results: Results) -> Figure | None:
     if size is None:
         return None
     pairs = [("all threads", "float64", "all"), ("one thread", "float64", "one")]
-    return _axis_bars(results, f"One thread against all at {fmt_size(size)} (float64)", pairs, size)
+    fig = _axis_bars(results, f"One thread against all at {fmt_size(size)} (float64)", pairs, size)
+    without = [r for r in select.rung_order(results) if select.t_epoch(results, r, *size, "float64", "all")]
+    without = [r for r in without if select.t_epoch(results, r, *size, "float64", "one") is None]
+    serial = [r for r in without if not results.ladder.threaded(r)]
+    cluster = [r for r in without if r in results.ladder.distributed]
+    notes = [f"{', '.join(serial)}: one thread in both settings (serial code)"] if serial else []
+    notes += (
+        [f"{', '.join(cluster)}: no one-thread setting (the cluster's workers are its own)"]
+        if cluster
+        else []
+    )
+    if notes:
+        fig.text(0.72, 0.9, "No one-thread bar:\n" + "\n".join(notes), fontsize=8, va="top", wrap=True)
+    return fig
 
 
 def plot_jit(results: Results) -> Figure | None:
@@ -164,22 +175,16 @@ def plot_jit(results: Results) -> Figure | None:
     fig.subplots_adjust(left=0.16, right=0.97, top=0.86, bottom=0.2, wspace=0.45)
     reference = results.ladder.reference
     fig.suptitle(f"JIT compilation: its cost, and when it pays off against {reference}")
-    fig.text(0.01, 0.015, machine_footer(results.machine, results.datetime), fontsize=7, color="#444444")
+    add_footer(fig, footer(results))
     names = [r for r in select.rung_order(results) if r in set(jit["rung"])]
     seconds = [float(jit[jit["rung"] == r]["min_s"].iat[0]) for r in names]
     ax_compile.barh(names[::-1], seconds[::-1], color=[colour(results, r) for r in names[::-1]])
-    ax_compile.set_xlabel("compile time, first call (s)")
+    ax_compile.set_xlabel("compile time, first call (s; best round)")
     ax_compile.set_title("compile time (float64)")
     for rung, compile_s in zip(names, seconds, strict=True):
         epochs = select.break_even_epochs(results, rung, compile_s).dropna()
         if not epochs.empty:
-            ax_even.plot(
-                epochs.index,
-                epochs.values,
-                marker=marker(results, rung),
-                color=colour(results, rung),
-                label=rung,
-            )
+            ax_even.plot(epochs.index, epochs.values, label=rung, **style(results, rung).line_kwargs())
     ax_even.set_xscale("log")
     ax_even.set_yscale("log")
     ax_even.set_xlabel("examples m")
@@ -192,21 +197,54 @@ def plot_jit(results: Results) -> Figure | None:
 
 
 def plot_memory(results: Results) -> Figure | None:
-    """Bytes each rung allocates during one epoch beyond X and y, in m-long arrays of the dtype."""
+    """Bytes each rung allocates in a fit of one epoch beyond X and y, in m-long arrays of the dtype."""
     mem = results.memory
     if mem.empty:
         return None
-    names = [r for r in select.rung_order(results) if r in set(mem["rung"])]
+    hidden = set(mem[mem["own_allocator"] == True]["rung"])  # noqa: E712 (a column of objects)
+    names = [r for r in select.rung_order(results) if r in set(mem["rung"]) - hidden]
     arrays = [float(mem[mem["rung"] == r]["m_arrays"].iat[0]) for r in names]
     m, n = int(mem["m"].iat[0]), int(mem["n"].iat[0])
     fig, ax = figure(
         results,
-        f"Memory allocated during one epoch, beyond X and y ({fmt_size((m, n))})",
-        "m-long arrays (peak bytes ÷ 8m)",
+        f"Memory a fit of one epoch allocates beyond X and y ({fmt_size((m, n))}, float64)",
+        "peak, in m-long arrays (peak bytes ÷ 8m)",
         "",
     )
     ax.barh(names[::-1], arrays[::-1], color=[colour(results, r) for r in names[::-1]])
     for y, value in enumerate(arrays[::-1]):
         ax.text(value, y, f" {value:.2f}", va="center", fontsize=8)
     fig.subplots_adjust(left=0.2, right=0.9)
+    if hidden:
+        ordered = [r for r in select.rung_order(results) if r in hidden]
+        ax.set_title(
+            ax.get_title() + f"\n(not shown: {', '.join(ordered)}, whose allocators Python cannot trace)",
+            fontsize=10,
+        )
+    return fig
+
+
+def plot_cost_vs_time(results: Results) -> Figure | None:
+    """The training cost against wall-clock time: the descent's costs, epoch by epoch, placed at each
+    rung's own time per epoch at that size, and L-BFGS's costs at the times its iterations ended."""
+    if not results.curves:
+        return None
+    curve = results.curves[0]
+    m, n = curve["m"], curve["n"]
+    costs = np.asarray(curve["descent_costs"])
+    title = f"The same descent on every rung: training cost against time ({fmt_size((m, n))}, float64)"
+    fig, ax = figure(results, title, "wall-clock time (s, log scale)", "training cost J(w, b)")
+    epochs = np.arange(1, len(costs))
+    for rung in select.rung_order(results):
+        t = select.t_epoch(results, rung, m, n)
+        if t is not None:
+            kwargs = style(results, rung).line_kwargs() | {"marker": None}
+            ax.plot(epochs * t, costs[1:], label=rung, **kwargs)
+    if curve["lbfgs_times_s"]:
+        ax.plot(
+            curve["lbfgs_times_s"], curve["lbfgs_costs"], color="black", linewidth=2.5, label="L-BFGS (SciPy)"
+        )
+    ax.axhline(curve["optimum"], color="#444444", linewidth=0.8, linestyle=":", label="the optimum")
+    ax.set_xscale("log")
+    legend(ax)
     return fig

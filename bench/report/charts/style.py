@@ -1,6 +1,14 @@
-"""What every chart shares: one style per rung, the figure with the machine's footer, the legend."""
+"""What every chart shares: one style per rung, the figure with the machine's footer, the legend.
+
+Every rung of a run's ladder gets a style of its own (colour, marker and line), fixed by its place
+in the ladder, so a rung looks the same in every chart and no two rungs look alike. The probe is
+black and dashed.
+"""
 
 from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -14,40 +22,77 @@ from bench.report.fmt import machine_footer
 from bench.report.load import Results
 from bench.schema import ROOFLINE
 
-# Okabe & Ito's colour-blind-safe palette; black is kept for the roofline probe.
+# Okabe & Ito's colour-blind-safe palette (black is kept for the probe).
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#999999", "#F0E442"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+LINES = ["-", "--", ":"]
+#: Wide enough for a legend beside the axes, at the width GitHub shows a picture (about 900 px).
+WIDTH_IN, DPI = 9.6, 100
 
 
-def _style_index(results: Results, rung: str) -> int:
-    """A rung's fixed place in the palette: its place in the run's ladder, so colours agree across charts."""
+@dataclass(frozen=True)
+class Style:
+    colour: str
+    marker: str
+    line: str
+
+    def line_kwargs(self) -> dict:
+        return {"color": self.colour, "marker": self.marker, "linestyle": self.line}
+
+
+PROBE = Style("#000000", "", "--")
+#: Distinct styles in order: colours first, then the same colours with other markers and lines.
+STYLES = [
+    Style(c, MARKERS[(i + k) % len(MARKERS)], line)
+    for k, line in enumerate(LINES)
+    for i, c in enumerate(OKABE_ITO)
+]
+
+
+def style(results: Results, rung: str) -> Style:
+    """A rung's style: its place in the run's ladder (rungs it does not list follow, by name)."""
+    if rung == ROOFLINE:
+        return PROBE
     ladder = list(results.ladder.order)
     names = ladder + sorted(set(select.rung_order(results)) - set(ladder))
-    return names.index(rung)
+    return STYLES[names.index(rung) % len(STYLES)]
 
 
 def colour(results: Results, rung: str) -> str:
-    return "#000000" if rung == ROOFLINE else OKABE_ITO[_style_index(results, rung) % len(OKABE_ITO)]
+    return style(results, rung).colour
 
 
 def marker(results: Results, rung: str) -> str:
-    return "" if rung == ROOFLINE else MARKERS[_style_index(results, rung) % len(MARKERS)]
+    return style(results, rung).marker
 
 
-def new_figure(footer: str, title: str, xlabel: str, ylabel: str) -> tuple[Figure, plt.Axes]:
-    fig, ax = plt.subplots(figsize=(8.5, 5.2), dpi=110)
-    fig.subplots_adjust(left=0.11, right=0.74, top=0.9, bottom=0.17)
-    ax.set_title(title)
+def footer(results: Results) -> str:
+    return machine_footer(results.machine, results.datetime)
+
+
+def new_figure(
+    footer_text: str, title: str, xlabel: str, ylabel: str, height: float = 5.4
+) -> tuple[Figure, plt.Axes]:
+    """One axes with room for a legend on its right, the title wrapped, the footer at the bottom."""
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, height), dpi=DPI)
+    fig.subplots_adjust(left=0.09, right=0.72, top=0.88, bottom=0.16)
+    ax.set_title("\n".join(textwrap.wrap(title, 70)), fontsize=11)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
-    fig.text(0.01, 0.015, footer, fontsize=7, color="#444444")
+    add_footer(fig, footer_text)
     return fig, ax
 
 
+def add_footer(fig: Figure, text: str) -> None:
+    """The machine and the run, in small type at the bottom, wrapped to the figure's width."""
+    lines = textwrap.wrap(text, 150)
+    fig.text(0.01, 0.01, "\n".join(lines), fontsize=7, color="#444444", va="bottom")
+
+
 def figure(results: Results, title: str, xlabel: str, ylabel: str) -> tuple[Figure, plt.Axes]:
-    return new_figure(machine_footer(results.machine, results.datetime), title, xlabel, ylabel)
+    return new_figure(footer(results), title, xlabel, ylabel)
 
 
 def legend(ax: plt.Axes) -> None:
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
