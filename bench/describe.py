@@ -55,10 +55,10 @@ def _source(function: FunctionType) -> str:
     return textwrap.dedent(inspect.getsource(function)).rstrip()
 
 
-def excerpt(core: tuple) -> tuple[str, list[str]]:
-    """The source of ``core``'s functions, then of every helper of the ladder they call, each once.
+def excerpt(core: tuple) -> tuple[str, list[dict]]:
+    """The source of ``core``'s functions, and of every helper of the ladder they call, each once.
 
-    Returns the code and the qualified names of the helpers it shows.
+    Returns the core's code, and the helpers as ``{"name": qualified name, "code": source}``.
     """
     shown: list[FunctionType] = []
     pending = [f for f in map(_plain, core) if f is not None]
@@ -69,8 +69,9 @@ def excerpt(core: tuple) -> tuple[str, list[str]]:
             continue
         shown.append(function)
         pending += _helpers(function, home)
-    helpers = [f"{f.__module__}.{f.__qualname__}" for f in shown[len(core) :]]
-    return "\n\n\n".join(_source(f) for f in shown), helpers
+    code = "\n\n\n".join(_source(f) for f in shown[: len(core)])
+    helpers = [{"name": f"{f.__module__}.{f.__qualname__}", "code": _source(f)} for f in shown[len(core) :]]
+    return code, helpers
 
 
 def _described(rung: Rung) -> dict:

@@ -541,7 +541,7 @@ def test_two_processes_planning_at_once_both_keep_their_plans(tmp_path):
             [sys.executable, "-c", _PLAN_IN_A_PROCESS, str(n)],
             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        for n in (3, 40)  # two row classes: two keys
+        for n in (3, 40)  # two row lengths: two keys
     ]  # fmt: skip
     for process in processes:
         out, err = process.communicate(timeout=300)
@@ -586,11 +586,25 @@ def test_once_confirmed_the_others_take_a_turn_now_and_then_and_a_faster_one_tak
     assert [turns[k] for k in explored] == ["b", "c", "b", "c"]  # in turn, one every EXPLORE_EVERY
     assert all((k + 1) % confirm.EXPLORE_EVERY == 0 for k in explored)
     cost["b"] = 0.8  # the machine changes: b is now clearly faster
-    _run_trial(trial, cost, 2 * confirm.WINDOW * confirm.EXPLORE_EVERY)
-    assert trial.chosen == "b"
+    turns = _run_trial(trial, cost, 2 * confirm.EXPLORE_EVERY)  # b's turn comes, then again at once
+    assert [name for name in turns if name != "a"] == ["b", "b"]
+    assert trial.chosen == "b"  # faster in CONFIRM_RATIOS turns in a row against a's recent epochs
     cost["b"] = 1.0 / (1 - confirm.MARGIN / 2)  # b slows to within the margin of a: no flip back
-    _run_trial(trial, cost, 2 * confirm.WINDOW * confirm.EXPLORE_EVERY)
+    _run_trial(trial, cost, 10 * confirm.EXPLORE_EVERY)
     assert trial.chosen == "b"
+
+
+def test_a_single_faster_turn_is_not_enough_to_take_over():
+    trial = confirm.Trial(chosen="a", finalists=("a", "b"))
+    _run_trial(trial, {"a": 1.0, "b": 1.1}, 2 * confirm.SAMPLES)
+    assert trial.confirmed and trial.chosen == "a"
+    turns = []
+    for _ in range(3 * confirm.EXPLORE_EVERY):  # b is faster once only: a burst of noise
+        name = trial.next()
+        turns.append(name)
+        faster_once = name == "b" and turns.count("b") == 1
+        trial.add(name, 0.5 if faster_once else {"a": 1.0, "b": 1.1}[name])
+    assert turns.count("b") >= 2 and trial.chosen == "a"
 
 
 def test_a_confirmed_entry_starts_where_the_last_process_left_off():

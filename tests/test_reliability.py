@@ -143,7 +143,7 @@ def test_an_interrupted_run_keeps_the_previous_results_byte_for_byte(tmp_path):
     assert main([str(partial), "--out", str(tmp_path / "lesson")]) == 2  # refused unless asked ...
     assert not (tmp_path / "lesson").exists()
     assert main([str(partial), "--out", str(tmp_path / "lesson"), "--partial"]) == 0  # ... then says so
-    assert "## This run did not complete" in (tmp_path / "lesson" / "README.md").read_text()
+    assert "**This run did not complete:**" in (tmp_path / "lesson" / "README.md").read_text()
 
 
 def test_a_complete_run_replaces_the_results_and_records_itself(tmp_path):

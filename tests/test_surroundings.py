@@ -68,8 +68,8 @@ def test_two_reports_into_one_folder_at_once_leave_one_whole_lesson(tmp_path):
         (tmp_path / name).mkdir()
         shutil.copy(COMMITTED, tmp_path / name / "results.json")
         assert main([str(tmp_path / name / "results.json"), "--out", str(tmp_path / f"alone-{name}")]) == 0
-        alone[name] = (tmp_path / f"alone-{name}" / "README.md").read_text()
-    assert alone["a"] != alone["b"]  # each names its own results file
+        alone[name] = (tmp_path / f"alone-{name}" / "methods.md").read_text()
+    assert alone["a"] != alone["b"]  # each names its own results file on its methods page
     out = tmp_path / "lesson"
     processes = [
         subprocess.Popen(
@@ -81,5 +81,6 @@ def test_two_reports_into_one_folder_at_once_leave_one_whole_lesson(tmp_path):
     for process in processes:
         _, err = process.communicate(timeout=300)
         assert process.returncode == 0, err[-2000:]
-    assert (out / "README.md").read_text() in alone.values()
+    assert (out / "methods.md").read_text() in alone.values()
+    assert (out / "README.md").read_text() == (tmp_path / "alone-a" / "README.md").read_text()
     assert not list(tmp_path.glob(".report-*")) and not list(out.glob(".report-*"))

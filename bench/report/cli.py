@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.report.charts import CHARTS
 from bench.report.load import Results, ResultsError, load
 from bench.report.pages import links_from, load_machines, write_machines, write_report
 
@@ -66,8 +67,15 @@ def _warn(run: Results) -> None:
 
 
 def _move_into(staging: Path, target: Path) -> None:
-    """Move every file written under ``staging`` to the same place under ``target``."""
-    for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+    """Move every file written under ``staging`` to the same place under ``target``, and remove the
+    charts a lesson folder had that this run did not draw (a lesson never links a chart of another run)."""
+    written = sorted(p for p in staging.rglob("*") if p.is_file())
+    for folder in {p.parent for p in written if p.name == "README.md"}:
+        for key in CHARTS:
+            chart = folder / f"fig_{key}.png"
+            if not chart.exists():
+                (target / chart.relative_to(staging)).unlink(missing_ok=True)
+    for path in written:
         destination = target / path.relative_to(staging)
         destination.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, destination)

@@ -28,11 +28,11 @@ class RungInfo:
 
     name: str
     summary: str
-    code: str  # its core functions and the helpers they call, as timed ("" where not recorded)
+    code: str  # its core functions, as timed ("" where not recorded)
     uses_threads: str | None
     jit: bool
     dtypes: tuple[str, ...] = ("float64", "float32")
-    helpers: tuple[str, ...] = ()
+    helpers: tuple[tuple[str, str], ...] = ()  # (qualified name, source) of the helpers the code calls
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,18 @@ def _rung(name: str, record: Any, code_recorded: bool) -> RungInfo:
         uses_threads=None if threads is None else _expect(threads, str, f"rungs[{name!r}].uses_threads"),
         jit=_expect(record.get("jit", False), bool, f"rungs[{name!r}].jit"),
         dtypes=_strings(record.get("dtypes", ["float64", "float32"]), f"rungs[{name!r}].dtypes"),
-        helpers=_strings(record.get("helpers", []), f"rungs[{name!r}].helpers"),
+        helpers=_helpers(record.get("helpers", []), f"rungs[{name!r}].helpers") if code_recorded else (),
     )
+
+
+def _helpers(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    helpers = []
+    for item in _expect(value, list, where):
+        item = _expect(item, dict, f"{where} item")
+        helpers.append(
+            (_expect(item.get("name"), str, f"{where}.name"), _expect(item.get("code"), str, f"{where}.code"))
+        )
+    return tuple(helpers)
 
 
 def from_record(record: Any, version: int, planner: dict | None = None) -> Ladder:

@@ -52,6 +52,7 @@ class Results:
     tuning: list[dict] = field(default_factory=list)  # the planned rung's tuning records, whole
     head_to_head: list[dict] = field(default_factory=list)  # the planned rung raced against the ladder, whole
     curves: list[dict] = field(default_factory=list)  # the cost at every epoch and L-BFGS iteration, whole
+    plans: list[dict] = field(default_factory=list)  # the planner's wisdom at the end of the run
     gaps: list[str] = field(default_factory=list)  # what the lesson could not say, and why
     failures: list[tuple[str, str]] = field(default_factory=list)  # (benchmark, why): never ranked
     partial: list[str] = field(default_factory=list)  # benchmarks an incomplete run did not run
@@ -198,9 +199,37 @@ def _load(path: Path, allow_partial: bool) -> Results:
         tuning=[row for row in rows if row["kind"] == "tuning"],
         head_to_head=[row for row in rows if row["kind"] == "head_to_head"],
         curves=[row for row in rows if row["kind"] == "curve"],
+        plans=_plans(raw.get("wisdom"), path),
         failures=failures,
         partial=list(run.get("not_run") or []) if not run.get("complete", True) else [],
     )
+
+
+def _plans(wisdom, path: Path) -> list[dict]:
+    """The planner's wisdom the run ended with (format 2): each entry's key, choices and confirmation."""
+    if wisdom is None:
+        return []
+    if not isinstance(wisdom, list) or not all(isinstance(e, dict) for e in wisdom):
+        raise ResultsError(f"results file {path}: 'wisdom' must be a list of objects")
+    plans = []
+    for entry in wisdom:
+        key, confirmed = entry.get("key"), entry.get("confirmed")
+        if not isinstance(key, dict) or not isinstance(entry.get("choice"), str):
+            raise ResultsError(f"results file {path}: a 'wisdom' entry has no key or no choice")
+        plan = {
+            "n": key.get("n"),
+            "dtype": key.get("dtype"),
+            "threads": key.get("threads"),
+            "data": key.get("data"),
+            "race_choice": entry["choice"],
+            "rule_of_thumb": entry.get("rule_of_thumb"),
+            "confirmed": confirmed.get("choice") if isinstance(confirmed, dict) else None,
+            "measuring_s": entry.get("measuring_s"),
+        }
+        if not all(isinstance(plan[k], int) for k in ("n", "threads")) or not isinstance(plan["dtype"], str):
+            raise ResultsError(f"results file {path}: a 'wisdom' entry's key has no n, dtype or threads")
+        plans.append(plan)
+    return plans
 
 
 def _run_record(raw: dict, path: Path, allow_partial: bool) -> dict:

@@ -19,7 +19,7 @@ from bench.report import select
 from bench.report.charts import CHARTS
 from bench.report.charts.machines import plot_machines
 from bench.report.facts import beyond, machines, numerics, planner, rungs
-from bench.report.fmt import FILTERS, change, machine_rows, ratio, table, versus
+from bench.report.fmt import FILTERS, change, cpu_name, machine_rows, ratio, table, versus
 from bench.report.load import Results, ResultsError, load
 from bench.report.tables import beyond as beyond_tables
 from bench.report.tables import machines as machine_tables
@@ -82,11 +82,11 @@ def _tables(results: Results, facts: dict) -> dict[str, str]:
     return {
         "ladder": rung_tables.ladder(results, facts),
         "crossovers": rung_tables.crossovers(results),
-        "memory_limit": rung_tables.memory_limit(results),
         "paired": rung_tables.paired(results),
-        "same_rounds": rung_tables.same_rounds(results),
         "tuning": planner_tables.tuning(results),
         "plans": planner_tables.plans(results),
+        "races": planner_tables.races(results),
+        "confirmed": planner_tables.confirmed(results),
         "instructions": rung_tables.instruction_counts(results),
         "memory": rung_tables.memory(results),
         "passes": rung_tables.epoch_passes(facts),
@@ -97,57 +97,111 @@ def _tables(results: Results, facts: dict) -> dict[str, str]:
     }
 
 
+#: The planner's settings the templates speak of (None where a run did not record one).
+PLANNER_SETTINGS = (
+    "candidates",
+    "seconds",
+    "significance",
+    "test_rounds",
+    "prefer_prefetch",
+    "cache_share",
+    "llc_span",
+    "confirm_samples",
+    "confirm_drop",
+    "confirm_margin",
+    "confirm_explore_every",
+    "confirm_ratios",
+    "confirm_min_epoch_s",
+)
 THREADS = (("float64", "one"), ("float64", "all"))  # one thread over all: the speedup of all
 DTYPES = (("float64", "all"), ("float32", "all"))
 
 
-def context(results: Results, figures: dict[str, str], links: dict[str, str] | None = None) -> dict:
-    """Everything the templates may use, computed from the run."""
-    gaps = Gaps(results)
-    for key, (caption, _) in CHARTS.items():
-        if key not in figures:
-            results.gaps.append(f"{caption}: not measured in this run")
-    facts = rungs.rung_facts(results)
+def _steps(results: Results, facts: dict) -> dict:
+    """The ladder's steps by page: the main page's up to the one-process rung, the rest past NumPy
+    (the planned rung has a page of its own), and the peers."""
     ladder = results.ladder
-    same, planned_points = planner.rule_of_thumb_plans(results)
-    steps = [f for f in facts.values() if f.present and f.name not in (*ladder.peers, *ladder.distributed)]
+    aside = (*ladder.peers, *ladder.distributed)
+    steps = [
+        f for f in facts.values() if f.present and f.name not in aside and rung_template(f.name).exists()
+    ]
+    names = [f.name for f in steps]
+    split = names.index(ladder.one_process) + 1 if ladder.one_process in names else len(steps)
     return {
-        "run": results,
-        "file_name": results.path.name,
-        "profile": results.profile,
-        "code_recorded": ladder.code_recorded,
-        "sizes": rungs.sizes(results),
-        "rungs": facts,
-        "steps": [f for f in steps if rung_template(f.name).exists()],
+        "main_steps": rungs.teaching_code(steps[:split]),
+        "deep_steps": rungs.teaching_code([f for f in steps[split:] if f.name != ladder.planned]),
         "peers": [
             f
             for f in facts.values()
             if f.present and f.name in ladder.peers and rung_template(f.name).exists()
         ],
-        "optimum": rungs.optimum(results),
-        "distributed": beyond.beyond(results),
-        "one_process": ladder.one_process,
-        "probe": rungs.probe(results),
-        "roles": {"baseline": ladder.baseline, "reference": ladder.reference, "planned": ladder.planned},
-        "tables": _tables(results, facts),
+    }
+
+
+def _planning(results: Results) -> dict:
+    """What the planner page says of the planned rung's plans, races and settings."""
+    same, planned_points = planner.rule_of_thumb_plans(results)
+    return {
+        "planner": {key: results.ladder.planner.get(key) for key in PLANNER_SETTINGS},
         "tuning": planner.tuning_entries(results),
         "plans_same_as_rule_of_thumb": same,
-        **planner.settings(results),
         "planned_points": planned_points,
         "keeping_up": planner.keeping_up(results),
         "hidden": planner.hidden_arithmetic(results),
+        "measuring_s": planner.measuring_seconds(results),
+        **planner.settings(results),
+    }
+
+
+def _sections(results: Results) -> dict:
+    """The numbers of the sections past the ladder's steps."""
+    return {
+        "optimum": rungs.optimum(results),
+        "curve": rungs.curve(results),
+        "distributed": beyond.beyond(results),
+        "fastest_blocks": beyond.fastest_blocks,
+        "probe": rungs.probe(results),
         "beats_probe": rungs.beats_probe(results),
         **rungs.rounds(results),
         "first_fit": rungs.first_fit(results),
         "thread_gains": rungs.gains(results, select.axis_size(results, "float64", "one"), *THREADS),
         "dtype_gains": rungs.gains(results, select.axis_size(results, "float32", "all"), *DTYPES),
         "compile_costs": rungs.compile_costs(results),
-        "measuring_s": planner.measuring_seconds(results),
         "memory_size": rungs.memory_size(results),
         "errors": rungs.errors(results),
         "demo": numerics.numerics_demo(),
+    }
+
+
+def context(
+    results: Results, figures: dict[str, str], links: dict[str, str] | None = None, page: str = "README.md"
+) -> dict:
+    """Everything the templates may use, computed from the run."""
+    gaps = Gaps(results)
+    if page == "README.md":  # gaps are recorded once, for the whole lesson
+        for key, (caption, _) in CHARTS.items():
+            if key not in figures:
+                results.gaps.append(f"{caption}: not measured in this run")
+    facts = rungs.rung_facts(results)
+    ladder = results.ladder
+    return {
+        "run": results,
+        "file_name": results.path.name,
+        "profile": results.profile,
+        "code_recorded": ladder.code_recorded,
+        "cpu": f"{cpu_name(results.machine)} ({results.machine.get('cpu_count', '?')} cores)",
+        "sizes": rungs.sizes(results),
+        "rungs": facts,
+        **_steps(results, facts),
+        "one_process": ladder.one_process,
+        "roles": {"baseline": ladder.baseline, "reference": ladder.reference, "planned": ladder.planned},
+        "tables": _tables(results, facts),
+        **_planning(results),
+        **_sections(results),
         "figures": figure_markdown(figures),
-        "links": {"machines": None, "machines_title": None, "findings": None, **(links or {})},
+        "links": {"machines": None, "machines_title": None, "findings": None, "large": None, **(links or {})},
+        "pages": {name.removesuffix(".md").replace("-", "_"): name for name in PAGES},
+        "page": page,
         "have": gaps.have,
         "gap": gaps.gap,
         "versus": versus,
@@ -157,14 +211,32 @@ def context(results: Results, figures: dict[str, str], links: dict[str, str] | N
     }
 
 
-def render(results: Results, figures: dict[str, str], links: dict[str, str] | None = None) -> str:
-    text = environment().get_template("lesson.md.j2").render(context(results, figures, links))
-    return text.rstrip("\n") + "\n"
+#: The lesson's pages: the main page for a learner, and pages of depth it links.
+PAGES = {
+    "README.md": "main.md.j2",
+    "past-numpy.md": "past_numpy.md.j2",
+    "planner.md": "planner.md.j2",
+    "beyond.md": "beyond.md.j2",
+    "methods.md": "methods.md.j2",  # last: it lists what every page could not say
+}
+
+
+def render(results: Results, figures: dict[str, str], links: dict[str, str] | None = None) -> dict[str, str]:
+    """Every page of the lesson: file name → Markdown."""
+    env = environment()
+    out = {}
+    for name, template in PAGES.items():
+        text = env.get_template(template).render(context(results, figures, links, page=name))
+        out[name] = text.rstrip("\n") + "\n"
+    return out
 
 
 def links_from(out: Path, machines: Path | None, back: bool = False) -> dict[str, str]:
-    """The lesson's links from its folder ``out``: the machines page and the investigation's notes."""
+    """The lesson's links from its folder ``out``: the machines page, the investigation's notes, and
+    a lesson of the large profile beside it (``out/large``), where there is one."""
     links = {"findings": Path(os.path.relpath(FINDINGS, out.absolute())).as_posix()}
+    if (out / "large" / "results.json").is_file():
+        links["large"] = "large/README.md"
     if back:
         links |= {"machines": "../README.md", "machines_title": "the machines compared"}
     elif machines:
@@ -176,7 +248,7 @@ def links_from(out: Path, machines: Path | None, back: bool = False) -> dict[str
 
 
 def write_report(results: Results, out: Path, links: dict[str, str] | None = None) -> list[Path]:
-    """Write the figures, the CSV and README.md into ``out``; return the paths written."""
+    """Write the figures, the CSV and every page into ``out``; return the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     written, figures = [], {}
     for key, (_, plot) in CHARTS.items():
@@ -189,9 +261,11 @@ def write_report(results: Results, out: Path, links: dict[str, str] | None = Non
         written.append(out / figures[key])
     csv = out / "results.csv"
     results.table.sort_values(["kind", "rung", "m", "n", "dtype", "threads_setting"]).to_csv(csv, index=False)
-    readme = out / "README.md"
-    readme.write_text(render(results, figures, links))
-    return [*written, csv, readme]
+    written.append(csv)
+    for name, text in render(results, figures, links).items():
+        (out / name).write_text(text)
+        written.append(out / name)
+    return written
 
 
 # --- the machines page ------------------------------------------------------------------------

@@ -53,6 +53,25 @@ def t_epoch(results: Results, rung: str, m, n, dtype="float64", threads="all", c
     return None if row is None else float(row[column])
 
 
+def paired_share(results: Results, rung: str, size, dtype: str = "float64", threads: str = "all"):
+    """The rung's share of the probe measured side by side at ``size``: the median over the pairs of
+    the probe's read over the rung's epoch (with its quartiles), or None where it was not measured."""
+    if size is None:
+        return None
+    p = results.paired
+    hit = p[
+        (p["rung"] == rung)
+        & (p["m"] == size[0])
+        & (p["n"] == size[1])
+        & (p["dtype"] == dtype)
+        & (p["threads_setting"] == threads)
+    ]
+    if hit.empty:
+        return None
+    row = hit.iloc[0]
+    return float(row["share_median"])
+
+
 def _largest(sweep: pd.DataFrame, rung: str) -> tuple[int, int] | None:
     rows = sweep[sweep["rung"] == rung]
     if rows.empty:

@@ -73,6 +73,7 @@ def settings() -> dict:
         "confirm_margin": confirm.MARGIN,
         "confirm_explore_every": confirm.EXPLORE_EVERY,
         "confirm_window": confirm.WINDOW,
+        "confirm_ratios": confirm.CONFIRM_RATIOS,
         "confirm_min_epoch_s": confirm.MIN_EPOCH_SECONDS,
         "race": {
             "seconds": RULES.seconds,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from bench.report import select
 from bench.report.charts.style import PROBE, add_footer, colour, figure, footer, legend, style
@@ -134,7 +137,18 @@ def _axis_bars(
     ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right")
     ax.set_yscale("log")
     fig.subplots_adjust(bottom=0.3)
-    legend(ax)
+    # The colours are the rungs'; the legend says what the hatching means.
+    handles = [
+        Patch(facecolor="white", edgecolor="black", hatch=["", "//"][k % 2]) for k in range(len(pairs))
+    ]
+    ax.legend(
+        handles,
+        [label for label, _, _ in pairs],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=9,
+        frameon=False,
+    )
     return fig
 
 
@@ -163,7 +177,8 @@ def plot_threads(results: Results) -> Figure | None:
         else []
     )
     if notes:
-        fig.text(0.72, 0.9, "No one-thread bar:\n" + "\n".join(notes), fontsize=8, va="top", wrap=True)
+        lines = ["No one-thread bar:", *(line for note in notes for line in textwrap.wrap(note, 34))]
+        fig.text(0.74, 0.62, "\n".join(lines), fontsize=8, va="top")
     return fig
 
 

@@ -38,7 +38,6 @@ class Beyond:
     blocks: list[dict] = field(default_factory=list)  # the block-size axis
     model: Model | None = None
     stops_costing_m: int | None = None
-    model_m: int | None = None  # where the model puts the scheduling at a tenth of the epoch
     axis: tuple[int, int] | None = None
     at_axis: dict | None = None  # the sweep's row at the axis size, if the sweep has it
     store_s: float | None = None  # an epoch with X read from a store, at the axis size
@@ -107,10 +106,54 @@ def _blocks(results: Results) -> list[dict]:
                 "block_bytes": int(row.bytes_x) / int(row.blocks),
                 "tasks": int(row.tasks),
                 "epoch": float(row.time_per_epoch_s),
+                "epoch_q1": float(row.q1_s) / int(row.epochs),  # the middle half of its rounds
+                "epoch_q3": float(row.q3_s) / int(row.epochs),
                 "empty": float(twin["time_per_epoch_s"].iat[0]) if not twin.empty else None,
             }
         )
     return out
+
+
+def _one_figure_per_blocks(results: Results, facts: Beyond) -> None:
+    """The rung's own blocks at the block axis's size have one figure: the descent benchmark's, in
+    both tables (where the block axis timed them again, and where it did not time them at all)."""
+    for own in facts.sweep:
+        row = select.at(results, facts.rung, own["m"], own["n"])
+        same_size = [p for p in facts.blocks if (p["m"], p["n"]) == (own["m"], own["n"])]
+        if row is None or not same_size:
+            continue
+        epochs = int(row["epochs"])
+        figure = {
+            "epoch": own["epoch"],
+            "epoch_q1": float(row["q1_s"]) / epochs,
+            "epoch_q3": float(row["q3_s"]) / epochs,
+        }
+        point = next((p for p in same_size if p["blocks"] == own["blocks"]), None)
+        if point is None:
+            point = {
+                "m": own["m"],
+                "n": own["n"],
+                "bytes": own["bytes"],
+                "blocks": own["blocks"],
+                "per_worker": own["blocks"] / own["workers"],
+                "block_bytes": own["bytes"] / own["blocks"],
+                "tasks": own["tasks"],
+                "empty": own["empty"],
+            }
+            facts.blocks.append(point)
+        point.update(figure)
+    facts.blocks.sort(key=lambda p: (p["m"], p["n"], p["blocks"]))
+
+
+def fastest_blocks(blocks: list[dict]) -> list[dict]:
+    """The block count with the shortest epoch (best round), and every other whose middle half of
+    rounds reaches that one's: level with it, within the measurement's own spread."""
+    if not blocks:
+        return []
+    best = min(blocks, key=lambda p: p["epoch"])
+    best_median = (best["epoch_q1"] + best["epoch_q3"]) / 2
+    level = [p for p in blocks if p is not best and p["epoch_q1"] <= best_median]
+    return [best, *sorted(level, key=lambda p: p["epoch"])]
 
 
 def fit_model(points: list[dict]) -> Model | None:
@@ -141,16 +184,10 @@ def beyond(results: Results) -> Beyond | None:
         return None
     rung = present[0]
     facts = Beyond(rung, results.ladder.one_process, sweep=_sweep(results, rung), blocks=_blocks(results))
-    facts.model = fit_model(facts.sweep + facts.blocks)
+    facts.model = fit_model(facts.sweep + facts.blocks)  # each measured epoch once
+    _one_figure_per_blocks(results, facts)
     small = [p["m"] for p in facts.sweep if p["empty"] <= SMALL_OVERHEAD * p["epoch"]]
     facts.stops_costing_m = min(small) if small else None
-    if facts.model and facts.sweep:
-        last = facts.sweep[-1]  # the rung's own blocks at the sweep's largest m: tasks per epoch
-        fixed = facts.model.t0_s + last["tasks"] * facts.model.per_task_s
-        per_row = last["n"] * (last["bytes"] / (last["m"] * last["n"])) / (facts.model.bandwidth_gb_s * 1e9)
-        if fixed > 0:
-            m = (1 - SMALL_OVERHEAD) / SMALL_OVERHEAD * fixed / per_row
-            facts.model_m = int(float(f"{m:.2g}"))  # two significant digits: it is a model's estimate
     sizes = results.profile.get("axis_sizes") or []
     facts.axis = tuple(sizes[0]) if sizes else select.big_size(results)
     if facts.axis:

@@ -1,11 +1,15 @@
-"""Machines side by side: each run's shares of its own roofline, and what differs, in words from the data."""
+"""Machines side by side: each run's shares of its own roofline, and what differs, in words from the data.
+
+A share here is the side-by-side one, as on every page: the median over pairs of the probe's read
+and one epoch timed back to back. Where the leaders' middle halves of pairs overlap, they are level.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from bench.report import select
-from bench.report.fmt import fmt_pct, ratio
+from bench.report.fmt import fmt_pct
 from bench.report.load import Results
 from bench.schema import ROOFLINE
 
@@ -26,25 +30,33 @@ class Machine:
     lesson: str  # link to its lesson, relative to the comparison page
     results: Results
     size: tuple[int, int] | None  # where its shares are taken: the reference rung's largest size
-    shares: dict[str, float]  # rung → probe time ÷ rung time there
+    shares: dict[str, float]  # rung → median over side-by-side pairs of probe time ÷ epoch time
+    spreads: dict[str, tuple[float, float]]  # rung → the middle half of those pairs
     probe_gb_s: float | None
 
     @property
-    def fastest(self) -> str | None:
-        return max(self.shares, key=self.shares.get) if self.shares else None
+    def leaders(self) -> list[str]:
+        """The rung with the highest share, and every rung whose middle half reaches its median: level."""
+        if not self.shares:
+            return []
+        best = max(self.shares, key=self.shares.get)
+        level = [r for r in self.shares if r != best and self.spreads[r][1] >= self.shares[best]]
+        return [best, *sorted(level, key=lambda r: -self.shares[r])]
 
 
 def machine(results: Results, label: str, lesson: str) -> Machine:
     size = select.big_size(results)
-    shares, probe_gb_s = {}, None
+    shares, spreads, probe_gb_s = {}, {}, None
     if size:
+        p = results.paired
+        here = p[(p["m"] == size[0]) & (p["n"] == size[1]) & (p["dtype"] == "float64")]
+        for row in here[here["threads_setting"] == "all"].itertuples():
+            shares[row.rung] = float(row.share_median)
+            spreads[row.rung] = (float(row.share_q25), float(row.share_q75))
         probe = select.t_epoch(results, ROOFLINE, *size)
-        for rung in select.rung_order(results):
-            share = ratio(probe, select.t_epoch(results, rung, *size))
-            if share is not None:
-                shares[rung] = share
         probe_gb_s = None if probe is None else size[0] * size[1] * 8 / probe / 1e9
-    return Machine(label, lesson, results, size, shares, probe_gb_s)
+    order = [r for r in select.rung_order(results) if r in shares]
+    return Machine(label, lesson, results, size, {r: shares[r] for r in order}, spreads, probe_gb_s)
 
 
 def rungs(machines: list[Machine]) -> list[str]:
@@ -55,29 +67,32 @@ def rungs(machines: list[Machine]) -> list[str]:
     return names
 
 
+def _leaders(m: Machine) -> str:
+    first, *level = m.leaders
+    text = f"`{first}` ({fmt_pct(m.shares[first])})"
+    return text + (
+        " level with " + ", ".join(f"`{r}` ({fmt_pct(m.shares[r])})" for r in level) if level else ""
+    )
+
+
 def differences(machines: list[Machine]) -> list[str]:
     """What differs between the machines, as sentences chosen from the data."""
     out = []
-    tops = {m.label: m.fastest for m in machines if m.fastest}
-    if len(set(tops.values())) > 1:
-        listed = "; ".join(
-            f"on {m.label}, `{m.fastest}` ({fmt_pct(m.shares[m.fastest])})" for m in machines if m.fastest
+    measured = [m for m in machines if m.shares]
+    tops = {m.label: set(m.leaders) for m in measured}
+    if measured and set.intersection(*tops.values()):
+        common = sorted(set.intersection(*tops.values()), key=lambda r: rungs(measured).index(r))
+        out.append(
+            "Leading on every machine measured side by side: " + ", ".join(f"`{r}`" for r in common) + "."
         )
-        out.append(f"The fastest rung is not the same everywhere: {listed}.")
-    elif tops:
-        rung = next(iter(tops.values()))
-        out.append(f"`{rung}` is the fastest rung on every machine here.")
-    common = [r for r in rungs(machines) if all(r in m.shares for m in machines)]
-    orders = {m.label: sorted(common, key=lambda r, m=m: -m.shares[r]) for m in machines}
-    if len({tuple(o) for o in orders.values()}) > 1:
-        listed = "; ".join(
-            f"{label}: " + " > ".join(f"`{r}`" for r in order) for label, order in orders.items()
-        )
-        out.append(f"The rungs every run has rank differently by share of the roofline — {listed}.")
-    spread = {r: [m.shares[r] for m in machines] for r in common}
-    if spread and len(machines) > 1:
+    elif measured:
+        listed = "; ".join(f"on {m.label}, {_leaders(m)}" for m in measured)
+        out.append(f"The leading rung is not the same everywhere: {listed}.")
+    common = [r for r in rungs(measured) if all(r in m.shares for m in measured)]
+    spread = {r: [m.shares[r] for m in measured] for r in common}
+    if spread and len(measured) > 1:
         rung = max(spread, key=lambda r: max(spread[r]) - min(spread[r]))
-        listed = ", ".join(f"{fmt_pct(m.shares[rung])} on {m.label}" for m in machines)
+        listed = ", ".join(f"{fmt_pct(m.shares[rung])} on {m.label}" for m in measured)
         out.append(f"The share that moves most between machines is `{rung}`'s: {listed}.")
     rates = [m for m in machines if m.probe_gb_s]
     fast = max(rates, key=lambda m: m.probe_gb_s, default=None)
@@ -87,4 +102,7 @@ def differences(machines: list[Machine]) -> list[str]:
             f"The probe read X at {fast.probe_gb_s:.1f} GB/s on {fast.label} and {slow.probe_gb_s:.1f} GB/s on "
             f"{slow.label}: shares of each machine's own roofline compare the code, not the memory."
         )
+    unmeasured = [m.label for m in machines if not m.shares]
+    if unmeasured:
+        out.append(f"Not measured side by side (an earlier version of the suite): {', '.join(unmeasured)}.")
     return out

@@ -51,15 +51,6 @@ def rule_of_thumb_plans(results: Results) -> tuple[int, int]:
     return len(same), len(tuned)
 
 
-def plan_classes(results: Results) -> dict[str, list[str]]:
-    """The planned rung's plans by data class ("cache", "llc", "memory"), where the run recorded the class."""
-    tuned = _planned_rows(results)
-    tuned = tuned[tuned["plan_data"].notna()]
-    return {
-        cls: sorted(set(tuned[tuned["plan_data"] == cls]["plan"])) for cls in sorted(set(tuned["plan_data"]))
-    }
-
-
 def race_at(results: Results, m: int, n: int, dtype: str, threads: str) -> dict | None:
     """The race of the planned rung against the ladder at this point (None where none ran)."""
     return next(
@@ -107,7 +98,6 @@ def settings(results: Results) -> dict:
     """The planner's settings the run recorded, and what follows from them."""
     planner = results.ladder.planner
     return {
-        "plan_classes": plan_classes(results),
         "plan_cache_share": planner.get("cache_share"),
         "plan_llc_span": planner.get("llc_span"),
         "plan_llc_bytes": planner.get("last_level_cache_bytes"),

@@ -3,7 +3,7 @@ compilation, memory, errors and the ways to the optimum."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -20,7 +20,8 @@ class RungFacts:
     name: str
     summary: str = "(not in the run's ladder)"
     step: int | None = None  # its place on the ladder, counted among the rungs this run has
-    code: str = ""
+    code: str = ""  # its core functions, and the helpers they call not shown before on the page
+    helpers: tuple = ()  # (qualified name, source) of every helper its code calls
     present: bool = False
     threads: int | None = None  # threads its all-threads points ran with
     t_python: float | None = None  # at the baseline rung's largest size
@@ -33,8 +34,8 @@ class RungFacts:
     x_writes: float | None = None  # X-sized results written per epoch
     m_reads: float | None = None  # m-long operands read per epoch
     ops_traced: str | None = None  # how they were counted
-    share_big: float | None = None  # probe ÷ rung at the largest size
-    share_one: float | None = None  # one-thread probe ÷ one-thread rung
+    share_big: float | None = None  # share of the probe at the largest size, side by side (median of pairs)
+    share_one: float | None = None  # the same on one thread
     t_small: float | None = None  # smallest size of the m sweep
     largest: tuple[int, int] | None = None  # largest size of the m sweep at which it ran
     t_largest: float | None = None
@@ -47,6 +48,7 @@ class RungFacts:
     mem_bytes: int | None = None  # peak bytes during one epoch beyond X and y
     mem_arrays: float | None = None  # the same in m-long arrays of the dtype
     mem_traced: str | None = None
+    shown_above: list = field(default_factory=list)  # helpers of its code shown with an earlier step
 
 
 @dataclass
@@ -89,8 +91,8 @@ def _times(results: Results, rung: str, s: Sizes) -> dict:
         "t32": _t(results, rung, s.axis32, "float32"),
     }
     t["per_madd"] = None if t["t_python"] is None else t["t_python"] / (2 * s.python[0] * s.python[1])
-    t["share_big"] = ratio(_t(results, ROOFLINE, s.big), t["t_big"])
-    t["share_one"] = ratio(_t(results, ROOFLINE, s.big, threads="one"), t["t_big_one"])
+    t["share_big"] = select.paired_share(results, rung, s.big)
+    t["share_one"] = select.paired_share(results, rung, s.big, threads="one")
     return t
 
 
@@ -141,7 +143,7 @@ def rung_facts(results: Results) -> dict[str, RungFacts]:
         facts = RungFacts(name=name)
         described = results.ladder.info(name)
         if described:
-            facts.summary, facts.code = described.summary, described.code
+            facts.summary, facts.code, facts.helpers = described.summary, described.code, described.helpers
         if name in present:
             facts.present = True
             facts.step = present.index(name) + 1
@@ -231,12 +233,24 @@ def first_fit(results: Results) -> dict | None:
     return {"seconds": float(row["min_s"]), "size": (int(row["m"]), int(row["n"]))}
 
 
+def _int_or_none(value) -> int | None:
+    return None if value is None or value != value else int(value)
+
+
 def optimum(results: Results) -> list[dict]:
-    """Per size: each way to the optimum, its steps, its wall time and time per step (fastest first)."""
+    """Per size: each way to the optimum, its steps and evaluations, its wall time and time per step
+    (fastest first), and how the tolerance was meant (relative, or in runs before that was recorded,
+    cost - optimum <= tolerance * max(1, optimum))."""
     out = []
     for (m, n), here in results.optimum.groupby(["m", "n"]):
         ways = [
-            {"method": r.method, "rung": r.rung, "steps": int(r.steps), "seconds": float(r.min_s)}
+            {
+                "method": r.method,
+                "rung": r.rung,
+                "steps": int(r.steps),
+                "evaluations": _int_or_none(r.evaluations),
+                "seconds": float(r.min_s),
+            }
             for r in here.sort_values("min_s").itertuples()
         ]
         for way in ways:
@@ -247,6 +261,7 @@ def optimum(results: Results) -> list[dict]:
                 "size": (int(m), int(n)),
                 "ways": ways,
                 "tolerance": float(first["tolerance"]),
+                "relative": first["relative"] in (True,),  # a bool, or None in runs before it was recorded
                 "optimum": float(first["optimum"]),
             }
         )
@@ -260,3 +275,41 @@ def rounds(results: Results) -> dict:
         "paired_rounds": int(results.paired["rounds"].max()) if not results.paired.empty else None,
         "race_rounds": "" if not races else f"{races[0]}" + (f" to {races[-1]}" if len(races) > 1 else ""),
     }
+
+
+def curve(results: Results) -> dict | None:
+    """The cost-against-time record: how long each rung takes to train to the tolerance, by its
+    time per epoch at that size, and how long L-BFGS took."""
+    if not results.curves:
+        return None
+    c = results.curves[0]
+    size, epochs = (c["m"], c["n"]), len(c["descent_costs"])
+    ways = []
+    for rung in select.rung_order(results):
+        t = select.t_epoch(results, rung, *size)
+        if t is not None:
+            ways.append({"rung": rung, "epoch_s": t, "train_s": t * epochs})
+    return {
+        "size": size,
+        "epochs": epochs,
+        "tolerance": c["tolerance"],
+        "optimum": c["optimum"],
+        "first_cost": c["descent_costs"][0],
+        "ways": ways,
+        "lbfgs_s": c["lbfgs_times_s"][-1] if c["lbfgs_times_s"] else None,
+        "lbfgs_iterations": len(c["lbfgs_costs"]),
+    }
+
+
+def teaching_code(steps: list[RungFacts]) -> list[RungFacts]:
+    """The steps of a page with each one's code and, after it, the helpers it calls that no earlier
+    step of the page showed; ``shown_above`` names the others."""
+    shown: set[str] = set()
+    out = []
+    for facts in steps:
+        new = [(name, code) for name, code in facts.helpers if name not in shown]
+        above = [name.rsplit(".", 1)[-1] for name, _ in facts.helpers if name in shown]
+        shown |= {name for name, _ in facts.helpers}
+        code = "\n\n\n".join([facts.code, *(code for _, code in new)]) if facts.code else ""
+        out.append(replace(facts, code=code, shown_above=above))
+    return out

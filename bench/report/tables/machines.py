@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.report import select
 from bench.report.facts.machines import Machine, cpu_model, rungs
-from bench.report.fmt import fmt_bytes, fmt_pct, fmt_size, fmt_x, ratio, table
+from bench.report.fmt import fmt_bytes, fmt_pct, fmt_size, table
 
 
 def overview(machines: list[Machine]) -> str:
@@ -21,12 +21,14 @@ def overview(machines: list[Machine]) -> str:
 
 
 def shares(machines: list[Machine]) -> str:
-    """Each rung's share of the roofline and speedup over the reference rung, per machine."""
+    """Each rung's share of the roofline side by side (the middle half of its pairs), per machine."""
     rows = []
     for rung in rungs(machines):
         cells = []
         for m in machines:
-            share, base = m.shares.get(rung), m.shares.get(m.results.ladder.reference)
-            cells.append("—" if share is None else f"{fmt_pct(share)} ({fmt_x(ratio(share, base))})")
-        rows.append([f"`{rung}`", *cells])
+            share = m.shares.get(rung)
+            low, high = m.spreads.get(rung, (None, None))
+            cells.append("—" if share is None else f"{fmt_pct(share)} ({fmt_pct(low)}–{fmt_pct(high)})")
+        if any(cell != "—" for cell in cells):
+            rows.append([f"`{rung}`", *cells])
     return table(rows, ["rung", *[m.label for m in machines]])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from bench.report import select
 from bench.report.facts import planner
-from bench.report.fmt import fmt_pct, fmt_size, fmt_time, setting, table
+from bench.report.fmt import fmt_pct, fmt_size, fmt_time, point_label, setting, table
 from bench.report.load import Results
 
 
@@ -82,6 +84,7 @@ def plans(results: Results) -> str:
                 fmt_size((int(r.m), int(r.n))),
                 r.dtype,
                 threads,
+                r.plan_data if isinstance(r.plan_data, str) else "?",
                 f"`{r.plan}`" if r.plan else "?",
                 fmt_time(r.time_per_epoch_s),
                 f"`{other}` {fmt_time(t_other)}",
@@ -94,6 +97,7 @@ def plans(results: Results) -> str:
         "size",
         "dtype",
         "threads",
+        "X (data class)",
         "plan",
         planned,
         "fastest other rung",
@@ -101,4 +105,49 @@ def plans(results: Results) -> str:
         "side by side: share of the probe",
         "same rounds: hardest other rung",
     ]
+    return table(rows, headers) if rows else ""
+
+
+def races(results: Results) -> str:
+    """Every race of the planned rung against the ladder: each rung's median epoch in the same rounds,
+    the candidate the planned rung ran, and where it lost to another rung, by how much."""
+    entries = sorted(
+        results.head_to_head, key=lambda e: (e["dtype"], e["threads_setting"], e["m"] * e["n"], e["n"])
+    )
+    names = [r for r in results.ladder.order if any(r in e["times_s"] for e in entries)]
+    rows = []
+    for e in entries:
+        medians = {name: float(np.median(times)) for name, times in e["times_s"].items()}
+        rival, ratio = planner.hardest(e)
+        verdict = "kept up" if ratio >= planner.KEEPS_UP else f"**lost: {fmt_pct(1 - ratio)} slower**"
+        rows.append(
+            [
+                point_label(e["m"], e["n"], e["dtype"], e["threads_setting"]),
+                e["race_rounds"],
+                *[fmt_time(medians[name]) if name in medians else "" for name in names],
+                f"`{e['plan']}`" if e.get("plan") else "?",
+                f"`{rival}` {fmt_pct(ratio)} ({fmt_pct(e['ratio_q25'][rival])}–{fmt_pct(e['ratio_q75'][rival])})",
+                verdict,
+            ]
+        )
+    headers = ["point", "rounds", *[f"`{name}`" for name in names], "plan", "hardest other rung", ""]
+    return table(rows, headers) if rows else ""
+
+
+def confirmed(results: Results) -> str:
+    """The plans the run ended with: the race's choice on generated data, and the choice on the
+    benchmark's own data where it was confirmed there."""
+    rows = [
+        [
+            p["n"],
+            p["dtype"],
+            p["threads"],
+            p["data"],
+            f"`{p['race_choice']}`",
+            f"`{p['confirmed']}`" if p["confirmed"] else "not confirmed (too few epochs timed)",
+            "same" if p["confirmed"] in (None, p["race_choice"]) else "changed",
+        ]
+        for p in sorted(results.plans, key=lambda p: (p["dtype"], p["threads"], p["n"], p["data"] or ""))
+    ]
+    headers = ["n", "dtype", "threads", "X", "race on generated data", "on the benchmark's data", ""]
     return table(rows, headers) if rows else ""

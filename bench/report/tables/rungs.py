@@ -6,7 +6,6 @@ from bench.report import select
 from bench.report.facts.rungs import RungFacts
 from bench.report.fmt import fmt_bytes, fmt_pct, fmt_size, fmt_time, fmt_x, point_label, ratio, table
 from bench.report.load import Results
-from bench.schema import ROOFLINE
 
 
 def ladder(results: Results, facts_by_rung: dict[str, RungFacts]) -> str:
@@ -16,7 +15,7 @@ def ladder(results: Results, facts_by_rung: dict[str, RungFacts]) -> str:
     if psize:
         headers += [f"time/epoch at {fmt_size(psize)}", f"speedup over {baseline}"]
     if bsize:
-        headers += [f"time/epoch at {fmt_size(bsize)}", "share of the roofline"]
+        headers += [f"time/epoch at {fmt_size(bsize)}", "share of the roofline (side by side)"]
     rows = []
     for facts in (f for f in facts_by_rung.values() if f.present):
         row = [f"`{facts.name}`", facts.summary]
@@ -26,7 +25,7 @@ def ladder(results: Results, facts_by_rung: dict[str, RungFacts]) -> str:
         if bsize:
             row += [
                 fmt_time(facts.t_big) if facts.t_big else "skipped (over the time budget)",
-                fmt_pct(facts.share_big),
+                fmt_pct(facts.share_big) if facts.share_big is not None else "not measured",
             ]
         rows.append(row)
     return table(rows, headers)
@@ -43,27 +42,6 @@ def crossovers(results: Results) -> str:
     ]
     headers = ["rung", f"faster than `{results.ladder.reference}` at m =", "slower at m ="]
     return table(rows, headers) if rows else ""
-
-
-def memory_limit(results: Results) -> str:
-    """Rung ÷ probe at every float64 size whose X does not fit in the last-level cache."""
-    d = results.descent[results.descent["threads_setting"] == "all"]
-    sizes = select.out_of_cache_sizes(results)
-    here = set(d[d["m"].isin([m for m, _ in sizes])]["rung"])
-    rungs = [r for r in select.rung_order(results) if r in here and results.ladder.threaded(r)]
-    rows = []
-    for m, n in sizes:
-        probe = select.t_epoch(results, ROOFLINE, m, n)
-        if probe is None:
-            continue
-        probe_median = select.t_epoch(results, ROOFLINE, m, n, column="median_per_epoch_s")
-        cells = []
-        for r in rungs:
-            best = ratio(probe, select.t_epoch(results, r, m, n))
-            median = ratio(probe_median, select.t_epoch(results, r, m, n, column="median_per_epoch_s"))
-            cells.append(f"{fmt_pct(best)} ({fmt_pct(median)})")
-        rows.append([fmt_size((m, n)), fmt_bytes(m * n * 8), *cells])
-    return table(rows, ["size", "X", *[f"`{r}`" for r in rungs]]) if rows else ""
 
 
 PAIRED_SETTINGS = [("float64", "all"), ("float32", "all"), ("float64", "one")]
@@ -91,23 +69,6 @@ def paired(results: Results) -> str:
                 else f"{fmt_pct(row.share_median)} ({fmt_pct(row.share_q25)}–{fmt_pct(row.share_q75)})"
             )
         rows.append([point_label(m, n, dtype, threads), *cells])
-    return table(rows, ["size, dtype, threads", *[f"`{r}`" for r in names]])
-
-
-def same_rounds(results: Results) -> str:
-    """Shares of the probe from the races, where the probe ran in the same rounds as every rung."""
-    races = [e for e in results.head_to_head if e.get("probe_share_median")]
-    if not races:
-        return ""
-    names = [r for r in select.rung_order(results) if any(r in e["probe_share_median"] for e in races)]
-    rows = []
-    for e in sorted(races, key=lambda e: (-e["m"] * e["n"], e["dtype"], e["threads_setting"])):
-        shares, low, high = e["probe_share_median"], e["probe_share_q25"], e["probe_share_q75"]
-        cells = [
-            f"{fmt_pct(shares[r])} ({fmt_pct(low[r])}–{fmt_pct(high[r])})" if r in shares else ""
-            for r in names
-        ]
-        rows.append([point_label(e["m"], e["n"], e["dtype"], e["threads_setting"]), *cells])
     return table(rows, ["size, dtype, threads", *[f"`{r}`" for r in names]])
 
 
@@ -148,24 +109,37 @@ def memory(results: Results) -> str:
     rows = []
     for rung in select.rung_order(results):
         hit = mem[mem["rung"] == rung]
-        if not hit.empty:
-            row = hit.iloc[0]
+        if hit.empty:
+            continue
+        row = hit.iloc[0]
+        if row["own_allocator"] in (True,):  # its arrays are its framework's, out of the tracer's sight
+            rows.append([f"`{rung}`", "not measured", "not measured", row["traced"]])
+        else:
             rows.append([f"`{rung}`", fmt_bytes(row["peak_bytes"]), f"{row['m_arrays']:.2f}", row["traced"]])
     headers = ["rung", "peak beyond X and y", "in m-long arrays", "what was traced"]
     return table(rows, headers) if rows else ""
 
 
 def optimum_table(points: list[dict]) -> str:
-    """The ways to the optimum as a table: steps, wall time, time per step."""
+    """The ways to the optimum as a table: steps, evaluations of the cost and gradient, wall time."""
     rows = [
         [
             fmt_size(p["size"]),
             f"`{w['rung']}` ({w['method']})",
             f"{w['steps']:,}",
+            "" if w["evaluations"] is None else f"{w['evaluations']:,}",
             fmt_time(w["seconds"]),
             fmt_time(w["per_step"]),
         ]
         for p in points
         for w in p["ways"]
     ]
-    return table(rows, ["size", "way", "epochs or iterations", "wall time", "per step"]) if rows else ""
+    headers = [
+        "size",
+        "way",
+        "epochs or iterations",
+        "evaluations of cost and gradient",
+        "wall time",
+        "per step",
+    ]
+    return table(rows, headers) if rows else ""
