@@ -147,7 +147,6 @@ def _planning(results: Results) -> dict:
         "plans_same_as_rule_of_thumb": same,
         "planned_points": planned_points,
         "keeping_up": planner.keeping_up(results),
-        "hidden": planner.hidden_arithmetic(results),
         "measuring_s": planner.measuring_seconds(results),
         **planner.settings(results),
     }
@@ -162,6 +161,8 @@ def _sections(results: Results) -> dict:
         "fastest_blocks": beyond.fastest_blocks,
         "probe": rungs.probe(results),
         "beats_probe": rungs.beats_probe(results),
+        "probe_spread": rungs.probe_spread(results),
+        "hidden": rungs.hidden_arithmetic(results, results.ladder.one_process),
         **rungs.rounds(results),
         "first_fit": rungs.first_fit(results),
         "thread_gains": rungs.gains(results, select.axis_size(results, "float64", "one"), *THREADS),
@@ -208,7 +209,16 @@ def context(
         "change": change,
         "ratio": ratio,
         "rung_count": len(select.rung_order(results)),
+        "redo_env": redo_env(results),
     }
+
+
+def redo_env(results: Results) -> str:
+    """The tox environment that redoes this run: its profile, with PyTorch and JAX where it timed them."""
+    if results.profile.get("name") == "large":
+        return "report-large"
+    timed = set(select.rung_order(results))
+    return "report-peers" if timed & set(results.ladder.peers) else "report"
 
 
 #: The lesson's pages: the main page for a learner, and pages of depth it links.

@@ -137,15 +137,28 @@ def break_even_epochs(results: Results, rung: str, compile_s: float) -> pd.Serie
     return (compile_s / saving).where(saving > 0)
 
 
-def crossovers(results: Results) -> list[tuple[str, list[int], list[int]]]:
-    """For each rung, the sizes of the m sweep where it is faster than the reference, and slower."""
+def crossovers(results: Results) -> list[tuple[str, list[int], list[int], list[int]]]:
+    """For each rung, the sizes of the m sweep where it is faster than the reference, level with it,
+    and slower. Level: their bands (best round to median round) overlap, so this run cannot tell."""
+    sweep = m_sweep(results).set_index("m")
+    ref = sweep[sweep["rung"] == results.ladder.reference]
     rows = []
     for rung in (r for r in rung_order(results) if r != results.ladder.reference):
-        base, mine = against_reference(results, rung)
-        if not mine.empty:
-            rows.append(
-                (rung, [int(m) for m in mine.index[mine < base]], [int(m) for m in mine.index[mine >= base]])
-            )
+        mine = sweep[sweep["rung"] == rung]
+        common = ref.index.intersection(mine.index).sort_values()
+        if common.empty:
+            continue
+        wins, level, loses = [], [], []
+        for m in common:
+            lo, hi = mine.at[m, "time_per_epoch_s"], mine.at[m, "median_per_epoch_s"]
+            ref_lo, ref_hi = ref.at[m, "time_per_epoch_s"], ref.at[m, "median_per_epoch_s"]
+            if hi < ref_lo:
+                wins.append(int(m))
+            elif lo > ref_hi:
+                loses.append(int(m))
+            else:
+                level.append(int(m))
+        rows.append((rung, wins, level, loses))
     return rows
 
 

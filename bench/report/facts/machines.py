@@ -2,6 +2,8 @@
 
 A share here is the side-by-side one, as on every page: the median over pairs of the probe's read
 and one epoch timed back to back. Where the leaders' middle halves of pairs overlap, they are level.
+Rungs on a cluster are left out: their probe ran beside the cluster's threads, which changes what
+the probe measures.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ def machine(results: Results, label: str, lesson: str) -> Machine:
         p = results.paired
         here = p[(p["m"] == size[0]) & (p["n"] == size[1]) & (p["dtype"] == "float64")]
         for row in here[here["threads_setting"] == "all"].itertuples():
+            if row.rung in results.ladder.distributed:
+                continue
             shares[row.rung] = float(row.share_median)
             spreads[row.rung] = (float(row.share_q25), float(row.share_q75))
         probe = select.t_epoch(results, ROOFLINE, *size)
@@ -100,7 +104,9 @@ def differences(machines: list[Machine]) -> list[str]:
     if fast and slow and fast.probe_gb_s > 1.05 * slow.probe_gb_s:
         out.append(
             f"The probe read X at {fast.probe_gb_s:.1f} GB/s on {fast.label} and {slow.probe_gb_s:.1f} GB/s on "
-            f"{slow.label}: shares of each machine's own roofline compare the code, not the memory."
+            f"{slow.label}: a share of each machine's own roofline takes that difference out, as far as a kernel "
+            "keeps pace with its memory (where the memory's rate changes from minute to minute, as on some "
+            "of these machines, the shares move with it)."
         )
     unmeasured = [m.label for m in machines if not m.shares]
     if unmeasured:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-from bench.report import select
 from bench.report.load import Results
 
 #: How far the planned rung may trail the fastest other rung and still count as keeping up with it.
@@ -106,45 +105,4 @@ def settings(results: Results) -> dict:
         "plan_test_rounds": planner.get("test_rounds"),
         "plan_blind_rounds": blind_rounds(planner.get("significance")),
         "plan_kept": rule_of_thumb_kept(results),
-    }
-
-
-def hidden_arithmetic(results: Results) -> dict | None:
-    """How much of the planned rung's arithmetic its epoch hid behind the reads of X, per row.
-
-    Per row, float64 on all threads, at n_fixed: the planned rung's epoch where X sits in the
-    last-level cache (at most half of it, the largest such m of the m sweep: the arithmetic with
-    the data close by); at the largest size, the probe's read (the memory's time) and the planned
-    rung's epoch, both from the side-by-side benchmark (best pair rounds), so that the two were
-    timed in the same moments. An epoch that hid all its arithmetic would take the probe's time;
-    one that hid none, the sum of the two.
-    """
-    planned = results.ladder.planned
-    big = select.big_size(results)
-    sweep = select.m_sweep(results)
-    mine = sweep[sweep["rung"] == planned]
-    in_cache = mine[mine["bytes_x"] <= select.last_level_cache(results.machine) / 2]
-    if big is None or in_cache.empty:
-        return None
-    m_cache, (m_big, n) = int(in_cache["m"].max()), big
-    p = results.paired
-    side = p[(p["rung"] == planned) & (p["m"] == m_big) & (p["n"] == n) & (p["dtype"] == "float64")]
-    side = side[side["threads_setting"] == "all"]
-    row = select.at(results, planned, m_cache, n)  # the in-cache epoch, and the candidate that ran it
-    if row is None or side.empty or m_cache >= m_big:
-        return None
-    arithmetic = float(row["time_per_epoch_s"]) / m_cache
-    plan = row.get("plan")
-    memory = float(side["probe_best_s"].iat[0]) / m_big
-    epoch = float(side["epoch_best_s"].iat[0]) / m_big
-    return {
-        "cache_size": (m_cache, n),
-        "plan": plan if isinstance(plan, str) and plan else None,  # None in runs that did not record it
-        "big_size": big,
-        "arithmetic_row_s": arithmetic,
-        "memory_row_s": memory,
-        "epoch_row_s": epoch,
-        "sum_row_s": arithmetic + memory,
-        "arithmetic_share": arithmetic / memory,
-        "hidden": (arithmetic + memory - epoch) / arithmetic,
     }

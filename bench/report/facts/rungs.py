@@ -182,6 +182,73 @@ def beats_probe(results: Results) -> bool:
     return False
 
 
+def probe_spread(results: Results, size=None, dtype: str = "float64", threads: str = "all") -> dict | None:
+    """How fast the probe read X in each rung's side-by-side pairs at ``size`` (the big size by
+    default): the slowest and the fastest, in bytes per second, with the rungs they were paired with.
+
+    The pairs of two rungs run minutes apart; where the memory gave the probe a different rate in
+    between, their shares compare two states of the machine, not only two kernels.
+    """
+    size = size or sizes(results).big
+    p = results.paired
+    if size is None or p.empty or "probe_best_s" not in p or "bytes_x" not in p:
+        return None
+    hit = p[
+        (p["m"] == size[0]) & (p["n"] == size[1]) & (p["dtype"] == dtype) & (p["threads_setting"] == threads)
+    ]
+    hit = hit[hit["probe_best_s"] > 0]
+    if len(hit) < 2:
+        return None
+    rate = hit["bytes_x"] / hit["probe_best_s"]
+    slow, fast = rate.idxmin(), rate.idxmax()
+    return {
+        "size": size,
+        "slow_rung": hit.loc[slow, "rung"],
+        "slow": float(rate[slow]),
+        "fast_rung": hit.loc[fast, "rung"],
+        "fast": float(rate[fast]),
+        "spread": float(rate[fast] / rate[slow]),
+    }
+
+
+def hidden_arithmetic(results: Results, rung: str) -> dict | None:
+    """How much of ``rung``'s arithmetic its epoch hid behind the reads of X, per row.
+
+    Per row, float64 on all threads, at n_fixed: the rung's epoch where X sits in the
+    last-level cache (at most half of it, the largest such m of the m sweep: the arithmetic with
+    the data close by); at the largest size, the probe's read (the memory's time) and the rung's
+    epoch, both from the side-by-side benchmark (best pair rounds), timed in the same moments. An epoch that hid all its arithmetic would take the probe's time;
+    one that hid none, the sum of the two.
+    """
+    big = select.big_size(results)
+    sweep = select.m_sweep(results)
+    mine = sweep[sweep["rung"] == rung]
+    in_cache = mine[mine["bytes_x"] <= select.last_level_cache(results.machine) / 2]
+    if big is None or in_cache.empty:
+        return None
+    m_cache, (m_big, n) = int(in_cache["m"].max()), big
+    p = results.paired
+    side = p[(p["rung"] == rung) & (p["m"] == m_big) & (p["n"] == n) & (p["dtype"] == "float64")]
+    side = side[side["threads_setting"] == "all"]
+    row = select.at(results, rung, m_cache, n)  # the in-cache epoch
+    if row is None or side.empty or m_cache >= m_big:
+        return None
+    arithmetic = float(row["time_per_epoch_s"]) / m_cache
+    memory = float(side["probe_best_s"].iat[0]) / m_big
+    epoch = float(side["epoch_best_s"].iat[0]) / m_big
+    return {
+        "cache_size": (m_cache, n),
+        "rung": rung,
+        "big_size": big,
+        "arithmetic_row_s": arithmetic,
+        "memory_row_s": memory,
+        "epoch_row_s": epoch,
+        "sum_row_s": arithmetic + memory,
+        "arithmetic_share": arithmetic / memory,
+        "hidden": (arithmetic + memory - epoch) / arithmetic,
+    }
+
+
 def gains(results: Results, size, slow: tuple[str, str], fast: tuple[str, str]) -> list[tuple[str, float]]:
     """Each rung's (and the probe's) time at ``slow`` (dtype, threads) over its time at ``fast``."""
     if size is None:

@@ -48,11 +48,13 @@ def _against_rule_of_thumb(e: dict) -> str:
 
 
 def _side_by_side(results: Results, m: int, n: int, dtype: str, threads: str) -> str:
-    """The planned rung's paired share of the probe against the best other rung's ("" if unmeasured)."""
+    """The planned rung's paired share of the probe against the best other one-process rung's ("" if
+    unmeasured). A cluster's rungs are left out: their probe shares its process with the cluster."""
     p = results.paired
     here = p[(p["m"] == m) & (p["n"] == n) & (p["dtype"] == dtype) & (p["threads_setting"] == threads)]
     planned = results.ladder.planned
-    mine, others = here[here["rung"] == planned], here[here["rung"] != planned]
+    mine = here[here["rung"] == planned]
+    others = here[(here["rung"] != planned) & ~here["rung"].isin(results.ladder.distributed)]
     if mine.empty or others.empty:
         return ""
     best = others.loc[others["share_median"].idxmax()]

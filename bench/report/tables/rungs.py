@@ -23,24 +23,23 @@ def ladder(results: Results, facts_by_rung: dict[str, RungFacts]) -> str:
             t = facts.t_python
             row += [fmt_time(t) if t else "not measured", fmt_x(ratio(facts_by_rung[baseline].t_python, t))]
         if bsize:
-            row += [
-                fmt_time(facts.t_big) if facts.t_big else "skipped (over the time budget)",
-                fmt_pct(facts.share_big) if facts.share_big is not None else "not measured",
-            ]
+            share = fmt_pct(facts.share_big) if facts.share_big is not None else "not measured"
+            if facts.share_big is not None and facts.name in results.ladder.distributed:
+                share += " (its probe ran beside the cluster)"
+            row += [fmt_time(facts.t_big) if facts.t_big else "skipped (over the time budget)", share]
         rows.append(row)
     return table(rows, headers)
 
 
 def crossovers(results: Results) -> str:
+    def ms(sizes: list[int]) -> str:
+        return ", ".join(f"{m:,}" for m in sizes) or "none"
+
     rows = [
-        [
-            f"`{rung}`",
-            ", ".join(f"{m:,}" for m in wins) or "none",
-            ", ".join(f"{m:,}" for m in loses) or "none",
-        ]
-        for rung, wins, loses in select.crossovers(results)
+        [f"`{rung}`", ms(wins), ms(level), ms(loses)]
+        for rung, wins, level, loses in select.crossovers(results)
     ]
-    headers = ["rung", f"faster than `{results.ladder.reference}` at m =", "slower at m ="]
+    headers = ["rung", f"faster than `{results.ladder.reference}` at m =", "level at m =", "slower at m ="]
     return table(rows, headers) if rows else ""
 
 
