@@ -125,6 +125,7 @@ FILTERS = {
     "size": fmt_size,
     "bytes": fmt_bytes,
     "repr": repr,
+    "code": lambda name: f"`{name}`",  # a name as inline code
     "link": quote,  # a path as a Markdown link target: spaces and the like percent-encoded
     "point": lambda where: point_label(*where),  # (m, n, dtype, threads) in words
 }

@@ -356,6 +356,12 @@ def curve(results: Results) -> dict | None:
         t = select.t_epoch(results, rung, *size)
         if t is not None:
             ways.append({"rung": rung, "epoch_s": t, "train_s": t * epochs})
+    # Rungs more than 5% slower than some rung below them on the ladder: their curves sit right of it.
+    behind = [
+        w["rung"]
+        for i, w in enumerate(ways)
+        if i and w["epoch_s"] > 1.05 * min(v["epoch_s"] for v in ways[:i])
+    ]
     return {
         "size": size,
         "epochs": epochs,
@@ -363,6 +369,7 @@ def curve(results: Results) -> dict | None:
         "optimum": c["optimum"],
         "first_cost": c["descent_costs"][0],
         "ways": ways,
+        "behind": behind,
         "lbfgs_s": c["lbfgs_times_s"][-1] if c["lbfgs_times_s"] else None,
         "lbfgs_iterations": len(c["lbfgs_costs"]),
     }

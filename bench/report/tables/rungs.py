@@ -15,7 +15,7 @@ def ladder(results: Results, facts_by_rung: dict[str, RungFacts]) -> str:
     if psize:
         headers += [f"time/epoch at {fmt_size(psize)}", f"speedup over {baseline}"]
     if bsize:
-        headers += [f"time/epoch at {fmt_size(bsize)}", "share of the roofline (side by side)"]
+        headers += [f"time/epoch at {fmt_size(bsize)}"]
     rows = []
     for facts in (f for f in facts_by_rung.values() if f.present):
         row = [f"`{facts.name}`", facts.summary]
@@ -23,10 +23,7 @@ def ladder(results: Results, facts_by_rung: dict[str, RungFacts]) -> str:
             t = facts.t_python
             row += [fmt_time(t) if t else "not measured", fmt_x(ratio(facts_by_rung[baseline].t_python, t))]
         if bsize:
-            share = fmt_pct(facts.share_big) if facts.share_big is not None else "not measured"
-            if facts.share_big is not None and facts.name in results.ladder.distributed:
-                share += " (its probe ran beside the cluster)"
-            row += [fmt_time(facts.t_big) if facts.t_big else "skipped (over the time budget)", share]
+            row += [fmt_time(facts.t_big) if facts.t_big else "skipped (over the time budget)"]
         rows.append(row)
     return table(rows, headers)
 
