@@ -109,7 +109,7 @@ def memory(results: Results) -> str:
             continue
         row = hit.iloc[0]
         if row["own_allocator"] in (True,):  # its arrays are its framework's, out of the tracer's sight
-            rows.append([f"`{rung}`", "not measured", "not measured", row["traced"]])
+            rows.append([f"`{rung}`", "not traced (own allocator)", "not traced", row["traced"]])
         else:
             rows.append([f"`{rung}`", fmt_bytes(row["peak_bytes"]), f"{row['m_arrays']:.2f}", row["traced"]])
     headers = ["rung", "peak beyond X and y", "in m-long arrays", "what was traced"]
