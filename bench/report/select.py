@@ -55,7 +55,7 @@ def t_epoch(results: Results, rung: str, m, n, dtype="float64", threads="all", c
 
 def paired_share(results: Results, rung: str, size, dtype: str = "float64", threads: str = "all"):
     """The rung's share of the probe measured side by side at ``size``: the median over the pairs of
-    the probe's read over the rung's epoch (with its quartiles), or None where it was not measured."""
+    the probe's read over the rung's epoch, or None where it was not measured."""
     if size is None:
         return None
     p = results.paired
@@ -121,11 +121,14 @@ def axis_size(results: Results, dtype: str = "float32", threads: str = "all") ->
     return int(best["m"]), int(best["n"])
 
 
-def against_reference(results: Results, rung: str) -> tuple[pd.Series, pd.Series]:
-    """(reference's, rung's) seconds per epoch over the m sweep's sizes where both ran, by m."""
+def against_reference(
+    results: Results, rung: str, column: str = "time_per_epoch_s"
+) -> tuple[pd.Series, pd.Series]:
+    """(reference's, rung's) seconds per epoch (best round, or ``column``) over the m sweep's sizes
+    where both ran, by m."""
     sweep = m_sweep(results).set_index("m")
-    base = sweep[sweep["rung"] == results.ladder.reference]["time_per_epoch_s"]
-    mine = sweep[sweep["rung"] == rung]["time_per_epoch_s"]
+    base = sweep[sweep["rung"] == results.ladder.reference][column]
+    mine = sweep[sweep["rung"] == rung][column]
     common = base.index.intersection(mine.index).sort_values()
     return base[common], mine[common]
 
@@ -140,24 +143,15 @@ def break_even_epochs(results: Results, rung: str, compile_s: float) -> pd.Serie
 def crossovers(results: Results) -> list[tuple[str, list[int], list[int], list[int]]]:
     """For each rung, the sizes of the m sweep where it is faster than the reference, level with it,
     and slower. Level: their bands (best round to median round) overlap, so this run cannot tell."""
-    sweep = m_sweep(results).set_index("m")
-    ref = sweep[sweep["rung"] == results.ladder.reference]
     rows = []
     for rung in (r for r in rung_order(results) if r != results.ladder.reference):
-        mine = sweep[sweep["rung"] == rung]
-        common = ref.index.intersection(mine.index).sort_values()
-        if common.empty:
+        ref_best, best = against_reference(results, rung)
+        ref_median, median = against_reference(results, rung, "median_per_epoch_s")
+        if best.empty:
             continue
-        wins, level, loses = [], [], []
-        for m in common:
-            lo, hi = mine.at[m, "time_per_epoch_s"], mine.at[m, "median_per_epoch_s"]
-            ref_lo, ref_hi = ref.at[m, "time_per_epoch_s"], ref.at[m, "median_per_epoch_s"]
-            if hi < ref_lo:
-                wins.append(int(m))
-            elif lo > ref_hi:
-                loses.append(int(m))
-            else:
-                level.append(int(m))
+        wins = [int(m) for m in best.index[median < ref_best]]
+        loses = [int(m) for m in best.index[best > ref_median]]
+        level = [int(m) for m in best.index if int(m) not in wins + loses]
         rows.append((rung, wins, level, loses))
     return rows
 
