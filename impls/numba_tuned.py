@@ -15,6 +15,7 @@ rung's tolerance (the correctness suite runs on every candidate, not only on win
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -23,7 +24,7 @@ from impls._common import Problem, Rung, Tolerance
 from impls.numba_fused import NO_KNOBS, run_descent, run_epochs
 from impls.planner import BY_NAME, Candidate, plan
 from impls.planner.candidates import FAMILIES, families
-from impls.planner.confirm import MIN_EPOCH_SECONDS
+from impls.planner.confirm import MIN_EPOCH_SECONDS, TURN_SECONDS
 from impls.planner.planning import record_trial
 
 TOLERANCE = Tolerance(
@@ -37,23 +38,26 @@ TOLERANCE = Tolerance(
 def descend_planned(problem: Problem, lr: float, epochs: int, drivers: dict):
     """Look up (or make) the plan for this problem's rows, dtype, threads and size; run its kernel.
 
-    A measured plan times every epoch on the caller's data, and each goes to the finalist whose
-    turn it is (``impls/planner/confirm.py``); epochs too short to time run the plan untouched.
+    A measured plan times its turns on the caller's data, one epoch each or as many as make
+    about ``TURN_SECONDS``, and each goes to the finalist whose turn it is
+    (``impls/planner/confirm.py``); epochs too short to time run the plan untouched.
     """
     m, n = problem.X.shape
     planned = plan(n, problem.dtype, m=m)
     w, b = problem.w0.copy(), problem.b0
     costs = np.empty(epochs, dtype=problem.dtype)
-    done = 0
+    done, span = 0, 1
     while planned.trial is not None and done < epochs:
         turn = BY_NAME[planned.trial.next()]
+        count = min(span, epochs - done)
         start = time.perf_counter()
-        b = run_epochs(drivers[turn.family], problem, w, b, lr, costs[done : done + 1], turn.knobs)
-        seconds = time.perf_counter() - start
-        done += 1
-        if seconds < MIN_EPOCH_SECONDS:
+        b = run_epochs(drivers[turn.family], problem, w, b, lr, costs[done : done + count], turn.knobs)
+        epoch = (time.perf_counter() - start) / count
+        done += count
+        if epoch < MIN_EPOCH_SECONDS:
             break
-        planned = record_trial(planned, turn.name, seconds, m)
+        planned = record_trial(planned, turn.name, epoch, m)
+        span = max(1, math.ceil(TURN_SECONDS / epoch))
     chosen = BY_NAME[planned.trial.chosen] if planned.trial else planned.candidate
     b = run_epochs(drivers[chosen.family], problem, w, b, lr, costs[done:], chosen.knobs)
     return w, b, costs

@@ -566,14 +566,23 @@ def test_a_trial_gives_the_finalists_turns_drops_the_slow_and_keeps_the_race_cho
     trial = confirm.Trial(chosen="a", finalists=("a", "b", "c"))
     slow = 1 + 2 * confirm.DROP
     cost = {"a": 1.0, "b": 1 / (1 + confirm.MARGIN / 2), "c": slow}
-    turns = _run_trial(trial, cost, 3 + 2 * (confirm.SAMPLES - 1))
-    assert turns[:3] == ["a", "b", "c"]  # one turn each, then c (twice DROP slower) stops
-    assert sorted(turns[3:]) == sorted(["a", "b"] * (confirm.SAMPLES - 1)) and "c" not in turns[3:]
+    turns = _run_trial(trial, cost, 6 + 2 * (confirm.SAMPLES - 2))
+    assert sorted(turns[:3]) == sorted(turns[3:6]) == ["a", "b", "c"]  # two turns each,
+    assert sorted(turns[6:]) == sorted(["a", "b"] * (confirm.SAMPLES - 2))  # then c (2 x DROP slower) stops
     assert trial.confirmed and trial.chosen == "a"  # b is faster, but within the margin
     faster = confirm.Trial(chosen="a", finalists=("a", "b"))
     _run_trial(faster, {"a": 1.0, "b": 1 / (1 + 2 * confirm.MARGIN)}, 2 * confirm.SAMPLES)
     assert faster.confirmed and faster.chosen == "b"
     assert faster.record()["samples"] == {"a": confirm.SAMPLES, "b": confirm.SAMPLES}
+
+
+def test_one_slow_turn_in_the_trial_is_not_enough_to_stop():
+    trial = confirm.Trial(chosen="a", finalists=("a", "b"))
+    times = {"a": [1.0] * confirm.SAMPLES, "b": [1 + 3 * confirm.DROP] + [0.9] * (confirm.SAMPLES - 1)}
+    for _ in range(2 * confirm.SAMPLES):  # b's first epoch met a burst of other work
+        name = trial.next()
+        trial.add(name, times[name].pop(0))
+    assert trial.confirmed and trial.chosen == "b" and trial.racing == ["a", "b"]
 
 
 def test_once_confirmed_the_others_take_a_turn_now_and_then_and_a_faster_one_takes_over():
@@ -607,6 +616,37 @@ def test_a_single_faster_turn_is_not_enough_to_take_over():
     assert turns.count("b") >= 2 and trial.chosen == "a"
 
 
+def test_a_plan_slow_in_one_epoch_of_three_gives_way_to_a_steady_finalist():
+    """Its median is the fast level; what a fit pays is the mean, and the watch compares with that."""
+    trial = confirm.Trial(chosen="a", finalists=("a", "b"))
+    _run_trial(trial, {"a": 1.0, "b": 1.1}, 2 * confirm.SAMPLES)
+    assert trial.chosen == "a"
+    epochs = {"a": 0}
+
+    def cost(name: str) -> float:
+        if name == "b":
+            return 1.05  # steady
+        epochs["a"] += 1
+        return 1.6 if epochs["a"] % 3 == 0 else 1.0  # mean 1.2, median 1.0
+
+    for _ in range(4 * confirm.EXPLORE_EVERY):
+        name = trial.next()
+        trial.add(name, cost(name))
+    assert trial.chosen == "b"
+
+
+def test_a_finalist_far_behind_gets_fewer_turns_of_the_watch():
+    trial = confirm.Trial(chosen="a", finalists=("a", "b", "c", "d"))
+    cost = {"a": 1.0, "b": 1.05, "c": 1 + 2 * confirm.DROP, "d": 1 + 3 * confirm.DROP}
+    _run_trial(trial, cost, 4 * confirm.SAMPLES)
+    assert trial.confirmed and trial.chosen == "a" and trial.racing == ["a", "b"]
+    turns = _run_trial(trial, cost, 6 * confirm.SLOW_EVERY * confirm.EXPLORE_EVERY)
+    explored = [name for name in turns if name != "a"]
+    far = len(explored) // confirm.SLOW_EVERY  # one explore turn in SLOW_EVERY, the far ones in turn
+    assert explored.count("c") == explored.count("d") == far // 2
+    assert explored.count("b") == len(explored) - far
+
+
 def test_a_confirmed_entry_starts_where_the_last_process_left_off():
     trial = confirm.Trial(chosen="a", finalists=("a", "b"))
     _run_trial(trial, {"a": 2.0, "b": 1.0}, 2 * confirm.SAMPLES)
@@ -619,7 +659,7 @@ class _EpochClock:
     """A clock that only the finalists' epochs move, by their cost on the caller's data."""
 
     def __init__(self, monkeypatch, cost: dict[str, float]):
-        self.now, self.cost, self.epochs = 0.0, cost, []
+        self.now, self.cost, self.epochs, self.calls = 0.0, cost, [], []
         real = numba_tuned.run_epochs
         by_knobs = {(c.family, c.knobs): c.name for c in CANDIDATES}
 
@@ -627,6 +667,7 @@ class _EpochClock:
             family = next(name for name, d in candidates.drivers().items() if d is driver)
             name = by_knobs[family, tuple(knobs)]
             self.epochs += [name] * len(costs)
+            self.calls.append((name, len(costs)))
             self.now += self.cost.get(name, 1.0) * len(costs)
             return real(driver, problem, w, b, lr, costs, knobs)
 
@@ -671,6 +712,20 @@ def test_short_fits_take_the_turns_one_epoch_each(fresh_wisdom, monkeypatch):
     assert sorted(clock.epochs) == sorted(list(finalists) * confirm.SAMPLES)
     confirmed = planning.plan(11, "float64", m=4000)
     assert confirmed.source == "confirmed" and confirmed.candidate.name == finalists[0]  # all level: kept
+
+
+def test_short_epochs_of_a_long_fit_take_their_turns_several_at_a_time(fresh_wisdom, monkeypatch):
+    X, y = make_problem(4000, 11, seed=5)
+    finalists = planning.plan(11, "float64", m=4000).trial.finalists
+    epoch = confirm.TURN_SECONDS / 3.5  # timed, but four make a turn
+    clock = _EpochClock(monkeypatch, {name: epoch for name in finalists})
+    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=4 * len(finalists) * confirm.SAMPLES + 3)
+    counts = [count for _, count in clock.calls]  # epochs per call: per turn, then the rest at once
+    assert counts[0] == 1 and set(counts[1:-2]) == {4} and counts[-2] <= 4  # the first measures the epoch
+    confirmed = planning.plan(11, "float64", m=4000)
+    assert confirmed.source == "confirmed" and confirmed.trial.record()["median_s_per_row"][finalists[0]] == (
+        pytest.approx(epoch / 4000)
+    )
 
 
 def test_where_epochs_are_too_short_to_time_the_plan_runs_untouched(fresh_wisdom, monkeypatch):

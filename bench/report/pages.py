@@ -112,6 +112,9 @@ PLANNER_SETTINGS = (
     "confirm_explore_every",
     "confirm_ratios",
     "confirm_min_epoch_s",
+    "confirm_turn_s",
+    "confirm_slow_every",
+    "confirm_against",
 )
 THREADS = (("float64", "one"), ("float64", "all"))  # one thread over all: the speedup of all
 DTYPES = (("float64", "all"), ("float32", "all"))

@@ -4,18 +4,23 @@ A plan is raced on generated data of the key's row length and data class, and th
 rank the finalists otherwise; on a shared machine the ranking can also change from one minute to
 the next (``bench/FINDINGS.md``). So every epoch the rung runs for a key is timed, per row of X:
 
-* **Trial.** The first epochs, in one long fit or over many short ones, go to the race's
-  finalists in turn. After each turn of all of them, those more than ``DROP`` slower than the
-  fastest (by median) stop taking turns; once the rest have had ``SAMPLES`` epochs each, the one
-  with the lowest median becomes the plan, unless the race's choice is within ``MARGIN`` of it.
-* **Watch.** From then on, every ``EXPLORE_EVERY``-th epoch goes to another finalist, and its
-  time is compared with the plan's median over its last ``WINDOW`` epochs, which ran in the same
-  minute: a ratio, not two times from different states of the machine. A finalist whose last
-  ratio was below 1 gets the next such turn (else they take turns); one that was more than
-  ``MARGIN`` faster in ``CONFIRM_RATIOS`` turns in a row becomes the plan.
+* **Trial.** The first turns, in one long fit or over many short ones, go to the race's
+  finalists in turn. From the second turn of all of them on, those more than ``DROP`` slower
+  than the fastest (by median) stop taking turns; once the rest have had ``SAMPLES`` turns each,
+  the one with the lowest median becomes the plan, unless the race's choice is within ``MARGIN``.
+* **Watch.** From then on, every ``EXPLORE_EVERY``-th turn goes to another finalist, and its
+  time is compared with the plan's *mean* over its last ``WINDOW`` turns, which ran in the same
+  minute: a ratio, not two times from different states of the machine, and against what a fit
+  pays, so a plan whose kernel is slow in one epoch of three loses to a steady one. A finalist
+  whose last ratio was below 1 gets the next such turn; one that was more than ``MARGIN`` faster
+  in ``CONFIRM_RATIOS`` turns in a row becomes the plan. The others take turns, except that those
+  last seen more than ``DROP`` slower get only every ``SLOW_EVERY``-th of them: a turn of a
+  hopeless kernel costs the fit its difference in speed.
 
-Every epoch computes the same step, so a turn costs only the difference in speed. Epochs shorter
-than ``MIN_EPOCH_SECONDS`` are not timed: a call with such epochs runs the plan untouched.
+Every epoch computes the same step, so a turn costs only the difference in speed. A turn is one
+epoch, or several where one is shorter than ``TURN_SECONDS``; an epoch shorter than
+``MIN_EPOCH_SECONDS`` is not timed (the clock and the call would decide), and a call with such
+epochs runs the plan untouched.
 """
 
 from __future__ import annotations
@@ -23,15 +28,21 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-import numpy as np
-
-SAMPLES = 4  # timed epochs each finalist still in the trial gets
-DROP = 0.15  # after each turn of the trial, finalists this much slower than the fastest stop
-MARGIN = 0.03  # another finalist replaces the plan only if its median is this much shorter
-EXPLORE_EVERY = 6  # once confirmed, every this many epochs, another finalist takes a turn
-WINDOW = 5  # the plan's recent epochs each turn of another finalist is compared with
+SAMPLES = 4  # timed turns each finalist still in the trial gets
+DROP = 0.15  # from the trial's second turn, finalists this much slower than the fastest stop
+MARGIN = 0.03  # another finalist replaces the plan only if it is this much faster
+EXPLORE_EVERY = 6  # once confirmed, every this many turns, another finalist takes one
+WINDOW = 5  # the plan's recent turns each turn of another finalist is compared with
 CONFIRM_RATIOS = 2  # turns in a row in which another finalist must be faster to take over
-MIN_EPOCH_SECONDS = 1e-3  # shorter epochs are not timed: the clock and the call would decide
+SLOW_EVERY = 3  # finalists last seen more than DROP slower get one explore turn in this many
+TURN_SECONDS = 1e-3  # a turn runs whole epochs of one finalist until about this long
+MIN_EPOCH_SECONDS = 1e-4  # shorter epochs are not timed: the clock and the call would decide
+
+
+def _median(values) -> float:
+    ordered = sorted(values)
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
 
 
 @dataclass
@@ -54,7 +65,11 @@ class Trial:
             self.ratios.setdefault(name, deque(maxlen=CONFIRM_RATIOS))
 
     def median(self, name: str) -> float:
-        return float(np.median(self.times[name])) if self.times[name] else float("inf")
+        return _median(self.times[name]) if self.times[name] else float("inf")
+
+    def mean(self, name: str) -> float:
+        values = self.times[name]
+        return sum(values) / len(values) if values else float("inf")
 
     def next(self) -> str:
         """Whose turn the next epoch is."""
@@ -66,7 +81,11 @@ class Trial:
         promising = [name for name in others if self.ratios[name] and self.ratios[name][-1] < 1]
         if promising:  # looked faster last time: look again at once
             return min(promising, key=lambda name: self.ratios[name][-1])
-        return others[self.explored % len(others)]
+        near = [name for name in others if not self.ratios[name] or self.ratios[name][-1] <= 1 + DROP]
+        far = [name for name in others if name not in near]
+        if far and (not near or (self.explored + 1) % SLOW_EVERY == 0):
+            return far[self.explored // SLOW_EVERY % len(far)]
+        return near[self.explored % len(near)]
 
     def add(self, name: str, seconds_per_row: float) -> bool:
         """One timed epoch of ``name``; True where the plan (or the trial) changed."""
@@ -76,15 +95,20 @@ class Trial:
         counts = {len(self.times[name]) for name in self.racing}
         if len(counts) > 1:  # a turn of the trial is not over
             return False
-        fastest = min(self.median(n) for n in self.racing)
-        keep = [n for n in self.racing if self.median(n) <= (1 + DROP) * fastest]
-        self.racing = keep if len(keep) >= 2 else sorted(self.racing, key=self.median)[:2]
-        if counts.pop() < SAMPLES:
+        turns = counts.pop()
+        if turns >= 2:  # one epoch each can be one burst of noise: drop from the second on
+            fastest = min(self.median(n) for n in self.racing)
+            keep = [n for n in self.racing if self.median(n) <= (1 + DROP) * fastest]
+            self.racing = keep if len(keep) >= 2 else sorted(self.racing, key=self.median)[:2]
+        if turns < SAMPLES:
             return False
         best = min(self.racing, key=self.median)
         if self.chosen not in self.racing or self.median(self.chosen) > (1 + MARGIN) * self.median(best):
             self.chosen = best
         self.confirmed = True
+        for name in self.finalists:  # where the trial left each: the watch's first guess of who is close
+            if name != self.chosen and self.times[name]:
+                self.ratios[name].append(self.median(name) / self.median(self.chosen))
         return True
 
     def _watch(self, name: str, seconds_per_row: float) -> bool:
@@ -93,7 +117,7 @@ class Trial:
             self.times[name].append(seconds_per_row)
             return False
         self.explored += 1
-        ratio = seconds_per_row / self.median(self.chosen)
+        ratio = seconds_per_row / self.mean(self.chosen)
         self.ratios[name].append(ratio)
         self.times[name].append(seconds_per_row)
         faster = self.ratios[name]
@@ -124,5 +148,8 @@ def trial_for(entry: dict) -> Trial:
         for name, seconds in (confirmed.get("median_s_per_row") or {}).items():
             if name in trial.times and isinstance(seconds, float):
                 trial.times[name].append(seconds)  # where the last process left off
+        for name in trial.finalists:
+            if name != trial.chosen and trial.times[name] and trial.times[trial.chosen]:
+                trial.ratios[name].append(trial.median(name) / trial.median(trial.chosen))
         return trial
     return Trial(chosen=entry["choice"], finalists=tuple(finalists))

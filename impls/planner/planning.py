@@ -75,6 +75,9 @@ def settings() -> dict:
         "confirm_window": confirm.WINDOW,
         "confirm_ratios": confirm.CONFIRM_RATIOS,
         "confirm_min_epoch_s": confirm.MIN_EPOCH_SECONDS,
+        "confirm_turn_s": confirm.TURN_SECONDS,
+        "confirm_slow_every": confirm.SLOW_EVERY,
+        "confirm_against": "mean",  # of the plan's last turns: what a fit pays
         "race": {
             "seconds": RULES.seconds,
             "min_rounds": RULES.min_rounds,
