@@ -58,8 +58,9 @@ def descend_planned(problem: Problem, lr: float, epochs: int, drivers: dict):
             break
         planned = record_trial(planned, turn.name, epoch, m)
         span = max(1, math.ceil(TURN_SECONDS / epoch))
-    chosen = BY_NAME[planned.trial.chosen] if planned.trial else planned.candidate
-    b = run_epochs(drivers[chosen.family], problem, w, b, lr, costs[done:], chosen.knobs)
+    if done < epochs:
+        chosen = BY_NAME[planned.trial.chosen] if planned.trial else planned.candidate
+        b = run_epochs(drivers[chosen.family], problem, w, b, lr, costs[done:], chosen.knobs)
     return w, b, costs
 
 
