@@ -635,6 +635,21 @@ def test_a_plan_slow_in_one_epoch_of_three_gives_way_to_a_steady_finalist():
     assert trial.chosen == "b"
 
 
+def test_a_stall_of_the_machine_in_the_plans_turns_does_not_hand_the_plan_over():
+    trial = confirm.Trial(chosen="a", finalists=("a", "b"))
+    _run_trial(trial, {"a": 1.0, "b": 1.2}, 2 * confirm.SAMPLES)
+    assert trial.chosen == "a"
+    stalls, plans = 0, set()
+    for _ in range(4 * confirm.EXPLORE_EVERY):
+        name = trial.next()
+        before_b = (trial.epochs + 2) % confirm.EXPLORE_EVERY == 0  # a's turn just before b's
+        stall = name == "a" and before_b and stalls < 2  # in two windows in a row, then no more
+        stalls += stall
+        trial.add(name, 15.0 if stall else {"a": 1.0, "b": 1.2}[name])
+        plans.add(trial.chosen)
+    assert stalls == 2 and plans == {"a"}  # a's typical turn is still 1.0, b's 1.2
+
+
 def test_a_finalist_far_behind_gets_fewer_turns_of_the_watch():
     trial = confirm.Trial(chosen="a", finalists=("a", "b", "c", "d"))
     cost = {"a": 1.0, "b": 1.05, "c": 1 + 2 * confirm.DROP, "d": 1 + 3 * confirm.DROP}

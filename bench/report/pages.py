@@ -115,6 +115,7 @@ PLANNER_SETTINGS = (
     "confirm_turn_s",
     "confirm_slow_every",
     "confirm_against",
+    "confirm_stall",
 )
 THREADS = (("float64", "one"), ("float64", "all"))  # one thread over all: the speedup of all
 DTYPES = (("float64", "all"), ("float32", "all"))

@@ -11,7 +11,8 @@ the next (``bench/FINDINGS.md``). So every epoch the rung runs for a key is time
 * **Watch.** From then on, every ``EXPLORE_EVERY``-th turn goes to another finalist, and its
   time is compared with the plan's *mean* over its last ``WINDOW`` turns, which ran in the same
   minute: a ratio, not two times from different states of the machine, and against what a fit
-  pays, so a plan whose kernel is slow in one epoch of three loses to a steady one. A finalist
+  pays, so a plan whose kernel is slow in one epoch of three loses to a steady one (a turn counts
+  at most ``STALL`` times the median: one stall of the machine must not decide). A finalist
   whose last ratio was below 1 gets the next such turn; one that was more than ``MARGIN`` faster
   in ``CONFIRM_RATIOS`` turns in a row becomes the plan. The others take turns, except that those
   last seen more than ``DROP`` slower get only every ``SLOW_EVERY``-th of them: a turn of a
@@ -34,6 +35,7 @@ MARGIN = 0.03  # another finalist replaces the plan only if it is this much fast
 EXPLORE_EVERY = 6  # once confirmed, every this many turns, another finalist takes one
 WINDOW = 5  # the plan's recent turns each turn of another finalist is compared with
 CONFIRM_RATIOS = 2  # turns in a row in which another finalist must be faster to take over
+STALL = 1.5  # in the plan's mean, no turn counts more than this many times the median
 SLOW_EVERY = 3  # finalists last seen more than DROP slower get one explore turn in this many
 TURN_SECONDS = 1e-3  # a turn runs whole epochs of one finalist until about this long
 MIN_EPOCH_SECONDS = 1e-4  # shorter epochs are not timed: the clock and the call would decide
@@ -68,8 +70,13 @@ class Trial:
         return _median(self.times[name]) if self.times[name] else float("inf")
 
     def mean(self, name: str) -> float:
+        """The mean of ``name``'s recent turns, each counted at most ``STALL`` times their median: a
+        kernel's slow level counts in full, a stall of the whole machine no more than that."""
         values = self.times[name]
-        return sum(values) / len(values) if values else float("inf")
+        if not values:
+            return float("inf")
+        cap = STALL * _median(values)
+        return sum(min(value, cap) for value in values) / len(values)
 
     def next(self) -> str:
         """Whose turn the next epoch is."""

@@ -77,7 +77,8 @@ def settings() -> dict:
         "confirm_min_epoch_s": confirm.MIN_EPOCH_SECONDS,
         "confirm_turn_s": confirm.TURN_SECONDS,
         "confirm_slow_every": confirm.SLOW_EVERY,
-        "confirm_against": "mean",  # of the plan's last turns: what a fit pays
+        "confirm_against": "capped mean",  # of the plan's last turns: what a fit pays, stalls capped
+        "confirm_stall": confirm.STALL,
         "race": {
             "seconds": RULES.seconds,
             "min_rounds": RULES.min_rounds,
