@@ -635,6 +635,19 @@ def test_a_plan_slow_in_one_epoch_of_three_gives_way_to_a_steady_finalist():
     assert trial.chosen == "b"
 
 
+def test_a_finalist_with_two_speeds_does_not_take_over_from_a_steady_plan():
+    trial = confirm.Trial(chosen="a", finalists=("a", "b"))
+    _run_trial(trial, {"a": 1.0, "b": 1.05}, 2 * confirm.SAMPLES)
+    assert trial.chosen == "a"
+    speeds = [0.85, 0.85, 1.25, 1.25]  # b: fast twice in a row, then slow twice; 1.05 on average
+    turns, plans = [], set()
+    for _ in range(12 * confirm.EXPLORE_EVERY):
+        turns.append(trial.next())
+        trial.add(turns[-1], speeds[turns.count("b") % 4 - 1] if turns[-1] == "b" else 1.0)
+        plans.add(trial.chosen)
+    assert turns.count("b") >= 8 and plans == {"a"}
+
+
 def test_a_stall_of_the_machine_in_the_plans_turns_does_not_hand_the_plan_over():
     trial = confirm.Trial(chosen="a", finalists=("a", "b"))
     _run_trial(trial, {"a": 1.0, "b": 1.2}, 2 * confirm.SAMPLES)

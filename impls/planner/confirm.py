@@ -14,7 +14,8 @@ the next (``bench/FINDINGS.md``). So every epoch the rung runs for a key is time
   pays, so a plan whose kernel is slow in one epoch of three loses to a steady one (a turn counts
   at most ``STALL`` times the median: one stall of the machine must not decide). A finalist
   whose last ratio was below 1 gets the next such turn; one that was more than ``MARGIN`` faster
-  in ``CONFIRM_RATIOS`` turns in a row becomes the plan. The others take turns, except that those
+  in ``CONFIRM_RATIOS`` turns in a row, and on average over its last ``RECORD`` turns, becomes the
+  plan (the others' records are rescaled to it). The others take turns, except that those
   last seen more than ``DROP`` slower get only every ``SLOW_EVERY``-th of them: a turn of a
   hopeless kernel costs the fit its difference in speed.
 
@@ -35,6 +36,7 @@ MARGIN = 0.03  # another finalist replaces the plan only if it is this much fast
 EXPLORE_EVERY = 6  # once confirmed, every this many turns, another finalist takes one
 WINDOW = 5  # the plan's recent turns each turn of another finalist is compared with
 CONFIRM_RATIOS = 2  # turns in a row in which another finalist must be faster to take over
+RECORD = 4  # ...and its mean over this many turns: a kernel with a fast and a slow speed stays out
 STALL = 1.5  # in the plan's mean, no turn counts more than this many times the median
 SLOW_EVERY = 3  # finalists last seen more than DROP slower get one explore turn in this many
 TURN_SECONDS = 1e-3  # a turn runs whole epochs of one finalist until about this long
@@ -64,7 +66,7 @@ class Trial:
         self.racing = list(self.racing or self.finalists)
         for name in self.finalists:
             self.times.setdefault(name, deque(maxlen=WINDOW))
-            self.ratios.setdefault(name, deque(maxlen=CONFIRM_RATIOS))
+            self.ratios.setdefault(name, deque(maxlen=RECORD))
 
     def median(self, name: str) -> float:
         return _median(self.times[name]) if self.times[name] else float("inf")
@@ -127,13 +129,18 @@ class Trial:
         ratio = seconds_per_row / self.mean(self.chosen)
         self.ratios[name].append(ratio)
         self.times[name].append(seconds_per_row)
-        faster = self.ratios[name]
-        if len(faster) < CONFIRM_RATIOS or max(faster) >= 1 - MARGIN:
+        record = list(self.ratios[name])
+        if len(record) < RECORD or max(record[-CONFIRM_RATIOS:]) >= 1 - MARGIN:
             return False
-        self.chosen = name  # faster in the last turns, each against the plan of that moment
+        level = sum(record) / len(record)
+        if level >= 1 - MARGIN:  # fast lately, but not over its record: a kernel with two speeds
+            return False
+        old, self.chosen = self.chosen, name
         self.times[name] = deque([seconds_per_row], maxlen=WINDOW)
-        for values in self.ratios.values():
+        for other, values in self.ratios.items():  # the records, now against the new plan
+            rescaled = [value / level for value in values] if other not in (old, name) else []
             values.clear()
+            values.extend(rescaled or ([1 / level] if other == old else []))
         return True
 
     def record(self) -> dict:

@@ -74,6 +74,7 @@ def settings() -> dict:
         "confirm_explore_every": confirm.EXPLORE_EVERY,
         "confirm_window": confirm.WINDOW,
         "confirm_ratios": confirm.CONFIRM_RATIOS,
+        "confirm_record": confirm.RECORD,
         "confirm_min_epoch_s": confirm.MIN_EPOCH_SECONDS,
         "confirm_turn_s": confirm.TURN_SECONDS,
         "confirm_slow_every": confirm.SLOW_EVERY,
