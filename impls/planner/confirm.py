@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from statistics import median as _median
 
 SAMPLES = 4  # timed turns each finalist still in the trial gets
 DROP = 0.15  # from the trial's second turn, finalists this much slower than the fastest stop
@@ -41,12 +42,6 @@ STALL = 1.5  # in the plan's mean, no turn counts more than this many times the 
 SLOW_EVERY = 3  # finalists last seen more than DROP slower get one explore turn in this many
 TURN_SECONDS = 1e-3  # a turn runs whole epochs of one finalist until about this long
 MIN_EPOCH_SECONDS = 1e-4  # shorter epochs are not timed: the clock and the call would decide
-
-
-def _median(values) -> float:
-    ordered = sorted(values)
-    half = len(ordered) // 2
-    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
 
 
 @dataclass
@@ -115,10 +110,14 @@ class Trial:
         if self.chosen not in self.racing or self.median(self.chosen) > (1 + MARGIN) * self.median(best):
             self.chosen = best
         self.confirmed = True
-        for name in self.finalists:  # where the trial left each: the watch's first guess of who is close
-            if name != self.chosen and self.times[name]:
-                self.ratios[name].append(self.median(name) / self.median(self.chosen))
+        self.seed_ratios()
         return True
+
+    def seed_ratios(self) -> None:
+        """Each other finalist's median over the plan's: the watch's first guess of who is close."""
+        for name in self.finalists:
+            if name != self.chosen and self.times[name] and self.times[self.chosen]:
+                self.ratios[name].append(self.median(name) / self.median(self.chosen))
 
     def _watch(self, name: str, seconds_per_row: float) -> bool:
         self.epochs += 1
@@ -138,9 +137,9 @@ class Trial:
         old, self.chosen = self.chosen, name
         self.times[name] = deque([seconds_per_row], maxlen=WINDOW)
         for other, values in self.ratios.items():  # the records, now against the new plan
-            rescaled = [value / level for value in values] if other not in (old, name) else []
+            kept = [] if other == name else [1 / level] if other == old else [v / level for v in values]
             values.clear()
-            values.extend(rescaled or ([1 / level] if other == old else []))
+            values.extend(kept)
         return True
 
     def record(self) -> dict:
@@ -162,8 +161,6 @@ def trial_for(entry: dict) -> Trial:
         for name, seconds in (confirmed.get("median_s_per_row") or {}).items():
             if name in trial.times and isinstance(seconds, float):
                 trial.times[name].append(seconds)  # where the last process left off
-        for name in trial.finalists:
-            if name != trial.chosen and trial.times[name] and trial.times[trial.chosen]:
-                trial.ratios[name].append(trial.median(name) / trial.median(trial.chosen))
+        trial.seed_ratios()
         return trial
     return Trial(chosen=entry["choice"], finalists=tuple(finalists))
