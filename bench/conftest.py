@@ -19,7 +19,7 @@ from bench.config import LR, PROFILE, SEED, SETTINGS_ERROR
 from bench.describe import RESULTS_VERSION, ladder
 from impls._common import source_digest
 from impls.planner import MODES, store
-from impls.planner.key import last_level_cache_bytes
+from impls.planner.key import last_level_cache_bytes, machine_key
 
 THREAD_ENV = (
     "OMP_NUM_THREADS",
@@ -119,9 +119,22 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
             bench["params"] = {"point": dataclasses.asdict(point)}
     output_json["results_version"] = RESULTS_VERSION
     output_json["ladder"] = ladder()
-    output_json["wisdom"] = store.entries()
+    output_json["wisdom_machine"], output_json["wisdom"] = _wisdom(store.entries())
     if "session" in _RUN:
         runs.stamp(_RUN.get("record"), _RUN["session"], output_json)
+
+
+def _wisdom(entries: list[dict]) -> tuple[dict, list[dict]]:
+    """The plans the run made, the machine part of their keys (this CPU's feature list, the
+    versions: 2 KB an entry) said once, and left in the keys of entries from another machine."""
+    machine = machine_key()
+    compact = []
+    for entry in entries:
+        key = entry.get("key")
+        if isinstance(key, dict) and all(key.get(name) == value for name, value in machine.items()):
+            entry = {**entry, "key": {name: v for name, v in key.items() if name not in machine}}
+        compact.append(entry)
+    return machine, compact
 
 
 def _version(package: str) -> str | None:

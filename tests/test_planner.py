@@ -19,7 +19,7 @@ import numba
 import numpy as np
 import pytest
 
-from impls import IMPLEMENTATIONS, numba_blocked, numba_fused, numba_tuned, relative_error
+from impls import IMPLEMENTATIONS, numba_blocked, numba_fused, numba_tiled, numba_tuned, relative_error
 from impls._common import source_digest
 from impls.planner import __main__ as cli
 from impls.planner import candidates, confirm, key, planning, race, store
@@ -683,6 +683,19 @@ def test_a_confirmed_entry_starts_where_the_last_process_left_off():
     assert again.confirmed and again.chosen == "b" and again.median("a") == 2.0 and again.median("b") == 1.0
 
 
+def test_the_other_rungs_kernels_take_turns_even_where_the_race_dropped_them():
+    """The race on generated data can drop the kernel another rung runs; on the caller's X it can be
+    the fastest, and the plan must be able to become it."""
+    entry = {"choice": "a", "finalists": ["a", "b", "fused"]}
+    trial = confirm.trial_for(entry, also=("fused", "tiled-256k"))
+    assert trial.finalists == ("a", "b", "fused", "tiled-256k")  # once each, the race's choice first
+    _run_trial(trial, {"a": 1.0, "b": 1.1, "fused": 1.2, "tiled-256k": 0.8}, 4 * confirm.SAMPLES)
+    assert trial.confirmed and trial.chosen == "tiled-256k"
+    shipped = {c.name for c in candidates.RUNG_KERNELS}
+    assert shipped == {"fused", f"tiled-{numba_tiled.TILE_BYTES // 1024}k"}
+    assert shipped <= set(candidates.BY_NAME)  # real candidates, with kernels the planner can run
+
+
 class _EpochClock:
     """A clock that only the finalists' epochs move, by their cost on the caller's data."""
 
@@ -711,6 +724,7 @@ def test_the_finalists_take_turns_on_the_callers_data_and_the_fastest_there_is_r
     raced = planning.plan(11, "float64", m=4000)
     finalists = raced.trial.finalists
     assert raced.source == "measured" and finalists[0] == raced.candidate.name and len(finalists) >= 2
+    assert {c.name for c in candidates.RUNG_KERNELS} <= set(finalists)  # whatever the race dropped
     fastest_here = finalists[-1]  # on these data, another finalist than the race's choice is fastest,
     faster = 1 - 2 * confirm.MARGIN  # by more than the margin and by less than DROP: no one stops
     clock = _EpochClock(monkeypatch, {name: 0.010 for name in finalists} | {fastest_here: 0.010 * faster})

@@ -117,6 +117,7 @@ PLANNER_SETTINGS = (
     "confirm_against",
     "confirm_stall",
     "confirm_record",
+    "confirm_also",
 )
 THREADS = (("float64", "one"), ("float64", "all"))  # one thread over all: the speedup of all
 DTYPES = (("float64", "all"), ("float32", "all"))

@@ -1,8 +1,10 @@
 """Confirming a plan on the caller's own data, and watching it: the finalists take turns at epochs.
 
 A plan is raced on generated data of the key's row length and data class, and the caller's X can
-rank the finalists otherwise; on a shared machine the ranking can also change from one minute to
-the next (``bench/FINDINGS.md``). So every epoch the rung runs for a key is timed, per row of X:
+rank the finalists otherwise, or favour a kernel the race dropped (so the kernels of the other
+compiled rungs take turns too: ``candidates.RUNG_KERNELS``); on a shared machine the ranking can
+also change from one minute to the next (``bench/FINDINGS.md``). So every epoch the rung runs
+for a key is timed, per row of X:
 
 * **Trial.** The first turns, in one long fit or over many short ones, go to the race's
   finalists in turn. From the second turn of all of them on, those more than ``DROP`` slower
@@ -152,9 +154,10 @@ class Trial:
         }
 
 
-def trial_for(entry: dict) -> Trial:
-    """The trial of a measured plan: its race's finalists, its choice first; confirmed where the entry is."""
-    finalists = [entry["choice"], *(name for name in entry.get("finalists", []) if name != entry["choice"])]
+def trial_for(entry: dict, also: tuple[str, ...] = ()) -> Trial:
+    """The trial of a measured plan: its race's finalists, its choice first, and the kernels ``also``
+    names; confirmed where the entry is."""
+    finalists = list(dict.fromkeys([entry["choice"], *entry.get("finalists", []), *also]))
     confirmed = entry.get("confirmed")
     if isinstance(confirmed, dict) and confirmed.get("choice") in finalists:
         trial = Trial(chosen=confirmed["choice"], finalists=tuple(finalists), confirmed=True)

@@ -80,6 +80,7 @@ def settings() -> dict:
         "confirm_slow_every": confirm.SLOW_EVERY,
         "confirm_against": "capped mean",  # of the plan's last turns: what a fit pays, stalls capped
         "confirm_stall": confirm.STALL,
+        "confirm_also": [c.name for c in cands.RUNG_KERNELS],  # take turns beside the race's finalists
         "race": {
             "seconds": RULES.seconds,
             "min_rounds": RULES.min_rounds,
@@ -266,7 +267,7 @@ def plan(
 
 def _from_entry(entry: dict, source: str, key: str) -> Plan:
     """The plan a wisdom entry holds, with its trial on the caller's data (``confirm``)."""
-    trial = confirm.trial_for(entry)
+    trial = confirm.trial_for(entry, also=tuple(c.name for c in cands.RUNG_KERNELS))
     return Plan(BY_NAME[trial.chosen], "confirmed" if trial.confirmed else source, entry, trial, key)
 
 
