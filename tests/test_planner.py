@@ -595,9 +595,12 @@ def test_once_confirmed_the_others_take_a_turn_now_and_then_and_a_faster_one_tak
     assert [turns[k] for k in explored] == ["b", "c", "b", "c"]  # in turn, one every EXPLORE_EVERY
     assert all((k + 1) % confirm.EXPLORE_EVERY == 0 for k in explored)
     cost["b"] = 0.8  # the machine changes: b is now clearly faster
-    turns = _run_trial(trial, cost, 2 * confirm.EXPLORE_EVERY)  # b's turn comes, then again at once
-    assert [name for name in turns if name != "a"] == ["b", "b"]
-    assert trial.chosen == "b"  # faster in CONFIRM_RATIOS turns in a row against a's recent epochs
+    turns = []
+    while trial.chosen == "a":  # b's turn comes, then every CHASE_EVERY-th turn is b's
+        turns += _run_trial(trial, cost, 1)
+    b_turns = [k for k, name in enumerate(turns) if name == "b"]
+    assert len(b_turns) == confirm.CONFIRM_RATIOS  # faster in that many turns in a row, and on its record
+    assert b_turns[0] < confirm.EXPLORE_EVERY and b_turns[1] - b_turns[0] == confirm.CHASE_EVERY
     cost["b"] = 1.0 / (1 - confirm.MARGIN / 2)  # b slows to within the margin of a: no flip back
     _run_trial(trial, cost, 10 * confirm.EXPLORE_EVERY)
     assert trial.chosen == "b"
@@ -673,6 +676,25 @@ def test_a_finalist_far_behind_gets_fewer_turns_of_the_watch():
     far = len(explored) // confirm.SLOW_EVERY  # one explore turn in SLOW_EVERY, the far ones in turn
     assert explored.count("c") == explored.count("d") == far // 2
     assert explored.count("b") == len(explored) - far
+
+
+def test_the_watch_compares_turns_on_the_same_number_of_rows_only():
+    """Per row, a small X pays more for a call's fixed cost: its turns are no yardstick for a large X's."""
+    trial = confirm.Trial(chosen="a", finalists=("a", "b"))
+    small = {"a": 3.0, "b": 3.3}
+    for _ in range(2 * confirm.SAMPLES):
+        name = trial.next()
+        trial.add(name, small[name], rows=10)
+    while trial.next() != "b":
+        trial.add("a", small["a"], rows=10)
+    record = list(trial.ratios["b"])
+    trial.add("b", 1.1, rows=1000)  # the first turn on a large X, where b is still 10% slower
+    assert list(trial.ratios["b"]) == record  # not 1.1 / 3.0: no ratio without the plan's turns here
+    for _ in range(4 * confirm.EXPLORE_EVERY):
+        name = trial.next()
+        trial.add(name, {"a": 1.0, "b": 1.1}[name], rows=1000)
+    assert trial.chosen == "a" and len(trial.ratios["b"]) > len(record)
+    assert min(trial.ratios["b"]) == pytest.approx(1.1)
 
 
 def test_a_confirmed_entry_starts_where_the_last_process_left_off():

@@ -118,6 +118,8 @@ PLANNER_SETTINGS = (
     "confirm_stall",
     "confirm_record",
     "confirm_also",
+    "confirm_chase_every",
+    "confirm_same_rows",
 )
 THREADS = (("float64", "one"), ("float64", "all"))  # one thread over all: the speedup of all
 DTYPES = (("float64", "all"), ("float32", "all"))

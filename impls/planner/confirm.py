@@ -15,11 +15,15 @@ for a key is timed, per row of X:
   minute: a ratio, not two times from different states of the machine, and against what a fit
   pays, so a plan whose kernel is slow in one epoch of three loses to a steady one (a turn counts
   at most ``STALL`` times the median: one stall of the machine must not decide). A finalist
-  whose last ratio was below 1 gets the next such turn; one that was more than ``MARGIN`` faster
-  in ``CONFIRM_RATIOS`` turns in a row, and on average over its last ``RECORD`` turns, becomes the
+  whose last ratio was below 1 gets the next such turn, and one more than ``MARGIN`` below 1
+  every ``CHASE_EVERY``-th turn, since a turn of a faster kernel costs nothing: a kernel that
+  became faster takes over within a few epochs. One that was more than ``MARGIN`` faster in
+  ``CONFIRM_RATIOS`` turns in a row, and on average over its last ``RECORD`` turns, becomes the
   plan (the others' records are rescaled to it). The others take turns, except that those
   last seen more than ``DROP`` slower get only every ``SLOW_EVERY``-th of them: a turn of a
-  hopeless kernel costs the fit its difference in speed.
+  hopeless kernel costs the fit its difference in speed. Turns are compared only on the same X:
+  a fit on another number of rows starts the plan's window afresh (a call's fixed cost is
+  another share of a row's time), and the finalists' records of ratios carry over.
 
 Every epoch computes the same step, so a turn costs only the difference in speed. A turn is one
 epoch, or several where one is shorter than ``TURN_SECONDS``; an epoch shorter than
@@ -42,6 +46,7 @@ CONFIRM_RATIOS = 2  # turns in a row in which another finalist must be faster to
 RECORD = 4  # ...and its mean over this many turns: a kernel with a fast and a slow speed stays out
 STALL = 1.5  # in the plan's mean, no turn counts more than this many times the median
 SLOW_EVERY = 3  # finalists last seen more than DROP slower get one explore turn in this many
+CHASE_EVERY = 2  # a finalist last seen more than MARGIN faster gets every this many turns
 TURN_SECONDS = 1e-3  # a turn runs whole epochs of one finalist until about this long
 MIN_EPOCH_SECONDS = 1e-4  # shorter epochs are not timed: the clock and the call would decide
 
@@ -57,7 +62,8 @@ class Trial:
     confirmed: bool = False
     epochs: int = 0  # epochs timed since the trial ended
     explored: int = 0  # turns given to other finalists since the trial ended
-    ratios: dict[str, deque] = field(default_factory=dict)  # their last turns over the plan's median
+    ratios: dict[str, deque] = field(default_factory=dict)  # their last turns over the plan's mean
+    rows: int | None = None  # rows of the X the watch's recent turns ran on
 
     def __post_init__(self):
         self.racing = list(self.racing or self.finalists)
@@ -82,6 +88,9 @@ class Trial:
         if not self.confirmed:
             return min(self.racing, key=lambda name: len(self.times[name]))
         others = [name for name in self.finalists if name != self.chosen]
+        chasing = [name for name in others if self.ratios[name] and self.ratios[name][-1] < 1 - MARGIN]
+        if chasing and (self.epochs + 1) % CHASE_EVERY == 0:  # costs nothing if it is faster
+            return min(chasing, key=lambda name: self.ratios[name][-1])
         if not others or (self.epochs + 1) % EXPLORE_EVERY:
             return self.chosen
         promising = [name for name in others if self.ratios[name] and self.ratios[name][-1] < 1]
@@ -93,10 +102,15 @@ class Trial:
             return far[self.explored // SLOW_EVERY % len(far)]
         return near[self.explored % len(near)]
 
-    def add(self, name: str, seconds_per_row: float) -> bool:
-        """One timed epoch of ``name``; True where the plan (or the trial) changed."""
+    def add(self, name: str, seconds_per_row: float, rows: int | None = None) -> bool:
+        """One timed epoch of ``name`` on ``rows`` rows; True where the plan (or the trial) changed."""
         if self.confirmed:
+            if rows != self.rows:  # another X: a call's fixed cost is another share of its rows,
+                self.rows = rows  # so only turns on this one are compared (the records stay)
+                for values in self.times.values():
+                    values.clear()
             return self._watch(name, seconds_per_row)
+        self.rows = rows
         self.times[name].append(seconds_per_row)
         counts = {len(self.times[name]) for name in self.racing}
         if len(counts) > 1:  # a turn of the trial is not over

@@ -78,6 +78,8 @@ def settings() -> dict:
         "confirm_min_epoch_s": confirm.MIN_EPOCH_SECONDS,
         "confirm_turn_s": confirm.TURN_SECONDS,
         "confirm_slow_every": confirm.SLOW_EVERY,
+        "confirm_chase_every": confirm.CHASE_EVERY,
+        "confirm_same_rows": True,  # turns compared only with the plan's on as many rows
         "confirm_against": "capped mean",  # of the plan's last turns: what a fit pays, stalls capped
         "confirm_stall": confirm.STALL,
         "confirm_also": [c.name for c in cands.RUNG_KERNELS],  # take turns beside the race's finalists
@@ -275,7 +277,7 @@ def record_trial(planned: Plan, name: str, seconds: float, rows: int) -> Plan:
     """One timed epoch of a finalist on the caller's data; where it changes the plan, the new plan,
     remembered in the wisdom file."""
     trial = planned.trial
-    if not trial.add(name, seconds / rows):
+    if not trial.add(name, seconds / rows, rows):
         return planned
     entry = {**planned.entry, "confirmed": trial.record()}
     store.save(planned.key, entry)
