@@ -120,6 +120,9 @@ PLANNER_SETTINGS = (
     "confirm_also",
     "confirm_chase_every",
     "confirm_same_rows",
+    "confirm_keep",
+    "confirm_chase_after",
+    "confirm_fresh",
 )
 THREADS = (("float64", "one"), ("float64", "all"))  # one thread over all: the speedup of all
 DTYPES = (("float64", "all"), ("float32", "all"))

@@ -15,15 +15,19 @@ for a key is timed, per row of X:
   minute: a ratio, not two times from different states of the machine, and against what a fit
   pays, so a plan whose kernel is slow in one epoch of three loses to a steady one (a turn counts
   at most ``STALL`` times the median: one stall of the machine must not decide). A finalist
-  whose last ratio was below 1 gets the next such turn, and one more than ``MARGIN`` below 1
-  every ``CHASE_EVERY``-th turn, since a turn of a faster kernel costs nothing: a kernel that
-  became faster takes over within a few epochs. One that was more than ``MARGIN`` faster in
-  ``CONFIRM_RATIOS`` turns in a row, and on average over its last ``RECORD`` turns, becomes the
-  plan (the others' records are rescaled to it). The others take turns, except that those
-  last seen more than ``DROP`` slower get only every ``SLOW_EVERY``-th of them: a turn of a
-  hopeless kernel costs the fit its difference in speed. Turns are compared only on the same X:
-  a fit on another number of rows starts the plan's window afresh (a call's fixed cost is
-  another share of a row's time), and the finalists' records of ratios carry over.
+  whose last ratio was below 1 gets the next such turn, and one more than ``MARGIN`` below 1 in
+  its last ``CONFIRM_RATIOS`` turns every ``CHASE_EVERY``-th turn (one fast turn can be luck; a
+  turn of a kernel that is faster costs nothing): a kernel that became faster takes over within a
+  few epochs. One that was more than ``MARGIN`` faster in ``CONFIRM_RATIOS`` turns in a row, and
+  on average over its last ``RECORD`` turns, becomes the plan (the others' records are rescaled
+  to it). The others take turns, except that those last seen more than ``DROP`` slower get only
+  every ``SLOW_EVERY``-th of them (a turn of a hopeless kernel costs the fit its difference in
+  speed), unless they are the kernels of the other compiled rungs (``keep``): the plan must not
+  lose to those, and one slow minute in the trial must not shut them out. Turns are compared
+  only on the same X: a fit on another number of rows starts the plan's window afresh (a call's
+  fixed cost is another share of a row's time), the finalists' records carry over, and those
+  near the plan each get an early turn there (every ``CHASE_EVERY``-th), so that one faster on
+  this X is found before the records from the old one decide.
 
 Every epoch computes the same step, so a turn costs only the difference in speed. A turn is one
 epoch, or several where one is shorter than ``TURN_SECONDS``; an epoch shorter than
@@ -64,6 +68,8 @@ class Trial:
     explored: int = 0  # turns given to other finalists since the trial ended
     ratios: dict[str, deque] = field(default_factory=dict)  # their last turns over the plan's mean
     rows: int | None = None  # rows of the X the watch's recent turns ran on
+    keep: tuple[str, ...] = ()  # the other rungs' kernels: never shut out of the watch's turns
+    fresh: list[str] = field(default_factory=list)  # near finalists owed a turn on a new X
 
     def __post_init__(self):
         self.racing = list(self.racing or self.finalists)
@@ -88,19 +94,31 @@ class Trial:
         if not self.confirmed:
             return min(self.racing, key=lambda name: len(self.times[name]))
         others = [name for name in self.finalists if name != self.chosen]
-        chasing = [name for name in others if self.ratios[name] and self.ratios[name][-1] < 1 - MARGIN]
-        if chasing and (self.epochs + 1) % CHASE_EVERY == 0:  # costs nothing if it is faster
+        due = (self.epochs + 1) % CHASE_EVERY == 0  # a turn a faster kernel, or a new X, may take
+        if due and self.fresh and self.times[self.chosen]:  # the plan has run on this X: compare
+            return self.fresh[0]
+        chasing = [name for name in others if self.chasing(name)]
+        if due and chasing:  # costs nothing if it is faster
             return min(chasing, key=lambda name: self.ratios[name][-1])
         if not others or (self.epochs + 1) % EXPLORE_EVERY:
             return self.chosen
         promising = [name for name in others if self.ratios[name] and self.ratios[name][-1] < 1]
         if promising:  # looked faster last time: look again at once
             return min(promising, key=lambda name: self.ratios[name][-1])
-        near = [name for name in others if not self.ratios[name] or self.ratios[name][-1] <= 1 + DROP]
+        near = [name for name in others if self.near(name) or name in self.keep]
         far = [name for name in others if name not in near]
         if far and (not near or (self.explored + 1) % SLOW_EVERY == 0):
             return far[self.explored // SLOW_EVERY % len(far)]
         return near[self.explored % len(near)]
+
+    def near(self, name: str) -> bool:
+        """Not last seen more than ``DROP`` slower than the plan."""
+        return not self.ratios[name] or self.ratios[name][-1] <= 1 + DROP
+
+    def chasing(self, name: str) -> bool:
+        """More than ``MARGIN`` faster than the plan in each of its last ``CONFIRM_RATIOS`` turns."""
+        record = self.ratios[name]
+        return len(record) >= CONFIRM_RATIOS and max(list(record)[-CONFIRM_RATIOS:]) < 1 - MARGIN
 
     def add(self, name: str, seconds_per_row: float, rows: int | None = None) -> bool:
         """One timed epoch of ``name`` on ``rows`` rows; True where the plan (or the trial) changed."""
@@ -109,6 +127,8 @@ class Trial:
                 self.rows = rows  # so only turns on this one are compared (the records stay)
                 for values in self.times.values():
                     values.clear()
+                others = [n for n in self.finalists if n != self.chosen and self.near(n)]
+                self.fresh = sorted(others, key=lambda n: self.ratios[n][-1] if self.ratios[n] else 0.0)
             return self._watch(name, seconds_per_row)
         self.rows = rows
         self.times[name].append(seconds_per_row)
@@ -137,6 +157,8 @@ class Trial:
 
     def _watch(self, name: str, seconds_per_row: float) -> bool:
         self.epochs += 1
+        if name in self.fresh and self.times[self.chosen]:
+            self.fresh.remove(name)
         if name == self.chosen or not self.times[self.chosen]:
             self.times[name].append(seconds_per_row)
             return False
@@ -170,14 +192,15 @@ class Trial:
 
 def trial_for(entry: dict, also: tuple[str, ...] = ()) -> Trial:
     """The trial of a measured plan: its race's finalists, its choice first, and the kernels ``also``
-    names; confirmed where the entry is."""
+    names (kept in the watch's turns); confirmed where the entry is."""
     finalists = list(dict.fromkeys([entry["choice"], *entry.get("finalists", []), *also]))
+    keep = tuple(also)
     confirmed = entry.get("confirmed")
     if isinstance(confirmed, dict) and confirmed.get("choice") in finalists:
-        trial = Trial(chosen=confirmed["choice"], finalists=tuple(finalists), confirmed=True)
+        trial = Trial(chosen=confirmed["choice"], finalists=tuple(finalists), confirmed=True, keep=keep)
         for name, seconds in (confirmed.get("median_s_per_row") or {}).items():
             if name in trial.times and isinstance(seconds, float):
                 trial.times[name].append(seconds)  # where the last process left off
         trial.seed_ratios()
         return trial
-    return Trial(chosen=entry["choice"], finalists=tuple(finalists))
+    return Trial(chosen=entry["choice"], finalists=tuple(finalists), keep=keep)

@@ -83,6 +83,9 @@ def settings() -> dict:
         "confirm_against": "capped mean",  # of the plan's last turns: what a fit pays, stalls capped
         "confirm_stall": confirm.STALL,
         "confirm_also": [c.name for c in cands.RUNG_KERNELS],  # take turns beside the race's finalists
+        "confirm_keep": True,  # these and the rule of thumb are never shut out of the watch's turns
+        "confirm_chase_after": confirm.CONFIRM_RATIOS,  # fast turns in a row before a chase
+        "confirm_fresh": True,  # on a new number of rows, finalists near the plan each get a turn
         "race": {
             "seconds": RULES.seconds,
             "min_rounds": RULES.min_rounds,
@@ -269,7 +272,10 @@ def plan(
 
 def _from_entry(entry: dict, source: str, key: str) -> Plan:
     """The plan a wisdom entry holds, with its trial on the caller's data (``confirm``)."""
-    trial = confirm.trial_for(entry, also=tuple(c.name for c in cands.RUNG_KERNELS))
+    also = [c.name for c in cands.RUNG_KERNELS]
+    if entry.get("rule_of_thumb") in BY_NAME:  # numba_blocked's kernel, which the race kept
+        also.append(entry["rule_of_thumb"])
+    trial = confirm.trial_for(entry, also=tuple(also))
     return Plan(BY_NAME[trial.chosen], "confirmed" if trial.confirmed else source, entry, trial, key)
 
 
