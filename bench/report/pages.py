@@ -123,6 +123,7 @@ PLANNER_SETTINGS = (
     "confirm_keep",
     "confirm_chase_after",
     "confirm_fresh",
+    "confirm_drop_by",
 )
 THREADS = (("float64", "one"), ("float64", "all"))  # one thread over all: the speedup of all
 DTYPES = (("float64", "all"), ("float32", "all"))

@@ -8,22 +8,23 @@ for a key is timed, per row of X:
 
 * **Trial.** The first turns, in one long fit or over many short ones, go to the race's
   finalists in turn. From the second turn of all of them on, those more than ``DROP`` slower
-  than the fastest (by median) stop taking turns; once the rest have had ``SAMPLES`` turns each,
+  than the fastest in their best turn stop taking turns (a kernel's first epoch on an X can pay
+  a first touch, and one turn can meet a stall); once the rest have had ``SAMPLES`` turns each,
   the one with the lowest median becomes the plan, unless the race's choice is within ``MARGIN``.
 * **Watch.** From then on, every ``EXPLORE_EVERY``-th turn goes to another finalist, and its
   time is compared with the plan's *mean* over its last ``WINDOW`` turns, which ran in the same
   minute: a ratio, not two times from different states of the machine, and against what a fit
   pays, so a plan whose kernel is slow in one epoch of three loses to a steady one (a turn counts
   at most ``STALL`` times the median: one stall of the machine must not decide). A finalist
-  whose last ratio was below 1 gets the next such turn, and one more than ``MARGIN`` below 1 in
+  whose last ratio fell below 1 gets the next such turn, and one more than ``MARGIN`` below 1 in
   its last ``CONFIRM_RATIOS`` turns every ``CHASE_EVERY``-th turn (one fast turn can be luck; a
   turn of a kernel that is faster costs nothing): a kernel that became faster takes over within a
   few epochs. One that was more than ``MARGIN`` faster in ``CONFIRM_RATIOS`` turns in a row, and
   on average over its last ``RECORD`` turns, becomes the plan (the others' records are rescaled
   to it). The others take turns, except that those last seen more than ``DROP`` slower get only
   every ``SLOW_EVERY``-th of them (a turn of a hopeless kernel costs the fit its difference in
-  speed), unless they are the kernels of the other compiled rungs (``keep``): the plan must not
-  lose to those, and one slow minute in the trial must not shut them out. Turns are compared
+  speed); for the kernels of the other compiled rungs (``keep``), which the plan must not lose
+  to, "far" starts at twice ``DROP``, so one slow minute does not shut them out. Turns are compared
   only on the same X: a fit on another number of rows starts the plan's window afresh (a call's
   fixed cost is another share of a row's time), the finalists' records carry over, and those
   near the plan each get an early turn there (every ``CHASE_EVERY``-th), so that one faster on
@@ -102,18 +103,26 @@ class Trial:
             return min(chasing, key=lambda name: self.ratios[name][-1])
         if not others or (self.epochs + 1) % EXPLORE_EVERY:
             return self.chosen
-        promising = [name for name in others if self.ratios[name] and self.ratios[name][-1] < 1]
-        if promising:  # looked faster last time: look again at once
+        promising = [name for name in others if self.promising(name)]
+        if promising:  # just looked faster: look again at once
             return min(promising, key=lambda name: self.ratios[name][-1])
-        near = [name for name in others if self.near(name) or name in self.keep]
+        near = [name for name in others if self.near(name)]
         far = [name for name in others if name not in near]
         if far and (not near or (self.explored + 1) % SLOW_EVERY == 0):
             return far[self.explored // SLOW_EVERY % len(far)]
         return near[self.explored % len(near)]
 
     def near(self, name: str) -> bool:
-        """Not last seen more than ``DROP`` slower than the plan."""
-        return not self.ratios[name] or self.ratios[name][-1] <= 1 + DROP
+        """Not last seen more than ``DROP`` slower than the plan (twice that for a kernel of
+        ``keep``: one slow minute must not shut the other rungs' kernels out)."""
+        drop = 2 * DROP if name in self.keep else DROP
+        return not self.ratios[name] or self.ratios[name][-1] <= 1 + drop
+
+    def promising(self, name: str) -> bool:
+        """Faster than the plan in its last turn, and not in the one before: look again at once.
+        (One faster twice, but within ``MARGIN``, waits its turn: it must not take every turn.)"""
+        record = self.ratios[name]
+        return bool(record) and record[-1] < 1 and (len(record) < 2 or record[-2] >= 1)
 
     def chasing(self, name: str) -> bool:
         """More than ``MARGIN`` faster than the plan in each of its last ``CONFIRM_RATIOS`` turns."""
@@ -136,10 +145,11 @@ class Trial:
         if len(counts) > 1:  # a turn of the trial is not over
             return False
         turns = counts.pop()
-        if turns >= 2:  # one epoch each can be one burst of noise: drop from the second on
-            fastest = min(self.median(n) for n in self.racing)
-            keep = [n for n in self.racing if self.median(n) <= (1 + DROP) * fastest]
-            self.racing = keep if len(keep) >= 2 else sorted(self.racing, key=self.median)[:2]
+        if turns >= 2:  # from the second turn on, drop those slower in every turn (by their best:
+            best = {n: min(self.times[n]) for n in self.racing}  # a first touch, a stall, must not)
+            fastest = min(best.values())
+            kept = [n for n in self.racing if best[n] <= (1 + DROP) * fastest]
+            self.racing = kept if len(kept) >= 2 else sorted(self.racing, key=best.get)[:2]
         if turns < SAMPLES:
             return False
         best = min(self.racing, key=self.median)
@@ -150,10 +160,11 @@ class Trial:
         return True
 
     def seed_ratios(self) -> None:
-        """Each other finalist's median over the plan's: the watch's first guess of who is close."""
+        """Each other finalist's best turn over the plan's: the watch's first guess of who is close
+        (by the best, as the trial drops: two turns, one a first touch, are a poor median)."""
         for name in self.finalists:
             if name != self.chosen and self.times[name] and self.times[self.chosen]:
-                self.ratios[name].append(self.median(name) / self.median(self.chosen))
+                self.ratios[name].append(min(self.times[name]) / min(self.times[self.chosen]))
 
     def _watch(self, name: str, seconds_per_row: float) -> bool:
         self.epochs += 1
