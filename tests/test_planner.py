@@ -788,6 +788,15 @@ def test_a_confirmed_entry_starts_where_the_last_process_left_off():
     assert again.confirmed and again.chosen == "b" and again.median("a") == 2.0 and again.median("b") == 1.0
 
 
+def test_a_damaged_confirmed_entry_is_not_trusted_for_its_times():
+    """A time of zero, below zero or not finite in the wisdom file would be a ratio of inf or nan."""
+    entry = {"choice": "a", "finalists": ["a", "b"]}
+    entry["confirmed"] = {"choice": "a", "median_s_per_row": {"a": 0.0, "b": float("nan")}}
+    trial = confirm.trial_for(entry)
+    assert trial.confirmed and not trial.times["a"] and not trial.times["b"] and not trial.ratios["b"]
+    assert trial.next() == "a"
+
+
 def test_the_other_rungs_kernels_take_turns_even_where_the_race_dropped_them():
     """The race on generated data can drop the kernel another rung runs; on the caller's X it can be
     the fastest, and the plan must be able to become it."""

@@ -24,7 +24,7 @@ for a key is timed, per row of X:
   to it). The others take turns, except that those last seen more than ``DROP`` slower get only
   every ``SLOW_EVERY``-th of them (a turn of a hopeless kernel costs the fit its difference in
   speed); for the kernels of the other compiled rungs (``keep``), which the plan must not lose
-  to, "far" starts at twice ``DROP``, so one slow minute does not shut them out. Turns are compared
+  to, "far" starts at ``KEEP_DROP``, so one slow minute does not shut them out. Turns are compared
   only on the same X: a fit on another number of rows starts the plan's window afresh (a call's
   fixed cost is another share of a row's time), the finalists' records carry over, and those
   near the plan each get an early turn there (every ``CHASE_EVERY``-th), so that one faster on
@@ -38,6 +38,7 @@ epochs runs the plan untouched.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from statistics import median as _median
@@ -47,11 +48,12 @@ DROP = 0.15  # from the trial's second turn, finalists this much slower than the
 MARGIN = 0.03  # another finalist replaces the plan only if it is this much faster
 EXPLORE_EVERY = 6  # once confirmed, every this many turns, another finalist takes one
 WINDOW = 5  # the plan's recent turns each turn of another finalist is compared with
-CONFIRM_RATIOS = 2  # turns in a row in which another finalist must be faster to take over
+CONFIRM_RATIOS = 2  # turns in a row another finalist must be faster in, to be chased or take over
 RECORD = 4  # ...and its mean over this many turns: a kernel with a fast and a slow speed stays out
 STALL = 1.5  # in the plan's mean, no turn counts more than this many times the median
 SLOW_EVERY = 3  # finalists last seen more than DROP slower get one explore turn in this many
-CHASE_EVERY = 2  # a finalist last seen more than MARGIN faster gets every this many turns
+KEEP_DROP = 2 * DROP  # ...the kernels of the other rungs (``keep``) only this much slower
+CHASE_EVERY = 2  # a chased finalist, or one owed a turn on a new X, gets every this many turns
 TURN_SECONDS = 1e-3  # a turn runs whole epochs of one finalist until about this long
 MIN_EPOCH_SECONDS = 1e-4  # shorter epochs are not timed: the clock and the call would decide
 
@@ -69,7 +71,7 @@ class Trial:
     explored: int = 0  # turns given to other finalists since the trial ended
     ratios: dict[str, deque] = field(default_factory=dict)  # their last turns over the plan's mean
     rows: int | None = None  # rows of the X the watch's recent turns ran on
-    keep: tuple[str, ...] = ()  # the other rungs' kernels: never shut out of the watch's turns
+    keep: tuple[str, ...] = ()  # the other rungs' kernels: "far" only from KEEP_DROP behind
     fresh: list[str] = field(default_factory=list)  # near finalists owed a turn on a new X
 
     def __post_init__(self):
@@ -113,9 +115,9 @@ class Trial:
         return near[self.explored % len(near)]
 
     def near(self, name: str) -> bool:
-        """Not last seen more than ``DROP`` slower than the plan (twice that for a kernel of
+        """Not last seen more than ``DROP`` slower than the plan (``KEEP_DROP`` for a kernel of
         ``keep``: one slow minute must not shut the other rungs' kernels out)."""
-        drop = 2 * DROP if name in self.keep else DROP
+        drop = KEEP_DROP if name in self.keep else DROP
         return not self.ratios[name] or self.ratios[name][-1] <= 1 + drop
 
     def promising(self, name: str) -> bool:
@@ -203,14 +205,14 @@ class Trial:
 
 def trial_for(entry: dict, also: tuple[str, ...] = ()) -> Trial:
     """The trial of a measured plan: its race's finalists, its choice first, and the kernels ``also``
-    names (kept in the watch's turns); confirmed where the entry is."""
+    names (``keep``); confirmed where the entry is."""
     finalists = list(dict.fromkeys([entry["choice"], *entry.get("finalists", []), *also]))
     keep = tuple(also)
     confirmed = entry.get("confirmed")
     if isinstance(confirmed, dict) and confirmed.get("choice") in finalists:
         trial = Trial(chosen=confirmed["choice"], finalists=tuple(finalists), confirmed=True, keep=keep)
         for name, seconds in (confirmed.get("median_s_per_row") or {}).items():
-            if name in trial.times and isinstance(seconds, float):
+            if name in trial.times and isinstance(seconds, float) and 0 < seconds < math.inf:
                 trial.times[name].append(seconds)  # where the last process left off
         trial.seed_ratios()
         return trial

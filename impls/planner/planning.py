@@ -83,7 +83,7 @@ def settings() -> dict:
         "confirm_against": "capped mean",  # of the plan's last turns: what a fit pays, stalls capped
         "confirm_stall": confirm.STALL,
         "confirm_also": [c.name for c in cands.RUNG_KERNELS],  # take turns beside the race's finalists
-        "confirm_keep": 2 * confirm.DROP,  # these and the rule of thumb: "far" only this far behind
+        "confirm_keep": confirm.KEEP_DROP,  # these and the rule of thumb: "far" only this far behind
         "confirm_drop_by": "best turn",  # the trial's drop: one slow turn (a first touch) must not
         "confirm_chase_after": confirm.CONFIRM_RATIOS,  # fast turns in a row before a chase
         "confirm_fresh": True,  # on a new number of rows, finalists near the plan each get a turn
