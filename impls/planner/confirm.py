@@ -179,8 +179,8 @@ class Trial:
         ratio = seconds_per_row / self.mean(self.chosen)
         self.ratios[name].append(ratio)
         self.times[name].append(seconds_per_row)
-        record = list(self.ratios[name])
-        if len(record) < RECORD or max(record[-CONFIRM_RATIOS:]) >= 1 - MARGIN:
+        record = self.ratios[name]
+        if len(record) < RECORD or not self.chasing(name):
             return False
         level = sum(record) / len(record)
         if level >= 1 - MARGIN:  # fast lately, but not over its record: a kernel with two speeds
