@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.report import fmt, pages, select
+from bench.report import fmt, pages
 from bench.report.charts import CHARTS
 from bench.report.cli import main
-from bench.report.facts import planner
+from bench.report.facts import BUILDS, build, planner, select
 from bench.report.facts import rungs as facts_rungs
 from bench.report.facts.rungs import rung_facts
 from bench.report.load import ResultsError, load
@@ -28,30 +30,15 @@ from impls.planner import planning as planning_module
 from impls.planner.race import sign_test
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "data" / "results.json"
 
 
 @pytest.fixture(scope="module")
 def results_file(tmp_path_factory) -> Path:
-    """A real results file: the benchmark files at their smallest sizes, timed briefly."""
+    """A copy of the committed small results file (tests/data/results.json, made by
+    ``python -m tests.fixture``): every benchmark of the suite at its smallest sizes, timed briefly."""
     path = tmp_path_factory.mktemp("bench") / "results.json"
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "bench",
-        "--benchmark-only",
-        f"--benchmark-json={path}",
-        "--benchmark-max-time=0.02",
-        "--benchmark-min-rounds=3",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    ]
-    # Plan as a user's benchmark run does (measure, into the run's own wisdom file), not as the tests do.
-    env = {k: v for k, v in os.environ.items() if k != "LADDER_WISDOM"}
-    env.update({"BENCH_PROFILE": "smoke", "LADDER_PLANNING": "measure"})
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    shutil.copyfile(FIXTURE, path)
     return path
 
 
@@ -353,19 +340,19 @@ def test_same_kernel_sentence_counts_the_plans_that_were_the_rule_of_thumb(resul
     for row in results.table[tuned].itertuples():  # make every plan the rule of thumb ...
         results.table.loc[row.Index, "plan"] = rule_of_thumb(int(row.n), row.dtype).name
     assert planner.rule_of_thumb_plans(results) == (count, count)
-    assert f"At {count} of these {count} points" in pages.render(results, {})["planner.md"]
+    assert f"At {count} of these {count} points" in pages.render(build(results), {})["planner.md"]
     results.table.loc[tuned, "plan"] = "fused"  # ... then none of them
     assert planner.rule_of_thumb_plans(results) == (0, count)
-    assert "At none of these points" in pages.render(results, {})["planner.md"]
+    assert "At none of these points" in pages.render(build(results), {})["planner.md"]
 
 
 def test_the_data_classes_are_said_as_the_run_recorded_them(results_file):
     results = load(results_file)
     results.ladder.planner.pop("llc_span", None)  # a run before the "llc" class
-    text = pages.render(results, {})["planner.md"]
+    text = pages.render(build(results), {})["planner.md"]
     assert "within 1/4 of the last-level cache, or beyond" in text and "times its size" not in text
     results.ladder.planner["llc_span"] = 2
-    text = pages.render(results, {})["planner.md"]
+    text = pages.render(build(results), {})["planner.md"]
     assert "within 1/4 of the last-level cache, up to 2 times its size, or beyond" in text
 
 
@@ -421,12 +408,15 @@ def test_the_report_imports_nothing_of_the_code_it_describes():
 
 _REPORT_WITHOUT_IMPLS = (
     "import runpy, sys; sys.modules['impls'] = None; "  # any import of impls fails
+    # Every chart is drawn, but not rasterised: its file is written empty (the pages are the same).
+    "import matplotlib.figure as f; f.Figure.savefig = lambda self, path, *a, **k: open(path, 'wb').close(); "
     "sys.argv = ['bench.report', *sys.argv[1:]]; runpy.run_module('bench.report', run_name='__main__')"
 )
 
 
 def test_the_committed_lessons_regenerate_without_the_ladders_code_or_notes(tmp_path):
-    """A copy of the checkout without impls/ and bench/FINDINGS.md writes the committed lessons bytewise."""
+    """A copy of the checkout without impls/ and bench/FINDINGS.md writes the committed lessons bytewise
+    (the charts' pictures are left out here: test_every_chart_is_written_and_referenced draws them)."""
     import shutil
 
     copy_root = tmp_path / "checkout"
@@ -447,6 +437,74 @@ def test_the_committed_lessons_regenerate_without_the_ladders_code_or_notes(tmp_
         assert regenerated.read_bytes() == lesson.read_bytes(), lesson.relative_to(ROOT)
 
 
+# --------------------------------------------------------------------------- one set of facts
+
+
+def test_each_results_file_is_loaded_and_its_facts_built_once(results_file, tmp_path, monkeypatch):
+    """The lesson of a run and of two other machines: three files, three loads, three sets of facts."""
+    from bench.report import load as load_module
+
+    machines = tmp_path / "machines"
+    for name in ("cpu a", "cpu b"):
+        (machines / name).mkdir(parents=True)
+        shutil.copyfile(results_file, machines / name / "results.json")
+    loads = []
+    real_load = load_module.load
+    monkeypatch.setattr(load_module, "load", lambda *a, **k: loads.append(a[0]) or real_load(*a, **k))
+    monkeypatch.setattr("bench.report.cli.load", load_module.load)
+    before = BUILDS["count"]
+    assert main([str(results_file), "--out", str(tmp_path / "out"), "--machines", str(machines)]) == 0
+    assert sorted(map(str, loads)) == sorted(map(str, [results_file, *machines.glob("*/results.json")]))
+    assert BUILDS["count"] - before == 3
+
+
+def _takes_raw_results(node) -> bool:
+    args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+    return any(a.arg == "results" or "Results" in ast.unparse(a.annotation or ast.Constant("")) for a in args)
+
+
+def test_only_the_loader_and_the_facts_builder_take_the_raw_results():
+    """Tables, charts, pages and the command line read the run's facts, never the loaded table."""
+    builder = {REPORT / "load.py", *(REPORT / "facts").glob("*.py")}
+    for path in sorted(set(REPORT.rglob("*.py")) - builder):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                where = f"{path.relative_to(ROOT)}:{node.name}"
+                assert not _takes_raw_results(node), f"{where} takes the raw results"
+
+
+def test_the_facts_are_frozen(results_file):
+    import dataclasses
+
+    facts = build(load(results_file))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        facts.order = ()
+    with pytest.raises(TypeError):
+        facts.sections["curve"] = None  # a read-only mapping
+
+
+def test_the_pages_are_the_same_in_any_order_and_write_nothing_back(results_file, monkeypatch):
+    facts = build(load(results_file))
+    figures = {key: f"fig_{key}.png" for key in CHARTS}
+    before = pages.render(facts, figures)
+    monkeypatch.setattr(pages, "PAGES", dict(reversed(pages.PAGES.items())))
+    after = pages.render(facts, figures)
+    assert after == before and list(after) == list(reversed(before))
+    assert pages.render(facts, figures) == after  # a second lesson from the same facts: unchanged
+
+
+def test_the_methods_page_lists_the_gaps_of_every_page(results_file, tmp_path):
+    raw = json.loads(results_file.read_text())
+    raw["benchmarks"] = [b for b in raw["benchmarks"] if b["extra_info"]["kind"] not in ("memory", "jit")]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(raw))
+    made = pages.lesson(build(load(path)), {})
+    listed = made.pages["methods.md"].split("## What this run did not measure")[1]
+    assert made.gaps and all(f"- {gap}" in listed for gap in made.gaps)
+    assert "JIT compile time: not measured in this run" in made.gaps  # a gap of the main page's text
+    assert any(gap.startswith("the cost of numba_tuned's first use") for gap in made.gaps)  # the planner's
+
+
 def test_report_functions_are_short():
     import ast
 
@@ -464,9 +522,9 @@ def test_a_name_the_context_lacks_fails_loudly(results_file):
     env = pages.environment()
     template = env.from_string("{% if have(rungs.no_such_rung.t_big) %}x{% endif %}")
     with pytest.raises(jinja2.UndefinedError):
-        template.render(pages.context(results, {}))
+        template.render(pages.context(build(results), {}))
     with pytest.raises(jinja2.UndefinedError):
-        env.from_string("{{ no_such_number | time }}").render(pages.context(results, {}))
+        env.from_string("{{ no_such_number | time }}").render(pages.context(build(results), {}))
 
 
 # --------------------------------------------------------------------------- every sentence true for its run
@@ -500,7 +558,7 @@ def test_verdicts_flip_when_the_rung_order_is_reversed(results_file, tmp_path):
     for name, factor in (("ordered", 0.5), ("reversed", 2.0)):
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(_ranked(raw, factor)))
-        rendered = pages.render(load(path), {})
+        rendered = pages.render(build(load(path)), {})
         lessons[name] = rendered["README.md"] + rendered["past-numpy.md"]
     ordered, reversed_ = lessons["ordered"], lessons["reversed"]
     for pattern in (
@@ -529,14 +587,14 @@ def test_each_chart_draws_from_a_run_and_is_skipped_without_its_data(results_fil
 
     results = load(results_file)
     _, plot = CHARTS[key]
-    fig = plot(results)
+    fig = plot(build(results))
     assert fig is not None and fig.axes and any(ax.has_data() for ax in fig.axes)
     plt.close(fig)
     empty = load(results_file)
     empty.table = empty.table[empty.table["kind"] == "first_fit"]  # nothing any chart draws from
     empty.tuning = []
     empty.curves = []
-    assert plot(empty) is None
+    assert plot(build(empty)) is None
 
 
 # --------------------------------------------------------------------------- the schema
@@ -609,7 +667,7 @@ def test_committed_lessons_regenerate_from_their_results(folder):
         folder, machines if folder == ROOT / "reports" else None, back=folder.parent == machines
     )
     figures = {key: f"fig_{key}.png" for key in CHARTS if (folder / f"fig_{key}.png").exists()}
-    for page, text in pages.render(results, figures, links).items():
+    for page, text in pages.render(build(results), figures, links).items():
         assert text == (folder / page).read_text(), page
 
 
@@ -831,7 +889,7 @@ def test_a_results_file_of_format_1_loads_without_code(results_file, tmp_path):
     tuned = results.table[(results.table["rung"] == "numba_tuned") & results.table["plan"].notna()]
     for row in tuned.itertuples():  # format 1's rule of thumb is today's: the same names
         assert row.plan_rule_of_thumb == rule_of_thumb(int(row.n), row.dtype).name
-    text = "".join(pages.render(results, {}).values())
+    text = "".join(pages.render(build(results), {}).values())
     assert "did not record the code it timed" in text and "```python" not in text
 
 
@@ -873,7 +931,7 @@ def test_a_results_file_damaged_anywhere_is_reported_or_refused_in_one_line(resu
     except ResultsError as exc:
         assert str(path) in str(exc) and "\n" not in str(exc)
         return
-    pages.render(results, {})  # what it could read, it can report
+    pages.render(build(results), {})  # what it could read, it can report
 
 
 # --------------------------------------------------------------------------- the lesson for its reader
@@ -1098,7 +1156,7 @@ def test_the_machines_page_leaves_the_cluster_rung_out():
     path = ROOT / "reports" / "results.json"
     results = load(path)
     assert "dask" in set(results.paired["rung"])  # the run did measure it side by side
-    here = machine(results, "this run", "../README.md")
+    here = machine(build(results), "this run", "../README.md")
     assert here.shares and not set(here.shares) & set(results.ladder.distributed)
     page = (ROOT / "reports" / "machines" / "README.md").read_text()
     leading = next(line for line in page.splitlines() if "leading" in line.lower() or "Leading" in line)

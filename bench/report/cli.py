@@ -15,8 +15,9 @@ import tempfile
 from pathlib import Path
 
 from bench.report.charts import CHARTS
-from bench.report.load import Results, ResultsError, load
-from bench.report.pages import links_from, load_machines, write_machines, write_report
+from bench.report.facts import Facts, build
+from bench.report.load import ResultsError, load, load_machines
+from bench.report.pages import Lesson, links_from, write_machines, write_report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,7 +52,7 @@ def check_out(out: str) -> Path:
     return path
 
 
-def _warn(run: Results) -> None:
+def _warn(run: Facts, lesson: Lesson) -> None:
     if not run.ladder.code_recorded:
         print(
             f"note: {run.path} is of format {run.version}, which did not record the code it timed: "
@@ -62,8 +63,8 @@ def _warn(run: Results) -> None:
         print(
             f"FAILED in {run.path}: {name}: {reason} (left out of every ranking and chart)", file=sys.stderr
         )
-    for gap in dict.fromkeys(g.lower() for g in run.gaps):
-        print(f"gap: {run.path}: {gap}", file=sys.stderr)
+    for gap in lesson.gaps:
+        print(f"gap: {run.path}: {gap.lower()}", file=sys.stderr)
 
 
 def _move_into(staging: Path, target: Path) -> None:
@@ -81,38 +82,42 @@ def _move_into(staging: Path, target: Path) -> None:
         os.replace(path, destination)
 
 
-def _write_all(results: Results, others: list[Results], out: Path, machines: Path | None) -> int:
+def _write_all(
+    facts: Facts, others: list[Facts], out: Path, machines: Path | None
+) -> tuple[int, dict[Path, Lesson]]:
     """Write into a temporary folder beside ``out``, then move everything into place."""
     root = Path(os.path.commonpath([out.absolute(), *([machines.absolute()] if machines else [])]))
     anchor = next(p for p in (root, *root.parents) if p.exists())
     staging = Path(tempfile.mkdtemp(prefix=".report-", dir=anchor))
     try:
         here = staging / out.absolute().relative_to(anchor)
-        written = write_report(results, here, links_from(out, machines))
+        written, lesson = write_report(facts, here, links_from(out, machines))
+        lessons = {facts.path: lesson}
         if machines:
-            lesson = Path(os.path.relpath(out.absolute() / "README.md", machines.absolute())).as_posix()
+            link = Path(os.path.relpath(out.absolute() / "README.md", machines.absolute())).as_posix()
             staged = staging / machines.absolute().relative_to(anchor)
-            written += write_machines(results, others, lesson, staged, machines)
+            more, theirs = write_machines(facts, others, link, staged, machines)
+            written, lessons = written + more, lessons | theirs
         _move_into(staging, anchor)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return len(written)
+    return len(written), lessons
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         out = check_out(args.out)
-        results = load(args.results, allow_partial=args.partial)
-        others = load_machines(args.machines) if args.machines else []
-        count = _write_all(results, others, out, args.machines)
+        facts = build(load(args.results, allow_partial=args.partial))
+        others = [build(run) for run in load_machines(args.machines)] if args.machines else []
+        count, lessons = _write_all(facts, others, out, args.machines)
     except ResultsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"error: cannot write the report: {exc.strerror}: {exc.filename}", file=sys.stderr)
         return 2
-    for run in [results, *others]:
-        _warn(run)
+    for run in [facts, *others]:
+        _warn(run, lessons[run.path])
     print(f"wrote {count} files from {1 + len(others)} results file(s)")
     return 0

@@ -360,3 +360,13 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     for column in sorted({f.name for fields in KINDS.values() for f in fields} - set(table) - set(NESTED)):
         table[column] = None  # a kind this run did not have: its columns exist, empty
     return table
+
+
+def load_machines(folder: Path) -> list[Results]:
+    """Every ``<machine>/results.json`` below ``folder``, by folder name, loaded."""
+    if not folder.is_dir():
+        raise ResultsError(f"machines folder {folder} does not exist or is not a folder")
+    runs = [load(path) for path in sorted(folder.glob("*/results.json"))]
+    if not runs:
+        raise ResultsError(f"machines folder {folder} holds no <machine>/results.json")
+    return runs

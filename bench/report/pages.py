@@ -1,26 +1,28 @@
-"""The lesson's pages: numbers from facts and tables, words from templates (Jinja2, StrictUndefined).
+"""The lesson's pages: numbers from the run's facts and tables, words from templates (Jinja2, StrictUndefined).
 
-``templates/lesson.md.j2`` holds the fixed sections; ``templates/rungs/<label>.md.j2`` one step
-of the ladder per rung. A name a template uses that the context lacks fails loudly; a number
-this run did not measure is None, and the template prints a labelled gap. Everything comes from
-the results file: the report imports no code of the ladder and reads no other file.
+``templates/<page>.md.j2`` holds each page (``PAGES``); ``templates/rungs/<label>.md.j2`` one step
+of the ladder per rung. Every template reads one context made once from the run's facts; none
+writes back. A name a template uses that the context lacks fails loudly; a number this run did not
+measure is None, and the template prints a labelled gap. The gaps of every page are gathered in a
+first pass so that the methods page can list them, whatever the order pages are written in.
+Everything comes from the results file: the report imports no code of the ladder and reads no
+other file.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 import matplotlib.pyplot as plt
 
-from bench.report import select
 from bench.report.charts import CHARTS
 from bench.report.charts.machines import plot_machines
-from bench.report.facts import beyond, machines, numerics, planner, rungs
+from bench.report.facts import Facts, machines
+from bench.report.facts.rungs import teaching_code
 from bench.report.fmt import FILTERS, change, cpu_name, machine_rows, ratio, table, versus
-from bench.report.load import Results, ResultsError, load
 from bench.report.tables import beyond as beyond_tables
 from bench.report.tables import machines as machine_tables
 from bench.report.tables import planner as planner_tables
@@ -52,9 +54,13 @@ def rung_template(name: str) -> Path:
 
 @dataclass
 class Gaps:
-    """What a template could not say: ``have`` checks the numbers, ``gap`` records and prints the gap."""
+    """What the templates could not say: ``have`` checks the numbers, ``gap`` prints a labelled gap.
 
-    results: Results
+    ``seen`` gathers the gaps a render printed (the first pass); the pages list ``known`` ones.
+    """
+
+    known: tuple[str, ...] = ()
+    seen: list[str] = field(default_factory=list)
 
     def have(self, *values) -> bool:
         for value in values:
@@ -63,7 +69,7 @@ class Gaps:
         return all(value is not None for value in values)
 
     def gap(self, topic: str) -> str:
-        self.results.gaps.append(f"{topic}: not measured in this run")
+        self.seen.append(f"{topic}: not measured in this run")
         return f"_(Not measured in this run: {topic}.)_"
 
 
@@ -77,160 +83,107 @@ def figure_markdown(figures: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _tables(results: Results, facts: dict) -> dict[str, str]:
-    distributed = beyond.beyond(results)
+def _tables(facts: Facts) -> dict[str, str]:
+    distributed = facts.distributed
     return {
-        "ladder": rung_tables.ladder(results, facts),
-        "crossovers": rung_tables.crossovers(results),
-        "paired": rung_tables.paired(results),
-        "tuning": planner_tables.tuning(results),
-        "plans": planner_tables.plans(results),
-        "races": planner_tables.races(results),
-        "confirmed": planner_tables.confirmed(results),
-        "instructions": rung_tables.instruction_counts(results),
-        "memory": rung_tables.memory(results),
-        "passes": rung_tables.epoch_passes(facts),
-        "machine": table(machine_rows(results.machine), ["", ""]),
-        "optimum": rung_tables.optimum_table(rungs.optimum(results)),
+        "ladder": rung_tables.ladder(facts),
+        "crossovers": rung_tables.crossovers(facts),
+        "paired": rung_tables.paired(facts),
+        "tuning": planner_tables.tuning(facts),
+        "plans": planner_tables.plans(facts),
+        "races": planner_tables.races(facts),
+        "confirmed": planner_tables.confirmed(facts),
+        "instructions": rung_tables.instruction_counts(facts),
+        "memory": rung_tables.memory(facts),
+        "passes": rung_tables.epoch_passes(facts.rungs),
+        "machine": table(machine_rows(facts.machine), ["", ""]),
+        "optimum": rung_tables.optimum_table(facts.sections["optimum"]),
         "distributed_sweep": beyond_tables.sweep_table(distributed) if distributed else "",
         "distributed_blocks": beyond_tables.blocks_table(distributed) if distributed else "",
     }
 
 
-#: The planner's settings the templates speak of (None where a run did not record one).
-PLANNER_SETTINGS = (
-    "candidates",
-    "seconds",
-    "significance",
-    "test_rounds",
-    "prefer_prefetch",
-    "cache_share",
-    "llc_span",
-    "confirm_samples",
-    "confirm_drop",
-    "confirm_margin",
-    "confirm_explore_every",
-    "confirm_ratios",
-    "confirm_min_epoch_s",
-    "confirm_turn_s",
-    "confirm_slow_every",
-    "confirm_against",
-    "confirm_stall",
-    "confirm_record",
-    "confirm_also",
-    "confirm_chase_every",
-    "confirm_same_rows",
-    "confirm_keep",
-    "confirm_chase_after",
-    "confirm_fresh",
-    "confirm_drop_by",
-)
-THREADS = (("float64", "one"), ("float64", "all"))  # one thread over all: the speedup of all
-DTYPES = (("float64", "all"), ("float32", "all"))
-
-
-def _steps(results: Results, facts: dict) -> dict:
+def _steps(facts: Facts) -> dict:
     """The ladder's steps by page: the main page's up to the one-process rung, the rest past NumPy
     (the planned rung has a page of its own), and the peers."""
-    ladder = results.ladder
+    ladder = facts.ladder
     aside = (*ladder.peers, *ladder.distributed)
     steps = [
-        f for f in facts.values() if f.present and f.name not in aside and rung_template(f.name).exists()
+        f
+        for f in facts.rungs.values()
+        if f.present and f.name not in aside and rung_template(f.name).exists()
     ]
     names = [f.name for f in steps]
     split = names.index(ladder.one_process) + 1 if ladder.one_process in names else len(steps)
     return {
-        "main_steps": rungs.teaching_code(steps[:split]),
-        "deep_steps": rungs.teaching_code([f for f in steps[split:] if f.name != ladder.planned]),
+        "main_steps": teaching_code(steps[:split]),
+        "deep_steps": teaching_code([f for f in steps[split:] if f.name != ladder.planned]),
         "peers": [
             f
-            for f in facts.values()
+            for f in facts.rungs.values()
             if f.present and f.name in ladder.peers and rung_template(f.name).exists()
         ],
     }
 
 
-def _planning(results: Results) -> dict:
-    """What the planner page says of the planned rung's plans, races and settings."""
-    same, planned_points = planner.rule_of_thumb_plans(results)
-    return {
-        "planner": {key: results.ladder.planner.get(key) for key in PLANNER_SETTINGS},
-        "tuning": planner.tuning_entries(results),
-        "plans_same_as_rule_of_thumb": same,
-        "planned_points": planned_points,
-        "keeping_up": planner.keeping_up(results),
-        "measuring_s": planner.measuring_seconds(results),
-        **planner.settings(results),
-    }
-
-
-def _sections(results: Results) -> dict:
-    """The numbers of the sections past the ladder's steps."""
-    return {
-        "optimum": rungs.optimum(results),
-        "curve": rungs.curve(results),
-        "distributed": beyond.beyond(results),
-        "fastest_blocks": beyond.fastest_blocks,
-        "probe": rungs.probe(results),
-        "beats_probe": rungs.beats_probe(results),
-        "probe_spread": rungs.probe_spread(results),
-        "hidden": rungs.hidden_arithmetic(results, results.ladder.one_process),
-        **rungs.rounds(results),
-        "first_fit": rungs.first_fit(results),
-        "thread_gains": rungs.gains(results, select.axis_size(results, "float64", "one"), *THREADS),
-        "dtype_gains": rungs.gains(results, select.axis_size(results, "float32", "all"), *DTYPES),
-        "compile_costs": rungs.compile_costs(results),
-        "memory_size": rungs.memory_size(results),
-        "errors": rungs.errors(results),
-        "demo": numerics.numerics_demo(),
-    }
+def chart_gaps(figures: dict[str, str]) -> list[str]:
+    """The charts a run could not draw, as gaps of the lesson."""
+    return [
+        f"{caption}: not measured in this run" for key, (caption, _) in CHARTS.items() if key not in figures
+    ]
 
 
 def context(
-    results: Results, figures: dict[str, str], links: dict[str, str] | None = None, page: str = "README.md"
+    facts: Facts,
+    figures: dict[str, str],
+    links: dict[str, str] | None = None,
+    page: str = "README.md",
+    gaps: Gaps | None = None,
 ) -> dict:
-    """Everything the templates may use, computed from the run."""
-    gaps = Gaps(results)
-    if page == "README.md":  # gaps are recorded once, for the whole lesson
-        for key, (caption, _) in CHARTS.items():
-            if key not in figures:
-                results.gaps.append(f"{caption}: not measured in this run")
-    facts = rungs.rung_facts(results)
-    ladder = results.ladder
+    """Everything the templates may use on ``page``, from the run's facts."""
+    gaps = gaps or Gaps()
     return {
-        "run": results,
-        "file_name": results.path.name,
-        "profile": results.profile,
-        "code_recorded": ladder.code_recorded,
-        "cpu": f"{cpu_name(results.machine)} ({results.machine.get('cpu_count', '?')} cores)",
-        "sizes": rungs.sizes(results),
-        "rungs": facts,
-        **_steps(results, facts),
-        "one_process": ladder.one_process,
-        "roles": {"baseline": ladder.baseline, "reference": ladder.reference, "planned": ladder.planned},
-        "tables": _tables(results, facts),
-        **_planning(results),
-        **_sections(results),
-        "figures": figure_markdown(figures),
-        "links": {"machines": None, "machines_title": None, "findings": None, "large": None, **(links or {})},
-        "pages": {name.removesuffix(".md").replace("-", "_"): name for name in PAGES},
+        **shared(facts, figures, links),
         "page": page,
+        "gaps": gaps.known,
         "have": gaps.have,
         "gap": gaps.gap,
-        "versus": versus,
-        "change": change,
-        "ratio": ratio,
-        "rung_count": len(select.rung_order(results)),
-        "redo_env": redo_env(results),
     }
 
 
-def redo_env(results: Results) -> str:
+def shared(facts: Facts, figures: dict[str, str], links: dict[str, str] | None = None) -> dict:
+    """What every page's context holds: the same for all pages of a lesson."""
+    ladder = facts.ladder
+    return {
+        "run": facts,
+        "file_name": facts.path.name,
+        "profile": facts.profile,
+        "code_recorded": ladder.code_recorded,
+        "cpu": f"{cpu_name(facts.machine)} ({facts.machine.get('cpu_count', '?')} cores)",
+        "sizes": facts.sizes,
+        "rungs": facts.rungs,
+        **_steps(facts),
+        "one_process": ladder.one_process,
+        "roles": {"baseline": ladder.baseline, "reference": ladder.reference, "planned": ladder.planned},
+        "tables": _tables(facts),
+        **facts.planning,
+        **facts.sections,
+        "figures": figure_markdown(figures),
+        "links": {"machines": None, "machines_title": None, "findings": None, "large": None, **(links or {})},
+        "pages": {name.removesuffix(".md").replace("-", "_"): name for name in PAGES},
+        "versus": versus,
+        "change": change,
+        "ratio": ratio,
+        "rung_count": len(facts.order),
+        "redo_env": redo_env(facts),
+    }
+
+
+def redo_env(facts: Facts) -> str:
     """The tox environment that redoes this run: its profile, with PyTorch and JAX where it timed them."""
-    if results.profile.get("name") == "large":
+    if facts.profile.get("name") == "large":
         return "report-large"
-    timed = set(select.rung_order(results))
-    return "report-peers" if timed & set(results.ladder.peers) else "report"
+    return "report-peers" if set(facts.order) & set(facts.ladder.peers) else "report"
 
 
 #: The lesson's pages: the main page for a learner, and pages of depth it links.
@@ -239,18 +192,41 @@ PAGES = {
     "past-numpy.md": "past_numpy.md.j2",
     "planner.md": "planner.md.j2",
     "beyond.md": "beyond.md.j2",
-    "methods.md": "methods.md.j2",  # last: it lists what every page could not say
+    "methods.md": "methods.md.j2",  # it lists what every page could not say
 }
 
 
-def render(results: Results, figures: dict[str, str], links: dict[str, str] | None = None) -> dict[str, str]:
-    """Every page of the lesson: file name → Markdown."""
+@dataclass(frozen=True)
+class Lesson:
+    pages: dict[str, str]  # file name -> Markdown
+    gaps: tuple[str, ...]  # what the lesson could not say, once each
+
+
+def _render_pages(common: dict, gaps: Gaps) -> dict[str, str]:
     env = environment()
     out = {}
     for name, template in PAGES.items():
-        text = env.get_template(template).render(context(results, figures, links, page=name))
+        page = {"page": name, "gaps": gaps.known, "have": gaps.have, "gap": gaps.gap}
+        text = env.get_template(template).render({**common, **page})
         out[name] = text.rstrip("\n") + "\n"
     return out
+
+
+def lesson(facts: Facts, figures: dict[str, str], links: dict[str, str] | None = None) -> Lesson:
+    """Every page of the lesson, and its gaps: a first pass gathers what the pages could not say,
+    the second writes the pages with that list (the methods page shows it)."""
+    common, first = shared(facts, figures, links), Gaps()
+    _render_pages(common, first)
+    # Once each, as the page lists them: a chart's gap and a section's may differ only in case.
+    known: dict[str, str] = {}
+    for gap in [*chart_gaps(figures), *first.seen]:
+        known.setdefault(gap.lower(), gap)
+    return Lesson(_render_pages(common, Gaps(tuple(known.values()))), tuple(known.values()))
+
+
+def render(facts: Facts, figures: dict[str, str], links: dict[str, str] | None = None) -> dict[str, str]:
+    """Every page of the lesson: file name → Markdown."""
+    return lesson(facts, figures, links).pages
 
 
 def links_from(out: Path, machines: Path | None, back: bool = False) -> dict[str, str]:
@@ -269,38 +245,29 @@ def links_from(out: Path, machines: Path | None, back: bool = False) -> dict[str
     return links
 
 
-def write_report(results: Results, out: Path, links: dict[str, str] | None = None) -> list[Path]:
-    """Write the figures, the CSV and every page into ``out``; return the paths written."""
+def write_report(facts: Facts, out: Path, links: dict[str, str] | None = None) -> tuple[list[Path], Lesson]:
+    """Write the figures, the CSV and every page into ``out``; return the paths written and the lesson."""
     out.mkdir(parents=True, exist_ok=True)
     written, figures = [], {}
     for key, (_, plot) in CHARTS.items():
-        fig = plot(results)
+        fig = plot(facts)
         if fig is None:
-            continue  # context() records the gap, from the figures that exist
+            continue  # the lesson lists it as a gap, from the figures that exist
         figures[key] = f"fig_{key}.png"
         fig.savefig(out / figures[key])
         plt.close(fig)
         written.append(out / figures[key])
     csv = out / "results.csv"
-    results.table.sort_values(["kind", "rung", "m", "n", "dtype", "threads_setting"]).to_csv(csv, index=False)
+    facts.table.sort_values(["kind", "rung", "m", "n", "dtype", "threads_setting"]).to_csv(csv, index=False)
     written.append(csv)
-    for name, text in render(results, figures, links).items():
+    made = lesson(facts, figures, links)
+    for name, text in made.pages.items():
         (out / name).write_text(text)
         written.append(out / name)
-    return written
+    return written, made
 
 
 # --- the machines page ------------------------------------------------------------------------
-
-
-def load_machines(folder: Path) -> list[Results]:
-    """Every ``<machine>/results.json`` below ``folder``, by folder name."""
-    if not folder.is_dir():
-        raise ResultsError(f"machines folder {folder} does not exist or is not a folder")
-    runs = [load(path) for path in sorted(folder.glob("*/results.json"))]
-    if not runs:
-        raise ResultsError(f"machines folder {folder} holds no <machine>/results.json")
-    return runs
 
 
 def render_machines(compared: list[machines.Machine], chart: bool) -> str:
@@ -313,24 +280,25 @@ def render_machines(compared: list[machines.Machine], chart: bool) -> str:
             shares=machine_tables.shares(compared),
             differences=machines.differences(compared),
             chart=chart,
-            reference=compared[0].results.ladder.reference,
+            reference=compared[0].facts.ladder.reference,
         )
     )
     return page.rstrip("\n") + "\n"
 
 
 def write_machines(
-    main: Results, others: list[Results], lesson: str, folder: Path, final: Path
-) -> list[Path]:
+    main: Facts, others: list[Facts], lesson: str, folder: Path, final: Path
+) -> tuple[list[Path], dict[Path, Lesson]]:
     """Each other machine's lesson in its folder, then ``folder/README.md`` comparing all of them.
 
     ``lesson`` is the main lesson's link from the page; ``final`` is where ``folder`` will be once
-    written (links are computed from there).
+    written (links are computed from there). Returns the paths written and each run's lesson.
     """
-    written = []
+    written, lessons = [], {}
     for run in others:
         name = run.path.parent.name
-        written += write_report(run, folder / name, links_from(final / name, None, back=True))
+        paths, lessons[run.path] = write_report(run, folder / name, links_from(final / name, None, back=True))
+        written += paths
     compared = [machines.machine(main, "this run", lesson)]
     compared += [
         machines.machine(run, run.path.parent.name, f"{run.path.parent.name}/README.md") for run in others
@@ -342,4 +310,4 @@ def write_machines(
         plt.close(fig)
         written.append(folder / "fig_machines.png")
     (folder / "README.md").write_text(render_machines(compared, fig is not None))
-    return [*written, folder / "README.md"]
+    return [*written, folder / "README.md"], lessons

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from matplotlib.figure import Figure
 
 from bench.report.charts import beyond, planner, rungs
-from bench.report.load import Results
+from bench.report.facts import Facts
 
-CHARTS: dict[str, tuple[str, Callable[[Results], Figure | None]]] = {
+CHARTS: dict[str, tuple[str, Callable[[Facts], Figure | None]]] = {
     "cost_vs_time": ("Training cost against wall-clock time, every rung", rungs.plot_cost_vs_time),
     "time_vs_m": ("Time per epoch against m", rungs.plot_time_vs_m),
     "speedup_python": ("Speedup over the first rung", rungs.plot_speedup_over_baseline),

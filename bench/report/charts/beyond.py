@@ -7,15 +7,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bench.report.charts.style import colour, marker
-from bench.report.facts import beyond
-from bench.report.fmt import fmt_size, machine_footer
-from bench.report.load import Results
+from bench.report.charts.style import colour, footer, marker
+from bench.report.facts import Facts
+from bench.report.fmt import fmt_size
 
 
-def plot_dask(results: Results) -> Figure | None:
+def plot_dask(run: Facts) -> Figure | None:
     """The distributed rung: its epoch and its empty epoch against m, and against the number of blocks."""
-    facts = beyond.beyond(results)
+    facts = run.distributed
     if facts is None or not facts.sweep:
         return None
     panels = 2 if facts.blocks else 1
@@ -23,12 +22,12 @@ def plot_dask(results: Results) -> Figure | None:
     left = np.atleast_1d(axes)[0]
     sweep = pd.DataFrame(facts.sweep)
     one = sweep.dropna(subset=["one_process"])
-    style = {"marker": marker(results, facts.rung), "color": colour(results, facts.rung)}
+    style = {"marker": marker(run, facts.rung), "color": colour(run, facts.rung)}
     left.plot(sweep["m"], sweep["epoch"], label=f"{facts.rung}: epoch", **style)
     left.plot(
         sweep["m"], sweep["empty"], linestyle=":", label=f"{facts.rung}: empty epoch (scheduling)", **style
     )
-    other = {"marker": marker(results, facts.one_process), "color": colour(results, facts.one_process)}
+    other = {"marker": marker(run, facts.one_process), "color": colour(run, facts.one_process)}
     left.plot(one["m"], one["one_process"], label=f"{facts.one_process}: epoch", **other)
     left.set(xscale="log", yscale="log", xlabel="examples m", ylabel="time per epoch (s)")
     left.set_title(f"Against m (n = {int(sweep['n'].iat[0])}, float64, its own blocks)", fontsize=10)
@@ -44,5 +43,5 @@ def plot_dask(results: Results) -> Figure | None:
         right.set_title(f"Against the number of blocks ({fmt_size(size)})", fontsize=10)
         right.grid(True, alpha=0.3)
         right.legend(fontsize=8, frameon=False)
-    fig.supxlabel(machine_footer(results.machine, results.datetime), fontsize=7, color="#444444")
+    fig.supxlabel(footer(run), fontsize=7, color="#444444")
     return fig

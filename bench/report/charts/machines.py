@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.report.charts.style import OKABE_ITO, legend, new_figure
-from bench.report.facts.machines import Machine, cpu_model, rungs
+from bench.report.facts.machines import Machine, rungs
 
 
 def plot_machines(machines: list[Machine]):
@@ -13,7 +13,7 @@ def plot_machines(machines: list[Machine]):
     names = [r for r in rungs(machines) if any(r in m.shares for m in machines)]
     if not names:
         return None
-    footer = " · ".join(f"{m.label}: {cpu_model(m.results)}" for m in machines)
+    footer = " · ".join(f"{m.label}: {m.cpu}" for m in machines)
     fig, ax = new_figure(
         footer, "Share of the roofline at each machine's largest size (float64)", "", "share of the probe"
     )

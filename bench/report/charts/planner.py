@@ -6,16 +6,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from bench.report import select
-from bench.report.facts import planner
-from bench.report.fmt import fmt_size, machine_footer, setting
-from bench.report.load import Results
+from bench.report.charts.style import footer
+from bench.report.facts import Facts
+from bench.report.fmt import fmt_size, setting
 
 
-def plot_tuning(results: Results) -> Figure | None:
+def plot_tuning(facts: Facts) -> Figure | None:
     """The planned rung's candidates at the main axis size: each one's speed as a share of the fastest's."""
-    size = select.axis_size(results, "float64", "all")
-    entries = planner.tuning_entries(results, size) if size else []
+    size = facts.sizes.axis_all
+    entries = [e for e in facts.tuning if size and (e["m"], e["n"]) == tuple(size)]
     if not entries:
         return None
     fig, axes = plt.subplots(
@@ -32,8 +31,8 @@ def plot_tuning(results: Results) -> Figure | None:
         ax.set_xlabel("speed, share of the fastest candidate")
         ax.grid(True, axis="x", alpha=0.3)
     fig.suptitle(
-        f"{results.ladder.planned}'s candidates at {fmt_size(size)}, timed interleaved on this data (blue: the plan used)",
+        f"{facts.ladder.planned}'s candidates at {fmt_size(size)}, timed interleaved on this data (blue: the plan used)",
         fontsize=10,
     )
-    fig.supxlabel(machine_footer(results.machine, results.datetime), fontsize=7, color="#444444")
+    fig.supxlabel(footer(facts), fontsize=7, color="#444444")
     return fig

@@ -10,29 +10,28 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from bench.report import select
 from bench.report.charts.style import PROBE, add_footer, colour, figure, footer, legend, style
+from bench.report.facts import Facts
 from bench.report.fmt import fmt_size, fmt_x
-from bench.report.load import Results
 from bench.schema import ROOFLINE
 
 
 def _lines_by_rung(
-    results: Results, sweep: pd.DataFrame, x: str, y: str, labels: tuple[str, str, str], probe: str
+    facts: Facts, sweep: pd.DataFrame, x: str, y: str, labels: tuple[str, str, str], probe: str
 ):
     """One log-log line per rung (best round; for times, a band up to the median) and the probe dashed."""
-    fig, ax = figure(results, *labels)
-    for rung in select.rung_order(results):
+    fig, ax = figure(facts, *labels)
+    for rung in facts.order:
         rows = sweep[sweep["rung"] == rung].sort_values(x)
         if rows.empty:
             continue
-        ax.plot(rows[x], rows[y], label=rung, **style(results, rung).line_kwargs())
+        ax.plot(rows[x], rows[y], label=rung, **style(facts, rung).line_kwargs())
         if y == "time_per_epoch_s":
             ax.fill_between(
                 rows[x],
                 rows[y],
                 rows["median_per_epoch_s"],
-                color=colour(results, rung),
+                color=colour(facts, rung),
                 alpha=0.2,
                 linewidth=0,
             )
@@ -45,26 +44,26 @@ def _lines_by_rung(
     return fig
 
 
-def plot_time_vs_m(results: Results) -> Figure | None:
-    sweep = select.m_sweep(results)
+def plot_time_vs_m(facts: Facts) -> Figure | None:
+    sweep = facts.m_sweep
     if sweep.empty:
         return None
     n = int(sweep["n"].iat[0])
     labels = (f"Time per epoch against m (n = {n}, float64)", "examples m", "time per epoch (s)")
-    return _lines_by_rung(results, sweep, "m", "time_per_epoch_s", labels, "roofline: read X once")
+    return _lines_by_rung(facts, sweep, "m", "time_per_epoch_s", labels, "roofline: read X once")
 
 
-def plot_speedup_over_baseline(results: Results) -> Figure | None:
-    size = select.python_size(results)
+def plot_speedup_over_baseline(facts: Facts) -> Figure | None:
+    size = facts.sizes.python
     if size is None:
         return None
-    baseline = results.ladder.baseline
-    base = select.t_epoch(results, baseline, *size)
-    times = {r: select.t_epoch(results, r, *size) for r in select.rung_order(results)}
+    baseline = facts.ladder.baseline
+    base = facts.t_epoch(baseline, size)
+    times = {r: facts.t_epoch(r, size) for r in facts.order}
     names = [r for r, t in times.items() if t is not None]
     speedups = [base / times[r] for r in names]
-    fig, ax = figure(results, f"Speedup over {baseline} at {fmt_size(size)}", "speedup (×, log scale)", "")
-    ax.barh(names[::-1], speedups[::-1], color=[colour(results, r) for r in names[::-1]])
+    fig, ax = figure(facts, f"Speedup over {baseline} at {fmt_size(size)}", "speedup (×, log scale)", "")
+    ax.barh(names[::-1], speedups[::-1], color=[colour(facts, r) for r in names[::-1]])
     ax.set_xscale("log")
     for y, value in enumerate(speedups[::-1]):
         ax.text(value, y, f" {fmt_x(value)}", va="center", fontsize=8)
@@ -72,18 +71,18 @@ def plot_speedup_over_baseline(results: Results) -> Figure | None:
     return fig
 
 
-def plot_speedup_over_reference(results: Results) -> Figure | None:
-    sweep = select.m_sweep(results)
-    reference = results.ladder.reference
+def plot_speedup_over_reference(facts: Facts) -> Figure | None:
+    sweep = facts.m_sweep
+    reference = facts.ladder.reference
     if reference not in set(sweep["rung"]):
         return None
     n = int(sweep["n"].iat[0])
     title = f"Speedup over {reference} against m (n = {n}, float64)"
-    fig, ax = figure(results, title, "examples m", f"speedup over {reference} (×)")
-    for rung in (r for r in select.rung_order(results) if r != reference):
-        base, mine = select.against_reference(results, rung)
+    fig, ax = figure(facts, title, "examples m", f"speedup over {reference} (×)")
+    for rung in (r for r in facts.order if r != reference):
+        base, mine = facts.against_reference[rung]
         if not mine.empty:
-            ax.plot(mine.index, base / mine, label=rung, **style(results, rung).line_kwargs())
+            ax.plot(mine.index, base / mine, label=rung, **style(facts, rung).line_kwargs())
     ax.axhline(1.0, color="black", linewidth=1)
     ax.text(sweep[sweep["rung"] == reference]["m"].min(), 1.0, f" {reference}", va="bottom", fontsize=8)
     ax.set_xscale("log")
@@ -92,43 +91,37 @@ def plot_speedup_over_reference(results: Results) -> Figure | None:
     return fig
 
 
-def plot_bandwidth(results: Results) -> Figure | None:
-    sweep = select.m_sweep(results)
+def plot_bandwidth(facts: Facts) -> Figure | None:
+    sweep = facts.m_sweep
     if sweep.empty:
         return None
     n = int(sweep["n"].iat[0])
     labels = (f"Effective bandwidth: bytes of X per epoch ÷ time (n = {n}, float64)", "examples m", "GB/s")
-    return _lines_by_rung(results, sweep, "m", "bandwidth_gb_s", labels, "roofline probe")
+    return _lines_by_rung(facts, sweep, "m", "bandwidth_gb_s", labels, "roofline probe")
 
 
-def plot_n_sweep(results: Results) -> Figure | None:
-    sweep = select.n_sweep(results)
+def plot_n_sweep(facts: Facts) -> Figure | None:
+    sweep = facts.n_sweep
     if sweep.empty:
         return None
     m = int(sweep["m"].iat[0])
     labels = (f"Time per epoch against n (m = {m:,}, float64)", "features n", "time per epoch (s)")
-    return _lines_by_rung(results, sweep, "n", "time_per_epoch_s", labels, "roofline: read X once")
+    return _lines_by_rung(facts, sweep, "n", "time_per_epoch_s", labels, "roofline: read X once")
 
 
-def _axis_bars(
-    results: Results, title: str, pairs: list[tuple[str, str, str]], size: tuple[int, int]
-) -> Figure:
+def _axis_bars(facts: Facts, title: str, pairs: list[tuple[str, str, str]], size: tuple[int, int]) -> Figure:
     """Grouped bars of time per epoch: one group per rung, one bar per (label, dtype, threads)."""
-    fig, ax = figure(results, title, "", "time per epoch (s)")
-    names = [
-        r
-        for r in [*select.rung_order(results), ROOFLINE]
-        if any(select.t_epoch(results, r, *size, d, th) for _, d, th in pairs)
-    ]
+    fig, ax = figure(facts, title, "", "time per epoch (s)")
+    names = [r for r in [*facts.order, ROOFLINE] if any(facts.t_epoch(r, size, d, th) for _, d, th in pairs)]
     width = 0.8 / len(pairs)
     for k, (label, dtype, threads) in enumerate(pairs):
-        values = [select.t_epoch(results, r, *size, dtype, threads) or 0.0 for r in names]
+        values = [facts.t_epoch(r, size, dtype, threads) or 0.0 for r in names]
         xs = np.arange(len(names)) + (k - (len(pairs) - 1) / 2) * width
         ax.bar(
             xs,
             values,
             width,
-            color=[colour(results, r) for r in names],
+            color=[colour(facts, r) for r in names],
             hatch=["", "//"][k % 2],
             edgecolor=["white" if r == ROOFLINE else "black" for r in names],
             linewidth=0.5,
@@ -152,24 +145,24 @@ def _axis_bars(
     return fig
 
 
-def plot_dtype(results: Results) -> Figure | None:
-    size = select.axis_size(results, "float32", "all")
+def plot_dtype(facts: Facts) -> Figure | None:
+    size = facts.sizes.axis32
     if size is None:
         return None
     pairs = [("float64", "float64", "all"), ("float32", "float32", "all")]
-    return _axis_bars(results, f"float32 against float64 at {fmt_size(size)}", pairs, size)
+    return _axis_bars(facts, f"float32 against float64 at {fmt_size(size)}", pairs, size)
 
 
-def plot_threads(results: Results) -> Figure | None:
-    size = select.axis_size(results, "float64", "one")
+def plot_threads(facts: Facts) -> Figure | None:
+    size = facts.sizes.axis_one
     if size is None:
         return None
     pairs = [("all threads", "float64", "all"), ("one thread", "float64", "one")]
-    fig = _axis_bars(results, f"One thread against all at {fmt_size(size)} (float64)", pairs, size)
-    without = [r for r in select.rung_order(results) if select.t_epoch(results, r, *size, "float64", "all")]
-    without = [r for r in without if select.t_epoch(results, r, *size, "float64", "one") is None]
-    serial = [r for r in without if not results.ladder.threaded(r)]
-    cluster = [r for r in without if r in results.ladder.distributed]
+    fig = _axis_bars(facts, f"One thread against all at {fmt_size(size)} (float64)", pairs, size)
+    without = [r for r in facts.order if facts.t_epoch(r, size, "float64", "all")]
+    without = [r for r in without if facts.t_epoch(r, size, "float64", "one") is None]
+    serial = [r for r in without if not facts.ladder.threaded(r)]
+    cluster = [r for r in without if r in facts.ladder.distributed]
     notes = [f"{', '.join(serial)}: one thread in both settings (serial code)"] if serial else []
     notes += (
         [f"{', '.join(cluster)}: no one-thread setting (the cluster's workers are its own)"]
@@ -182,24 +175,24 @@ def plot_threads(results: Results) -> Figure | None:
     return fig
 
 
-def plot_jit(results: Results) -> Figure | None:
-    jit = results.jit[results.jit["dtype"] == "float64"]
+def plot_jit(facts: Facts) -> Figure | None:
+    jit = facts.jit[facts.jit["dtype"] == "float64"]
     if jit.empty:
         return None
     fig, (ax_compile, ax_even) = plt.subplots(1, 2, figsize=(10, 4.8), dpi=110)
     fig.subplots_adjust(left=0.16, right=0.97, top=0.86, bottom=0.2, wspace=0.45)
-    reference = results.ladder.reference
+    reference = facts.ladder.reference
     fig.suptitle(f"JIT compilation: its cost, and when it pays off against {reference}")
-    add_footer(fig, footer(results))
-    names = [r for r in select.rung_order(results) if r in set(jit["rung"])]
+    add_footer(fig, footer(facts))
+    names = [r for r in facts.order if r in set(jit["rung"])]
     seconds = [float(jit[jit["rung"] == r]["min_s"].iat[0]) for r in names]
-    ax_compile.barh(names[::-1], seconds[::-1], color=[colour(results, r) for r in names[::-1]])
+    ax_compile.barh(names[::-1], seconds[::-1], color=[colour(facts, r) for r in names[::-1]])
     ax_compile.set_xlabel("compile time, first call (s; best round)")
     ax_compile.set_title("compile time (float64)")
-    for rung, compile_s in zip(names, seconds, strict=True):
-        epochs = select.break_even_epochs(results, rung, compile_s).dropna()
+    for rung in names:
+        epochs = facts.break_even[rung].dropna()
         if not epochs.empty:
-            ax_even.plot(epochs.index, epochs.values, label=rung, **style(results, rung).line_kwargs())
+            ax_even.plot(epochs.index, epochs.values, label=rung, **style(facts, rung).line_kwargs())
     ax_even.set_xscale("log")
     ax_even.set_yscale("log")
     ax_even.set_xlabel("examples m")
@@ -211,27 +204,27 @@ def plot_jit(results: Results) -> Figure | None:
     return fig
 
 
-def plot_memory(results: Results) -> Figure | None:
+def plot_memory(facts: Facts) -> Figure | None:
     """Bytes each rung allocates in a fit of one epoch beyond X and y, in m-long arrays of the dtype."""
-    mem = results.memory
+    mem = facts.memory
     if mem.empty:
         return None
     hidden = set(mem[mem["own_allocator"] == True]["rung"])  # noqa: E712 (a column of objects)
-    names = [r for r in select.rung_order(results) if r in set(mem["rung"]) - hidden]
+    names = [r for r in facts.order if r in set(mem["rung"]) - hidden]
     arrays = [float(mem[mem["rung"] == r]["m_arrays"].iat[0]) for r in names]
     m, n = int(mem["m"].iat[0]), int(mem["n"].iat[0])
     fig, ax = figure(
-        results,
+        facts,
         f"Memory a fit of one epoch allocates beyond X and y ({fmt_size((m, n))}, float64)",
         "peak, in m-long arrays (peak bytes ÷ 8m)",
         "",
     )
-    ax.barh(names[::-1], arrays[::-1], color=[colour(results, r) for r in names[::-1]])
+    ax.barh(names[::-1], arrays[::-1], color=[colour(facts, r) for r in names[::-1]])
     for y, value in enumerate(arrays[::-1]):
         ax.text(value, y, f" {value:.2f}", va="center", fontsize=8)
     fig.subplots_adjust(left=0.2, right=0.9)
     if hidden:
-        ordered = [r for r in select.rung_order(results) if r in hidden]
+        ordered = [r for r in facts.order if r in hidden]
         ax.set_title(
             ax.get_title() + f"\n(not shown: {', '.join(ordered)}, whose allocators Python cannot trace)",
             fontsize=10,
@@ -239,21 +232,21 @@ def plot_memory(results: Results) -> Figure | None:
     return fig
 
 
-def plot_cost_vs_time(results: Results) -> Figure | None:
+def plot_cost_vs_time(facts: Facts) -> Figure | None:
     """The training cost against wall-clock time: the descent's costs, epoch by epoch, placed at each
     rung's own time per epoch at that size, and L-BFGS's costs at the times its iterations ended."""
-    if not results.curves:
+    if not facts.curves:
         return None
-    curve = results.curves[0]
+    curve = facts.curves[0]
     m, n = curve["m"], curve["n"]
     costs = np.asarray(curve["descent_costs"])
     title = f"The same descent on every rung: training cost against time ({fmt_size((m, n))}, float64)"
-    fig, ax = figure(results, title, "wall-clock time (s, log scale)", "training cost J(w, b)")
+    fig, ax = figure(facts, title, "wall-clock time (s, log scale)", "training cost J(w, b)")
     epochs = np.arange(1, len(costs))
-    for rung in select.rung_order(results):
-        t = select.t_epoch(results, rung, m, n)
+    for rung in facts.order:
+        t = facts.t_epoch(rung, (m, n))
         if t is not None:
-            kwargs = style(results, rung).line_kwargs() | {"marker": None}
+            kwargs = style(facts, rung).line_kwargs() | {"marker": None}
             ax.plot(epochs * t, costs[1:], label=rung, **kwargs)
     if curve["lbfgs_times_s"]:
         ax.plot(

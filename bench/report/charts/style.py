@@ -17,9 +17,8 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from bench.report import select
+from bench.report.facts import Facts
 from bench.report.fmt import machine_footer
-from bench.report.load import Results
 from bench.schema import ROOFLINE
 
 # Okabe & Ito's colour-blind-safe palette (black is kept for the probe).
@@ -49,25 +48,25 @@ STYLES = [
 ]
 
 
-def style(results: Results, rung: str) -> Style:
+def style(facts: Facts, rung: str) -> Style:
     """A rung's style: its place in the run's ladder (rungs it does not list follow, by name)."""
     if rung == ROOFLINE:
         return PROBE
-    ladder = list(results.ladder.order)
-    names = ladder + sorted(set(select.rung_order(results)) - set(ladder))
+    ladder = list(facts.ladder.order)
+    names = ladder + sorted(set(facts.order) - set(ladder))
     return STYLES[names.index(rung) % len(STYLES)]
 
 
-def colour(results: Results, rung: str) -> str:
-    return style(results, rung).colour
+def colour(facts: Facts, rung: str) -> str:
+    return style(facts, rung).colour
 
 
-def marker(results: Results, rung: str) -> str:
-    return style(results, rung).marker
+def marker(facts: Facts, rung: str) -> str:
+    return style(facts, rung).marker
 
 
-def footer(results: Results) -> str:
-    return machine_footer(results.machine, results.datetime)
+def footer(facts: Facts) -> str:
+    return machine_footer(facts.machine, facts.datetime)
 
 
 def new_figure(
@@ -90,8 +89,8 @@ def add_footer(fig: Figure, text: str) -> None:
     fig.text(0.01, 0.01, "\n".join(lines), fontsize=7, color="#444444", va="bottom")
 
 
-def figure(results: Results, title: str, xlabel: str, ylabel: str) -> tuple[Figure, plt.Axes]:
-    return new_figure(footer(results), title, xlabel, ylabel)
+def figure(facts: Facts, title: str, xlabel: str, ylabel: str) -> tuple[Figure, plt.Axes]:
+    return new_figure(footer(facts), title, xlabel, ylabel)
 
 
 def legend(ax: plt.Axes) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bench.report import select
+from bench.report.facts import select
 from bench.report.load import Results
 from bench.schema import ROOFLINE
 

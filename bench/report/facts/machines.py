@@ -8,17 +8,22 @@ the probe measures.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bench.report import select
+from bench.report.facts.select import last_level_cache
 from bench.report.fmt import fmt_pct
-from bench.report.load import Results
 from bench.schema import ROOFLINE
 
+if TYPE_CHECKING:
+    from bench.report.facts import Facts
 
-def cpu_model(results: Results) -> str:
-    cpu = results.machine.get("cpu") or {}
-    brand = cpu.get("brand_raw") or results.machine.get("processor") or "unknown CPU"
+
+def cpu_model(machine: Mapping) -> str:
+    """The CPU a run recorded: its brand, family and model."""
+    cpu = machine.get("cpu") or {}
+    brand = cpu.get("brand_raw") or machine.get("processor") or "unknown CPU"
     if "family" in cpu and "model" in cpu:
         brand += f", family {cpu['family']}, model {cpu['model']}"
     return brand
@@ -30,11 +35,19 @@ class Machine:
 
     label: str  # the folder's name, or "this run"
     lesson: str  # link to its lesson, relative to the comparison page
-    results: Results
+    facts: Facts
     size: tuple[int, int] | None  # where its shares are taken: the reference rung's largest size
     shares: dict[str, float]  # rung → median over side-by-side pairs of probe time ÷ epoch time
     spreads: dict[str, tuple[float, float]]  # rung → the middle half of those pairs
     probe_gb_s: float | None
+
+    @property
+    def cpu(self) -> str:
+        return cpu_model(self.facts.machine)
+
+    @property
+    def last_level_cache(self) -> int:
+        return last_level_cache(self.facts.machine)
 
     @property
     def leaders(self) -> list[str]:
@@ -46,28 +59,28 @@ class Machine:
         return [best, *sorted(level, key=lambda r: -self.shares[r])]
 
 
-def machine(results: Results, label: str, lesson: str) -> Machine:
-    size = select.big_size(results)
+def machine(facts: Facts, label: str, lesson: str) -> Machine:
+    size = facts.sizes.big
     shares, spreads, probe_gb_s = {}, {}, None
     if size:
-        p = results.paired
+        p = facts.paired
         here = p[(p["m"] == size[0]) & (p["n"] == size[1]) & (p["dtype"] == "float64")]
         for row in here[here["threads_setting"] == "all"].itertuples():
-            if row.rung in results.ladder.distributed:
+            if row.rung in facts.ladder.distributed:
                 continue
             shares[row.rung] = float(row.share_median)
             spreads[row.rung] = (float(row.share_q25), float(row.share_q75))
-        probe = select.t_epoch(results, ROOFLINE, *size)
+        probe = facts.t_epoch(ROOFLINE, size)
         probe_gb_s = None if probe is None else size[0] * size[1] * 8 / probe / 1e9
-    order = [r for r in select.rung_order(results) if r in shares]
-    return Machine(label, lesson, results, size, {r: shares[r] for r in order}, spreads, probe_gb_s)
+    order = [r for r in facts.order if r in shares]
+    return Machine(label, lesson, facts, size, {r: shares[r] for r in order}, spreads, probe_gb_s)
 
 
 def rungs(machines: list[Machine]) -> list[str]:
     """Every rung any of the runs has, in the first run's order where it has them."""
     names: list[str] = []
     for m in machines:
-        names += [r for r in select.rung_order(m.results) if r not in names]
+        names += [r for r in m.facts.order if r not in names]
     return names
 
 

@@ -4,11 +4,42 @@ from __future__ import annotations
 
 import math
 
+from bench.report.facts import select
 from bench.report.load import Results
 
 #: How far the planned rung may trail the fastest other rung and still count as keeping up with it.
 KEEPS_UP = 0.95
 SETTING_ORDER = {("float64", "all"): 0, ("float32", "all"): 1, ("float64", "one"): 2}
+
+
+#: The planner's settings the templates speak of (None where a run did not record one).
+PLANNER_SETTINGS = (
+    "candidates",
+    "seconds",
+    "significance",
+    "test_rounds",
+    "prefer_prefetch",
+    "cache_share",
+    "llc_span",
+    "confirm_samples",
+    "confirm_drop",
+    "confirm_margin",
+    "confirm_explore_every",
+    "confirm_ratios",
+    "confirm_min_epoch_s",
+    "confirm_turn_s",
+    "confirm_slow_every",
+    "confirm_against",
+    "confirm_stall",
+    "confirm_record",
+    "confirm_also",
+    "confirm_chase_every",
+    "confirm_same_rows",
+    "confirm_keep",
+    "confirm_chase_after",
+    "confirm_fresh",
+    "confirm_drop_by",
+)
 
 
 def tuning_entries(results: Results, size: tuple[int, int] | None = None) -> list[dict]:
@@ -50,14 +81,35 @@ def rule_of_thumb_plans(results: Results) -> tuple[int, int]:
     return len(same), len(tuned)
 
 
-def race_at(results: Results, m: int, n: int, dtype: str, threads: str) -> dict | None:
+def points(results: Results) -> list[dict]:
+    """Every point the planned rung ran, with its plan and the fastest other rung there."""
+    d, planned = results.kind("descent"), results.ladder.planned
+    out = []
+    for r in d[d["rung"] == planned].sort_values(["dtype", "threads_setting", "n", "m"]).itertuples():
+        other = select.fastest(results, r.m, r.n, r.dtype, r.threads_setting, exclude=(planned,))
+        if other is None:
+            continue
+        out.append(
+            {
+                "m": int(r.m),
+                "n": int(r.n),
+                "dtype": r.dtype,
+                "threads_setting": r.threads_setting,
+                "threads": r.threads,
+                "data": r.plan_data if isinstance(r.plan_data, str) else None,
+                "plan": r.plan,
+                "epoch_s": float(r.time_per_epoch_s),
+                "other": other,
+                "other_s": select.t_epoch(results, other, r.m, r.n, r.dtype, r.threads_setting),
+            }
+        )
+    return out
+
+
+def race_at(races, m: int, n: int, dtype: str, threads: str) -> dict | None:
     """The race of the planned rung against the ladder at this point (None where none ran)."""
     return next(
-        (
-            e
-            for e in results.head_to_head
-            if (e["m"], e["n"], e["dtype"], e["threads_setting"]) == (m, n, dtype, threads)
-        ),
+        (e for e in races if (e["m"], e["n"], e["dtype"], e["threads_setting"]) == (m, n, dtype, threads)),
         None,
     )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from bench.report import select
+from bench.report.facts import select
 from bench.report.fmt import ratio
 from bench.report.load import Results
 from bench.schema import ROOFLINE
@@ -60,6 +60,7 @@ class Sizes:
     axis_one: tuple[int, int] | None
     short: tuple[int, int] | None
     long: tuple[int, int] | None
+    axis_all: tuple[int, int] | None = None  # the float64 all-threads axis size (where tuning is drawn)
 
 
 def sizes(results: Results) -> Sizes:
@@ -72,6 +73,7 @@ def sizes(results: Results) -> Sizes:
         axis_one=select.axis_size(results, "float64", "one"),
         short=ends[0] if ends else None,
         long=ends[1] if ends else None,
+        axis_all=select.axis_size(results, "float64", "all"),
     )
 
 
@@ -284,6 +286,18 @@ def errors(results: Results) -> dict[str, list[tuple[str, float]]]:
             (r, float(worst[r])) for r in select.rung_order(results) if r in worst and np.isfinite(worst[r])
         ]
     return {k: v for k, v in out.items() if v}
+
+
+def instruction_counts(results: Results) -> list[tuple[str, int, int]]:
+    """(rung, packed SIMD, scalar) floating-point instructions the run counted per compiled rung, float64."""
+    d = results.kind("descent")
+    counted = d[d["simd_packed_ops"].notna() & (d["dtype"] == "float64")]
+    out = []
+    for rung in select.rung_order(results):
+        mine = counted[counted["rung"] == rung]
+        if not mine.empty:
+            out.append((rung, int(mine["simd_packed_ops"].iat[0]), int(mine["simd_scalar_ops"].iat[0])))
+    return out
 
 
 def memory_size(results: Results) -> tuple[int, int] | None:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from bench.report import select
-from bench.report.facts.machines import Machine, cpu_model, rungs
+from bench.report.facts.machines import Machine, rungs
 from bench.report.fmt import fmt_bytes, fmt_pct, fmt_size, table
 
 
 def overview(machines: list[Machine]) -> str:
     rows = [
-        ["CPU", *[cpu_model(m.results) for m in machines]],
-        ["cores", *[str(m.results.machine.get("cpu_count", "?")) for m in machines]],
-        ["last-level cache", *[fmt_bytes(select.last_level_cache(m.results.machine)) for m in machines]],
-        ["run of", *[m.results.datetime[:10] for m in machines]],
-        ["ladder source digest", *[f"`{m.results.source_digest}`" for m in machines]],
+        ["CPU", *[m.cpu for m in machines]],
+        ["cores", *[str(m.facts.machine.get("cpu_count", "?")) for m in machines]],
+        ["last-level cache", *[fmt_bytes(m.last_level_cache) for m in machines]],
+        ["run of", *[m.facts.datetime[:10] for m in machines]],
+        ["ladder source digest", *[f"`{m.facts.source_digest}`" for m in machines]],
         ["size compared", *[fmt_size(m.size) if m.size else "n/a" for m in machines]],
         ["probe reads X at", *[f"{m.probe_gb_s:.1f} GB/s" if m.probe_gb_s else "n/a" for m in machines]],
     ]

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.report import select
-from bench.report.facts import planner
+from bench.report.facts import Facts, planner
 from bench.report.fmt import fmt_pct, fmt_size, fmt_time, point_label, setting, table
-from bench.report.load import Results
 
 
-def tuning(results: Results) -> str:
+def tuning(facts: Facts) -> str:
     rows = []
-    for e in planner.tuning_entries(results):
+    for e in facts.tuning:
         land = e["landscape_best_s"]
         fastest, slowest = min(land, key=land.get), max(land, key=land.get)
         rows.append(
@@ -47,14 +45,14 @@ def _against_rule_of_thumb(e: dict) -> str:
     return f": beat the rule of thumb `{e['tuning_rule_of_thumb']}` (p = {p:.2g})"
 
 
-def _side_by_side(results: Results, m: int, n: int, dtype: str, threads: str) -> str:
+def _side_by_side(facts: Facts, m: int, n: int, dtype: str, threads: str) -> str:
     """The planned rung's paired share of the probe against the best other one-process rung's ("" if
     unmeasured). A cluster's rungs are left out: their probe shares its process with the cluster."""
-    p = results.paired
+    p = facts.paired
     here = p[(p["m"] == m) & (p["n"] == n) & (p["dtype"] == dtype) & (p["threads_setting"] == threads)]
-    planned = results.ladder.planned
+    planned = facts.ladder.planned
     mine = here[here["rung"] == planned]
-    others = here[(here["rung"] != planned) & ~here["rung"].isin(results.ladder.distributed)]
+    others = here[(here["rung"] != planned) & ~here["rung"].isin(facts.ladder.distributed)]
     if mine.empty or others.empty:
         return ""
     best = others.loc[others["share_median"].idxmax()]
@@ -62,8 +60,8 @@ def _side_by_side(results: Results, m: int, n: int, dtype: str, threads: str) ->
     return f"{fmt_pct(share)} against `{best.rung}` {fmt_pct(best.share_median)}: {fmt_pct(share / best.share_median)}"
 
 
-def _hardest_in_race(results: Results, m: int, n: int, dtype: str, threads: str) -> str:
-    race = planner.race_at(results, m, n, dtype, threads)
+def _hardest_in_race(facts: Facts, m: int, n: int, dtype: str, threads: str) -> str:
+    race = planner.race_at(facts.head_to_head, m, n, dtype, threads)
     if race is None:
         return ""
     hardest, ratio = planner.hardest(race)
@@ -71,30 +69,26 @@ def _hardest_in_race(results: Results, m: int, n: int, dtype: str, threads: str)
     return f"`{hardest}` {fmt_pct(ratio)} ({spread}, {race['race_rounds']} rounds)"
 
 
-def plans(results: Results) -> str:
+def plans(facts: Facts) -> str:
     """Every point of the planned rung: its plan, its time, and the fastest other rung there."""
-    d, planned = results.kind("descent"), results.ladder.planned
     rows = []
-    for r in d[d["rung"] == planned].sort_values(["dtype", "threads_setting", "n", "m"]).itertuples():
-        other = select.fastest(results, r.m, r.n, r.dtype, r.threads_setting, exclude=(planned,))
-        if other is None:
-            continue
-        t_other = select.t_epoch(results, other, r.m, r.n, r.dtype, r.threads_setting)
-        threads = "1" if r.threads_setting == "one" else str(int(r.threads))
+    for r in facts.planned_points:
+        where = (r["m"], r["n"], r["dtype"], r["threads_setting"])
         rows.append(
             [
-                fmt_size((int(r.m), int(r.n))),
-                r.dtype,
-                threads,
-                r.plan_data if isinstance(r.plan_data, str) else "?",
-                f"`{r.plan}`" if r.plan else "?",
-                fmt_time(r.time_per_epoch_s),
-                f"`{other}` {fmt_time(t_other)}",
-                fmt_pct(t_other / r.time_per_epoch_s),
-                _side_by_side(results, int(r.m), int(r.n), r.dtype, r.threads_setting),
-                _hardest_in_race(results, int(r.m), int(r.n), r.dtype, r.threads_setting),
+                fmt_size((r["m"], r["n"])),
+                r["dtype"],
+                "1" if r["threads_setting"] == "one" else str(int(r["threads"])),
+                r["data"] or "?",
+                f"`{r['plan']}`" if r["plan"] else "?",
+                fmt_time(r["epoch_s"]),
+                f"`{r['other']}` {fmt_time(r['other_s'])}",
+                fmt_pct(r["other_s"] / r["epoch_s"]),
+                _side_by_side(facts, *where),
+                _hardest_in_race(facts, *where),
             ]
         )
+    planned = facts.ladder.planned
     headers = [
         "size",
         "dtype",
@@ -110,13 +104,13 @@ def plans(results: Results) -> str:
     return table(rows, headers) if rows else ""
 
 
-def races(results: Results) -> str:
+def races(facts: Facts) -> str:
     """Every race of the planned rung against the ladder: each rung's median epoch in the same rounds,
     the candidate the planned rung ran, and where it lost to another rung, by how much."""
     entries = sorted(
-        results.head_to_head, key=lambda e: (e["dtype"], e["threads_setting"], e["m"] * e["n"], e["n"])
+        facts.head_to_head, key=lambda e: (e["dtype"], e["threads_setting"], e["m"] * e["n"], e["n"])
     )
-    names = [r for r in results.ladder.order if any(r in e["times_s"] for e in entries)]
+    names = [r for r in facts.ladder.order if any(r in e["times_s"] for e in entries)]
     rows = []
     for e in entries:
         medians = {name: float(np.median(times)) for name, times in e["times_s"].items()}
@@ -136,7 +130,7 @@ def races(results: Results) -> str:
     return table(rows, headers) if rows else ""
 
 
-def confirmed(results: Results) -> str:
+def confirmed(facts: Facts) -> str:
     """The plans the run ended with: the race's choice on generated data, and the choice on the
     benchmark's own data where it was confirmed there."""
     rows = [
@@ -149,7 +143,7 @@ def confirmed(results: Results) -> str:
             f"`{p['confirmed']}`" if p["confirmed"] else "not confirmed (too few epochs timed)",
             "same" if p["confirmed"] in (None, p["race_choice"]) else "changed",
         ]
-        for p in sorted(results.plans, key=lambda p: (p["dtype"], p["threads"], p["n"], p["data"] or ""))
+        for p in sorted(facts.plans, key=lambda p: (p["dtype"], p["threads"], p["n"], p["data"] or ""))
     ]
     headers = ["n", "dtype", "threads", "X", "race on generated data", "on the benchmark's data", ""]
     return table(rows, headers) if rows else ""

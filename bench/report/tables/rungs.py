@@ -2,54 +2,52 @@
 
 from __future__ import annotations
 
-from bench.report import select
+from collections.abc import Mapping
+
+from bench.report.facts import Facts
 from bench.report.facts.rungs import RungFacts
 from bench.report.fmt import fmt_bytes, fmt_pct, fmt_size, fmt_time, fmt_x, point_label, ratio, table
-from bench.report.load import Results
 
 
-def ladder(results: Results, facts_by_rung: dict[str, RungFacts]) -> str:
-    psize, bsize = select.python_size(results), select.big_size(results)
-    baseline = results.ladder.baseline
+def ladder(facts: Facts) -> str:
+    psize, bsize = facts.sizes.python, facts.sizes.big
+    baseline, facts_by_rung = facts.ladder.baseline, facts.rungs
     headers = ["rung", "what it is"]
     if psize:
         headers += [f"time/epoch at {fmt_size(psize)}", f"speedup over {baseline}"]
     if bsize:
         headers += [f"time/epoch at {fmt_size(bsize)}"]
     rows = []
-    for facts in (f for f in facts_by_rung.values() if f.present):
-        row = [f"`{facts.name}`", facts.summary]
+    for rung in (f for f in facts_by_rung.values() if f.present):
+        row = [f"`{rung.name}`", rung.summary]
         if psize:
-            t = facts.t_python
+            t = rung.t_python
             row += [fmt_time(t) if t else "not measured", fmt_x(ratio(facts_by_rung[baseline].t_python, t))]
         if bsize:
-            row += [fmt_time(facts.t_big) if facts.t_big else "skipped (over the time budget)"]
+            row += [fmt_time(rung.t_big) if rung.t_big else "skipped (over the time budget)"]
         rows.append(row)
     return table(rows, headers)
 
 
-def crossovers(results: Results) -> str:
+def crossovers(facts: Facts) -> str:
     def ms(sizes: list[int]) -> str:
         return ", ".join(f"{m:,}" for m in sizes) or "none"
 
-    rows = [
-        [f"`{rung}`", ms(wins), ms(level), ms(loses)]
-        for rung, wins, level, loses in select.crossovers(results)
-    ]
-    headers = ["rung", f"faster than `{results.ladder.reference}` at m =", "level at m =", "slower at m ="]
+    rows = [[f"`{rung}`", ms(wins), ms(level), ms(loses)] for rung, wins, level, loses in facts.crossovers]
+    headers = ["rung", f"faster than `{facts.ladder.reference}` at m =", "level at m =", "slower at m ="]
     return table(rows, headers) if rows else ""
 
 
 PAIRED_SETTINGS = [("float64", "all"), ("float32", "all"), ("float64", "one")]
 
 
-def paired(results: Results) -> str:
+def paired(facts: Facts) -> str:
     """Shares of the probe measured side by side: median of the pairs (middle half in brackets)."""
-    p = results.paired
+    p = facts.paired
     if p.empty:
         return ""
     sizes = sorted({(int(r.m), int(r.n)) for r in p.itertuples()}, key=lambda mn: (mn[0] * mn[1], mn[1]))
-    names = [r for r in select.rung_order(results) if r in set(p["rung"])]
+    names = [r for r in facts.order if r in set(p["rung"])]
     rows = []
     for (m, n), (dtype, threads) in ((size, s) for size in sizes for s in PAIRED_SETTINGS):
         here = p[(p["m"] == m) & (p["n"] == n) & (p["dtype"] == dtype) & (p["threads_setting"] == threads)]
@@ -68,21 +66,13 @@ def paired(results: Results) -> str:
     return table(rows, ["size, dtype, threads", *[f"`{r}`" for r in names]])
 
 
-def instruction_counts(results: Results) -> str:
-    d = results.kind("descent")
-    counted = d[d["simd_packed_ops"].notna() & (d["dtype"] == "float64")]
-    rows = []
-    for rung in select.rung_order(results):
-        mine = counted[counted["rung"] == rung]
-        if not mine.empty:
-            rows.append(
-                [f"`{rung}`", int(mine["simd_packed_ops"].iat[0]), int(mine["simd_scalar_ops"].iat[0])]
-            )
+def instruction_counts(facts: Facts) -> str:
+    rows = [[f"`{rung}`", packed, scalar] for rung, packed, scalar in facts.instructions]
     headers = ["compiled rung (float64)", "packed (SIMD) FP instructions", "scalar FP instructions"]
     return table(rows, headers) if rows else ""
 
 
-def epoch_passes(facts_by_rung: dict[str, RungFacts]) -> str:
+def epoch_passes(facts_by_rung: Mapping[str, RungFacts]) -> str:
     """What each peer's framework reported its epoch does, where the run counted it."""
     rows = [
         [
@@ -100,10 +90,10 @@ def epoch_passes(facts_by_rung: dict[str, RungFacts]) -> str:
     return table(rows, headers) if rows else ""
 
 
-def memory(results: Results) -> str:
-    mem = results.memory
+def memory(facts: Facts) -> str:
+    mem = facts.memory
     rows = []
-    for rung in select.rung_order(results):
+    for rung in facts.order:
         hit = mem[mem["rung"] == rung]
         if hit.empty:
             continue
