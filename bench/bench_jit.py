@@ -19,6 +19,7 @@ TINY_M = 64
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", PROFILE.jit_dtypes)
 @pytest.mark.parametrize("name", JIT_RUNGS)
 def test_jit_compile(benchmark, name, dtype):

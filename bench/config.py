@@ -1,6 +1,6 @@
 """Benchmark profiles: which sizes run, how many epochs a timed round holds, the time budget.
 
-One environment variable picks the profile: ``BENCH_PROFILE=smoke|default|large``
+One environment variable picks the profile: ``BENCH_PROFILE=smoke|quick|default|large``
 (default: ``default``). ``BENCH_BUDGET_S`` overrides the per-round time budget above
 which a slow rung is skipped, with its reason shown. Sizes are append-only so that old
 results stay comparable.
@@ -76,6 +76,28 @@ PROFILES = {
         budget_s=3.0,
         jit_rounds=2,
         jit_dtypes=("float64",),
+    ),
+    # The default profile's sizes with fewer and shorter rounds: the whole lesson in about 5 minutes on
+    # 2 cores, with wider intervals (tox -e report-quick also shortens pytest-benchmark's rounds).
+    "quick": Profile(
+        name="quick",
+        m_sweep=(100, 1_000, 10_000, 100_000, 1_000_000),
+        n_fixed=100,
+        n_sweep=(1, 10, 100, 1_000),
+        m_fixed=100_000,
+        axis_sizes=((1_000_000, 100),),
+        n_axis=(96, 128),
+        n_axis_m=1_000_000,
+        curve_size=(10_000, 100),
+        epochs=1,
+        budget_s=0.5,
+        jit_rounds=1,
+        jit_dtypes=("float64",),
+        paired_rounds=5,
+        tuning_landscape_s=0.3,
+        head_to_head_s=0.5,
+        head_to_head_rounds=12,
+        dask_blocks_per_thread=(1, 4, 16),
     ),
     # Up to 4e6 x 100 (3.2 GB of float64), and 4e6 short rows where exp starts to matter.
     "large": Profile(

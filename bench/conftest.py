@@ -165,5 +165,8 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["packages"] = {name: _version(name) for name in PACKAGES}
     # Timed descents start from bench.data.start_weights; results files without "start_w" do not say.
     profile = {**dataclasses.asdict(PROFILE), "lr": LR, "seed": SEED, "start_w": "random"}
+    # pytest-benchmark's own round settings: the quick profile shortens them (tox -e report-quick).
+    profile["benchmark_max_time_s"] = float(config.getoption("benchmark_max_time"))
+    profile["benchmark_min_rounds"] = int(config.getoption("benchmark_min_rounds"))
     machine_info["bench_profile"] = profile
     machine_info["impls_source_digest"] = source_digest()

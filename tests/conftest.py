@@ -11,7 +11,7 @@ from impls.planner import CANDIDATES
 def pytest_configure(config):
     """numba_tuned plans by its rule of thumb in the tests (FFTW_ESTIMATE), with wisdom of their own.
 
-    Each of its candidates is tested on its own below, and tests/test_tuned.py exercises
+    Each of its candidates is tested on its own below, and tests/test_planner.py exercises
     measuring with its own wisdom files: nothing the tests do touches the user's wisdom. (This
     conftest is also loaded under --benchmark-only, where it must leave the planning alone.)
     """
@@ -54,3 +54,15 @@ def _one_dask_cluster_per_session():
         from impls import dask
 
         dask.close()
+
+
+#: Test cases slow enough to leave out of a quick local pass (-m "not slow"); tox -e tests runs them.
+SLOW_CASES = {"test_long_run_converges_to_the_lbfgs_minimiser": {"dask"}}  # a cluster, 2,000 epochs
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        slow_ids = SLOW_CASES.get(getattr(item, "originalname", ""), set())
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.id in slow_ids:
+            item.add_marker(pytest.mark.slow)

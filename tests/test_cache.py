@@ -333,6 +333,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("target", "damage"), CASES)
 def test_a_damaged_entry_is_compiled_afresh_and_replaced(filled, tmp_path, target, damage):
     """The file of a kernel's entry damaged on disk between processes (as a killed process, a full
@@ -371,6 +372,7 @@ def test_data_files_swapped_are_not_loaded_for_each_other(filled, tmp_path):
     assert again.missed == [] and again.hits == 2 and not again.warnings, again.stderr
 
 
+@pytest.mark.slow
 def test_a_folder_whose_every_file_was_overwritten_warns_once(tmp_path):
     """The issue's case: every index and data file of the ladder's folder overwritten, here for the
     kernels of a serial rung and of a parallel one (a driver made by ``Family.build`` calling a

@@ -128,6 +128,7 @@ class socket_nobody_listens_on:
         self.sock.close()
 
 
+@pytest.mark.slow
 def test_x_larger_than_the_workers_memory_read_from_zarr(tmp_path):
     """Workers at 512 MB, X of 1.5 GB on disk: read block by block each epoch, the in-memory answer."""
     m, n, epochs = 1_875_000, 100, 2  # 1.5 GB of float64
@@ -206,6 +207,7 @@ def test_a_worker_lost_mid_fit_is_recomputed_and_the_answer_stands():
     assert agrees(outcome["result"], X, y, 0.5, epochs) <= rung.tolerance("float64")
 
 
+@pytest.mark.slow
 def test_closing_drops_only_the_shutdown_heartbeat_noise_and_leaves_the_logger_as_it_was():
     import logging
 

@@ -138,6 +138,7 @@ def test_the_helpers_of_this_module_start_real_listeners():
                 s.recv(1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kind", "reason"),
     [
@@ -293,6 +294,7 @@ def tls_cluster(tmp_path_factory):
         yield address, cert, key
 
 
+@pytest.mark.slow
 def test_a_tls_cluster_with_dask_tls_settings_in_the_environment(tls_cluster, tmp_path):
     """As a user would: the address and Dask's TLS settings in environment variables, a new Python."""
     address, cert, key = tls_cluster

@@ -63,7 +63,7 @@ def test_absurd_scalars_get_a_value_error_naming_them(rung, override, message):
         ("BENCH_BUDGET_S", "-1", "BENCH_BUDGET_S must be a number of seconds > 0"),
         ("BENCH_BUDGET_S", "nan", "BENCH_BUDGET_S must be a number of seconds > 0"),
         ("BENCH_BUDGET_S", "inf", "BENCH_BUDGET_S must be a number of seconds > 0"),
-        ("BENCH_PROFILE", "huge", "BENCH_PROFILE must be one of smoke, default, large"),
+        ("BENCH_PROFILE", "huge", "BENCH_PROFILE must be one of smoke, default, quick, large"),
         ("LADDER_PLANNING", "fast", "LADDER_PLANNING must be one of measure, estimate"),
     ],
 )

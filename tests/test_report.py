@@ -42,6 +42,14 @@ def results_file(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture
+def no_pictures(monkeypatch):
+    """Charts drawn but not rasterised (their files written empty): for tests of the pages alone."""
+    from matplotlib.figure import Figure
+
+    monkeypatch.setattr(Figure, "savefig", lambda self, path, *args, **kwargs: Path(path).write_bytes(b""))
+
+
 @pytest.fixture(scope="module")
 def generated(results_file, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report")
@@ -440,7 +448,9 @@ def test_the_committed_lessons_regenerate_without_the_ladders_code_or_notes(tmp_
 # --------------------------------------------------------------------------- one set of facts
 
 
-def test_each_results_file_is_loaded_and_its_facts_built_once(results_file, tmp_path, monkeypatch):
+def test_each_results_file_is_loaded_and_its_facts_built_once(
+    results_file, tmp_path, monkeypatch, no_pictures
+):
     """The lesson of a run and of two other machines: three files, three loads, three sets of facts."""
     from bench.report import load as load_module
 
@@ -503,6 +513,19 @@ def test_the_methods_page_lists_the_gaps_of_every_page(results_file, tmp_path):
     assert made.gaps and all(f"- {gap}" in listed for gap in made.gaps)
     assert "JIT compile time: not measured in this run" in made.gaps  # a gap of the main page's text
     assert any(gap.startswith("the cost of numba_tuned's first use") for gap in made.gaps)  # the planner's
+
+
+def test_every_page_of_a_quick_run_says_so(results_file, tmp_path):
+    raw = json.loads(results_file.read_text())
+    raw["machine_info"]["bench_profile"] |= {"name": "quick", "benchmark_min_rounds": 3}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(raw))
+    quick = pages.render(build(load(path)), {})
+    for page, text in quick.items():
+        assert "A quick run (`tox -e report-quick`)" in text and "at least 3 rounds" in text, page
+    assert "tox -e report-quick" in quick["methods.md"].split("## Redo it")[1]
+    usual = pages.render(build(load(results_file)), {})
+    assert not any("A quick run" in text for text in usual.values())
 
 
 def test_report_functions_are_short():
@@ -654,7 +677,10 @@ def test_machines_side_by_side(results_file, tmp_path, capsys):
 
 # --------------------------------------------------------------------------- the committed lessons
 
-COMMITTED = [path.parent for path in sorted((ROOT / "reports").glob("**/results.json"))]
+#: The committed lessons (a quick run's lesson, in reports/quick/, is the user's own and never committed).
+COMMITTED = [
+    path.parent for path in sorted((ROOT / "reports").glob("**/results.json")) if "quick" not in path.parts
+]
 
 
 @pytest.mark.parametrize("folder", COMMITTED, ids=[str(p.relative_to(ROOT)) for p in COMMITTED])
@@ -769,7 +795,7 @@ def test_a_wrong_answer_is_listed_and_never_ranked(results_file, tmp_path, capsy
     assert select.at(results, "numba_tuned", *point) is None
 
 
-def test_paths_with_spaces_work_in_the_lesson(results_file, tmp_path):
+def test_paths_with_spaces_work_in_the_lesson(results_file, tmp_path, no_pictures):
     folder = tmp_path / "my runs" / "run 1"
     folder.mkdir(parents=True)
     (folder / "results file.json").write_text(results_file.read_text())
@@ -907,6 +933,7 @@ def test_a_pathologically_nested_results_file_is_one_line(tmp_path, capsys):
 _ODD_VALUES = [None, "", "x", 0, -1, 1.5, 10**400, float("nan"), True, [], {}, [[]], {"a": {}}, [1, "x"]]
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_a_results_file_damaged_anywhere_is_reported_or_refused_in_one_line(results_file, tmp_path, data):

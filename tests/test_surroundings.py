@@ -60,6 +60,7 @@ def test_a_lesson_folder_under_a_file_is_one_line(tmp_path, capsys):
     assert blocker.read_text() == "a file"
 
 
+@pytest.mark.slow
 def test_two_reports_into_one_folder_at_once_leave_one_whole_lesson(tmp_path):
     """Each writes into a folder of its own and moves every file into place: the folder ends with
     one report's lesson, whole, never a mix of two."""

@@ -181,8 +181,8 @@ def shared(facts: Facts, figures: dict[str, str], links: dict[str, str] | None =
 
 def redo_env(facts: Facts) -> str:
     """The tox environment that redoes this run: its profile, with PyTorch and JAX where it timed them."""
-    if facts.profile.get("name") == "large":
-        return "report-large"
+    if facts.profile.get("name") in ("large", "quick"):
+        return f"report-{facts.profile['name']}"
     return "report-peers" if set(facts.order) & set(facts.ladder.peers) else "report"
 
 
