@@ -28,6 +28,7 @@ THREAD_ENV = (
     "NUMBA_NUM_THREADS",
     "NUMBA_THREADING_LAYER",
     "OPENBLAS_CORETYPE",
+    "OPENBLAS_THREAD_TIMEOUT",
     "OPENBLAS_L2_SIZE",
 )
 PACKAGES = (
@@ -106,14 +107,18 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
-    """Keep the statistics, drop pytest-benchmark's raw rounds; params as plain values; add the
-    code this run timed (``bench.describe``) and the plans it made.
+    """Keep the statistics and a sample of the rounds; params as plain values; add the code this
+    run timed (``bench.describe``) and the plans it made.
 
-    The raw rounds (``stats.data``) made a default run's file 14 MB; the report uses only the
-    statistics, which pytest-benchmark computed from every round before this hook runs.
+    Every raw round (``stats.data``) made a default run's file 14 MB. pytest-benchmark computed its
+    statistics from every round before this hook runs; ``stats.data`` keeps at most
+    ``runs.KEPT_ROUNDS`` of them, evenly spaced in time order, to 4 significant digits: what an
+    interval needs (``bench.stats``, ``python -m bench.compare``). The per-round times of the
+    side-by-side benchmarks are rounded the same way.
     """
     for bench in output_json["benchmarks"]:
-        bench["stats"].pop("data", None)
+        bench["stats"]["data"] = runs.sample_rounds(bench["stats"].get("data") or [])
+        runs.round_times(bench.get("extra_info") or {})
         point = (bench.get("params") or {}).get("point")
         if dataclasses.is_dataclass(point):
             bench["params"] = {"point": dataclasses.asdict(point)}

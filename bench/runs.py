@@ -86,6 +86,43 @@ def start(config: pytest.Config) -> RunRecord | None:
     return record
 
 
+#: Rounds of a benchmark kept in its results file (evenly spaced in time order): enough for a 95%
+#: interval of its median, a few kilobytes a benchmark.
+KEPT_ROUNDS = 32
+#: Per-round times the side-by-side benchmarks record, rounded like the kept rounds.
+ROUND_LISTS = ("pairs_s", "times_s", "probe_s")
+
+
+def significant(x: float, digits: int = 4) -> float:
+    """``x`` to ``digits`` significant digits: a round's time is not known better than that."""
+    return float(f"{x:.{digits}g}")
+
+
+def sample_rounds(data: list[float], kept: int = KEPT_ROUNDS) -> list[float]:
+    """At most ``kept`` of a benchmark's rounds, evenly spaced in time order, to 4 significant digits."""
+    if len(data) > kept:
+        step = len(data) / kept
+        data = [data[int(k * step)] for k in range(kept)]
+    return [significant(x) for x in data]
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return significant(value)
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+def round_times(extra_info: dict) -> None:
+    """Round the per-round times a benchmark recorded (pairs, races) to 4 significant digits, in place."""
+    for key in ROUND_LISTS:
+        if key in extra_info:
+            extra_info[key] = _rounded(extra_info[key])
+
+
 _NUMBERS = re.compile(r"\[\s*([-0-9.eE+,\s]*?)\s*\]")  # a JSON list holding numbers only
 
 

@@ -8,6 +8,7 @@ and the field. A renamed key therefore fails on both sides instead of dropping r
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,4 +293,18 @@ def read(bench: Any, source: str, aliases: dict[str, str] | None = None) -> dict
         if value is None:
             raise SchemaError(f"{where}: stats has no numeric {key!r}")
         row[f"{key}_s" if key != "rounds" else key] = value
+    row["benchmark"] = bench.get("fullname") or name
+    row["rounds_s"] = _rounds(stats.get("data"), where)
     return row
+
+
+def _rounds(data: Any, where: str) -> list[float] | None:
+    """The sample of rounds a results file keeps (``stats.data``), or None where it kept none."""
+    if data is None or data == []:
+        return None
+    numbers = isinstance(data, list) and all(
+        isinstance(x, int | float) and not isinstance(x, bool) for x in data
+    )
+    if not numbers or not all(math.isfinite(x) and x > 0 for x in data):
+        raise SchemaError(f"{where}: stats 'data' must be a list of positive times in seconds")
+    return [float(x) for x in data]

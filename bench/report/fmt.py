@@ -7,6 +7,8 @@ from urllib.parse import quote
 
 from tabulate import tabulate
 
+from bench.stats import Ratio, independent
+
 
 def _missing(value) -> bool:
     return value is None or not math.isfinite(value)
@@ -49,18 +51,77 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
+class Timing(float):
+    """Seconds (a benchmark's best round, per epoch), carrying what the words about it need:
+    ``rounds``, the rounds the run kept (per epoch), and ``middle``, its quartiles and median. Dividing or
+    multiplying by a number scales all three (seconds per multiply-add, say)."""
+
+    rounds: tuple[float, ...]
+    middle: tuple[float, float, float] | None  # first quartile, median, third quartile
+
+    def __new__(cls, seconds: float, rounds=(), middle=None):
+        self = super().__new__(cls, seconds)
+        self.rounds, self.middle = tuple(rounds), middle
+        return self
+
+    def _scaled(self, factor: float) -> Timing:
+        middle = None if self.middle is None else tuple(q * factor for q in self.middle)
+        return Timing(float(self) * factor, [r * factor for r in self.rounds], middle)
+
+    def __truediv__(self, other):
+        if isinstance(other, int | float) and not isinstance(other, Timing):
+            return self._scaled(1 / other)
+        return float(self) / other
+
+    def __mul__(self, other):
+        if isinstance(other, int | float) and not isinstance(other, Timing):
+            return self._scaled(other)
+        return float(self) * other
+
+    __rmul__ = __mul__
+
+
+def compared(t, other) -> Ratio | None:
+    """t over other with its 95% interval where both kept rounds; else the span of their middle
+    halves (quartiles); None where either is a plain number."""
+    if not (isinstance(t, Timing) and isinstance(other, Timing)):
+        return None
+    if len(t.rounds) >= 2 and len(other.rounds) >= 2:
+        return independent(t.rounds, other.rounds)
+    if t.middle and other.middle:
+        low, high = t.middle[0] / other.middle[2], t.middle[2] / other.middle[0]
+        return Ratio(t.middle[1] / other.middle[1], low, high, 0, False)
+    return None
+
+
+def level(r: Ratio) -> str:
+    """'level (ratio 1.02, 95% interval 0.97–1.08) with': a tie, and the interval that says so."""
+    kind = "95% interval" if r.rounds else "the rounds' middle halves give"
+    return f"level (ratio {r.estimate:.3g}, {kind} {r.low:.3g}–{r.high:.3g}) with"
+
+
 def versus(t: float | None, other: float | None) -> str:
-    """'2.1× faster than' or '1.3× slower than', whichever the two times say."""
+    """'2.1× faster than' or '1.3× slower than', whichever the two times say, where the interval of
+    their ratio excludes a tie; else 'level with' and the interval."""
     if t is None or other is None or t <= 0 or other <= 0:
         return "n/a against"
-    return f"{fmt_x(other / t)} faster than" if t < other else f"{fmt_x(t / other)} slower than"
+    r = compared(t, other)
+    if r is not None and r.verdict() == "level":
+        return level(r)
+    ratio = r.estimate if r is not None else t / other  # the medians' ratio where rounds were kept
+    return f"{fmt_x(1 / ratio)} faster than" if ratio < 1 else f"{fmt_x(ratio)} slower than"
 
 
 def change(t: float | None, other: float | None) -> str:
-    """'12% faster than' or '3% slower than': a small difference in words."""
+    """'12% faster than' or '3% slower than': a small difference in words, or 'level with' where the
+    interval of the ratio includes a tie."""
     if t is None or other is None or t <= 0 or other <= 0:
         return "n/a against"
-    return f"{fmt_pct(1 - t / other)} faster than" if t < other else f"{fmt_pct(t / other - 1)} slower than"
+    r = compared(t, other)
+    if r is not None and r.verdict() == "level":
+        return level(r)
+    ratio = r.estimate if r is not None else t / other
+    return f"{fmt_pct(1 - ratio)} faster than" if ratio < 1 else f"{fmt_pct(ratio - 1)} slower than"
 
 
 def table(rows: list[list], headers: list[str]) -> str:

@@ -35,6 +35,7 @@ NESTED = (
     "descent_costs",
     "lbfgs_costs",
     "lbfgs_times_s",
+    "rounds_s",
 )
 
 
@@ -56,6 +57,7 @@ class Results:
     gaps: list[str] = field(default_factory=list)  # what the lesson could not say, and why
     failures: list[tuple[str, str]] = field(default_factory=list)  # (benchmark, why): never ranked
     partial: list[str] = field(default_factory=list)  # benchmarks an incomplete run did not run
+    rounds: dict[str, list[float]] = field(default_factory=dict)  # benchmark -> its kept rounds (seconds)
 
     @property
     def profile(self) -> dict:
@@ -200,6 +202,7 @@ def _load(path: Path, allow_partial: bool) -> Results:
         head_to_head=[row for row in rows if row["kind"] == "head_to_head"],
         curves=[row for row in rows if row["kind"] == "curve"],
         plans=_plans(raw.get("wisdom"), path),
+        rounds={row["benchmark"]: row["rounds_s"] for row in rows if row["rounds_s"]},
         failures=failures,
         partial=list(run.get("not_run") or []) if not run.get("complete", True) else [],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bench.report.fmt import Timing, compared
 from bench.report.load import Results
 from bench.schema import ROOFLINE
 
@@ -48,9 +49,23 @@ def at(results: Results, rung: str, m, n, dtype: str = "float64", threads: str =
 
 
 def t_epoch(results: Results, rung: str, m, n, dtype="float64", threads="all", column="time_per_epoch_s"):
-    """Seconds per epoch of one benchmark: its best round (or ``column``), None if it did not run."""
+    """Seconds per epoch of one benchmark: its best round (or ``column``), None if it did not run.
+
+    The best round comes as a :class:`Timing`, which carries the benchmark's rounds per epoch
+    (or, in files that kept none, its middle half) for the intervals of the lesson's words.
+    """
     row = at(results, rung, m, n, dtype, threads)
-    return None if row is None else float(row[column])
+    if row is None:
+        return None
+    if column != "time_per_epoch_s":
+        return float(row[column])
+    epochs = max(int(row["epochs"]), 1)
+    rounds = results.rounds.get(row["benchmark"]) if "benchmark" in row else None
+    return Timing(
+        float(row[column]),
+        rounds=tuple(r / epochs for r in rounds) if rounds else (),
+        middle=(float(row["q1_s"]) / epochs, float(row["median_s"]) / epochs, float(row["q3_s"]) / epochs),
+    )
 
 
 def paired_share(results: Results, rung: str, size, dtype: str = "float64", threads: str = "all"):
@@ -142,17 +157,23 @@ def break_even_epochs(results: Results, rung: str, compile_s: float) -> pd.Serie
 
 def crossovers(results: Results) -> list[tuple[str, list[int], list[int], list[int]]]:
     """For each rung, the sizes of the m sweep where it is faster than the reference, level with it,
-    and slower. Level: their bands (best round to median round) overlap, so this run cannot tell."""
+    and slower. Level: the interval of their ratio (``fmt.compared``: 95% where the run kept
+    rounds, else the span of their middle halves) includes 1, so this run cannot tell."""
     rows = []
-    for rung in (r for r in rung_order(results) if r != results.ladder.reference):
-        ref_best, best = against_reference(results, rung)
-        ref_median, median = against_reference(results, rung, "median_per_epoch_s")
-        if best.empty:
+    sweep = m_sweep(results)
+    n = results.profile.get("n_fixed", int(sweep["n"].iat[0]) if len(sweep) else 0)
+    reference = results.ladder.reference
+    for rung in (r for r in rung_order(results) if r != reference):
+        base, _ = against_reference(results, rung)
+        if base.empty:
             continue
-        wins = [int(m) for m in best.index[median < ref_best]]
-        loses = [int(m) for m in best.index[best > ref_median]]
-        level = [int(m) for m in best.index if int(m) not in wins + loses]
-        rows.append((rung, wins, level, loses))
+        verdicts = {}
+        for m in base.index:
+            r = compared(t_epoch(results, rung, m, n), t_epoch(results, reference, m, n))
+            verdicts[int(m)] = r.verdict() if r is not None else "level"
+        rows.append(
+            (rung, *([m for m, v in verdicts.items() if v == word] for word in ("faster", "level", "slower")))
+        )
     return rows
 
 

@@ -1,0 +1,131 @@
+"""Did it get slower, or is that noise? ``python -m bench.compare BASE.json NEW.json [--fail-slower PCT]``
+
+One line per benchmark present in both results files: the median round of each, the change with
+its 95% interval (``bench.stats.independent``: a bootstrap over the rounds each file kept), and
+``~`` where the interval includes no change, as Go's benchstat prints. Then the geometric mean of
+the changes, and the benchmarks found in one file only. With ``--fail-slower PCT`` it exits 1
+when any benchmark is slower by more than PCT percent with the whole interval beyond it: a gate
+for a CI. A file that cannot be read is one line and exit code 2, as for the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import stats
+from bench.report.fmt import cpu_name, fmt_time
+from bench.report.load import Results, ResultsError, load
+
+
+@dataclass(frozen=True)
+class Change:
+    benchmark: str
+    base_s: float  # median round
+    new_s: float
+    ratio: stats.Ratio | None  # None where a file kept no rounds of it
+
+    def significant(self, threshold: float = 0.0) -> bool:
+        return self.ratio is not None and self.ratio.verdict(threshold) != "level"
+
+
+def _medians(run: Results) -> dict[str, float]:
+    return dict(zip(run.table["benchmark"], run.table["median_s"], strict=True))
+
+
+def changes(base: Results, new: Results) -> tuple[list[Change], list[str], list[str]]:
+    """(the changes of the benchmarks in both, names only in base, names only in new)."""
+    before, after = _medians(base), _medians(new)
+    both = [name for name in before if name in after]
+    out = []
+    for name in both:
+        a, b = new.rounds.get(name), base.rounds.get(name)
+        ratio = stats.independent(a, b) if a and b else None
+        out.append(Change(name, float(before[name]), float(after[name]), ratio))
+    return out, [n for n in before if n not in after], [n for n in after if n not in before]
+
+
+def geometric_mean(found: list[Change]) -> float | None:
+    ratios = [c.new_s / c.base_s for c in found]
+    return math.exp(sum(map(math.log, ratios)) / len(ratios)) if ratios else None
+
+
+def _pct(x: float) -> str:
+    return "+∞" if math.isinf(x) else f"{(x - 1) * 100:+.1f}%"
+
+
+def line(c: Change, width: int) -> str:
+    if c.ratio is None:
+        change = f"{_pct(c.new_s / c.base_s)} (no rounds kept)"
+        mark = "~"
+    else:
+        r = c.ratio
+        change = f"{_pct(r.estimate)} ({_pct(r.low)} to {_pct(r.high)}, n={r.rounds})"
+        mark = " " if c.significant() else "~"
+    return f"{c.benchmark:<{width}}  {fmt_time(c.base_s):>10}  {fmt_time(c.new_s):>10}  {mark} {change}"
+
+
+def _machine(run: Results) -> str:
+    return f"{cpu_name(run.machine)}, {run.machine.get('cpu_count', '?')} cores"
+
+
+def report(base: Results, new: Results, fail_slower: float | None) -> tuple[str, int]:
+    """The comparison as text, and the exit code (1: a benchmark slower than allowed)."""
+    found, only_base, only_new = changes(base, new)
+    lines = [f"base: {base.path} ({base.datetime[:10]}, {_machine(base)})"]
+    lines.append(f"new:  {new.path} ({new.datetime[:10]}, {_machine(new)})")
+    if _machine(base) != _machine(new):
+        lines.append("note: the two files come from different machines: a change may be the machine's")
+    width = max([len(c.benchmark) for c in found] + [9])
+    lines += ["", f"{'benchmark':<{width}}  {'base':>10}  {'new':>10}    change (95% interval)"]
+    lines += [line(c, width) for c in found]
+    mean = geometric_mean(found)
+    if mean is not None:
+        lines.append(f"{'geomean':<{width}}  {'':>10}  {'':>10}    {_pct(mean)}")
+    lines.append(
+        f"\n{sum(c.significant() for c in found)} of {len(found)} changed beyond their interval (~: no)"
+    )
+    lines += [f"only in base: {name}" for name in only_base] + [f"only in new: {name}" for name in only_new]
+    if fail_slower is None:
+        return "\n".join(lines), 0
+    slower = [c for c in found if c.significant(fail_slower / 100) and c.ratio.estimate > 1]
+    lines.append(
+        f"\n--fail-slower {fail_slower:g}: {len(slower)} benchmark(s) slower by more than {fail_slower:g}%"
+    )
+    lines += [f"SLOWER: {c.benchmark}: {_pct(c.ratio.estimate)}" for c in slower]
+    return "\n".join(lines), 1 if slower else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__.splitlines()[0])
+    parser.add_argument("base", type=Path, help="the results file to compare against")
+    parser.add_argument("new", type=Path, help="the results file of the change")
+    parser.add_argument(
+        "--fail-slower",
+        type=float,
+        metavar="PCT",
+        help="exit 1 if a benchmark is slower by more than PCT%% beyond its interval",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.fail_slower is not None and not (math.isfinite(args.fail_slower) and args.fail_slower >= 0):
+        print(f"error: --fail-slower must be a percentage >= 0, got {args.fail_slower:g}", file=sys.stderr)
+        return 2
+    try:
+        base, new = load(args.base, allow_partial=True), load(args.new, allow_partial=True)
+    except ResultsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    text, code = report(base, new, args.fail_slower)
+    print(text)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Ratios of times with a 95% confidence interval, and the word an interval allows.
+
+One module for every comparison the suite makes: the report's verdicts, the races of the
+planned rung, and ``python -m bench.compare``. Two kinds of samples:
+
+- *paired*: two things timed in the same rounds (a rung and the probe, two rungs in a race). The
+  ratio is the median over rounds of a / b, and its interval the distribution-free one for a
+  median: the order statistics that a binomial(n, 1/2) count puts around it (no assumption on
+  the shape of the times, exact coverage of at least 95%).
+- *independent*: two benchmarks timed apart (two runs of one benchmark, two rungs of separate
+  benchmarks). The ratio is median(a) / median(b), and its interval a bootstrap over each sample's
+  rounds (SciPy's ``stats.bootstrap``, BCa-free percentile method, a fixed seed so that a lesson
+  regenerates byte for byte).
+
+A ratio above 1 means ``a`` took longer. ``verdict`` gives "slower", "faster" or "level": a word
+other than "level" only where the whole interval lies beyond 1 by more than the threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+#: Resamples of the bootstrap: enough for the 2.5% and 97.5% percentiles to settle to ~1%.
+RESAMPLES = 2_000
+SEED = 20261205
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """``a`` over ``b``: the estimate and its interval at ``confidence``; ``rounds`` behind it."""
+
+    estimate: float
+    low: float
+    high: float
+    rounds: int
+    paired: bool
+    confidence: float = CONFIDENCE
+
+    def excludes(self, value: float = 1.0) -> bool:
+        return not (self.low <= value <= self.high)
+
+    def verdict(self, threshold: float = 0.0) -> str:
+        """ "slower" (a takes longer), "faster", or "level" when the interval reaches within
+        ``threshold`` of 1 (e.g. 0.05: a difference under 5% is called level)."""
+        if self.low > 1 + threshold:
+            return "slower"
+        if self.high < 1 / (1 + threshold):
+            return "faster"
+        return "level"
+
+    @property
+    def change(self) -> float:
+        """The relative change of a against b: +0.5 is 50% slower."""
+        return self.estimate - 1
+
+
+class StatsError(ValueError):
+    """The samples cannot give a ratio (empty, not positive, not finite); the message says which."""
+
+
+def _sample(values: Sequence[float], name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1 or array.size == 0:
+        raise StatsError(f"{name} must be a non-empty list of times, got {array.size} values")
+    if not np.all(np.isfinite(array)) or np.any(array <= 0):
+        raise StatsError(f"{name} must hold positive, finite times")
+    return array
+
+
+def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """(median, low, high): the distribution-free interval of a median, from order statistics.
+
+    With fewer than 6 values no two order statistics cover the median with 95%: the interval is
+    then the whole range (an honest 'cannot tell').
+    """
+    x = np.sort(_sample(values, "values"))
+    n = x.size
+    median = float(np.median(x))
+    # The largest k with P(Binomial(n, 1/2) < k) <= (1 - confidence) / 2: x[k-1] and x[n-k] cover it.
+    k = int(stats.binom.ppf((1 - confidence) / 2, n, 0.5))
+    if k < 1 or stats.binom.cdf(k - 1, n, 0.5) > (1 - confidence) / 2:
+        k -= 1
+    if k < 1:
+        return median, float(x[0]), float(x[-1])
+    return median, float(x[k - 1]), float(x[n - k])
+
+
+def paired(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE) -> Ratio:
+    """The ratio of two things timed in the same rounds: median over rounds of a / b, with its interval."""
+    a, b = _sample(a, "a"), _sample(b, "b")
+    if a.size != b.size:
+        raise StatsError(f"paired samples must be of one length, got {a.size} and {b.size}")
+    estimate, low, high = median_interval(a / b, confidence)
+    return Ratio(estimate, low, high, int(a.size), True, confidence)
+
+
+def _ratio_of_medians(a, b, axis=-1):
+    return np.median(a, axis=axis) / np.median(b, axis=axis)
+
+
+def independent(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE) -> Ratio:
+    """The ratio of two samples timed apart: median(a) / median(b), with a bootstrap interval.
+
+    With a single round on either side there is nothing to resample: the interval is unbounded.
+    """
+    a, b = _sample(a, "a"), _sample(b, "b")
+    estimate = float(np.median(a) / np.median(b))
+    if min(a.size, b.size) < 2:
+        return Ratio(estimate, 0.0, math.inf, int(min(a.size, b.size)), False, confidence)
+    result = stats.bootstrap(
+        (a, b),
+        _ratio_of_medians,
+        n_resamples=RESAMPLES,
+        confidence_level=confidence,
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(SEED),
+    )
+    low, high = result.confidence_interval
+    low, high = min(float(low), estimate), max(float(high), estimate)
+    return Ratio(estimate, low, high, int(min(a.size, b.size)), False, confidence)
+
+
+def describe(r: Ratio) -> str:
+    """A ratio as the lesson and the compare command print it: ``1.08× (1.03–1.12)``."""
+    high = "∞" if math.isinf(r.high) else f"{r.high:.3g}"
+    return f"{r.estimate:.3g}× ({r.low:.3g}–{high})"

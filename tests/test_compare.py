@@ -1,0 +1,122 @@
+"""``python -m bench.compare``: two results files, one line per benchmark, a gate for a CI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import compare
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "data" / "results.json"
+
+
+def _write(tmp_path: Path, name: str, raw: dict) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(raw))
+    return path
+
+
+def _slower(raw: dict, name: str, factor: float) -> None:
+    """Make one benchmark ``factor`` times slower in every round and statistic."""
+    bench = next(b for b in raw["benchmarks"] if b["fullname"] == name)
+    stats = bench["stats"]
+    stats["data"] = [x * factor for x in stats["data"]]
+    for key in ("min", "max", "mean", "median", "q1", "q3", "iqr", "stddev", "total"):
+        if isinstance(stats.get(key), float):
+            stats[key] *= factor
+
+
+def _timed(raw: dict) -> str:
+    """A descent benchmark that kept several rounds: the one to slow down."""
+    return next(
+        b["fullname"]
+        for b in raw["benchmarks"]
+        if b["extra_info"]["kind"] == "descent" and len(b["stats"].get("data") or []) >= 5
+    )
+
+
+def test_the_fixture_keeps_rounds_to_compare():
+    raw = json.loads(FIXTURE.read_text())
+    kept = [b["stats"].get("data") or [] for b in raw["benchmarks"]]
+    assert all(0 < len(d) <= 32 for d in kept)
+    assert all(float(f"{x:.4g}") == x for d in kept for x in d)  # 4 significant digits
+
+
+def test_a_file_against_itself_flags_nothing(capsys):
+    assert compare.main([str(FIXTURE), str(FIXTURE), "--fail-slower", "5"]) == 0
+    out = capsys.readouterr().out
+    raw = json.loads(FIXTURE.read_text())
+    rows = [line for line in out.splitlines() if line.startswith("bench/")]
+    assert len(rows) == len(raw["benchmarks"]) and all(" ~ " in row for row in rows)
+    assert "geomean" in out and "+0.0%" in out.split("geomean")[1].splitlines()[0]
+    assert "0 benchmark(s) slower by more than 5%" in out and "different machines" not in out
+
+
+def test_one_benchmark_half_again_as_slow_fails_the_gate_and_is_named(tmp_path, capsys):
+    raw = json.loads(FIXTURE.read_text())
+    name = _timed(raw)
+    _slower(raw, name, 1.5)
+    new = _write(tmp_path, "new.json", raw)
+    assert compare.main([str(FIXTURE), str(new), "--fail-slower", "5"]) == 1
+    out = capsys.readouterr().out
+    assert f"SLOWER: {name}: +50.0%" in out
+    row = next(line for line in out.splitlines() if line.startswith(name + " "))
+    assert " ~ " not in row and "+50.0%" in row
+    # Without the gate, the same comparison is only a report.
+    assert compare.main([str(FIXTURE), str(new)]) == 0
+
+
+def test_a_change_within_the_threshold_passes_the_gate(tmp_path, capsys):
+    raw = json.loads(FIXTURE.read_text())
+    _slower(raw, _timed(raw), 1.03)
+    new = _write(tmp_path, "new.json", raw)
+    assert compare.main([str(FIXTURE), str(new), "--fail-slower", "5"]) == 0
+    assert "SLOWER" not in capsys.readouterr().out
+
+
+def test_benchmarks_in_one_file_only_are_listed_and_another_machine_is_said(tmp_path, capsys):
+    raw = json.loads(FIXTURE.read_text())
+    gone = raw["benchmarks"].pop(0)["fullname"]
+    raw["machine_info"]["cpu"]["brand_raw"] = "Another CPU"
+    new = _write(tmp_path, "new.json", raw)
+    assert compare.main([str(FIXTURE), str(new)]) == 0
+    out = capsys.readouterr().out
+    assert f"only in base: {gone}" in out and "different machines" in out and "Another CPU" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist"),
+        ("{not json", "is not valid JSON"),
+        ('{"benchmarks": []}', "holds no benchmark of this suite"),
+    ],
+    ids=["missing", "not-json", "not-ours"],
+)
+def test_a_bad_file_is_one_line_and_exit_2(tmp_path, capsys, content, message):
+    bad = tmp_path / "bad.json"
+    if content is not None:
+        bad.write_text(content)
+    assert compare.main([str(FIXTURE), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and str(bad) in err
+
+
+def test_a_negative_threshold_is_refused(capsys):
+    assert compare.main([str(FIXTURE), str(FIXTURE), "--fail-slower", "-5"]) == 2
+    assert "--fail-slower must be a percentage >= 0" in capsys.readouterr().err
+
+
+def test_the_command_line_in_a_process_of_its_own():
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.compare", str(FIXTURE), str(FIXTURE), "--fail-slower", "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "geomean" in done.stdout, done.stderr
