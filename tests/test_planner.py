@@ -470,12 +470,19 @@ def test_measured_plan_gives_the_same_answer(fresh_wisdom):
     assert relative_error(result, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
 
 
-def test_the_recorded_settings_are_the_planners():
-    recorded = planning.settings()
-    assert recorded["candidates"] == [c.name for c in CANDIDATES]
-    assert recorded["race"]["test_rounds"] == planning.RULES.test_rounds
-    assert recorded["significance"] == planning.SIGNIFICANCE and recorded["wisdom_version"] == store.VERSION
+def test_the_report_reads_back_the_planners_settings_a_run_records():
+    """What a run records of the planner reaches the lesson: through JSON, the report's reader of the
+    ladder record gets every setting back, and the candidates are the planner's own."""
+    from bench.describe import RESULTS_VERSION, ladder
+    from bench.report.ladder import from_record
+
+    recorded = ladder()
     json.dumps(recorded)  # it goes into a results file
+    read = from_record(json.loads(json.dumps(recorded)), RESULTS_VERSION)
+    for name, value in recorded["planner"].items():  # nested records (the race's rules) come flattened
+        flat = value if isinstance(value, dict) else {name: value}
+        assert all(read.planner[k] == v for k, v in flat.items()), name
+    assert read.planner["candidates"] and set(read.planner["candidates"]) == {c.name for c in CANDIDATES}
 
 
 # ------------------------------------------------------------------ a wisdom file in bad surroundings

@@ -115,23 +115,30 @@ def test_ladder_table_shows_the_json_times(results_file, generated):
                 assert shown in row, (info["rung"], shown, row)
 
 
-def test_lesson_shows_the_code_that_was_timed(results_file, generated):
-    """The run records each rung's code as it timed it (its core functions and the shared maths they
-    call), and the lesson shows that record."""
+def test_a_run_records_the_code_it_times_and_the_lesson_shows_the_record(results_file, generated):
+    """A run records each rung's code as it is now (its core functions and the shared maths they
+    call: ``bench.describe``), and the lesson shows the record of its file, whatever the code is
+    today (the fixture's record, made when it was made)."""
     import inspect
 
+    from bench.describe import ladder
     from impls import _scalar, _vector
 
+    now = ladder()["rungs"]
+    for name, rung in IMPLEMENTATIONS.items():
+        for function in rung.core:  # the code that would run, as it is in the rung's module
+            function = getattr(function, "py_func", function)
+            assert inspect.getsource(function).strip() in now[name]["code"], (name, function.__name__)
+    helpers = [h["code"] for rung in now.values() for h in rung.get("helpers", [])]
+    for helper in (_scalar.logistic_terms, _vector.sigmoid, _vector.mean_loss):  # helpers recorded too
+        assert any(inspect.getsource(helper).strip() in source for source in helpers), helper.__name__
     recorded = json.loads(results_file.read_text())["ladder"]["rungs"]
     lesson = _lesson(generated)
-    for name, rung in IMPLEMENTATIONS.items():
-        code = recorded[name]["code"]
-        assert code and code in lesson, name
-        for function in rung.core:  # the code that ran, as it is in the rung's module
-            function = getattr(function, "py_func", function)
-            assert inspect.getsource(function).strip() in code, (name, function.__name__)
-    for helper in (_scalar.logistic_terms, _vector.sigmoid, _vector.mean_loss):  # helpers shown too
-        assert inspect.getsource(helper).strip() in lesson, helper.__name__
+    for name in IMPLEMENTATIONS:
+        assert recorded[name]["code"] and recorded[name]["code"] in lesson, name
+    for helper in (h for rung in recorded.values() for h in rung.get("helpers", [])):
+        if helper["name"].endswith(("logistic_terms", "sigmoid", "mean_loss")):  # shown with the rungs
+            assert helper["code"].strip() in lesson, helper["name"]
     assert "$$z^{(i)} = w^\\top x^{(i)} + b" in lesson
 
 
@@ -530,6 +537,51 @@ def test_every_page_of_a_quick_run_says_so(results_file, tmp_path):
     assert "tox -e report-quick" in quick["methods.md"].split("## Redo it")[1]
     usual = pages.render(build(load(results_file)), {})
     assert not any("A quick run" in text for text in usual.values())
+
+
+def _inplace_against_vectorized(raw: dict, factor: float, spread: float) -> dict:
+    """The run with numpy_inplace's rounds at the lesson's largest size ``factor`` times
+    numpy_vectorized's, each round ``spread`` apart."""
+    out = copy.deepcopy(raw)
+    m, n = select.big_size(load(FIXTURE))
+    for bench in out["benchmarks"]:
+        info = bench["extra_info"]
+        here = (info["kind"], info["m"], info["n"], info["dtype"], info.get("threads_setting", "all"))
+        if here != ("descent", m, n, "float64", "all") or info["rung"] not in (
+            "numpy_inplace",
+            "numpy_vectorized",
+        ):
+            continue
+        scale = info["epochs"] * 1e-3 * (factor if info["rung"] == "numpy_inplace" else 1.0)
+        rounds = [scale * (1 + spread * i) for i in range(12)]
+        bench["stats"].update(min=rounds[0], q1=rounds[3], median=rounds[6], q3=rounds[9], data=rounds)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("factor", "spread", "words"),
+    [
+        (1.0, 0.01, "level (ratio 1, 95% interval"),  # the same rounds: a tie
+        (1.02, 0.05, "level (ratio 1.02, 95% interval"),  # 2% apart, rounds 55% apart: no telling
+        (2.0, 0.01, "100% slower than"),  # twice the time in every round
+        (0.5, 0.01, "50% faster than"),
+    ],
+    ids=["tie", "within-noise", "slower", "faster"],
+)
+def test_the_words_follow_the_interval_of_the_ratio(results_file, tmp_path, factor, spread, words):
+    path = tmp_path / "results.json"
+    path.write_text(
+        json.dumps(_inplace_against_vectorized(json.loads(results_file.read_text()), factor, spread))
+    )
+    page = pages.render(build(load(path)), {})["README.md"]
+    sentence = next(
+        line
+        for line in page.splitlines()
+        if line.startswith("**Measured.**") and "it is" in line and "`numpy_vectorized`" in line
+    )
+    assert words in sentence, sentence
+    worth = "Here the temporaries were worth removing" in sentence
+    assert worth == (factor == 0.5)
 
 
 def test_report_functions_are_short():

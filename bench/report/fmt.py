@@ -94,6 +94,17 @@ def compared(t, other) -> Ratio | None:
     return None
 
 
+def verdict(t, other) -> str:
+    """ "faster", "slower" or "level": t against other, by the interval of their ratio where there is
+    one (a plain number compares by value)."""
+    if t is None or other is None:
+        return "level"
+    r = compared(t, other)
+    if r is not None:
+        return r.verdict()
+    return "faster" if t < other else "slower" if t > other else "level"
+
+
 def level(r: Ratio) -> str:
     """'level (ratio 1.02, 95% interval 0.97–1.08) with': a tie, and the interval that says so."""
     kind = "95% interval" if r.rounds else "the rounds' middle halves give"

@@ -22,7 +22,7 @@ from bench.report.charts import CHARTS
 from bench.report.charts.machines import plot_machines
 from bench.report.facts import Facts, machines
 from bench.report.facts.rungs import teaching_code
-from bench.report.fmt import FILTERS, change, cpu_name, machine_rows, ratio, table, versus
+from bench.report.fmt import FILTERS, change, cpu_name, machine_rows, ratio, table, verdict, versus
 from bench.report.tables import beyond as beyond_tables
 from bench.report.tables import machines as machine_tables
 from bench.report.tables import planner as planner_tables
@@ -172,6 +172,7 @@ def shared(facts: Facts, figures: dict[str, str], links: dict[str, str] | None =
         "links": {"machines": None, "machines_title": None, "findings": None, "large": None, **(links or {})},
         "pages": {name.removesuffix(".md").replace("-", "_"): name for name in PAGES},
         "versus": versus,
+        "verdict": verdict,
         "change": change,
         "ratio": ratio,
         "rung_count": len(facts.order),
