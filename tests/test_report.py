@@ -662,20 +662,26 @@ def test_verdicts_flip_when_the_rung_order_is_reversed(results_file, tmp_path):
 # --------------------------------------------------------------------------- charts
 
 
-@pytest.mark.parametrize("key", list(CHARTS))
-def test_each_chart_draws_from_a_run_and_is_skipped_without_its_data(results_file, key):
-    import matplotlib.pyplot as plt
-
-    results = load(results_file)
-    _, plot = CHARTS[key]
-    fig = plot(build(results))
-    assert fig is not None and fig.axes and any(ax.has_data() for ax in fig.axes)
-    plt.close(fig)
+@pytest.fixture(scope="module")
+def full_and_empty(results_file):
+    """The fixture's facts, and those of the same run left with nothing any chart draws from."""
     empty = load(results_file)
-    empty.table = empty.table[empty.table["kind"] == "first_fit"]  # nothing any chart draws from
+    empty.table = empty.table[empty.table["kind"] == "first_fit"]
     empty.tuning = []
     empty.curves = []
-    assert plot(build(empty)) is None
+    return build(load(results_file)), build(empty)
+
+
+@pytest.mark.parametrize("key", list(CHARTS))
+def test_each_chart_draws_from_a_run_and_is_skipped_without_its_data(full_and_empty, key):
+    import matplotlib.pyplot as plt
+
+    full, empty = full_and_empty
+    _, plot = CHARTS[key]
+    fig = plot(full)
+    assert fig is not None and fig.axes and any(ax.has_data() for ax in fig.axes)
+    plt.close(fig)
+    assert plot(empty) is None
 
 
 # --------------------------------------------------------------------------- the schema
@@ -992,7 +998,7 @@ _ODD_VALUES = [None, "", "x", 0, -1, 1.5, 10**400, float("nan"), True, [], {}, [
 
 
 @pytest.mark.slow
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_a_results_file_damaged_anywhere_is_reported_or_refused_in_one_line(results_file, tmp_path, data):
     """Replace one value anywhere in a real results file by one of another kind: the report either reads
