@@ -97,14 +97,14 @@ def _times(results: Results) -> dict:
     return out
 
 
-def _sections(results: Results, distributed: Beyond | None, s: Sizes) -> dict:
+def _sections(results: Results, distributed: Beyond | None, s: Sizes, probe: RungFacts, costs) -> dict:
     """The numbers of the sections past the ladder's steps."""
     return {
         "optimum": rungs.optimum(results),
         "curve": rungs.curve(results),
         "distributed": distributed,
         "fastest_blocks": beyond.fastest_blocks,
-        "probe": rungs.probe(results),
+        "probe": probe,
         "beats_probe": rungs.beats_probe(results),
         "probe_spread": rungs.probe_spread(results),
         "hidden": rungs.hidden_arithmetic(results, results.ladder.one_process),
@@ -112,7 +112,7 @@ def _sections(results: Results, distributed: Beyond | None, s: Sizes) -> dict:
         "first_fit": rungs.first_fit(results),
         "thread_gains": rungs.gains(results, s.axis_one, *THREADS),
         "dtype_gains": rungs.gains(results, s.axis32, *DTYPES),
-        "compile_costs": rungs.compile_costs(results),
+        "compile_costs": costs,
         "memory_size": rungs.memory_size(results),
         "errors": rungs.errors(results),
         "demo": numerics.numerics_demo(),
@@ -143,7 +143,8 @@ def build(results: Results) -> Facts:
     s = rungs.sizes(results)
     distributed = beyond.beyond(results)
     order = tuple(select.rung_order(results))
-    compile_s = {c["rung"]: c["seconds"] for c in rungs.compile_costs(results)}
+    costs, probe = rungs.compile_costs(results), rungs.probe(results)
+    compile_s = {c["rung"]: c["seconds"] for c in costs}
     return Facts(
         path=results.path,
         datetime=results.datetime,
@@ -170,8 +171,8 @@ def build(results: Results) -> Facts:
         plans=tuple(results.plans),
         curves=tuple(results.curves),
         rungs=_frozen(rungs.rung_facts(results)),
-        probe=rungs.probe(results),
+        probe=probe,
         distributed=distributed,
-        sections=_frozen(_sections(results, distributed, s)),
+        sections=_frozen(_sections(results, distributed, s, probe, costs)),
         planning=_frozen(_planning(results)),
     )
