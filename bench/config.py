@@ -77,7 +77,7 @@ PROFILES = {
         jit_rounds=2,
         jit_dtypes=("float64",),
     ),
-    # The default profile's sizes with fewer and shorter rounds: the whole lesson in about 5 minutes on
+    # The default profile's m and n sweeps with fewer and shorter rounds: the whole lesson in 5 minutes on
     # 2 cores, with wider intervals (tox -e report-quick also shortens pytest-benchmark's rounds).
     "quick": Profile(
         name="quick",
