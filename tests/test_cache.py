@@ -451,6 +451,7 @@ def test_a_kernels_folder_that_is_a_file_means_kernels_compiled_in_memory(tmp_pa
     _no_numba_cache_beside_the_source()
 
 
+@pytest.mark.slow
 def test_a_save_that_fails_part_way_warns_and_leaves_nothing_half_written(tmp_path):
     """A disk that fills as a kernel is saved (here: a limit on file size, which root obeys too, so
     writes past 4 KiB fail as on a full disk). One warning, the fit right; the next process finds no
@@ -544,6 +545,7 @@ def test_folders_left_by_other_numba_versions_and_sources_are_neither_read_nor_t
 # --------------------------------------------------------------------------- processes at once
 
 
+@pytest.mark.slow
 def test_two_processes_compiling_into_one_empty_folder_at_once(tmp_path):
     """Two processes started together on an empty cache, compiling the same kernels (one float64
     first, the other float32 first, so they save different entries of one kernel at about the same
@@ -593,6 +595,7 @@ print(sum(kernel.stats.cache_misses.values()), sum(kernel.stats.cache_hits.value
 """
 
 
+@pytest.mark.slow
 def test_saves_of_one_kernel_by_two_processes_at_once_lose_neither(tmp_path):
     """Two processes save different entries of one kernel at once (its int64 and its float64
     machine code), each slowed down between writing its data file and the index that names it.

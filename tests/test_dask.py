@@ -105,6 +105,7 @@ def test_a_relative_store_path_reaches_worker_processes_with_another_working_fol
     assert agrees(result, X, y, 0.5, 3) <= IMPLEMENTATIONS["dask"].tolerance("float64")
 
 
+@pytest.mark.slow
 def test_an_address_with_no_scheduler_is_a_clear_error_within_seconds():
     with socket_nobody_listens_on() as address:
         start = time.monotonic()
