@@ -79,6 +79,10 @@ def report(base: Results, new: Results, fail_slower: float | None) -> tuple[str,
     lines.append(f"new:  {new.path} ({new.datetime[:10]}, {_machine(new)})")
     if _machine(base) != _machine(new):
         lines.append("note: the two files come from different machines: a change may be the machine's")
+    lines.append(
+        "note: an interval covers the noise between the rounds of one run, not between runs; "
+        "two runs of one code can differ beyond it (bench/README.md)"
+    )
     width = max([len(c.benchmark) for c in found] + [9])
     lines += ["", f"{'benchmark':<{width}}  {'base':>10}  {'new':>10}    change (95% interval)"]
     lines += [line(c, width) for c in found]
