@@ -34,9 +34,8 @@ def read_all(X: np.ndarray) -> float:
 
 
 def wake(X: np.ndarray) -> None:
-    """Read the first blocks of X with every thread, untimed: the probe's threads (and, in a virtual
-    machine, the CPUs they run on) are awake when a timed read follows something that left them
-    idle, such as a serial epoch. After 0.3 s idle the probe read 8 MB in 1.2 to 11 ms instead of
-    0.05 ms (bench/FINDINGS.md)."""
-    flat = X.reshape(-1)
-    _sum_blocks(flat[: 2 * BLOCK * 2])
+    """Read the first four blocks of X (512 KiB of float64) with every thread, untimed: the probe's
+    threads (and, in a virtual machine, the CPUs they run on) are awake when a timed read follows
+    something that left them idle, such as a serial epoch. After 0.3 s idle the probe read 8 MB in
+    1.2 to 11 ms instead of 0.05 ms (bench/FINDINGS.md)."""
+    _sum_blocks(X.reshape(-1)[: 4 * BLOCK])

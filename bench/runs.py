@@ -103,7 +103,7 @@ def sample_rounds(data: list[float], kept: int = KEPT_ROUNDS) -> list[float]:
     if len(data) > kept:
         step = len(data) / kept
         data = [data[int(k * step)] for k in range(kept)]
-    return [significant(x) for x in data]
+    return _rounded(list(data))
 
 
 def _rounded(value):

@@ -54,11 +54,6 @@ class Ratio:
             return "faster"
         return "level"
 
-    @property
-    def change(self) -> float:
-        """The relative change of a against b: +0.5 is 50% slower."""
-        return self.estimate - 1
-
 
 class StatsError(ValueError):
     """The samples cannot give a ratio (empty, not positive, not finite); the message says which."""
@@ -125,9 +120,3 @@ def independent(a: Sequence[float], b: Sequence[float], confidence: float = CONF
     low, high = result.confidence_interval
     low, high = min(float(low), estimate), max(float(high), estimate)
     return Ratio(estimate, low, high, int(min(a.size, b.size)), False, confidence)
-
-
-def describe(r: Ratio) -> str:
-    """A ratio as the lesson and the compare command print it: ``1.08× (1.03–1.12)``."""
-    high = "∞" if math.isinf(r.high) else f"{r.high:.3g}"
-    return f"{r.estimate:.3g}× ({r.low:.3g}–{high})"

@@ -100,7 +100,3 @@ def test_the_inputs_are_left_as_they_were():
     before = (a.copy(), list(b))
     stats.independent(a, b), stats.paired(a, b)
     assert np.array_equal(a, before[0]) and b == before[1]
-
-
-def test_describe_prints_the_estimate_and_its_interval():
-    assert stats.describe(stats.Ratio(1.08, 1.03, 1.12, 20, True)) == "1.08× (1.03–1.12)"

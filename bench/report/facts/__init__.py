@@ -45,7 +45,7 @@ class Facts:
     # The selections the tables and charts draw from.
     order: tuple[str, ...]  # the rungs the run timed, in the ladder's order
     sizes: Sizes
-    times: Mapping  # (rung, m, n, dtype, threads) -> (best, median) seconds per epoch
+    times: Mapping  # (rung, m, n, dtype, threads) -> seconds per epoch, best round
     m_sweep: pd.DataFrame
     n_sweep: pd.DataFrame
     paired: pd.DataFrame
@@ -79,21 +79,19 @@ class Facts:
     def version(self) -> int:
         return self.ladder.version
 
-    def t_epoch(self, rung: str, size, dtype: str = "float64", threads: str = "all", median=False):
-        """Seconds per epoch of one benchmark (best round, or the median round), None if not measured."""
-        if size is None:
-            return None
-        hit = self.times.get((rung, *size, dtype, threads))
-        return None if hit is None else hit[1 if median else 0]
+    def t_epoch(self, rung: str, size, dtype: str = "float64", threads: str = "all") -> float | None:
+        """Seconds per epoch of one benchmark (best round), None if not measured."""
+        return None if size is None else self.times.get((rung, *size, dtype, threads))
 
 
 def _times(results: Results) -> dict:
     d = results.descent
-    rows = zip(d["rung"], d["m"], d["n"], d["dtype"], d["threads_setting"], strict=True)
-    pairs = zip(d["time_per_epoch_s"], d["median_per_epoch_s"], strict=True)
+    rows = zip(
+        d["rung"], d["m"], d["n"], d["dtype"], d["threads_setting"], d["time_per_epoch_s"], strict=True
+    )
     out: dict = {}
-    for (rung, m, n, dtype, threads), (best, median) in zip(rows, pairs, strict=True):
-        out.setdefault((rung, int(m), int(n), dtype, threads), (float(best), float(median)))
+    for rung, m, n, dtype, threads, best in rows:
+        out.setdefault((rung, int(m), int(n), dtype, threads), float(best))
     return out
 
 
