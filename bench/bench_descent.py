@@ -20,7 +20,6 @@ from bench.harness import (
     limited_threads,
     own_process_or_skip,
     points,
-    simd_profile,
     size_info,
     skip_if_over_budget,
 )
@@ -66,9 +65,6 @@ def test_descent(benchmark, point: Point):
     info = size_info(point, epochs, threads) | pinned
     info["max_rel_error"] = answer_error(result, point, epochs)
     info["tolerance"] = rung.tolerance(point.dtype)
-    # Instruction counts, float64 only (what the lesson shows); numba_tuned's kernels are the rungs' below.
-    if rung.kernels and point.dtype == "float64" and point.rung != PLANNED:
-        info.update(simd_profile(point.rung, point.dtype))
     if point.rung in PEERS and (point.m, point.n) in PROFILE.axis_sizes and point.threads == "all":
         info.update(epoch_counts(point.rung, point.m, point.n, point.dtype))  # untimed, after the timing
     if point.rung == PLANNED:  # which candidate the plan ran here, and what the rule of thumb is

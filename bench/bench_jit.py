@@ -11,8 +11,9 @@ import pytest
 
 from bench.config import LR, PROFILE
 from bench.data import get_data
+from bench.harness import simd_counts
 from bench.schema import record
-from impls import IMPLEMENTATIONS
+from impls import IMPLEMENTATIONS, PLANNED
 
 JIT_RUNGS = [name for name, rung in IMPLEMENTATIONS.items() if rung.jit]
 TINY_M = 64
@@ -27,9 +28,12 @@ def test_jit_compile(benchmark, name, dtype):
     X, y = get_data(TINY_M, PROFILE.n_fixed, dtype)
     problem = rung.validate(X, y, lr=LR, epochs=1, dtype=dtype)
 
+    built = []
+
     def fresh_rung():
         # A new, uncompiled copy: the timed first call is compilation plus a tiny run.
-        return (rung.rebuild(), rung.prepare(problem), problem), {}
+        built.append(rung.rebuild())
+        return (built[-1], rung.prepare(problem), problem), {}
 
     def first_call(fresh, state, problem):
         return fresh.run(state, problem)
@@ -38,7 +42,12 @@ def test_jit_compile(benchmark, name, dtype):
     result = benchmark.pedantic(first_call, setup=fresh_rung, rounds=PROFILE.jit_rounds, iterations=1)
     expected = IMPLEMENTATIONS["numpy_vectorized"].fit(X, y, lr=LR, epochs=1, dtype=dtype)
     np.testing.assert_allclose(result.w, expected.w, rtol=rung.tolerance(dtype), atol=1e-7)
-    benchmark.extra_info.update(record("jit", rung=name, dtype=dtype, m=TINY_M, n=PROFILE.n_fixed, epochs=1))
+    # What LLVM made of the kernels just compiled (their assembly exists only for a fresh compile);
+    # numba_tuned's kernels are those of the rungs below it.
+    counts = simd_counts(built[-1], dtype) if name != PLANNED and built[-1].kernels else {}
+    benchmark.extra_info.update(
+        record("jit", rung=name, dtype=dtype, m=TINY_M, n=PROFILE.n_fixed, epochs=1, **counts)
+    )
 
 
 FIRST_FIT = """

@@ -7,7 +7,6 @@ import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 
 import numba
 import numpy as np
@@ -219,18 +218,15 @@ _SCALAR = re.compile(r"\bv(?:fn?m(?:add|sub)\d+|add|sub|mul|div|max|min)s[sd]\b"
 _WIDE = re.compile(r"%zmm")
 
 
-@cache
-def simd_profile(name: str, dtype: str) -> dict:
+def simd_counts(rung, dtype: str) -> dict:
     """Count packed (SIMD) and scalar floating-point arithmetic in a rung's compiled kernels.
 
     Counts instructions in the machine code, not executions: it shows whether LLVM
     vectorized a loop at all, which is what decides whether a kernel can keep up with memory.
-    Numba keeps no assembly for code loaded from its disk cache, so this compiles a fresh,
-    uncached copy of the rung (once per rung and dtype).
+    Numba keeps no assembly for code loaded from its disk cache, so ``rung`` must be a fresh,
+    uncached copy (``Rung.rebuild()``) that has run in ``dtype``: what the compile benchmark
+    times, so it counts there.
     """
-    rung = IMPLEMENTATIONS[name].rebuild()
-    X, y = get_data(64, 4, dtype)
-    rung.fit(X, y, lr=LR, epochs=1, dtype=dtype)
     packed = scalar = wide = 0
     for kernel in rung.kernels:
         for signature in kernel.signatures:

@@ -60,8 +60,9 @@ KINDS: dict[str, tuple[Field, ...]] = {
     ),
     # the probe: read X once with every thread of the setting
     ROOFLINE: SIZED + _fields(("numba_threading_layer", str, False)),
-    # a JIT rung's first call on a fresh, uncached copy: compilation
-    "jit": POINT,
+    # a JIT rung's first call on a fresh, uncached copy: compilation, and what it compiled to
+    "jit": POINT
+    + _fields(("simd_packed_ops", int, False), ("simd_scalar_ops", int, False), ("simd_zmm_refs", int, False)),
     # a new process: start Python, import, first fit (kernels from the disk cache)
     "first_fit": POINT,
     # the probe and one epoch, alternating round by round

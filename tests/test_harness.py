@@ -119,3 +119,21 @@ def test_timed_calls_start_from_weights_that_spread_the_logits():
     reference = IMPLEMENTATIONS["numpy_vectorized"]
     from_zero = reference.fit(*get_data(m, n), lr=problem.lr, epochs=3)
     assert not np.allclose(reference_answer(m, n, 3).w, from_zero.w)  # the reference starts there too
+
+
+def _counted(name: str) -> dict:
+    rung = IMPLEMENTATIONS[name].rebuild()  # fresh, uncached: its assembly is kept
+    X = np.random.default_rng(0).standard_normal((64, 4))
+    rung.fit(X, (X[:, 0] > 0).astype(float), lr=0.1, epochs=1)
+    return harness.simd_counts(rung, "float64")
+
+
+@pytest.mark.slow  # compiles fresh, uncached copies of two rungs (about 15 s)
+def test_the_simd_count_sees_the_blocked_kernels_vectorized_more_than_the_loops():
+    loops, blocked = _counted("numba_loops"), _counted("numba_blocked")
+    assert set(loops) == {"simd_packed_ops", "simd_scalar_ops", "simd_zmm_refs"}
+    # numba_loops is the plain triple loop: most of its arithmetic stays scalar; the blocked
+    # kernel is written so that LLVM packs it, and its packed operations outnumber its scalar ones.
+    assert loops["simd_packed_ops"] < loops["simd_scalar_ops"]
+    assert blocked["simd_packed_ops"] > blocked["simd_scalar_ops"]
+    assert blocked["simd_packed_ops"] > 10 * loops["simd_packed_ops"]
