@@ -36,15 +36,17 @@ POINT = _fields(("kind", str), ("rung", str), ("m", int), ("n", int), ("dtype", 
 #: Benchmarks that time the data at a thread setting: enough to turn a time into bytes per second.
 SIZED = POINT + _fields(("threads", int), ("threads_setting", str), ("bytes_x", int))
 CHECKED = _fields(("max_rel_error", float), ("tolerance", float))
+#: Packed and scalar floating-point instructions in a rung's compiled kernels (older runs: descent)
+SIMD = _fields(
+    ("simd_packed_ops", int, False), ("simd_scalar_ops", int, False), ("simd_zmm_refs", int, False)
+)
 
 KINDS: dict[str, tuple[Field, ...]] = {
     # one rung's descent, timed
     "descent": SIZED
     + CHECKED
+    + SIMD
     + _fields(
-        ("simd_packed_ops", int, False),
-        ("simd_scalar_ops", int, False),
-        ("simd_zmm_refs", int, False),
         ("plan", str, False),  # the planned rung: the candidate it ran
         ("plan_rule_of_thumb", str, False),  # ... and the one it runs without measuring
         ("plan_source", str, False),  # "wisdom", "measured" or "confirmed" (on the benchmark's data)
@@ -61,8 +63,7 @@ KINDS: dict[str, tuple[Field, ...]] = {
     # the probe: read X once with every thread of the setting
     ROOFLINE: SIZED + _fields(("numba_threading_layer", str, False)),
     # a JIT rung's first call on a fresh, uncached copy: compilation, and what it compiled to
-    "jit": POINT
-    + _fields(("simd_packed_ops", int, False), ("simd_scalar_ops", int, False), ("simd_zmm_refs", int, False)),
+    "jit": POINT + SIMD,
     # a new process: start Python, import, first fit (kernels from the disk cache)
     "first_fit": POINT,
     # the probe and one epoch, alternating round by round
