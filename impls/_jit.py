@@ -435,6 +435,14 @@ def fresh(dispatcher, **bindings):
     return numba.jit(**dispatcher.targetoptions)(py_func)  # targetoptions carry nopython=True
 
 
+#: The threading layer, where the user has not chosen one (``NUMBA_THREADING_LAYER``): one that
+#: survives a fork. Numba's default order would take GNU OpenMP where TBB is missing, and a child
+#: forked after a parallel fit under it dies ("fork() called from a process already using GNU
+#: OpenMP"). "forksafe" takes TBB (installed with the ladder where it has wheels), else Intel or
+#: non-Linux OpenMP, else workqueue (thread-safe here by ``parallel_region``).
+if numba.config.THREADING_LAYER == "default":
+    numba.config.THREADING_LAYER = "forksafe"
+
 #: Numba's workqueue threading layer is not thread-safe: two threads entering parallel regions at
 #: once abort the process. Parallel descents take this lock whenever that layer is (or may become)
 #: the active one; under the OpenMP and TBB layers they run concurrently.

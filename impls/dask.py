@@ -44,6 +44,7 @@ import socket
 import threading
 import time
 import warnings
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -57,6 +58,7 @@ from impls._common import FitResult, Problem, Rung, Tolerance, validate
 from impls._jit import compiled, specialize
 
 CONNECT_TIMEOUT_S = 5.0  # for anything at a configured scheduler address to answer as a scheduler
+WORKERS_TIMEOUT_S = 10.0  # a cluster with no worker this long is an error (LADDER_DASK_WORKERS_TIMEOUT)
 LOOPBACK = "127.0.0.1"  # where the clusters this module starts listen: this machine only
 MAX_BLOCK_BYTES = 64 * 2**20  # at most this much of X per task that reads X from a store
 SPLIT_EVERY = 8  # partial sums added per task of the reduction tree
@@ -139,6 +141,7 @@ def client():
 
 
 ADDRESS_SETTING = "DASK_SCHEDULER_ADDRESS"  # how the messages name where the address came from
+WORKERS_SETTING = "LADDER_DASK_WORKERS_TIMEOUT"  # seconds a fit waits for a cluster with no worker
 TLS_SETTINGS = (
     "distributed.comm.tls.ca-file",
     "distributed.comm.tls.client.cert",
@@ -375,6 +378,42 @@ def using(active):
             _close(opened)
 
 
+def workers_timeout() -> float:
+    """Seconds a fit waits for a worker where the cluster has none: ``LADDER_DASK_WORKERS_TIMEOUT``,
+    else ``WORKERS_TIMEOUT_S``; a ``ValueError`` naming the variable for a value that is not one."""
+    text = os.environ.get(WORKERS_SETTING)
+    if text is None:
+        return WORKERS_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value < float("inf")):
+        raise ValueError(f"{WORKERS_SETTING} must be a number of seconds > 0 (e.g. 10), got {text!r}")
+    return value
+
+
+def _address(active) -> str:
+    return getattr(getattr(active, "scheduler", None), "address", None) or "the cluster's scheduler"
+
+
+def with_workers(active):
+    """``active`` once its cluster has a worker; a ``TimeoutError`` naming the scheduler and what to
+    do where none joins within ``workers_timeout()`` (a scheduler started without workers, or
+    whose workers all left: the tasks would wait for ever)."""
+    timeout = workers_timeout()
+    try:
+        active.wait_for_workers(1, timeout=timeout)
+    except TimeoutError:
+        address = _address(active)
+        raise TimeoutError(
+            f"dask: the scheduler at {address} has no workers: none joined within {timeout:g} s "
+            f"({WORKERS_SETTING}). Start one (`dask worker {address}`), or unset {ADDRESS_SETTING} "
+            "to fit on a cluster of this process"
+        ) from None
+    return active
+
+
 def worker_threads(active=None) -> int:
     """Worker threads of the cluster: the number of blocks it can work on at once."""
     info = (active or client()).scheduler_info(n_workers=-1)["workers"]
@@ -425,7 +464,7 @@ def distribute(X, y, rows: int, active) -> tuple[Any, list, list]:
 
 def prepare(problem: Problem, rows: int | None = None) -> State:
     """X and y sent to the workers, in blocks of ``rows`` rows (default: ``rows_per_task``)."""
-    active = client()
+    active = with_workers(client())
     m, n = problem.X.shape
     rows = rows or rows_per_task(m, n, problem.X.itemsize, worker_threads(active))
     X_d, X_blocks, y_blocks = distribute(problem.X, problem.y, rows, active)
@@ -637,7 +676,7 @@ def prepare_store(
     """
     da = import_module("dask.array")
     path, array = open_store(store) if array is None else (os.path.abspath(os.fspath(store)), array)
-    active = client()
+    active = with_workers(client())
     metadata, chunk_files = store_files(path, array, fill_missing_chunks)
     (m, n), rows_per_chunk, grid_rows = array.shape, array.chunks[0], _storage_grid(array)[0]
     rows = rows_per_task(m, n, np.dtype(array.dtype).itemsize, worker_threads(active), MAX_BLOCK_BYTES)
@@ -731,20 +770,65 @@ def epoch_sums(state: State, w: np.ndarray, b: float, terms=None) -> np.ndarray:
             for i in range(0, len(parts), SPLIT_EVERY)
         ]
     try:
-        return add_parts(*active.gather(parts)).reshape(-1)  # the root of the tree: here
+        return add_parts(*_gather(active, parts)).reshape(-1)  # the root of the tree: here
     except import_module("distributed").KilledWorker as exc:
         raise RuntimeError(
             f"dask: a task kept killing the workers that ran it ({exc}); the fit stopped"
         ) from None
 
 
+class ClusterLost(ConnectionError):
+    """The scheduler, or every worker, went away during a fit (``descend`` names the epoch)."""
+
+
+WATCH_S = 1.0  # while an epoch's tasks run, how often the fit looks whether the cluster still has workers
+
+
+def _gather(active, parts: list) -> list:
+    """The results of ``parts``; ``ClusterLost`` where the connection to the scheduler closes, or no
+    worker is left for ``workers_timeout()`` (tasks on a cluster with no worker wait for ever)."""
+    distributed = import_module("distributed")
+    alone_since = None
+    while True:
+        try:
+            with active.as_current():  # wait() asks for the current client
+                distributed.wait(parts, timeout=WATCH_S)
+            return active.gather(parts)
+        except TimeoutError:
+            pass  # still running: is anyone running it?
+        except (CancelledError, OSError):
+            if active.status == "running":
+                raise  # a task's own error: the cluster is there
+            raise ClusterLost("the connection to the scheduler closed") from None
+        try:
+            workers = active.nthreads()  # one call to the scheduler
+        except (CancelledError, OSError):
+            raise ClusterLost("the scheduler stopped answering") from None
+        alone_since = None if workers else alone_since or time.monotonic()
+        if alone_since is not None and time.monotonic() - alone_since >= workers_timeout():
+            raise ClusterLost(f"every worker left, and none joined within {workers_timeout():g} s")
+
+
 def descend(state: State, lr: float, epochs: int):
-    """The epochs: the workers compute the sums, the client takes the step."""
+    """The epochs: the workers compute the sums, the client takes the step.
+
+    A cluster that goes away mid-fit is one ``ConnectionError`` (``ClusterLost``) naming the
+    scheduler and the epoch; the fit returns nothing. A worker lost while others remain is not:
+    Dask recomputes its blocks elsewhere and the fit goes on.
+    """
     m, n = state.X.shape
     w, b = state.w0.copy(), float(state.b0)
     costs = np.empty(epochs, dtype=np.float64)
     for k in range(epochs):
-        sums = epoch_sums(state, w, b)
+        try:
+            sums = epoch_sums(state, w, b)
+        except ClusterLost as lost:
+            address = _address(state.client)
+            raise ClusterLost(
+                f"dask: the cluster at {address} went away during epoch {k + 1} of {epochs} ({lost}); "
+                f"the fit stopped and returned nothing. Start the scheduler and its workers again "
+                f"(or unset {ADDRESS_SETTING}) and fit again"
+            ) from None
         costs[k] = sums[n + 1] / m
         w -= lr * (sums[:n] / m)  # in float64, stored in w's dtype, as numba_fused does
         b -= lr * (sums[n] / m)

@@ -41,6 +41,7 @@ def cluster_of_processes(folder: Path, *, workers: int = 2, tls: tuple[str, str,
     """`dask scheduler` and `dask worker` processes on 127.0.0.1, as a real cluster is started.
 
     ``tls``: (CA file, certificate, key) for both, and the scheduler listens on ``tls://``.
+    ``workers=0``: the scheduler alone.
     Yields the scheduler's address and a client watching the cluster (with the same certificate).
     """
     import distributed
@@ -75,7 +76,7 @@ def cluster_of_processes(folder: Path, *, workers: int = 2, tls: tuple[str, str,
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert scheduler_file.exists(), "the scheduler did not start"
-        worker = subprocess.Popen(
+        worker = workers and subprocess.Popen(
             [
                 *DASK_CLI,
                 "worker",
@@ -94,14 +95,15 @@ def cluster_of_processes(folder: Path, *, workers: int = 2, tls: tuple[str, str,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        processes.append(worker)
+        processes += [worker] if worker else []
         security = None
         if tls is not None:
             security = distributed.Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key)
         with distributed.Client(
             scheduler_file=str(scheduler_file), timeout=30, security=security, set_as_default=False
         ) as watcher:
-            watcher.wait_for_workers(workers, timeout=60)
+            if workers:
+                watcher.wait_for_workers(workers, timeout=60)
             yield watcher.scheduler.address, watcher
     finally:
         for process in reversed(processes):

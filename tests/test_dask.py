@@ -5,6 +5,7 @@ tests/test_dask_surroundings.py gives it wrong listeners, TLS and damaged stores
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
@@ -206,6 +207,73 @@ def test_a_worker_lost_mid_fit_is_recomputed_and_the_answer_stands():
         assert victim not in own.scheduler_info()["workers"]  # the worker was really lost
     assert "error" not in outcome, outcome.get("error")
     assert agrees(outcome["result"], X, y, 0.5, epochs) <= rung.tolerance("float64")
+
+
+def fit_in_a_thread(rung, X, y, epochs: int) -> tuple[threading.Thread, dict]:
+    """The rung's fit on the configured cluster, in a thread; its result or error lands in the dict."""
+    outcome: dict = {}
+
+    def fit():
+        try:
+            outcome["result"] = rung.fit(X, y, lr=0.5, epochs=epochs)
+        except BaseException as exc:
+            outcome["error"] = exc
+        outcome["ended"] = time.monotonic()
+
+    thread = threading.Thread(target=fit, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_scheduler_with_no_workers_is_a_clear_error_in_the_stated_time(tmp_path, monkeypatch):
+    """A scheduler started, its workers not (yet): the fit waits LADDER_DASK_WORKERS_TIMEOUT, then
+    says which scheduler has none and what to do, instead of waiting for ever."""
+    monkeypatch.setenv(dask_rung.WORKERS_SETTING, "2")
+    with cluster_of_processes(tmp_path, workers=0) as (address, _):
+        start = time.monotonic()
+        with dask.config.set({"scheduler-address": address}):
+            with pytest.raises(
+                TimeoutError, match=rf"scheduler at {address} has no workers.*dask worker {address}"
+            ):
+                IMPLEMENTATIONS["dask"].fit(*problem(1_000, 3), lr=0.1, epochs=1)
+        assert 2 <= time.monotonic() - start < 2 + 5
+
+
+def test_a_workers_timeout_that_is_not_a_number_of_seconds_is_refused_naming_it(monkeypatch):
+    monkeypatch.setenv(dask_rung.WORKERS_SETTING, "soon")
+    with pytest.raises(ValueError, match="LADDER_DASK_WORKERS_TIMEOUT must be a number of seconds > 0"):
+        dask_rung.workers_timeout()
+
+
+@pytest.mark.parametrize("lost", ["scheduler", "every worker"])
+def test_a_cluster_lost_mid_fit_is_one_clear_error_naming_it_and_the_epoch(lost, tmp_path, monkeypatch):
+    """The scheduler killed, or every worker stopped, while the fit runs: within seconds, one
+    ConnectionError that names the scheduler and the epoch reached, and no result."""
+    monkeypatch.setenv(dask_rung.WORKERS_SETTING, "2")
+    X, y = problem(20_000, 8)
+    with cluster_of_processes(tmp_path) as (address, watcher):
+        victim = (
+            watcher.run_on_scheduler(os.getpid)
+            if lost == "scheduler"
+            else next(iter(set(watcher.run(os.getppid).values())))  # `dask worker`: the workers' nannies
+        )
+        with dask.config.set({"scheduler-address": address}):
+            try:
+                thread, outcome = fit_in_a_thread(IMPLEMENTATIONS["dask"], X, y, epochs=10**6)
+                time.sleep(3)  # connected, X sent, epochs running
+                assert thread.is_alive(), outcome.get("error")
+                killed = time.monotonic()
+                os.kill(victim, signal.SIGKILL if lost == "scheduler" else signal.SIGTERM)
+                thread.join(timeout=60)
+            finally:
+                dask_rung.close()
+        assert not thread.is_alive(), f"the fit went on after losing {lost}"
+    error = outcome.get("error")
+    assert isinstance(error, ConnectionError), error
+    assert "result" not in outcome
+    assert re.search(rf"cluster at {address} went away during epoch \d+ of 1000000", str(error)), error
+    assert error.__cause__ is None and error.__suppress_context__  # one message, not distributed's traceback
+    assert outcome["ended"] - killed < (3 if lost == "scheduler" else 2 + 3)
 
 
 @pytest.mark.slow
