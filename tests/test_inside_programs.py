@@ -18,12 +18,10 @@ rng = np.random.default_rng(0)
 X = rng.standard_normal((20_000, 24)); y = (X[:, 0] + rng.standard_normal(20_000) > 0).astype(float)
 expected = IMPLEMENTATIONS["numpy_vectorized"].fit(X, y, lr=0.5, epochs=5)
 
-def error(name):
-    rung = IMPLEMENTATIONS[name]
-    return relative_error(rung.fit(X, y, lr=0.5, epochs=5), expected.w, expected.b, expected.costs), rung.tolerance("float64")
-
 def check(name):
-    got, tolerance = error(name)
+    rung = IMPLEMENTATIONS[name]
+    got = relative_error(rung.fit(X, y, lr=0.5, epochs=5), expected.w, expected.b, expected.costs)
+    tolerance = rung.tolerance("float64")
     assert got <= tolerance, f"{name}: relative error {got:.2g} over {tolerance:.2g}"
     return name
 """
