@@ -44,7 +44,7 @@ from bench.roofline import read_all, wake
 from bench.schema import record
 from impls import IMPLEMENTATIONS, PLANNED
 from impls.planner import plan
-from impls.planner.race import Rules, race
+from impls.planner.race import run_race
 
 COMPILED = [name for name, rung in IMPLEMENTATIONS.items() if rung.jit]
 SWEEP_FROM_M = 100_000  # below this X sits in cache and an epoch takes microseconds: no probe to compare
@@ -176,12 +176,6 @@ def test_head_to_head(benchmark, point: Point):
     problems = {name: timed_problem(rung, point.m, point.n, point.dtype) for name, rung in rungs.items()}
     states = {name: rung.prepare(problems[name]) for name, rung in rungs.items()}
     answers = {}
-    rules = Rules(
-        seconds=PROFILE.head_to_head_s,
-        min_rounds=PROFILE.head_to_head_rounds,
-        max_rounds=HEAD_TO_HEAD_MAX_ROUNDS,
-        finalists=None,  # every rung and the probe run every round
-    )
 
     def run(name: str) -> None:
         if name == ROOFLINE:
@@ -189,8 +183,16 @@ def test_head_to_head(benchmark, point: Point):
         else:
             answers[name] = rungs[name].run(states[name], problems[name])
 
-    def head_to_head():
-        return race([*LADDER, ROOFLINE], run, time.perf_counter, rules)
+    def head_to_head():  # the planner's race, every rung and the probe running every round
+        return run_race(
+            [*LADDER, ROOFLINE],
+            run,
+            time.perf_counter,
+            eliminate=False,
+            min_rounds=PROFILE.head_to_head_rounds,
+            max_rounds=HEAD_TO_HEAD_MAX_ROUNDS,
+            seconds=PROFILE.head_to_head_s,
+        ).times
 
     benchmark.group = "head to head"
     with contextlib.ExitStack() as stack:

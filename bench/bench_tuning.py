@@ -12,6 +12,8 @@ Two things per (size, dtype, thread setting), in one benchmark:
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -38,13 +40,19 @@ def test_tuning(benchmark, point: Point):
     problem = timed_problem(IMPLEMENTATIONS[TUNED], point.m, point.n, point.dtype)
     benchmark.group = "numba_tuned measuring"
     data = key.data_class(point.m, point.n, np.dtype(point.dtype).itemsize)  # the plan's class
-    landscape = race.Rules(seconds=PROFILE.tuning_landscape_s, finalists=None)
     with limited_threads(TUNED, point.threads) as threads:
         entry = benchmark.pedantic(
             planning.measure, args=(point.n, point.dtype), kwargs={"data": data}, rounds=1, iterations=1
         )
         candidates.warm_up(problem)
-        times = planning.time_candidates(problem, landscape)
+        times = race.run_race(  # every candidate, every round
+            [c.name for c in candidates.CANDIDATES],
+            lambda name: candidates.run(candidates.BY_NAME[name], problem),
+            time.perf_counter,
+            eliminate=False,
+            min_rounds=2,
+            seconds=PROFILE.tuning_landscape_s,
+        ).times
         planned = planning.plan(point.n, point.dtype, m=point.m)
     best = {name: min(values) for name, values in times.items()}
     benchmark.extra_info.update(
@@ -57,8 +65,7 @@ def test_tuning(benchmark, point: Point):
             tuning_rounds=entry["rounds"],
             tuning_finalists=entry["finalists"],
             tuning_rule_of_thumb=entry["rule_of_thumb"],
-            tuning_challenger=entry["challenger"],
-            tuning_sign_test_p=entry["sign_test_p"],
+            tuning_fastest=entry["fastest"],
             tuning_data_bytes=entry["data_bytes"],
             tuning_data_s=entry["data_s"],
             tuning_warmup_s=entry["warmup_s"],

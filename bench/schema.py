@@ -88,8 +88,9 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("tuning_rounds", int),
         ("tuning_finalists", list, False),  # the candidates that ran every round of the race
         ("tuning_rule_of_thumb", str, False),  # the rule of thumb (ran every round)
-        ("tuning_challenger", str, False),  # the race's choice before the sign test against it
-        ("tuning_sign_test_p", float, False),
+        ("tuning_fastest", str, False),  # the finalist with the lowest median (the choice may be a tie's)
+        ("tuning_challenger", str, False),  # older runs: the race's choice before a sign test ...
+        ("tuning_sign_test_p", float, False),  # ... against the rule of thumb
         ("tuning_data_bytes", int),
         ("tuning_data_s", float),
         ("tuning_warmup_s", float, False),

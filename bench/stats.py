@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 CONFIDENCE = 0.95
 #: Resamples of the bootstrap: enough for the 2.5% and 97.5% percentiles to settle to ~1%.
@@ -68,19 +67,35 @@ def _sample(values: Sequence[float], name: str) -> np.ndarray:
     return array
 
 
+def _order_statistic(n: int, confidence: float) -> int:
+    """The largest k with P(Binomial(n, 1/2) < k) <= (1 - confidence) / 2 (0: none): the k-th
+    smallest and k-th largest of n values then cover their median with ``confidence``."""
+    tail, k, below = (1 - confidence) / 2, 0, 0
+    while k < n and below + math.comb(n, k) <= tail * 2**n:
+        below += math.comb(n, k)
+        k += 1
+    return k
+
+
+def least_rounds(confidence: float = CONFIDENCE) -> int:
+    """The fewest values whose order statistics give an interval of their median at ``confidence``
+    (6 at 95%): before that, an interval is the whole range, and no race drops anyone on it."""
+    n = 1
+    while _order_statistic(n, confidence) < 1:
+        n += 1
+    return n
+
+
 def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float, float]:
     """(median, low, high): the distribution-free interval of a median, from order statistics.
 
-    With fewer than 6 values no two order statistics cover the median with 95%: the interval is
-    then the whole range (an honest 'cannot tell').
+    With fewer than ``least_rounds()`` values (6 at 95%) no two order statistics cover the median
+    with that confidence: the interval is then the whole range (an honest 'cannot tell').
     """
     x = np.sort(_sample(values, "values"))
     n = x.size
     median = float(np.median(x))
-    # The largest k with P(Binomial(n, 1/2) < k) <= (1 - confidence) / 2: x[k-1] and x[n-k] cover it.
-    k = int(stats.binom.ppf((1 - confidence) / 2, n, 0.5))
-    if k < 1 or stats.binom.cdf(k - 1, n, 0.5) > (1 - confidence) / 2:
-        k -= 1
+    k = _order_statistic(n, confidence)
     if k < 1:
         return median, float(x[0]), float(x[-1])
     return median, float(x[k - 1]), float(x[n - k])
@@ -108,6 +123,8 @@ def independent(a: Sequence[float], b: Sequence[float], confidence: float = CONF
     estimate = float(np.median(a) / np.median(b))
     if min(a.size, b.size) < 2:
         return Ratio(estimate, 0.0, math.inf, int(min(a.size, b.size)), False, confidence)
+    from scipy import stats  # only here: the planner uses this module without SciPy
+
     result = stats.bootstrap(
         (a, b),
         _ratio_of_medians,

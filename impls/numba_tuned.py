@@ -5,9 +5,8 @@ distance are a rule of thumb measured on one CPU. Which kernel and knobs are fas
 on the CPU, the row length, the dtype, the threads and where X sits. So this rung does what
 FFTW does with ``FFTW_MEASURE`` and its wisdom: on the first call for a new key it races every
 candidate on this machine, remembers the winner, and runs it (``impls/planner``). The race's
-finalists then take turns at the first epochs on the caller's own data, the fastest there
-becomes the plan, and now and then another takes a turn, so that the plan follows the machine
-(``impls/planner/confirm.py``).
+finalists then take turns at the first epochs on the caller's own data, by the same rule, and
+the choice there is the plan from then on (as cuDNN's benchmark mode chooses on the first call).
 
 Measuring never changes the answer: every candidate computes the same descent, within this
 rung's tolerance (the correctness suite runs on every candidate, not only on winners).
@@ -15,17 +14,11 @@ rung's tolerance (the correctness suite runs on every candidate, not only on win
 
 from __future__ import annotations
 
-import math
-import time
-
-import numpy as np
-
 from impls._common import Problem, Rung, Tolerance
-from impls.numba_fused import NO_KNOBS, run_descent, run_epochs
-from impls.planner import BY_NAME, Candidate, plan
+from impls.numba_fused import NO_KNOBS, run_descent
+from impls.planner import Candidate, plan
 from impls.planner.candidates import FAMILIES, families
-from impls.planner.confirm import MIN_EPOCH_SECONDS, TURN_SECONDS
-from impls.planner.planning import record_trial
+from impls.planner.planning import execute
 
 TOLERANCE = Tolerance(
     float64=1e-9,
@@ -36,32 +29,11 @@ TOLERANCE = Tolerance(
 
 
 def descend_planned(problem: Problem, lr: float, epochs: int, drivers: dict):
-    """Look up (or make) the plan for this problem's rows, dtype, threads and size; run its kernel.
-
-    A measured plan times its turns on the caller's data, one epoch each or as many as make
-    about ``TURN_SECONDS``, and each goes to the finalist whose turn it is
-    (``impls/planner/confirm.py``); epochs too short to time run the plan untouched.
-    """
-    m, n = problem.X.shape
-    planned = plan(n, problem.dtype, m=m)
-    w, b = problem.w0.copy(), problem.b0
-    costs = np.empty(epochs, dtype=problem.dtype)
-    done, span = 0, 1
-    while planned.trial is not None and done < epochs:
-        turn = BY_NAME[planned.trial.next()]
-        count = min(span, epochs - done)
-        start = time.perf_counter()
-        b = run_epochs(drivers[turn.family], problem, w, b, lr, costs[done : done + count], turn.knobs)
-        epoch = (time.perf_counter() - start) / count
-        done += count
-        if epoch < MIN_EPOCH_SECONDS:
-            break
-        planned = record_trial(planned, turn.name, epoch, m)
-        span = max(1, math.ceil(TURN_SECONDS / epoch))
-    if done < epochs:
-        chosen = BY_NAME[planned.trial.chosen] if planned.trial else planned.candidate
-        b = run_epochs(drivers[chosen.family], problem, w, b, lr, costs[done:], chosen.knobs)
-    return w, b, costs
+    """Look up (or make) the plan for this problem's rows, dtype, threads and size, and run it
+    (``impls/planner/planning.py``: ``execute`` confirms a new plan on these epochs first)."""
+    return execute(
+        plan(problem.X.shape[1], problem.dtype, m=problem.X.shape[0]), problem, lr, epochs, drivers
+    )
 
 
 def build(cold: bool = False) -> Rung:

@@ -138,29 +138,17 @@ def from_record(record: Any, version: int, planner: dict | None = None) -> Ladde
 _ROLES = ("baseline", "reference", "planned", "one_process")
 
 
-#: The planner's settings the lesson reads, and what each must be (None: not recorded).
-PLANNER_NUMBERS = (
-    "cache_share",
-    "llc_span",
-    "prefer_prefetch",
-    "significance",
-    "test_rounds",
-    "last_level_cache_bytes",
-    "confirm_samples",
-    "confirm_margin",
-    "seconds",
-)
-
-
 def _planner(record: Any) -> dict:
-    """The planner's settings, flat: the race's rules beside the others."""
-    record = dict(_expect(record, dict, "planner"))
-    flat = {**record, **_expect(record.pop("race", {}), dict, "planner.race")}
-    for name in PLANNER_NUMBERS:
-        if flat.get(name) is not None:
-            _expect(flat[name], int | float, f"planner.{name}")
-    if "candidates" in flat:
-        _strings(flat["candidates"], "planner.candidates")
+    """The planner's settings, flat: its rules (older runs: its race's) beside the others; each a
+    number, a string, a flag or a list of names."""
+    flat = dict(_expect(record, dict, "planner"))
+    for group in ("rules", "race"):
+        flat.update(_expect(flat.pop(group, {}), dict, f"planner.{group}"))
+    for name, value in flat.items():
+        if isinstance(value, list):
+            _strings(value, f"planner.{name}")
+        elif value is not None and not isinstance(value, bool):
+            _expect(value, int | float | str, f"planner.{name}")
     return flat
 
 

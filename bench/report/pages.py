@@ -34,9 +34,18 @@ RUNG_TEMPLATES = TEMPLATES / "rungs"
 FINDINGS = Path(__file__).resolve().parents[1] / "FINDINGS.md"
 
 
+class WrappedLoader(jinja2.FileSystemLoader):
+    """Templates whose long lines are wrapped: a line ending in a backslash goes on on the next one
+    (the backslash and the line break dropped), so a paragraph of Markdown stays one line."""
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = super().get_source(environment, template)
+        return source.replace("\\\n", ""), filename, uptodate
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=WrappedLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -93,6 +102,7 @@ def _tables(facts: Facts) -> dict[str, str]:
         "plans": planner_tables.plans(facts),
         "races": planner_tables.races(facts),
         "confirmed": planner_tables.confirmed(facts),
+        "planner_settings": planner_tables.settings(facts),
         "instructions": rung_tables.instruction_counts(facts),
         "memory": rung_tables.memory(facts),
         "passes": rung_tables.epoch_passes(facts.rungs),

@@ -12,28 +12,22 @@ import argparse
 import sys
 
 from impls.planner import key as keys
-from impls.planner import planning, store
+from impls.planner import planning, race, store
 
 
 def _why(entry: dict) -> str:
-    """Why the choice is not the fastest finalist, where it is not."""
-    fastest = entry.get("fastest", entry["choice"])
-    chosen = entry.get("challenger", entry["choice"])
-    why = []
-    if fastest != chosen:
-        margin = f"{planning.PREFER_PREFETCH:.0%}"
-        why.append(f"{chosen} prefetches and is within {margin} of the fastest finalist, {fastest}")
-    if chosen != entry["choice"]:
-        why.append(
-            f"the rule of thumb, kept: {chosen} was not faster in significantly many rounds"
-            f", sign test p = {entry['sign_test_p']:.2f} > {planning.SIGNIFICANCE}"
-        )
-    elif entry.get("rule_of_thumb", chosen) != chosen:
-        why.append(
-            f"faster than the rule of thumb, {entry['rule_of_thumb']}, in significantly many rounds,"
-            f" sign test p = {entry['sign_test_p']:.2g}"
-        )
-    return f" ({'; '.join(why)})" if why else ""
+    """Why the choice is not the fastest finalist, where it is not; and the choice on the caller's data."""
+    fastest, choice = entry.get("fastest", entry["choice"]), entry["choice"]
+    margin = f"{race.RULES.margin:.0%}"
+    why = ""
+    if fastest != choice and choice == entry.get("rule_of_thumb"):
+        why = f" (the rule of thumb, kept: {fastest} was not surely more than {margin} faster)"
+    elif fastest != choice:
+        why = f" (within {margin} of the fastest finalist, {fastest}: a tie, the first candidate of it)"
+    confirmed = entry.get("confirmed")
+    if isinstance(confirmed, dict) and confirmed.get("choice"):
+        why += f"; on your data: {confirmed['choice']}, after {confirmed.get('rounds', '?')} rounds"
+    return why
 
 
 def show(entries: list[dict]) -> str:

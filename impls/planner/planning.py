@@ -2,19 +2,23 @@
 
 ``plan(n, dtype, threads, mode, m)`` answers from this process's memory, then from the wisdom
 file, and otherwise measures: it races every candidate on generated data of the key's row length
-and data class (``measure``), and remembers the choice. A measured plan then carries a trial
-(``confirm``): its finalists take turns at the first epochs run on the caller's data, and
-``record_trial`` makes the confirmed choice the plan. The modes, as FFTW's planner flags:
-``measure`` (the default) and ``estimate`` (never measure, ignore the wisdom: the rule of
-thumb). ``LADDER_PLANNING`` sets the mode for a process.
+and data class (``measure``), the rule of thumb as the incumbent, and remembers the choice. A
+measured plan is then confirmed on the caller's own X, as cuDNN's benchmark mode does on the first
+call: ``execute`` gives the race's finalists and the other rungs' kernels turns at the first
+epochs, by the same rule (``race``), and the choice of that race is remembered and kept; nothing
+watches it afterwards. The modes, as FFTW's planner flags: ``measure`` (the default) and
+``estimate`` (never measure, ignore the wisdom: the rule of thumb). ``LADDER_PLANNING`` sets the
+mode for a process.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,30 +26,20 @@ import numba
 import numpy as np
 
 from impls._common import FLOAT32, Problem, resolve_dtype, validate
+from impls.numba_fused import run_epochs
 from impls.planner import candidates as cands
-from impls.planner import confirm, race, store
 from impls.planner import key as keys
+from impls.planner import race, store
 from impls.planner.candidates import BY_NAME, Candidate, rule_of_thumb
 
 MODES = ("measure", "estimate")
 
-#: The race of the candidates (``race.Rules``): 4 s of timing gives the finalists of a key
-#: beyond the cache about 50 rounds; the test against the rule of thumb gets at least 10.
-RULES = race.Rules(seconds=4.0, min_rounds=2, max_rounds=60, finalists=3, hopeless=2.0, test_rounds=10)
-#: A finalist that prefetches wins over a faster one that does not if within this share of it:
-#: prefetch costs little when the rows are cached when a call begins, and saves much when not.
-PREFER_PREFETCH = 0.05
-#: The race's choice replaces the rule of thumb only where a one-sided sign test over the rounds
-#: says it was faster at this level.
-SIGNIFICANCE = 0.05
 #: The data the candidates are timed on, by data class: beyond the caches, 4 times the
 #: last-level cache, within [MIN, MAX]; "llc" the cache's size; "cache" the class's edge.
 MIN_TUNING_BYTES = 128 * 2**20
 MAX_TUNING_BYTES = 1 * 2**30
 L3_MULTIPLE = 4
 TUNING_LR = 0.5
-#: Each timing covers whole epochs, at least this long: one epoch wherever it can be timed.
-MIN_SAMPLE_SECONDS = 1e-4
 
 
 @dataclass(frozen=True)
@@ -55,46 +49,21 @@ class Plan:
     candidate: Candidate
     source: str  # "estimate", "wisdom", "measured" or "confirmed" (on the caller's data)
     entry: dict | None = None  # the wisdom entry (timings) behind a measured choice
-    trial: confirm.Trial | None = None  # the finalists' turns on the caller's data (measured plans)
+    confirming: race.Race | None = None  # the finalists' race on the caller's data, until it ends
     key: str | None = None  # the key's text in the wisdom file
 
 
 def settings() -> dict:
-    """The planner's settings, as a benchmark run records them beside its results."""
+    """The planner's rules and what it chooses among, as a benchmark run records them."""
     return {
+        "rules": asdict(race.RULES),
         "candidates": [c.name for c in cands.CANDIDATES],
+        "confirmed_among": "the race's finalists, "
+        + ", ".join(c.name for c in cands.RUNG_KERNELS)
+        + " and the rule of thumb",
         "data_classes": list(keys.DATA_CLASSES),
         "cache_share": keys.CACHE_SHARE,
         "llc_span": keys.LLC_SPAN,
-        "prefer_prefetch": PREFER_PREFETCH,
-        "significance": SIGNIFICANCE,
-        "confirm_samples": confirm.SAMPLES,
-        "confirm_drop": confirm.DROP,
-        "confirm_margin": confirm.MARGIN,
-        "confirm_explore_every": confirm.EXPLORE_EVERY,
-        "confirm_window": confirm.WINDOW,
-        "confirm_ratios": confirm.CONFIRM_RATIOS,
-        "confirm_record": confirm.RECORD,
-        "confirm_min_epoch_s": confirm.MIN_EPOCH_SECONDS,
-        "confirm_turn_s": confirm.TURN_SECONDS,
-        "confirm_slow_every": confirm.SLOW_EVERY,
-        "confirm_chase_every": confirm.CHASE_EVERY,
-        "confirm_same_rows": True,  # turns compared only with the plan's on as many rows
-        "confirm_against": "capped mean",  # of the plan's last turns: what a fit pays, stalls capped
-        "confirm_stall": confirm.STALL,
-        "confirm_also": [c.name for c in cands.RUNG_KERNELS],  # take turns beside the race's finalists
-        "confirm_keep": confirm.KEEP_DROP,  # these and the rule of thumb: "far" only this far behind
-        "confirm_drop_by": "best turn",  # the trial's drop: one slow turn (a first touch) must not
-        "confirm_chase_after": confirm.CONFIRM_RATIOS,  # fast turns in a row before a chase
-        "confirm_fresh": True,  # on a new number of rows, finalists near the plan each get a turn
-        "race": {
-            "seconds": RULES.seconds,
-            "min_rounds": RULES.min_rounds,
-            "max_rounds": RULES.max_rounds,
-            "finalists": RULES.finalists,
-            "hopeless": RULES.hopeless,
-            "test_rounds": RULES.test_rounds,
-        },
         "wisdom_version": store.VERSION,
     }
 
@@ -126,60 +95,14 @@ def tuning_problem(
 
 
 def epochs_per_sample(problem: Problem, clock=time.perf_counter) -> int:
-    """Epochs per timing, so that one takes at least MIN_SAMPLE_SECONDS (1 unless X is tiny)."""
+    """Epochs per timing, so that one lasts at least a turn (``Rules.turn_s``; 1 unless X is small)."""
     start = clock()
     cands.run(rule_of_thumb(problem.X.shape[1], problem.dtype), problem)
-    return max(1, int(np.ceil(MIN_SAMPLE_SECONDS / max(clock() - start, 1e-9))))
-
-
-# --- the decision -----------------------------------------------------------------------------
-
-
-def challenger(times: dict[str, list[float]]) -> str:
-    """The race's choice: the finalist with the lowest median epoch, or the fastest finalist that
-    prefetches where it is within PREFER_PREFETCH of that one and that one does not prefetch."""
-    finalists = race.finalists_of(times)
-    fastest = race.lowest_median(times, finalists)
-    prefetching = [name for name in finalists if BY_NAME[name].prefetches]
-    if BY_NAME[fastest].prefetches or not prefetching:
-        return fastest
-    runner_up = race.lowest_median(times, prefetching)
-    within = np.median(times[runner_up]) <= (1 + PREFER_PREFETCH) * np.median(times[fastest])
-    return runner_up if within else fastest
-
-
-def winner(times: dict[str, list[float]], fallback: str | None = None) -> str:
-    """The race's choice, or ``fallback`` (the rule of thumb) where the choice was not faster than
-    it in significantly many rounds."""
-    chosen = challenger(times)
-    if fallback is None or chosen == fallback:
-        return chosen
-    return chosen if race.sign_test(times[chosen], times[fallback]) <= SIGNIFICANCE else fallback
-
-
-def time_candidates(
-    problem: Problem,
-    rules: race.Rules = RULES,
-    field: tuple[Candidate, ...] = cands.CANDIDATES,
-    keep: Candidate | None = None,
-    epochs: int = 1,
-    clock=time.perf_counter,
-) -> dict[str, list[float]]:
-    """The candidates raced on ``problem`` (seconds per epoch; call ``warm_up`` first)."""
-    return race.race(
-        [c.name for c in field],
-        lambda name: cands.run(BY_NAME[name], problem, epochs),
-        clock,
-        rules,
-        family=lambda name: BY_NAME[name].family,
-        keep=keep.name if keep else None,
-        choose=challenger,
-        per_timing=epochs,
-    )
+    return max(1, math.ceil(race.RULES.turn_s / max(clock() - start, 1e-9)))
 
 
 def measure(
-    n: int, dtype: Any, nbytes: int | None = None, rules: race.Rules = RULES, data: str = "memory"
+    n: int, dtype: Any, nbytes: int | None = None, rules: race.Rules = race.RULES, data: str = "memory"
 ) -> dict:
     """Race every candidate for rows of ``n`` features on data of class ``data``: the wisdom entry."""
     if data not in keys.DATA_CLASSES:
@@ -191,26 +114,31 @@ def measure(
     cands.warm_up(problem)
     warm = time.perf_counter()
     epochs = epochs_per_sample(problem)
-    fallback = rule_of_thumb(n, dtype)
-    times = time_candidates(problem, rules, keep=fallback, epochs=epochs)
-    chosen = challenger(times)
+    incumbent = rule_of_thumb(n, dtype).name
+    raced = race.run_race(
+        [c.name for c in cands.CANDIDATES],
+        lambda name: cands.run(BY_NAME[name], problem, epochs),
+        time.perf_counter,
+        rules,
+        incumbent=incumbent,
+        per_timing=epochs,
+    )
+    times = raced.times
     return {
         "key": keys.key_of(n, dtype, threads, data),
-        "choice": winner(times, fallback.name),
-        "fastest": race.lowest_median(times, race.finalists_of(times)),
-        "challenger": chosen,  # the race's choice before the sign test against the rule of thumb
-        "rule_of_thumb": fallback.name,
-        "sign_test_p": race.sign_test(times[chosen], times[fallback.name]),
+        "choice": raced.choice(),
+        "fastest": raced.best(),
+        "rule_of_thumb": incumbent,
         "data": data,
         "epochs_per_sample": epochs,
         "measured_n": n,
         "measured_rows": problem.X.shape[0],
         "data_bytes": problem.X.nbytes,
-        "rounds": max(len(values) for values in times.values()),
-        "finalists": race.finalists_of(times),
+        "rounds": raced.rounds,
+        "finalists": list(raced.running),
         "rounds_of": {name: len(values) for name, values in times.items()},
-        "best_s": {name: min(values) for name, values in times.items()},
-        "median_s": {name: float(np.median(values)) for name, values in times.items()},
+        "best_s": {name: min(values) for name, values in times.items() if values},
+        "median_s": {name: float(np.median(values)) for name, values in times.items() if values},
         "data_s": generated - began,  # generating the tuning data
         "warmup_s": warm - generated,  # compiling (first time on a machine) or loading the kernels
         "measuring_s": time.perf_counter() - warm,  # timing the candidates
@@ -272,26 +200,73 @@ def plan(
 
 
 def _from_entry(entry: dict, source: str, key: str) -> Plan:
-    """The plan a wisdom entry holds, with its trial on the caller's data (``confirm``)."""
-    also = [c.name for c in cands.RUNG_KERNELS]
-    if entry.get("rule_of_thumb") in BY_NAME:  # numba_blocked's kernel, which the race kept
-        also.append(entry["rule_of_thumb"])
-    trial = confirm.trial_for(entry, also=tuple(also))
-    return Plan(BY_NAME[trial.chosen], "confirmed" if trial.confirmed else source, entry, trial, key)
+    """The plan a wisdom entry holds: its confirmed choice, or the race's with a race to confirm it."""
+    confirmed = entry.get("confirmed")
+    if isinstance(confirmed, dict) and confirmed.get("choice") in BY_NAME:
+        return Plan(BY_NAME[confirmed["choice"]], "confirmed", entry, None, key)
+    names = [entry["choice"], *entry.get("finalists", []), *(c.name for c in cands.RUNG_KERNELS)]
+    names.append(entry.get("rule_of_thumb", entry["choice"]))
+    names = [name for name in dict.fromkeys(names) if name in BY_NAME]
+    rules = race.RULES
+    confirming = race.Race(names, rules, incumbent=entry["choice"], max_rounds=rules.confirm_rounds)
+    return Plan(BY_NAME[entry["choice"]], source, entry, confirming, key)
 
 
-def record_trial(planned: Plan, name: str, seconds: float, rows: int) -> Plan:
-    """One timed epoch of a finalist on the caller's data; where it changes the plan, the new plan,
-    remembered in the wisdom file."""
-    trial = planned.trial
-    if not trial.add(name, seconds / rows, rows):
-        return planned
-    entry = {**planned.entry, "confirmed": trial.record()}
-    store.save(planned.key, entry)
-    verdict = Plan(BY_NAME[trial.chosen], "confirmed", entry, trial, planned.key)
-    _KNOWN[str(store.path()), planned.key] = verdict
-    _RECENT.clear()  # its quick keys name the plan before the change
-    return verdict
+#: Turns of one confirmation are handed out one at a time, whichever thread fits.
+_TURNS = threading.Lock()
+
+
+def execute(planned: Plan, problem: Problem, lr: float, epochs: int, drivers: dict):
+    """Run ``epochs`` epochs of the plan on the caller's problem: (w, b, costs).
+
+    While the plan's confirmation runs, each turn goes to the finalist whose turn it is, and
+    lasts whole epochs, at least ``Rules.turn_s``: the fit's first epoch measures how many that
+    is (a turn if it lasts that long), and epochs too few for a whole turn run the plan. When the
+    confirmation ends, its choice is the plan, written to the wisdom once.
+    """
+    m = problem.X.shape[0]
+    w, b = problem.w0.copy(), problem.b0
+    costs = np.empty(epochs, dtype=problem.dtype)
+    confirming, done, span = planned.confirming, 0, 1
+    while confirming is not None and not confirming.finished and done < epochs:
+        if epochs - done < span:
+            break  # too few epochs left for a whole turn: the plan runs them
+        with _TURNS:
+            turn = BY_NAME[confirming.next()]
+        count = span
+        start = time.perf_counter()
+        b = run_epochs(drivers[turn.family], problem, w, b, lr, costs[done : done + count], turn.knobs)
+        seconds = time.perf_counter() - start
+        done += count
+        if seconds >= race.RULES.turn_s:
+            with _TURNS:
+                confirming.add(turn.name, seconds / count / m)
+        span = max(1, math.ceil(race.RULES.turn_s * count / max(seconds, 1e-9)))
+    chosen = planned.candidate
+    if confirming is not None and confirming.finished:
+        chosen = BY_NAME[confirming.choice()]
+        _confirmed(planned, confirming)
+    if done < epochs:
+        b = run_epochs(drivers[chosen.family], problem, w, b, lr, costs[done:], chosen.knobs)
+    return w, b, costs
+
+
+def _confirmed(planned: Plan, confirming: race.Race) -> None:
+    """Remember a finished confirmation: in the wisdom file, and as this process's plan for the key."""
+    with _TURNS:
+        where = str(store.path())
+        known = _KNOWN.get((where, planned.key))
+        if known is not None and known.confirming is None:
+            return  # another fit on this key wrote it already
+        record = {
+            "choice": confirming.choice(),
+            "rounds": confirming.rounds,
+            "median_s_per_row": {n: float(np.median(t)) for n, t in confirming.times.items() if t},
+        }
+        entry = {**planned.entry, "confirmed": record}
+        store.save(planned.key, entry)
+        _KNOWN[where, planned.key] = Plan(BY_NAME[record["choice"]], "confirmed", entry, None, planned.key)
+        _RECENT.clear()  # its quick keys name the plan before the confirmation
 
 
 def forget() -> bool:

@@ -1,9 +1,22 @@
-"""A race: contenders timed in shuffled rounds, the slow ones dropped, on a clock passed in.
+"""The one rule of every race: contenders take turns in shuffled rounds, and one is dropped once
+it is surely slower than the best.
 
-Interleaving puts every contender under the same conditions: a burst of other work on a shared
-machine slows one round of each, not all rounds of one. The race is pure: it is given the
-contenders' names, a ``run(name)`` that runs one of them, and a ``clock()``; it returns every
-timing. The planner races its candidates with it, and the benchmarks race the rungs with it.
+Successive elimination, on paired rounds: every contender still running runs once per round, in
+a new order each round, so that a burst of other work on a shared machine slows one round of
+each, not all rounds of one. After each round, from the least number of rounds a 95% interval
+needs (``bench.stats.least_rounds``), the ratio of each contender's times to the best one's
+(lowest median), round by round, gets its interval (``bench.stats.paired``); a contender whose
+whole interval lies above ``1 + margin`` stops. The race ends
+
+* when one contender is left;
+* when every other one is surely within the margin of the best (a tie): the incumbent stays,
+  or, without one, the first contender of those given (the simplest);
+* when its rounds or its seconds run out: the incumbent stays if it is still running (a change
+  must be earned), else the best.
+
+The planner races its candidates so on generated data, then its finalists on the caller's own X
+(``execute``); the benchmarks race the rungs so (``eliminate=False``: every rung, every round).
+A race is driven from outside (``next``, ``add``), so the clock and the work are the caller's.
 """
 
 from __future__ import annotations
@@ -14,119 +27,133 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench import stats
+
 
 @dataclass(frozen=True)
 class Rules:
-    """How long a race runs and whom it drops.
+    """All of the planner's rules (a benchmark run records them, ``dataclasses.asdict``)."""
 
-    Rounds go on while less than ``seconds`` of timing has passed, at least ``min_rounds`` and
-    at most ``max_rounds`` of them. With ``finalists`` set, the first round drops every
-    contender more than ``hopeless`` times slower than that round's fastest, and at the end of
-    rounds 2, 4, 8, 16, ... the slower half of those still running (by median) stops, never
-    below ``finalists`` and never the fastest of a family. ``finalists=None`` drops no one.
-    Where the time is up before ``test_rounds`` and a contender is kept (``race(keep=...)``),
-    the rounds left are a duel of the race's choice at that moment and the kept one.
-    """
-
-    seconds: float = 4.0
-    min_rounds: int = 2
-    max_rounds: int = 60
-    finalists: int | None = 3
-    hopeless: float = 2.0
-    test_rounds: int = 0
+    seconds: float = 4.0  # timing budget of the race on generated data
+    max_rounds: int = 60  # most rounds of any race
+    margin: float = 0.03  # a difference under this is a tie: the incumbent stays
+    confidence: float = 0.95  # of the intervals that drop a contender
+    turn_s: float = 1e-3  # a timed turn runs whole epochs, at least this long (short ones batched)
+    confirm_rounds: int = 12  # most rounds of the finalists' turns on the caller's X
 
 
-def race(
+RULES = Rules()
+
+
+class Race:
+    """A race in progress: whose turn it is, the times so far, who is still running."""
+
+    def __init__(
+        self,
+        contenders: Sequence[str],
+        rules: Rules = RULES,
+        *,
+        incumbent: str | None = None,
+        max_rounds: int | None = None,
+        eliminate: bool = True,
+        seed: int = 0,
+    ):
+        if not contenders:
+            raise ValueError("a race needs at least one contender")
+        self.contenders = tuple(dict.fromkeys(contenders))
+        self.rules, self.incumbent, self.eliminate = rules, incumbent, eliminate
+        self.max_rounds = max_rounds or rules.max_rounds
+        self.times: dict[str, list[float]] = {name: [] for name in self.contenders}
+        self.running = list(self.contenders)
+        self.rounds = 0
+        self.finished = len(self.running) == 1
+        self._rng = np.random.default_rng(seed)
+        self._order: list[str] = []
+
+    def next(self) -> str:
+        """Whose turn it is (after the race has finished: its choice)."""
+        if self.finished:
+            return self.choice()
+        if not self._order:
+            self._order = [self.running[k] for k in self._rng.permutation(len(self.running))]
+        return self._order[0]
+
+    def add(self, name: str, seconds: float) -> None:
+        """``name``'s turn took ``seconds`` (per unit of work); a turn out of order is ignored."""
+        if self.finished or not self._order or name != self._order[0]:
+            return
+        self._order.pop(0)
+        self.times[name].append(seconds)
+        if not self._order:
+            self._end_round()
+
+    @property
+    def between_rounds(self) -> bool:
+        """No round under way: every running contender has had as many turns."""
+        return not self._order
+
+    def time_up(self) -> None:
+        """The race's time is spent: it ends here (a round under way is left out of its ratios)."""
+        self.finished = True
+
+    def _end_round(self) -> None:
+        self.rounds += 1
+        rounds = self.rounds
+        if self.eliminate and rounds >= stats.least_rounds(self.rules.confidence):
+            best = self.best()
+            ratios = {c: self.ratio(c, best) for c in self.running if c != best}
+            tie = 1 + self.rules.margin
+            self.running = [c for c in self.running if c == best or ratios[c].low <= tie]
+            if all(ratios[c].high <= tie for c in self.running if c != best):
+                self.finished = True
+        if len(self.running) == 1 or rounds >= self.max_rounds:
+            self.finished = True
+
+    def best(self) -> str:
+        """The running contender with the lowest median time."""
+        return min(self.running, key=lambda c: float(np.median(self.times[c])) if self.times[c] else math.inf)
+
+    def ratio(self, name: str, other: str) -> stats.Ratio:
+        """``name``'s times over ``other``'s in the rounds both ran, with the interval."""
+        rounds = min(len(self.times[name]), len(self.times[other]), self.rounds)
+        return stats.paired(self.times[name][:rounds], self.times[other][:rounds], self.rules.confidence)
+
+    def choice(self) -> str:
+        """The incumbent while it runs; else, in a tie, the first of those given; else the best."""
+        if self.incumbent in self.running:
+            return self.incumbent
+        if self.finished and self.rounds and len(self.running) > 1:
+            best = self.best()
+            tie = 1 + self.rules.margin
+            if all(self.ratio(c, best).high <= tie for c in self.running if c != best):
+                return next(c for c in self.contenders if c in self.running)
+        return self.best()
+
+
+def run_race(
     contenders: Sequence[str],
     run: Callable[[str], object],
     clock: Callable[[], float],
-    rules: Rules,
+    rules: Rules = RULES,
     *,
-    family: Callable[[str], str] = lambda name: name,
-    keep: str | None = None,
-    choose: Callable[[dict[str, list[float]]], str] | None = None,
+    incumbent: str | None = None,
+    eliminate: bool = True,
+    min_rounds: int = 1,
+    max_rounds: int | None = None,
+    seconds: float | None = None,
     per_timing: int = 1,
-    seed: int = 0,
-) -> dict[str, list[float]]:
-    """Seconds per unit of every contender, round after round (each timing covers ``per_timing`` units).
-
-    ``keep`` is never dropped and runs on top of the finalists; ``choose(times)`` names the
-    race's choice of the moment for the duel (default: the finalist with the lowest median).
-    """
-    choose = choose or (lambda times: lowest_median(times, finalists_of(times)))
-    rng = np.random.default_rng(seed)
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    running = list(contenders)
-    dueling = False
+) -> Race:
+    """A whole race on ``clock``: ``run(name)`` is one turn (``per_timing`` units of work). It ends by
+    the rule, at ``max_rounds`` (default: the rules'), or when ``seconds`` (default: the rules') are
+    up after at least ``min_rounds`` rounds."""
+    race = Race(contenders, rules, incumbent=incumbent, max_rounds=max_rounds, eliminate=eliminate)
+    budget = rules.seconds if seconds is None else seconds
     began = clock()
-    for rounds in range(1, rules.max_rounds + 1):
-        for k in rng.permutation(len(running)):
-            start = clock()
-            run(running[k])
-            times[running[k]].append((clock() - start) / per_timing)
-        if rounds >= rules.min_rounds and clock() - began >= rules.seconds:
-            if rounds >= rules.test_rounds or keep is None or rules.finalists is None:
-                break
-            if not dueling:
-                chosen = choose(times)
-                if chosen == keep:
-                    break
-                running, dueling = [chosen, keep], True
-            continue
-        if rules.finalists is None:
-            continue
-        if rounds == 1 and len(running) > rules.finalists:
-            running = _hopeful(running, times, rules, keep)
-        if rounds >= rules.min_rounds and _doubled(rounds) and len(running) > rules.finalists:
-            running = _survivors(running, times, rules.finalists, family, keep)
-    return times
-
-
-def _doubled(rounds: int) -> bool:
-    """Whether ``rounds`` ends a stage of the race: stages end at rounds 2, 4, 8, 16, ..."""
-    return rounds & (rounds - 1) == 0
-
-
-def _hopeful(running: list[str], times: dict[str, list[float]], rules: Rules, keep: str | None) -> list[str]:
-    """After the first round: those within ``hopeless`` times its fastest (at least the finalists)."""
-    fastest = min(times[name][0] for name in running)
-    running = sorted(running, key=lambda name: times[name][0])
-    hopeful = [name for name in running if times[name][0] <= rules.hopeless * fastest]
-    return _keeping(running[: max(rules.finalists, len(hopeful))], keep)
-
-
-def _survivors(
-    running: list[str], times: dict[str, list[float]], finalists: int, family, keep: str | None
-) -> list[str]:
-    """The faster half of ``running`` by median (at least ``finalists``), the fastest of each
-    family still running, and ``keep``."""
-    contenders = sorted((c for c in running if c != keep), key=lambda c: float(np.median(times[c])))
-    survivors = contenders[: max(finalists, (len(contenders) + 1) // 2)]
-    for group in dict.fromkeys(map(family, times)):  # in the order the race was given
-        best = next((c for c in contenders if family(c) == group), None)
-        if best is not None and best not in survivors:
-            survivors.append(best)
-    return _keeping(survivors, keep)
-
-
-def _keeping(running: list[str], keep: str | None) -> list[str]:
-    return running if keep is None or keep in running else [*running, keep]
-
-
-def finalists_of(times: dict[str, list[float]]) -> list[str]:
-    """The contenders that ran every round of a race (all of them when none was dropped)."""
-    most = max(len(values) for values in times.values())
-    return [name for name, values in times.items() if len(values) == most]
-
-
-def lowest_median(times: dict[str, list[float]], names: Sequence[str]) -> str:
-    """The one of ``names`` with the lowest median time."""
-    return min(names, key=lambda name: float(np.median(times[name])))
-
-
-def sign_test(challenger_s: Sequence[float], other_s: Sequence[float]) -> float:
-    """One-sided sign test over paired rounds: the chance of the challenger being faster than the
-    other in at least as many rounds as it was if each round were a coin toss (ties count against it)."""
-    rounds = min(len(challenger_s), len(other_s))
-    wins = sum(a < b for a, b in zip(challenger_s[:rounds], other_s[:rounds], strict=True))
-    return sum(math.comb(rounds, k) for k in range(wins, rounds + 1)) / 2**rounds
+    while not race.finished:
+        name = race.next()
+        start = clock()
+        run(name)
+        race.add(name, (clock() - start) / per_timing)
+        if race.between_rounds and race.rounds >= min_rounds and clock() - began >= budget:
+            race.time_up()
+    return race

@@ -121,7 +121,6 @@ def _planning(results: Results) -> dict:
     """What the planner page says of the planned rung's plans, races and settings."""
     same, planned_points = planner.rule_of_thumb_plans(results)
     return {
-        "planner": {key: results.ladder.planner.get(key) for key in planner.PLANNER_SETTINGS},
         "tuning": planner.tuning_entries(results),
         "plans_same_as_rule_of_thumb": same,
         "planned_points": planned_points,

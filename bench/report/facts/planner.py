@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 from bench.report.facts import select
 from bench.report.load import Results
 
 #: How far the planned rung may trail the fastest other rung and still count as keeping up with it.
 KEEPS_UP = 0.95
 SETTING_ORDER = {("float64", "all"): 0, ("float32", "all"): 1, ("float64", "one"): 2}
-
-
-#: The planner's settings the templates speak of (None where a run did not record one).
-PLANNER_SETTINGS = (
-    "candidates",
-    "seconds",
-    "significance",
-    "test_rounds",
-    "prefer_prefetch",
-    "cache_share",
-    "llc_span",
-    "confirm_samples",
-    "confirm_drop",
-    "confirm_margin",
-    "confirm_explore_every",
-    "confirm_ratios",
-    "confirm_min_epoch_s",
-    "confirm_turn_s",
-    "confirm_slow_every",
-    "confirm_against",
-    "confirm_stall",
-    "confirm_record",
-    "confirm_also",
-    "confirm_chase_every",
-    "confirm_same_rows",
-    "confirm_keep",
-    "confirm_chase_after",
-    "confirm_fresh",
-    "confirm_drop_by",
-)
 
 
 def tuning_entries(results: Results, size: tuple[int, int] | None = None) -> list[dict]:
@@ -50,13 +18,19 @@ def tuning_entries(results: Results, size: tuple[int, int] | None = None) -> lis
     )
 
 
+def challenger(e: dict) -> str | None:
+    """The finalist with the lowest median in a tuning race (older runs: the race's choice before
+    their sign test against the rule of thumb)."""
+    return e.get("tuning_fastest") or e.get("tuning_challenger")
+
+
 def against_rule_of_thumb(e: dict) -> str | None:
-    """How a tuning race ended against the rule of thumb: the race chose it ("same"), chose another
-    that beat it ("replaced"), or chose another that could not show it was faster, so that the rule
-    of thumb was kept ("kept"). None where the run did not record it."""
-    if e.get("tuning_rule_of_thumb") is None:
+    """How a tuning race ended against the rule of thumb: its fastest finalist was the rule of thumb
+    ("same"), another that beat it ("replaced"), or another that could not show it was faster, so
+    that the rule of thumb was kept ("kept"). None where the run did not record it."""
+    if e.get("tuning_rule_of_thumb") is None or challenger(e) is None:
         return None
-    if e["tuning_challenger"] == e["tuning_rule_of_thumb"]:
+    if challenger(e) == e["tuning_rule_of_thumb"]:
         return "same"
     return "kept" if e["tuning_choice"] == e["tuning_rule_of_thumb"] else "replaced"
 
@@ -139,22 +113,6 @@ def measuring_seconds(results: Results) -> float | None:
     return max(spent) if spent else None
 
 
-def blind_rounds(significance: float | None) -> int | None:
-    """The fewest rounds in which a one-sided sign test can reach ``significance`` (its smallest
-    p-value over r rounds is 1/2**r)."""
-    return math.ceil(-math.log2(significance)) if significance and 0 < significance < 1 else None
-
-
 def settings(results: Results) -> dict:
-    """The planner's settings the run recorded, and what follows from them."""
-    planner = results.ladder.planner
-    return {
-        "plan_cache_share": planner.get("cache_share"),
-        "plan_llc_span": planner.get("llc_span"),
-        "plan_llc_bytes": planner.get("last_level_cache_bytes"),
-        "plan_prefer_prefetch": planner.get("prefer_prefetch"),
-        "plan_significance": planner.get("significance"),
-        "plan_test_rounds": planner.get("test_rounds"),
-        "plan_blind_rounds": blind_rounds(planner.get("significance")),
-        "plan_kept": rule_of_thumb_kept(results),
-    }
+    """The planner's settings the run recorded (its rules among them, flat), and how its races ended."""
+    return {"planner": dict(results.ladder.planner), "plan_kept": rule_of_thumb_kept(results)}

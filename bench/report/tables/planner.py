@@ -36,13 +36,27 @@ def tuning(facts: Facts) -> str:
 def _against_rule_of_thumb(e: dict) -> str:
     """How the race ended against the rule of thumb ("" where the run did not record it)."""
     way, p = planner.against_rule_of_thumb(e), e.get("tuning_sign_test_p")
+    test = f" (sign test p = {p:.2g})" if p is not None else ""
     if way is None:
         return ""
     if way == "same":
         return ": the rule of thumb"
     if way == "kept":
-        return f": the rule of thumb, kept against `{e['tuning_challenger']}` (p = {p:.2f})"
-    return f": beat the rule of thumb `{e['tuning_rule_of_thumb']}` (p = {p:.2g})"
+        return f": the rule of thumb, kept against `{planner.challenger(e)}`{test}"
+    return f": beat the rule of thumb `{e['tuning_rule_of_thumb']}`{test}"
+
+
+def settings(facts: Facts) -> str:
+    """Every setting of the planner the run recorded, as it recorded them: one generic table."""
+    rows = []
+    for name, value in facts.planning["planner"].items():
+        if isinstance(value, list):  # names: how many, by what comes before a dash (a family)
+            families = [str(v).split("-")[0] for v in value]
+            value = ", ".join(
+                f"{f} ({families.count(f)})" if families.count(f) > 1 else f for f in dict.fromkeys(families)
+            )
+        rows.append([f"`{name}`", f"{value:g}" if isinstance(value, float) else str(value)])
+    return table(rows, ["setting", "value"]) if rows else ""
 
 
 def _side_by_side(facts: Facts, m: int, n: int, dtype: str, threads: str) -> str:
