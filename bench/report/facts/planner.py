@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bench.report.facts import select
 from bench.report.load import Results
+from bench.stats import Ratio, paired
 
 #: How far the planned rung may trail the fastest other rung and still count as keeping up with it.
 KEEPS_UP = 0.95
@@ -88,20 +89,28 @@ def race_at(races, m: int, n: int, dtype: str, threads: str) -> dict | None:
     )
 
 
-def hardest(race: dict) -> tuple[str, float]:
-    """(the other rung hardest to beat, median over rounds of its epoch / the planned rung's)."""
+def hardest(race: dict) -> tuple[str, Ratio]:
+    """(the other rung hardest to beat, its epoch over the planned rung's in the same rounds): the
+    median over rounds with its 95% interval (older runs kept no rounds: their median alone)."""
     ratios = race["ratio_median"]
     name = min(ratios, key=ratios.get)
-    return name, float(ratios[name])
+    times = race.get("times_s") or {}
+    planned = next((k for k in times if k not in ratios), None)
+    if planned is not None and name in times:
+        return name, paired(times[name], times[planned])
+    return name, Ratio(float(ratios[name]), float(ratios[name]), float(ratios[name]), 0, True)
 
 
 def keeping_up(results: Results) -> dict:
-    """Over the races: at how many points the planned rung kept within KEEPS_UP of every other rung."""
+    """Over the races: at how many points the planned rung kept within KEEPS_UP of every other rung,
+    a point lost only where the whole interval lies below it."""
     points = []
     for e in sorted(results.head_to_head, key=lambda e: (e["dtype"], e["threads_setting"], e["n"], e["m"])):
         name, ratio = hardest(e)
         where = (e["m"], e["n"], e["dtype"], e["threads_setting"])
-        points.append({"where": where, "rung": name, "ratio": ratio, "kept_up": ratio >= KEEPS_UP})
+        points.append(
+            {"where": where, "rung": name, "ratio": ratio.estimate, "kept_up": ratio.high >= KEEPS_UP}
+        )
     return {"points": points, "kept_up": sum(p["kept_up"] for p in points), "threshold": KEEPS_UP}
 
 

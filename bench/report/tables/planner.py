@@ -79,8 +79,14 @@ def _hardest_in_race(facts: Facts, m: int, n: int, dtype: str, threads: str) -> 
     if race is None:
         return ""
     hardest, ratio = planner.hardest(race)
-    spread = f"{fmt_pct(race['ratio_q25'][hardest])}–{fmt_pct(race['ratio_q75'][hardest])}"
-    return f"`{hardest}` {fmt_pct(ratio)} ({spread}, {race['race_rounds']} rounds)"
+    return f"`{hardest}` {_ratio(ratio)}, {race['race_rounds']} rounds"
+
+
+def _ratio(ratio) -> str:
+    """A ratio as a percentage with its 95% interval (the median alone where no rounds were kept)."""
+    if not ratio.rounds:
+        return fmt_pct(ratio.estimate)
+    return f"{fmt_pct(ratio.estimate)} ({fmt_pct(ratio.low)}–{fmt_pct(ratio.high)})"
 
 
 def plans(facts: Facts) -> str:
@@ -129,14 +135,15 @@ def races(facts: Facts) -> str:
     for e in entries:
         medians = {name: float(np.median(times)) for name, times in e["times_s"].items()}
         rival, ratio = planner.hardest(e)
-        verdict = "kept up" if ratio >= planner.KEEPS_UP else f"**lost: {fmt_pct(1 - ratio)} slower**"
+        lost = ratio.high < planner.KEEPS_UP  # the whole interval more than the threshold behind
+        verdict = f"**lost: {fmt_pct(1 - ratio.estimate)} slower**" if lost else "kept up"
         rows.append(
             [
                 point_label(e["m"], e["n"], e["dtype"], e["threads_setting"]),
                 e["race_rounds"],
                 *[fmt_time(medians[name]) if name in medians else "" for name in names],
                 f"`{e['plan']}`" if e.get("plan") else "?",
-                f"`{rival}` {fmt_pct(ratio)} ({fmt_pct(e['ratio_q25'][rival])}–{fmt_pct(e['ratio_q75'][rival])})",
+                f"`{rival}` {_ratio(ratio)}",
                 verdict,
             ]
         )
