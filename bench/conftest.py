@@ -14,7 +14,7 @@ import numba
 import pytest
 from threadpoolctl import threadpool_info
 
-from bench import runs
+from bench import BLAS_SETTING_IN_TIME, runs
 from bench.config import LR, PROFILE, SEED, SETTINGS_ERROR
 from bench.describe import RESULTS_VERSION, ladder
 from impls._common import source_digest
@@ -167,6 +167,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
         "num_threads": numba.config.NUMBA_NUM_THREADS,
     }
     machine_info["thread_env"] = {name: os.environ.get(name) for name in THREAD_ENV}
+    machine_info["openblas_timeout_in_time"] = BLAS_SETTING_IN_TIME  # set before OpenBLAS loaded
     machine_info["packages"] = {name: _version(name) for name in PACKAGES}
     # Timed descents start from bench.data.start_weights; results files without "start_w" do not say.
     profile = {**dataclasses.asdict(PROFILE), "lr": LR, "seed": SEED, "start_w": "random"}

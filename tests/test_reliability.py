@@ -238,3 +238,13 @@ def test_a_diverging_descent_is_the_same_clear_error_on_every_rung(rung, overrid
     kwargs = {**GOOD, **override, "epochs": 5}
     with pytest.raises(FloatingPointError, match=r"the descent diverged"):
         rung.fit(kwargs.pop("X"), kwargs.pop("y"), **kwargs)
+
+
+def test_the_benchmarks_blas_setting_is_made_before_openblas_loads():
+    """pytest imports other packages' plugins (zarr's imports NumPy, and with it OpenBLAS) before any
+    conftest; ``-p bench`` in pyproject.toml imports bench first, so OpenBLAS's threads sleep at once
+    after each call instead of spinning beside what is timed next (bench/FINDINGS.md)."""
+    import bench
+
+    assert bench.BLAS_SETTING_IN_TIME
+    assert os.environ.get("OPENBLAS_THREAD_TIMEOUT")
