@@ -6,12 +6,18 @@ its 95% interval (``bench.stats.independent``: a bootstrap over the rounds each 
 the changes, and the benchmarks found in one file only. With ``--fail-slower PCT`` it exits 1
 when any benchmark is slower by more than PCT percent with the whole interval beyond it: a gate
 for a CI. A file that cannot be read is one line and exit code 2, as for the report.
+
+Rounds of one run share the machine's state of that minute; runs made apart do not. So several
+runs a side (``--base A1.json A2.json ... --new B1.json B2.json ...``, as benchstat's ``-count``)
+compare each run's median: the interval is a bootstrap over the runs, and it takes at least
+``stats.least_runs()`` (4) a side to call anything.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,16 +42,28 @@ def _medians(run: Results) -> dict[str, float]:
     return dict(zip(run.table["benchmark"], run.table["median_s"], strict=True))
 
 
-def changes(base: Results, new: Results) -> tuple[list[Change], list[str], list[str]]:
-    """(the changes of the benchmarks in both, names only in base, names only in new)."""
-    before, after = _medians(base), _medians(new)
-    both = [name for name in before if name in after]
+def changes(
+    base: Results | list[Results], new: Results | list[Results]
+) -> tuple[list[Change], list[str], list[str]]:
+    """(the changes of the benchmarks in both, names only in base, names only in new). One run a
+    side: the rounds each kept; several: each run's median, the median of those on each line."""
+    base = base if isinstance(base, list) else [base]
+    new = new if isinstance(new, list) else [new]
+    before = [_medians(run) for run in base]
+    after = [_medians(run) for run in new]
+    names_before = [n for n in before[0] if all(n in m for m in before)]
+    names_after = [n for n in after[0] if all(n in m for m in after)]
     out = []
-    for name in both:
-        a, b = new.rounds.get(name), base.rounds.get(name)
-        ratio = stats.independent(a, b) if a and b else None
-        out.append(Change(name, float(before[name]), float(after[name]), ratio))
-    return out, [n for n in before if n not in after], [n for n in after if n not in before]
+    for name in [n for n in names_before if n in names_after]:
+        b_runs, a_runs = [float(m[name]) for m in before], [float(m[name]) for m in after]
+        if len(base) == len(new) == 1:
+            a, b = new[0].rounds.get(name), base[0].rounds.get(name)
+            ratio = stats.independent(a, b) if a and b else None
+        else:
+            ratio = stats.replicated(a_runs, b_runs)
+        out.append(Change(name, statistics.median(b_runs), statistics.median(a_runs), ratio))
+    only_base = [n for n in names_before if n not in names_after]
+    return out, only_base, [n for n in names_after if n not in names_before]
 
 
 def geometric_mean(found: list[Change]) -> float | None:
@@ -72,17 +90,28 @@ def _machine(run: Results) -> str:
     return f"{cpu_name(run.machine)}, {run.machine.get('cpu_count', '?')} cores"
 
 
-def report(base: Results, new: Results, fail_slower: float | None) -> tuple[str, int]:
+def report(
+    base: Results | list[Results], new: Results | list[Results], fail_slower: float | None
+) -> tuple[str, int]:
     """The comparison as text, and the exit code (1: a benchmark slower than allowed)."""
+    base = base if isinstance(base, list) else [base]
+    new = new if isinstance(new, list) else [new]
     found, only_base, only_new = changes(base, new)
-    lines = [f"base: {base.path} ({base.datetime[:10]}, {_machine(base)})"]
-    lines.append(f"new:  {new.path} ({new.datetime[:10]}, {_machine(new)})")
-    if _machine(base) != _machine(new):
-        lines.append("note: the two files come from different machines: a change may be the machine's")
-    lines.append(
-        "note: an interval covers the noise between the rounds of one run, not between runs; "
-        "two runs of one code can differ beyond it (bench/README.md)"
-    )
+    lines = [f"base: {run.path} ({run.datetime[:10]}, {_machine(run)})" for run in base]
+    lines += [f"new:  {run.path} ({run.datetime[:10]}, {_machine(run)})" for run in new]
+    if len({_machine(run) for run in base + new}) > 1:
+        lines.append("note: the files come from different machines: a change may be the machine's")
+    if len(base) == len(new) == 1:
+        lines.append(
+            "note: an interval covers the noise between the rounds of one run, not between runs; "
+            "two runs of one code can differ beyond it (bench/README.md): give several a side"
+        )
+    else:
+        least = stats.least_runs()
+        lines.append(
+            f"note: {len(base)} run(s) against {len(new)}, each run's median one sample; intervals are "
+            f"a bootstrap over the runs, and need {least} runs a side (else unbounded: ~)"
+        )
     width = max([len(c.benchmark) for c in found] + [9])
     lines += ["", f"{'benchmark':<{width}}  {'base':>10}  {'new':>10}    change (95% interval)"]
     lines += [line(c, width) for c in found]
@@ -105,8 +134,10 @@ def report(base: Results, new: Results, fail_slower: float | None) -> tuple[str,
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__.splitlines()[0])
-    parser.add_argument("base", type=Path, help="the results file to compare against")
-    parser.add_argument("new", type=Path, help="the results file of the change")
+    parser.add_argument("base", type=Path, nargs="?", help="the results file to compare against")
+    parser.add_argument("new", type=Path, nargs="?", help="the results file of the change")
+    parser.add_argument("--base", dest="base_runs", type=Path, nargs="+", metavar="FILE", help="several runs")
+    parser.add_argument("--new", dest="new_runs", type=Path, nargs="+", metavar="FILE", help="several runs")
     parser.add_argument(
         "--fail-slower",
         type=float,
@@ -121,8 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.fail_slower is not None and not (math.isfinite(args.fail_slower) and args.fail_slower >= 0):
         print(f"error: --fail-slower must be a percentage >= 0, got {args.fail_slower:g}", file=sys.stderr)
         return 2
+    base_files = [args.base] if args.base else args.base_runs or []
+    new_files = [args.new] if args.new else args.new_runs or []
+    if not base_files or not new_files or (args.base and args.base_runs) or (args.new and args.new_runs):
+        print("error: give BASE.json NEW.json, or --base FILE... --new FILE...", file=sys.stderr)
+        return 2
     try:
-        base, new = load(args.base, allow_partial=True), load(args.new, allow_partial=True)
+        base = [load(path, allow_partial=True) for path in base_files]
+        new = [load(path, allow_partial=True) for path in new_files]
     except ResultsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

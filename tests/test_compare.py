@@ -120,3 +120,41 @@ def test_the_command_line_in_a_process_of_its_own():
         text=True,
     )
     assert done.returncode == 0 and "geomean" in done.stdout, done.stderr
+
+
+def _runs(tmp_path: Path, side: str, count: int, slower: str | None = None) -> list[str]:
+    """``count`` runs of the fixture, each a little off the others (as reruns are), one benchmark
+    ``slower`` by half in every one of them if named."""
+    paths = []
+    for k in range(count):
+        raw = json.loads(FIXTURE.read_text())
+        for bench in raw["benchmarks"]:
+            _slower(raw, bench["fullname"], 1 + 0.01 * (k - count / 2))  # -2% .. +1%: the runs' drift
+        if slower:
+            _slower(raw, slower, 1.5)
+        paths.append(str(_write(tmp_path, f"{side}{k}.json", raw)))
+    return paths
+
+
+def test_several_runs_a_side_compare_their_medians_and_catch_a_real_change(tmp_path, capsys):
+    name = _timed(json.loads(FIXTURE.read_text()))
+    base, new = _runs(tmp_path, "base", 4), _runs(tmp_path, "new", 4, slower=name)
+    assert compare.main(["--base", *base, "--new", *new, "--fail-slower", "5"]) == 1
+    out = capsys.readouterr().out
+    assert f"SLOWER: {name}: +50.0%" in out and "1 benchmark(s) slower by more than 5%" in out
+    assert "4 run(s) against 4, each run's median one sample" in out
+    assert compare.main(["--base", *base, "--new", *_runs(tmp_path, "same", 4), "--fail-slower", "5"]) == 0
+
+
+def test_too_few_runs_a_side_call_nothing(tmp_path, capsys):
+    name = _timed(json.loads(FIXTURE.read_text()))
+    base, new = _runs(tmp_path, "base", 3), _runs(tmp_path, "new", 3, slower=name)
+    assert compare.main(["--base", *base, "--new", *new, "--fail-slower", "5"]) == 0  # 3 a side: p >= 0.1
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith(name))
+    assert " ~ +50.0% (" in row and "+∞" in row
+
+
+def test_one_file_and_several_runs_cannot_be_mixed_on_a_side(capsys):
+    assert compare.main([str(FIXTURE), str(FIXTURE), "--base", str(FIXTURE)]) == 2
+    assert "give BASE.json NEW.json, or --base FILE... --new FILE..." in capsys.readouterr().err
