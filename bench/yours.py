@@ -1,0 +1,251 @@
+"""Check your own descent: ``python -m bench.yours PATH.py`` (or ``check(fit)`` from a notebook).
+
+PATH.py defines ``fit(X, y, lr, epochs)`` returning ``(w, b, costs)``: X has one example per row
+(m rows, n features; the course stacks examples as columns, its X is this X.T), w starts at zeros
+and b at 0, and ``costs[k]`` is the cost before epoch k's update, as the ladder's rungs do.
+
+The checker compares your answers with the ladder's float64 reference (``numpy_vectorized``) and
+says what is wrong in the course's terms: the cost J at the start, then dw and db (read from your
+first step: w = -lr * dw), then the whole descent, each at the smallest size where it goes wrong,
+by how much, with a hint. When every answer is right, it times your fit at three sizes beside the
+ladder's rungs and draws your nanoseconds per multiply-add on the ladder's chart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SIZES = ((4, 3), (200, 10), (2_000, 50))  # (m, n) of the answers checked: small, loops run in time
+TIMED = ((1_000, 10), (10_000, 100), (100_000, 100))  # (m, n) timed when the answers are right
+LR, EPOCHS = 0.5, 5
+TOLERANCE = 1e-6  # relative: float64 sums in another order stay far inside it
+LADDER = ("python_loops", "numpy_vectorized", "numba_fused")  # the rungs timed beside yours
+
+
+class CheckError(Exception):
+    """Your module or your fit cannot be checked; the message is one line saying why."""
+
+
+@dataclass
+class Verdict:
+    """What the checker found: right or not, and the lines it says."""
+
+    right: bool
+    lines: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
+
+
+def problem(m: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng([seed, m, n])
+    X = rng.standard_normal((m, n))
+    y = (rng.random(m) < 1 / (1 + np.exp(-X @ rng.standard_normal(n) / math.sqrt(n)))).astype(float)
+    return X, y
+
+
+def reference(X: np.ndarray, y: np.ndarray, lr: float, epochs: int):
+    from impls import IMPLEMENTATIONS
+
+    return IMPLEMENTATIONS["numpy_vectorized"].fit(X, y, lr=lr, epochs=epochs)
+
+
+def load(path: str | Path) -> Callable:
+    """The ``fit`` of the module at ``path``; ``CheckError`` with one line if there is none to call."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckError(f"{path}: no such file (give the path of a .py file that defines fit)")
+    spec = importlib.util.spec_from_file_location(f"yours_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # whatever the learner's module raises as it loads
+        raise CheckError(f"{path} raised {type(exc).__name__} as it loaded: {exc} ({_where(exc)})") from None
+    fit = getattr(module, "fit", None)
+    if not callable(fit):
+        raise CheckError(f"{path} defines no function fit(X, y, lr, epochs)")
+    return fit
+
+
+def _where(exc: BaseException) -> str:
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    return f"line {frame.lineno} of {Path(frame.filename).name}"
+
+
+def _call(fit: Callable, X, y, lr: float, epochs: int):
+    """(w, b, costs) as float64 arrays from your fit, or ``CheckError`` saying what came back."""
+    size = f"m = {X.shape[0]}, n = {X.shape[1]}"
+    X_in, y_in = X.copy(), y.copy()
+    try:
+        out = fit(X_in, y_in, lr, epochs)
+    except Exception as exc:
+        raise CheckError(f"your fit raised {type(exc).__name__} at {size}: {exc} ({_where(exc)})") from None
+    if not (np.array_equal(X_in, X) and np.array_equal(y_in, y)):
+        raise CheckError(f"your fit changed X or y in place at {size}: work on copies")
+    if not (isinstance(out, tuple | list) and len(out) == 3):
+        raise CheckError(f"fit must return (w, b, costs); yours returned {type(out).__name__} at {size}")
+    w, b, costs = (np.asarray(v, dtype=float) for v in out)
+    n = X.shape[1]
+    if w.size != n:
+        raise CheckError(f"w must hold n = {n} numbers, one per feature; yours has shape {w.shape} at {size}")
+    if b.size != 1:
+        raise CheckError(f"b must be one number; yours has shape {b.shape} at {size}")
+    if costs.size != epochs:
+        raise CheckError(f"costs must hold one cost per epoch ({epochs}); yours has {costs.size} at {size}")
+    return w.reshape(n), float(b.reshape(())), costs.reshape(epochs)
+
+
+def _off(yours, expected) -> float:
+    yours, expected = np.asarray(yours, dtype=float), np.asarray(expected, dtype=float)
+    return float(np.max(np.abs(yours - expected)) / max(1e-12, float(np.max(np.abs(expected)))))
+
+
+def _gradient_hint(name: str, yours, expected, m: int) -> str:
+    """What a wrong dw or db most likely misses, from how it relates to the right one."""
+    yours, expected = np.ravel(yours), np.ravel(expected)
+    formula = "dw = (1/m) X.T @ (a - y)" if name == "dw" else "db = (1/m) * sum(a - y)"
+    if np.allclose(yours, -expected, rtol=1e-6, atol=1e-12):
+        return f"the sign is flipped: the error is a - y (prediction minus label). {formula}"
+    if np.allclose(yours, m * expected, rtol=1e-6, atol=1e-12):
+        return f"it is m times too large: divide the sum by m. {formula}"
+    if np.allclose(yours * m, expected, rtol=1e-6, atol=1e-12):
+        return f"it is divided by m twice. {formula}"
+    return f"{formula}, with a = sigmoid(X @ w + b) for every example"
+
+
+def check(fit: Callable) -> Verdict:
+    """Your answers against the reference at each size of ``SIZES``; the first thing wrong, named."""
+    lines = []
+    try:
+        for m, n in SIZES:
+            X, y = problem(m, n)
+            size = f"m = {m}, n = {n}"
+            w1, b1, c1 = _call(fit, X, y, LR, 1)
+            ref = reference(X, y, LR, 1)
+            j0 = float(ref.costs[0])
+            if _off(c1[0], j0) > TOLERANCE:
+                return Verdict(False, [
+                    f"cost: wrong at {size}. At the start (w = 0, b = 0) every a is 0.5 and J = log 2 = "
+                    f"{j0:.6f}; yours is {c1[0]:.6f} ({_off(c1[0], j0):.1%} off). Hint: J = -(1/m) * "
+                    "sum(y * log(a) + (1 - y) * log(1 - a)), with the minus sign and the 1/m; and costs[0] "
+                    "is the cost before the first update."
+                ])  # fmt: skip
+            dw, db = -w1 / LR, -b1 / LR  # from w = 0 and b = 0, one step: w = -lr * dw
+            ref_dw, ref_db = -ref.w / LR, -ref.b / LR
+            for name, yours, expected in (("dw", dw, ref_dw), ("db", db, ref_db)):
+                if _off(yours, expected) > TOLERANCE:
+                    hint = _gradient_hint(name, yours, expected, m)
+                    return Verdict(False, [
+                        f"{name}: wrong at {size} (read from your first step, w = -lr * dw): "
+                        f"{_off(yours, expected):.1%} off the reference. Hint: {hint}."
+                    ])  # fmt: skip
+            w, b, costs = _call(fit, X, y, LR, EPOCHS)
+            ref = reference(X, y, LR, EPOCHS)
+            worst = max(_off(w, ref.w), _off(b, ref.b), _off(costs, ref.costs))
+            if worst > TOLERANCE:
+                k = int(np.argmax(np.abs(costs - ref.costs) > TOLERANCE * np.abs(ref.costs)))
+                return Verdict(False, [
+                    f"the descent: wrong at {size} from epoch {k} on ({worst:.1%} off), though J, dw and db "
+                    "of the first step are right. Hint: each epoch computes a, J, dw and db at the current "
+                    "w and b, records J, then updates w = w - lr * dw and b = b - lr * db."
+                ])  # fmt: skip
+            lines.append(f"right at {size}: J, dw, db and {EPOCHS} epochs agree with the reference")
+    except CheckError as exc:
+        return Verdict(False, [str(exc)])
+    return Verdict(True, [*lines, "All right."])
+
+
+def seconds_per_epoch(fit: Callable, m: int, n: int, budget_s: float = 0.3) -> float:
+    """Your fit's seconds per epoch at m x n: one untimed epoch (a compile, a first touch), then
+    enough epochs for about ``budget_s``."""
+    X, y = problem(m, n)
+    start = time.perf_counter()
+    fit(X, y, LR, 1)
+    first = time.perf_counter() - start
+    epochs = max(1, min(50, int(budget_s / max(first, 1e-6))))
+    start = time.perf_counter()
+    fit(X, y, LR, epochs)
+    return (time.perf_counter() - start) / epochs
+
+
+def ns_per_multiply_add(seconds: float, m: int, n: int) -> float:
+    """An epoch does 2 m n multiply-adds (X @ w, then X.T @ error): nanoseconds per one."""
+    return seconds / (2 * m * n) * 1e9
+
+
+def timings(fit: Callable, sizes=TIMED, loops_up_to: int = 10**6) -> dict[str, dict[tuple, float]]:
+    """Nanoseconds per multiply-add of yours and of the ladder's rungs at each size (pure Python only
+    where m n is small enough to time in a second)."""
+    from impls import IMPLEMENTATIONS
+
+    out: dict[str, dict[tuple, float]] = {"yours": {}}
+    for m, n in sizes:
+        out["yours"][m, n] = ns_per_multiply_add(seconds_per_epoch(fit, m, n), m, n)
+        for name in LADDER:
+            if name == "python_loops" and m * n > loops_up_to:
+                continue
+            rung = IMPLEMENTATIONS[name]
+            ladder_fit = lambda X, y, lr, epochs, rung=rung: rung.fit(X, y, lr=lr, epochs=epochs)  # noqa: E731
+            out.setdefault(name, {})[m, n] = ns_per_multiply_add(seconds_per_epoch(ladder_fit, m, n), m, n)
+    return out
+
+
+def draw(found: dict[str, dict[tuple, float]], path: Path) -> Path:
+    """Your line on the ladder's chart: nanoseconds per multiply-add against the size of X."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for k, (name, points) in enumerate(found.items()):
+        sizes = sorted(points, key=lambda s: s[0] * s[1])
+        mn = [m * n for m, n in sizes]
+        style = {"color": "black", "linewidth": 3, "marker": "o"} if name == "yours" else {"marker": "."}
+        ax.plot(mn, [points[s] for s in sizes], label=name, color=style.pop("color", f"C{k}"), **style)
+    ax.set(xscale="log", yscale="log", xlabel="m × n (elements of X)", ylabel="ns per multiply-add")
+    ax.set_title("Your fit on the ladder")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.yours", description=__doc__.splitlines()[0])
+    parser.add_argument("path", type=Path, help="your module: a .py file that defines fit(X, y, lr, epochs)")
+    parser.add_argument("--no-timing", action="store_true", help="check the answers only")
+    parser.add_argument("--chart", type=Path, default=Path("yours.png"), help="where to draw (yours.png)")
+    args = parser.parse_args(argv)
+    try:
+        fit = load(args.path)
+    except CheckError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    verdict = check(fit)
+    print(verdict)
+    if not verdict.right:
+        return 1
+    if not args.no_timing:
+        found = timings(fit)
+        print("\nnanoseconds per multiply-add (an epoch does 2 m n of them):")
+        for m, n in found["yours"]:
+            beside = ", ".join(f"{name} {pts[m, n]:.3g}" for name, pts in found.items() if (m, n) in pts)
+            print(f"  m = {m:>7,}, n = {n:>4}: {beside}")
+        print(f"drawn in {draw(found, args.chart)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
