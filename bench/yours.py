@@ -89,7 +89,17 @@ def _call(fit: Callable, X, y, lr: float, epochs: int):
     try:
         out = fit(X_in, y_in, lr, epochs)
     except Exception as exc:
-        raise CheckError(f"your fit raised {type(exc).__name__} at {size}: {exc} ({_where(exc)})") from None
+        hint = ""
+        if isinstance(exc, ValueError) and any(
+            w in str(exc) for w in ("matmul", "shape", "broadcast", "align")
+        ):
+            hint = (
+                ". Hint: here X has one example per row (m x n, the course's X.T), so z = X @ w + b "
+                "and dw = X.T @ (a - y) / m, with w and dw of n numbers"
+            )
+        raise CheckError(
+            f"your fit raised {type(exc).__name__} at {size}: {exc} ({_where(exc)}){hint}"
+        ) from None
     if not (np.array_equal(X_in, X) and np.array_equal(y_in, y)):
         raise CheckError(f"your fit changed X or y in place at {size}: work on copies")
     if not (isinstance(out, tuple | list) and len(out) == 3):

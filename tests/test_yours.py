@@ -160,3 +160,12 @@ def test_the_notebook_with_its_solution_in_place_passes(solution, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     checks = "All right." if solution == "vectorized.py" else "right at m = 2000"
     assert done.stdout.count(checks) >= 2, done.stdout
+
+
+def test_the_courses_column_layout_gets_a_hint_about_rows(tmp_path, capsys):
+    """A learner used to the course's X (examples as columns) writes X @ (a - y): told which way here."""
+    columns = VECTORIZED.replace("dw = X.T @ (a - y) / m", "dw = X @ (a - y) / m")
+    assert yours.main([str(_module(tmp_path, columns)), "--no-timing"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("your fit raised ValueError at m = 4, n = 3: matmul")
+    assert "Hint: here X has one example per row (m x n, the course's X.T)" in out

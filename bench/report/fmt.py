@@ -112,14 +112,18 @@ def level(r: Ratio) -> str:
 
 
 def versus(t: float | None, other: float | None) -> str:
-    """'2.1× faster than' or '1.3× slower than', whichever the two times say, where the interval of
-    their ratio excludes a tie; else 'level with' and the interval."""
+    """'2.1× faster than' or '1.3× slower than': the ratio of the two times as shown (best rounds),
+    where the interval of their ratio excludes a tie; else 'level with' and the interval."""
     if t is None or other is None or t <= 0 or other <= 0:
         return "n/a against"
     r = compared(t, other)
     if r is not None and r.verdict() == "level":
         return level(r)
-    ratio = r.estimate if r is not None else t / other  # the medians' ratio where rounds were kept
+    ratio = t / other  # of the times the page shows (best rounds); the word follows the interval
+    if r is not None and (ratio - 1) * (r.estimate - 1) < 0:  # the medians point the other way
+        best = "faster" if t < other else "slower"
+        median = f"{fmt_x(1 / r.estimate)} faster" if r.estimate < 1 else f"{fmt_x(r.estimate)} slower"
+        return f"{best} in its best round but {median} in its median round than"
     return f"{fmt_x(1 / ratio)} faster than" if ratio < 1 else f"{fmt_x(ratio)} slower than"
 
 
@@ -131,7 +135,9 @@ def change(t: float | None, other: float | None) -> str:
     r = compared(t, other)
     if r is not None and r.verdict() == "level":
         return level(r)
-    ratio = r.estimate if r is not None else t / other
+    ratio = t / other  # of the times the page shows; the word follows the interval
+    if r is not None and (ratio - 1) * (r.estimate - 1) < 0:  # the medians point the other way
+        return versus(t, other)
     return f"{fmt_pct(1 - ratio)} faster than" if ratio < 1 else f"{fmt_pct(ratio - 1)} slower than"
 
 

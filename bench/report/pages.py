@@ -18,6 +18,7 @@ from pathlib import Path
 import jinja2
 import matplotlib.pyplot as plt
 
+from bench.report import glossary
 from bench.report.charts import CHARTS
 from bench.report.charts.machines import plot_machines
 from bench.report.facts import Facts, machines
@@ -114,8 +115,9 @@ def _tables(facts: Facts) -> dict[str, str]:
 
 
 def _steps(facts: Facts) -> dict:
-    """The ladder's steps by page: the main page's up to the one-process rung, the rest past NumPy
-    (the planned rung has a page of its own), and the peers."""
+    """The ladder's steps by page: the main page's three (loops, NumPy, one compiled pass: the
+    baseline, reference and one-process rungs), the others below the one-process rung on the page
+    of more steps, the rest past NumPy (the planned rung has a page of its own), and the peers."""
     ladder = facts.ladder
     aside = (*ladder.peers, *ladder.distributed)
     steps = [
@@ -125,8 +127,12 @@ def _steps(facts: Facts) -> dict:
     ]
     names = [f.name for f in steps]
     split = names.index(ladder.one_process) + 1 if ladder.one_process in names else len(steps)
+    three = (ladder.baseline, ladder.reference, ladder.one_process)
     return {
-        "main_steps": teaching_code(steps[:split]),
+        # The main page leaves out the parallel driver the compiled kernels share: its text says what
+        # it does, and every kernel of the page is shown whole.
+        "main_steps": teaching_code([f for f in steps[:split] if f.name in three], ("descend_chunked",)),
+        "between_steps": teaching_code([f for f in steps[:split] if f.name not in three]),
         "deep_steps": teaching_code([f for f in steps[split:] if f.name != ladder.planned]),
         "peers": [
             f
@@ -200,10 +206,12 @@ def redo_env(facts: Facts) -> str:
 #: The lesson's pages: the main page for a learner, and pages of depth it links.
 PAGES = {
     "README.md": "main.md.j2",
+    "more-steps.md": "more_steps.md.j2",
     "past-numpy.md": "past_numpy.md.j2",
     "planner.md": "planner.md.j2",
     "beyond.md": "beyond.md.j2",
     "methods.md": "methods.md.j2",  # it lists what every page could not say
+    glossary.PAGE: "glossary.md.j2",
 }
 
 
@@ -218,9 +226,20 @@ def _render_pages(common: dict, gaps: Gaps) -> dict[str, str]:
     out = {}
     for name, template in PAGES.items():
         page = {"page": name, "gaps": gaps.known, "have": gaps.have, "gap": gaps.gap}
-        text = env.get_template(template).render({**common, **page})
+        text = env.get_template(template).render({**common, **page, "glossary": glossary.terms()})
+        if name not in ("README.md", glossary.PAGE):  # the main page defines its terms in its text
+            text = _with_terms_line(text)
         out[name] = text.rstrip("\n") + "\n"
     return out
+
+
+def _with_terms_line(text: str, glossary_page: str = glossary.PAGE) -> str:
+    """The page with a line under its title linking the terms it uses without defining them."""
+    line = glossary.terms_line(text, glossary_page)
+    if not line:
+        return text
+    title, _, rest = text.partition("\n")
+    return f"{title}\n\n{line}\n{rest}"
 
 
 def lesson(facts: Facts, figures: dict[str, str], links: dict[str, str] | None = None) -> Lesson:
@@ -294,7 +313,7 @@ def render_machines(compared: list[machines.Machine], chart: bool) -> str:
             reference=compared[0].facts.ladder.reference,
         )
     )
-    return page.rstrip("\n") + "\n"
+    return _with_terms_line(page, "../" + glossary.PAGE).rstrip("\n") + "\n"
 
 
 def write_machines(

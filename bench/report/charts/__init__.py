@@ -13,6 +13,7 @@ from bench.report.charts import beyond, planner, rungs
 from bench.report.facts import Facts
 
 CHARTS: dict[str, tuple[str, Callable[[Facts], Figure | None]]] = {
+    "ns_per_mac": ("What one multiply-add costs, rung by rung", rungs.plot_ns_per_multiply_add),
     "cost_vs_time": ("Training cost against wall-clock time, every rung", rungs.plot_cost_vs_time),
     "time_vs_m": ("Time per epoch against m", rungs.plot_time_vs_m),
     "speedup_python": ("Speedup over the first rung", rungs.plot_speedup_over_baseline),
@@ -23,6 +24,6 @@ CHARTS: dict[str, tuple[str, Callable[[Facts], Figure | None]]] = {
     "threads": ("One thread against all", rungs.plot_threads),
     "jit": ("JIT compile time and break-even", rungs.plot_jit),
     "tuning": ("The planned rung's candidates, timed on this machine", planner.plot_tuning),
-    "memory": ("Memory allocated per epoch", rungs.plot_memory),
+    "memory": ("Peak memory of a one-epoch fit", rungs.plot_memory),
     "distributed": ("The descent on a Dask cluster: epochs, scheduling and blocks", beyond.plot_dask),
 }

@@ -215,7 +215,7 @@ def plot_memory(facts: Facts) -> Figure | None:
     m, n = int(mem["m"].iat[0]), int(mem["n"].iat[0])
     fig, ax = figure(
         facts,
-        f"Memory a fit of one epoch allocates beyond X and y ({fmt_size((m, n))}, float64)",
+        f"Peak memory of a one-epoch fit beyond X and y ({fmt_size((m, n))}, float64)",
         "peak, in m-long arrays (peak bytes ÷ 8m)",
         "",
     )
@@ -255,4 +255,26 @@ def plot_cost_vs_time(facts: Facts) -> Figure | None:
     ax.axhline(curve["optimum"], color="#444444", linewidth=0.8, linestyle=":", label="the optimum")
     ax.set_xscale("log")
     legend(ax)
+    return fig
+
+
+def plot_ns_per_multiply_add(facts: Facts) -> Figure | None:
+    """The one picture: what one multiply-add costs, rung by rung, and the floor that reading X sets."""
+    found, floor = facts.sections["ns_per_mac"]
+    if len(found) < 2:
+        return None
+    fig, ax = figure(facts, "What one multiply-add costs, rung by rung", "nanoseconds (log scale)", "")
+    names = [name for name, _, _ in found][::-1]
+    values = [ns for _, ns, _ in found][::-1]
+    ax.barh(names, values, color=[colour(facts, r) for r in names])
+    for y, (ns, (m, n)) in enumerate(zip(values, [size for _, _, size in found][::-1], strict=True)):
+        ax.text(ns, y, f" {ns:.3g} ns  ({fmt_size((m, n))})", va="center", fontsize=8)
+    ax.set_xscale("log")
+    if floor is not None:
+        ax.axvline(floor, color="black", linestyle="--")
+        ax.text(
+            floor, len(names) - 0.45, f" the floor: reading X once, {floor:.2g} ns", fontsize=8, va="bottom"
+        )
+    ax.set_xlim(left=min([*values, floor or min(values)]) / 3, right=max(values) * 30)
+    fig.subplots_adjust(left=0.2, right=0.95)
     return fig

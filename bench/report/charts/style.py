@@ -1,8 +1,8 @@
 """What every chart shares: one style per rung, the figure with the machine's footer, the legend.
 
-Every rung of a run's ladder gets a style of its own (colour, marker and line), fixed by its place
-in the ladder, so a rung looks the same in every chart and no two rungs look alike. The probe is
-black and dashed.
+Every rung of a run's ladder gets a style of its own (a colour of its own up to 16 rungs, a marker
+and a line), fixed by its place in the ladder, so a rung looks the same in every chart and no two
+rungs share a colour. The probe is black and dashed.
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ from bench.report.facts import Facts
 from bench.report.fmt import machine_footer
 from bench.schema import ROOFLINE
 
-# Okabe & Ito's colour-blind-safe palette (black is kept for the probe).
+# Okabe & Ito's colour-blind-safe palette (black is kept for the probe), then the darker colours of
+# Paul Tol's palettes: 16 colours, so that no two rungs of a ladder share one in a chart.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#999999", "#F0E442"]
+TOL = ["#332288", "#882255", "#117733", "#999933", "#AA4499", "#44AA99", "#661100", "#6699CC"]
+COLOURS = OKABE_ITO + TOL
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 LINES = ["-", "--", ":"]
 #: Wide enough for a legend beside the axes, at the width GitHub shows a picture (about 900 px).
@@ -40,11 +43,11 @@ class Style:
 
 
 PROBE = Style("#000000", "", "--")
-#: Distinct styles in order: colours first, then the same colours with other markers and lines.
+#: Distinct styles in order: a colour each, then the same colours with other markers and lines.
 STYLES = [
     Style(c, MARKERS[(i + k) % len(MARKERS)], line)
     for k, line in enumerate(LINES)
-    for i, c in enumerate(OKABE_ITO)
+    for i, c in enumerate(COLOURS)
 ]
 
 

@@ -98,6 +98,7 @@ def _times(results: Results) -> dict:
 def _sections(results: Results, distributed: Beyond | None, s: Sizes, probe: RungFacts, costs) -> dict:
     """The numbers of the sections past the ladder's steps."""
     return {
+        "ns_per_mac": rungs.ns_per_multiply_add(results),
         "optimum": rungs.optimum(results),
         "curve": rungs.curve(results),
         "distributed": distributed,

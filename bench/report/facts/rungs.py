@@ -3,6 +3,7 @@ compilation, memory, errors and the ways to the optimum."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
@@ -393,15 +394,47 @@ def curve(results: Results) -> dict | None:
     }
 
 
-def teaching_code(steps: list[RungFacts]) -> list[RungFacts]:
+def teaching_code(steps: list[RungFacts], leave_out: tuple[str, ...] = ()) -> list[RungFacts]:
     """The steps of a page with each one's code and, after it, the helpers it calls that no earlier
-    step of the page showed; ``shown_above`` names the others."""
+    step of the page showed; ``shown_above`` names the others. Helpers named in ``leave_out`` (by
+    their last name) are not listed: the page describes them and names their file."""
     shown: set[str] = set()
     out = []
     for facts in steps:
-        new = [(name, code) for name, code in facts.helpers if name not in shown]
+        new = [
+            (name, code)
+            for name, code in facts.helpers
+            if name not in shown and name.rsplit(".", 1)[-1] not in leave_out
+        ]
         above = [name.rsplit(".", 1)[-1] for name, _ in facts.helpers if name in shown]
         shown |= {name for name, _ in facts.helpers}
-        code = "\n\n\n".join([facts.code, *(code for _, code in new)]) if facts.code else ""
+        blocks = [block for block in facts.code.split("\n\n\n") if _defines(block) not in leave_out]
+        code = "\n\n\n".join([*blocks, *(code for _, code in new)]) if facts.code else ""
         out.append(replace(facts, code=code, shown_above=above))
     return out
+
+
+def _defines(block: str) -> str | None:
+    """The name of the function a block of source defines (after its decorators), if it is one."""
+    found = re.search(r"^def (\w+)\(", block, re.M)
+    return found.group(1) if found else None
+
+
+def ns_per_multiply_add(results: Results) -> tuple[list[tuple[str, float, tuple[int, int]]], float | None]:
+    """Each one-process rung's nanoseconds per multiply-add (an epoch does 2 m n of them: X @ w, then
+    X.T @ error) at the largest m of the m sweep it ran, and the floor that the probe's read of X
+    sets there: one read of X per epoch and no arithmetic at all."""
+    sweep = select.m_sweep(results)
+    aside = set(results.ladder.peers) | set(results.ladder.distributed)
+    out = []
+    for rung in (r for r in select.rung_order(results) if r not in aside):
+        mine = sweep[sweep["rung"] == rung]
+        if not mine.empty:
+            row = mine.loc[mine["m"].idxmax()]
+            m, n = int(row["m"]), int(row["n"])
+            out.append((rung, float(row["time_per_epoch_s"]) / (2 * m * n) * 1e9, (m, n)))
+    probe = sweep[sweep["rung"] == ROOFLINE]
+    if probe.empty:
+        return out, None
+    row = probe.loc[probe["m"].idxmax()]
+    return out, float(row["time_per_epoch_s"]) / (2 * int(row["m"]) * int(row["n"])) * 1e9
