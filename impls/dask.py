@@ -786,20 +786,23 @@ WATCH_S = 1.0  # while an epoch's tasks run, how often the fit looks whether the
 
 def _gather(active, parts: list) -> list:
     """The results of ``parts``; ``ClusterLost`` where the connection to the scheduler closes, or no
-    worker is left for ``workers_timeout()`` (tasks on a cluster with no worker wait for ever)."""
-    distributed = import_module("distributed")
-    alone_since = None
-    while True:
+    worker is left for ``workers_timeout()``. Each result is awaited at most ``WATCH_S`` at a time
+    (a gather from a worker that died retries its connection for half a minute, and tasks on a
+    cluster with no worker wait for ever), and between waits the scheduler is asked for workers."""
+    closed = import_module("distributed.comm.core").CommClosedError
+    results, alone_since = [], None
+    while len(results) < len(parts):
         try:
-            with active.as_current():  # wait() asks for the current client
-                distributed.wait(parts, timeout=WATCH_S)
-            return active.gather(parts)
-        except TimeoutError:
-            pass  # still running: is anyone running it?
+            results.append(parts[len(results)].result(timeout=WATCH_S))
+            continue
+        except (TimeoutError, closed):
+            pass  # still running, or its worker went away while sending it: is anyone there?
         except (CancelledError, OSError):
             if active.status == "running":
                 raise  # a task's own error: the cluster is there
             raise ClusterLost("the connection to the scheduler closed") from None
+        if active.status != "running":
+            raise ClusterLost("the connection to the scheduler closed")
         try:
             workers = active.nthreads()  # one call to the scheduler
         except (CancelledError, OSError):
@@ -807,6 +810,7 @@ def _gather(active, parts: list) -> list:
         alone_since = None if workers else alone_since or time.monotonic()
         if alone_since is not None and time.monotonic() - alone_since >= workers_timeout():
             raise ClusterLost(f"every worker left, and none joined within {workers_timeout():g} s")
+    return results
 
 
 def descend(state: State, lr: float, epochs: int):
@@ -819,11 +823,11 @@ def descend(state: State, lr: float, epochs: int):
     m, n = state.X.shape
     w, b = state.w0.copy(), float(state.b0)
     costs = np.empty(epochs, dtype=np.float64)
+    address = _address(state.client)  # now: a client that lost its scheduler forgets the address
     for k in range(epochs):
         try:
             sums = epoch_sums(state, w, b)
         except ClusterLost as lost:
-            address = _address(state.client)
             raise ClusterLost(
                 f"dask: the cluster at {address} went away during epoch {k + 1} of {epochs} ({lost}); "
                 f"the fit stopped and returned nothing. Start the scheduler and its workers again "
