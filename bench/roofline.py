@@ -34,8 +34,8 @@ def read_all(X: np.ndarray) -> float:
 
 
 def wake(X: np.ndarray) -> None:
-    """Read the first four blocks of X (512 KiB of float64) with every thread, untimed: the probe's
-    threads (and, in a virtual machine, the CPUs they run on) are awake when a timed read follows
-    something that left them idle, such as a serial epoch. After 0.3 s idle the probe read 8 MB in
-    1.2 to 11 ms instead of 0.05 ms (bench/FINDINGS.md)."""
-    _sum_blocks(X.reshape(-1)[: 4 * BLOCK])
+    """Read all of X once with every thread, untimed: the probe's threads (and, in a virtual
+    machine, the CPUs they run on) are awake, and X is where a read leaves it, when a timed read
+    follows something that left them idle, such as a serial epoch. A read of the first 512 KiB only
+    left the next read of an X in the cache 10 to 25% slow after a serial epoch (bench/FINDINGS.md)."""
+    _sum_blocks(X.reshape(-1))
