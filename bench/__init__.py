@@ -1,13 +1,18 @@
 """Benchmarks of the ladder (pytest-benchmark) and the report that turns their results into a lesson."""
 
 import os as _os
+import sys as _sys
+
+#: Whether this package loaded before NumPy (and with it OpenBLAS), as in a benchmark run (pytest
+#: loads ``-p bench`` before other packages' plugins, some of which import NumPy: pyproject.toml)
+#: or a ``python -m bench...`` command. Every run records it.
+BLAS_SETTING_IN_TIME = "numpy" not in _sys.modules
 
 #: OpenBLAS's worker threads busy-wait for 2**28 cycles (about 0.1 s) after every BLAS call; on a
 #: 2-core machine they took a core from whatever was timed next (the probe read X 1.6x slower
 #: right after a numpy_vectorized epoch: bench/FINDINGS.md). 2**4 cycles: they sleep at once.
-#: Read when OpenBLAS loads, so set before numpy is imported; a value the user set is kept.
-_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
-#: Whether that came before OpenBLAS loaded, as it must to count (pytest loads ``-p bench`` before
-#: other packages' plugins, some of which import NumPy: pyproject.toml). Every run records it.
-BLAS_SETTING_IN_TIME = "numpy" not in __import__("sys").modules
+#: OpenBLAS reads it when it loads, so it is set only where that is still to come: a program that
+#: imported NumPy first (any user of ``impls``, whose planner reads ``bench.stats``) keeps its
+#: environment as it was. A value the user set is kept.
+if BLAS_SETTING_IN_TIME:
+    _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")

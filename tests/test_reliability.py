@@ -248,3 +248,18 @@ def test_the_benchmarks_blas_setting_is_made_before_openblas_loads():
 
     assert bench.BLAS_SETTING_IN_TIME
     assert os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+
+
+def test_using_the_ladder_leaves_the_programs_environment_alone():
+    """The planner reads ``bench.stats``; importing it must not change a user's environment (the
+    OpenBLAS setting is for benchmark processes, made only before NumPy loads)."""
+    script = (
+        "import os, numpy as np; from impls import IMPLEMENTATIONS; "
+        "X = np.ones((50, 3)); IMPLEMENTATIONS['numba_tuned'].fit(X, np.zeros(50), lr=0.1, epochs=2); "
+        "import sys; assert 'bench' in sys.modules; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    env["LADDER_PLANNING"] = "estimate"
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "None"
