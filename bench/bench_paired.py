@@ -40,11 +40,11 @@ from bench.harness import (
     threads_of,
 )
 from bench.pinned import PinnedRung
-from bench.roofline import read_all, wake
+from bench.roofline import read_all, reads_lasting, wake
 from bench.schema import record
 from impls import IMPLEMENTATIONS, PLANNED
 from impls.planner import plan
-from impls.planner.race import run_race
+from impls.planner.race import RULES, run_race
 
 COMPILED = [name for name, rung in IMPLEMENTATIONS.items() if rung.jit]
 SWEEP_FROM_M = 100_000  # below this X sits in cache and an epoch takes microseconds: no probe to compare
@@ -100,7 +100,7 @@ def test_share_of_probe(benchmark, point: Point):
             benchmark.pedantic(pair, args=args, rounds=rounds, iterations=1)
             pinned["pinned_round_trip_s"] = child.round_trip_s()
             result = child.report()[0]
-        threads = 1
+        threads, reads = 1, 1  # the pinned points' X lies beyond the cache: one read lasts
     else:
         X, _ = get_data(point.m, point.n, point.dtype)
         problem = timed_problem(rung, point.m, point.n, point.dtype, epochs)
@@ -110,9 +110,9 @@ def test_share_of_probe(benchmark, point: Point):
         def probe():
             read_all(X)
 
-        def timed_probe() -> float:
+        def timed_probe() -> float:  # the mean of reads lasting RULES.turn_s at least
             wake(X)  # its threads awake whatever ran before, as in the rung's warm epochs
-            return timed(probe)
+            return timed(lambda: [probe() for _ in range(reads)]) / reads
 
         def epoch():
             answers.append(rung.run(state, problem))
@@ -121,6 +121,7 @@ def test_share_of_probe(benchmark, point: Point):
         with limited_threads(ROOFLINE, point.threads), limited_threads(point.rung, point.threads) as threads:
             probe()
             epoch()  # compile, first touch
+            reads = reads_lasting(X, RULES.turn_s)
             benchmark.pedantic(pair, args=(timed_probe, epoch), rounds=PROFILE.paired_rounds, iterations=1)
         result = answers[-1]
     shares = np.array([probe / epoch for probe, epoch in pairs])
@@ -133,6 +134,7 @@ def test_share_of_probe(benchmark, point: Point):
             share_median=float(np.median(shares)),
             share_q25=float(np.quantile(shares, 0.25)),
             share_q75=float(np.quantile(shares, 0.75)),
+            probe_reads=reads,
             probe_best_s=min(p for p, _ in pairs),
             epoch_best_s=min(e for _, e in pairs),
             max_rel_error=answer_error(result, point, epochs),

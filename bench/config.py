@@ -30,7 +30,7 @@ class Profile:
     budget_s: float  # a rung predicted to need longer than this for one round is skipped
     jit_rounds: int
     jit_dtypes: tuple[str, ...] = ("float64", "float32")  # each dtype is a compilation of its own
-    paired_rounds: int = 10  # probe/rung pairs per paired-share benchmark
+    paired_rounds: int = 20  # probe/rung pairs per paired-share benchmark
     tuning_landscape_s: float = 2.0  # timing bound of each candidate landscape (numba_tuned)
     head_to_head_s: float = 3.0  # timing bound of each race of numba_tuned against the ladder ...
     # ... and its least rounds: the median of fewer moved by a few percent, the size of the 5% the

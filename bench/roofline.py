@@ -6,6 +6,9 @@ time`` is the fastest an epoch can go once X no longer fits in cache.
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 from numba import njit, prange
 
@@ -31,6 +34,20 @@ def _sum_blocks(flat):
 def read_all(X: np.ndarray) -> float:
     """Sum every element of a C-contiguous array: a pure streaming read, SIMD and all threads."""
     return _sum_blocks(X.reshape(-1))
+
+
+def reads_lasting(X: np.ndarray, seconds: float) -> int:
+    """How many whole reads of X together last at least ``seconds`` (one at least).
+
+    Where X sits in the cache one read lasts tens of microseconds, and entering the threads'
+    parallel region (microseconds, more when they were asleep) is a quarter of it; the probe
+    times that many reads back to back and gives their mean, as the planner's turns do.
+    """
+    wake(X)
+    start = time.perf_counter()
+    _sum_blocks(X.reshape(-1))
+    once = time.perf_counter() - start
+    return max(1, math.ceil(seconds / max(once, 1e-9)))
 
 
 def wake(X: np.ndarray) -> None:

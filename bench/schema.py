@@ -72,6 +72,7 @@ KINDS: dict[str, tuple[Field, ...]] = {
     + _fields(
         ("probe_threads", int),
         ("pairs_s", list),
+        ("probe_reads", int, False),  # reads of X the probe timed back to back per pair (older runs: 1)
         ("share_median", float),
         ("share_q25", float),
         ("share_q75", float),

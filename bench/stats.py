@@ -110,6 +110,25 @@ def paired(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENC
     return Ratio(estimate, low, high, int(a.size), True, confidence)
 
 
+def alternating(values: Sequence[float], confidence: float = CONFIDENCE) -> Ratio:
+    """The effect of order in rounds that alternate it: ``values`` in time order, the even ones
+    taken under one order (say, before the epoch) and the odd ones under the other (after it).
+
+    Each odd value is divided by the geometric mean of its even neighbours, so a drift of the
+    machine over the rounds cancels where a comparison of the two halves' medians would carry it;
+    the ratio is the median of those, odd over even, with its interval.
+    """
+    x = _sample(values, "values")
+    if x.size < 2:
+        raise StatsError(f"values must alternate two orders, got {x.size} value")
+    ratios = []
+    for k in range(1, x.size, 2):
+        neighbours = x[k - 1 : k + 2 : 2]  # the even values either side (one at the end)
+        ratios.append(x[k] / math.exp(np.mean(np.log(neighbours))))
+    estimate, low, high = median_interval(ratios, confidence)
+    return Ratio(estimate, low, high, len(ratios), True, confidence)
+
+
 def _ratio_of_medians(a, b, axis=-1):
     return np.median(a, axis=axis) / np.median(b, axis=axis)
 

@@ -100,3 +100,13 @@ def test_the_inputs_are_left_as_they_were():
     before = (a.copy(), list(b))
     stats.independent(a, b), stats.paired(a, b)
     assert np.array_equal(a, before[0]) and b == before[1]
+
+
+def test_an_order_effect_is_found_under_a_drift_that_halves_would_carry():
+    drift = [1.0 + 0.05 * k for k in range(20)]  # the machine slows 5% a round
+    level = stats.alternating(drift)  # no order effect: the neighbours take the drift out
+    assert 0.99 < level.low <= level.estimate <= level.high < 1.01
+    late = stats.alternating([t * (1.2 if k % 2 else 1.0) for k, t in enumerate(drift)])
+    assert 1.19 < late.low <= late.estimate <= late.high < 1.21
+    with pytest.raises(stats.StatsError, match="alternate"):
+        stats.alternating([1.0])

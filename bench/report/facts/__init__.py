@@ -106,6 +106,7 @@ def _sections(results: Results, distributed: Beyond | None, s: Sizes, probe: Run
         "probe": probe,
         "beats_probe": rungs.beats_probe(results),
         "probe_spread": rungs.probe_spread(results),
+        "probe_order": rungs.probe_order(results),
         "hidden": rungs.hidden_arithmetic(results, results.ladder.one_process),
         **rungs.rounds(results),
         "first_fit": rungs.first_fit(results),

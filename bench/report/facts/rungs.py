@@ -3,6 +3,7 @@ compilation, memory, errors and the ways to the optimum."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, fields, replace
 
@@ -12,6 +13,7 @@ from bench.report.facts import select
 from bench.report.fmt import ratio
 from bench.report.load import Results
 from bench.schema import ROOFLINE
+from bench.stats import alternating, least_rounds
 
 
 @dataclass
@@ -211,6 +213,34 @@ def probe_spread(results: Results, size=None, dtype: str = "float64", threads: s
         "fast_rung": hit.loc[fast, "rung"],
         "fast": float(rate[fast]),
         "spread": float(rate[fast] / rate[slow]),
+    }
+
+
+def probe_order(results: Results) -> dict | None:
+    """Whether the probe's read depends on what ran before it, in the side-by-side benchmarks.
+
+    Their pairs alternate which goes first, so the probe reads X before the epoch in one round
+    and right after it in the next. Per benchmark, each read after an epoch over its neighbours
+    before one (``alternating``: a drift of the machine cancels); the benchmark
+    where that ratio lies furthest from 1, and how many lie beyond a tenth.
+    """
+    found = []
+    for row in results.pairs:
+        probes = [probe for probe, _ in row.get("pairs_s") or []]
+        if len(probes) < 2 * least_rounds():
+            continue
+        found.append((alternating(probes), row))
+    if not found:
+        return None
+    effect, row = max(found, key=lambda f: abs(math.log(f[0].estimate)))
+    return {
+        "benchmarks": len(found),
+        "beyond_tenth": sum(abs(r.estimate - 1) > 0.10 for r, _ in found),
+        "worst": effect,
+        "rung": row["rung"],
+        "size": (row["m"], row["n"]),
+        "dtype": row["dtype"],
+        "threads": row.get("threads_setting", "all"),
     }
 
 
