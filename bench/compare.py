@@ -6,6 +6,9 @@ its 95% interval (``bench.stats.independent``: a bootstrap over the rounds each 
 the changes, and the benchmarks found in one file only. With ``--fail-slower PCT`` it exits 1
 when any benchmark is slower by more than PCT percent with the whole interval beyond it: a gate
 for a CI. A file that cannot be read is one line and exit code 2, as for the report.
+``--calibration`` (two runs of one code on one machine) says how often the first run's intervals
+of the ratios between compiled rungs held the second run's: how far one run's intervals can be
+trusted on this machine.
 
 Rounds of one run share the machine's state of that minute; runs made apart do not. So several
 runs a side (``--base A1.json A2.json ... --new B1.json B2.json ...``, as benchstat's ``-count``)
@@ -132,6 +135,63 @@ def report(
     return "\n".join(lines), 1 if slower else 0
 
 
+def _race_ratios(run: Results) -> dict[tuple, stats.Ratio]:
+    """Every pair of fixed compiled rungs in the same-round races: a's epoch over b's, round by round
+    (the planned rung is left out: its plan may differ between runs)."""
+    out = {}
+    for race in run.head_to_head:
+        times = {
+            k: v for k, v in race["times_s"].items() if k in run.ladder.rungs and k != run.ladder.planned
+        }
+        point = (race["m"], race["n"], race["dtype"], race.get("threads_setting", "all"))
+        for a in sorted(times):
+            for b in sorted(times):
+                if a < b and len(times[a]) == len(times[b]):
+                    out[("race", *point, a, b)] = stats.paired(times[a], times[b])
+    return out
+
+
+def _descent_ratios(run: Results) -> dict[tuple, stats.Ratio]:
+    """Every pair of fixed compiled rungs timed at one point in the descent benchmarks, each its own
+    benchmark (the kept rounds)."""
+    rows = run.kind("descent")
+    jit = {name for name, info in run.ladder.rungs.items() if info.jit and name != run.ladder.planned}
+    rows = rows[rows["rung"].isin(jit)]
+    out = {}
+    for point, group in rows.groupby(["m", "n", "dtype", "threads_setting"]):
+        kept = {r.rung: run.rounds.get(r.benchmark) for r in group.itertuples()}
+        kept = {k: v for k, v in kept.items() if v and len(v) >= 2}
+        for a in sorted(kept):
+            for b in sorted(kept):
+                if a < b:
+                    out[("descent", *point, a, b)] = stats.independent(kept[a], kept[b])
+    return out
+
+
+def calibration(first: Results, second: Results) -> str:
+    """How often the first run's 95% intervals of ratios between compiled rungs held the second run's
+    estimates: 95% where intervals are honest about the noise between runs; and how far they would
+    have to widen to hold 90%."""
+    lines = [f"calibration: {first.path}'s intervals against {second.path}'s estimates"]
+    for kind, ratios in (("same-round races", _race_ratios), ("descents", _descent_ratios)):
+        a, b = ratios(first), ratios(second)
+        common = sorted(set(a) & set(b))
+        if not common:
+            lines.append(f"  {kind}: no ratio in both runs")
+            continue
+        held = sum(a[k].low <= b[k].estimate <= a[k].high for k in common)
+        # the widening each needs: how far outside run 1's interval run 2's estimate fell
+        outside = sorted(max(a[k].low / b[k].estimate, b[k].estimate / a[k].high, 1.0) for k in common)
+        moves = sorted(max(b[k].estimate / a[k].estimate, a[k].estimate / b[k].estimate) for k in common)
+        at = math.ceil(0.9 * len(common)) - 1
+        lines.append(
+            f"  {kind}: {held} of {len(common)} held ({held / len(common):.0%}); the ratios moved by "
+            f"{_pct(statistics.median(moves))} (median), {_pct(moves[at])} (90th percentile); "
+            f"widened by {_pct(outside[at])} either side, 90% would have held"
+        )
+    return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__.splitlines()[0])
     parser.add_argument("base", type=Path, nargs="?", help="the results file to compare against")
@@ -143,6 +203,11 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         metavar="PCT",
         help="exit 1 if a benchmark is slower by more than PCT%% beyond its interval",
+    )
+    parser.add_argument(
+        "--calibration",
+        action="store_true",
+        help="two runs of one code: how often the first's intervals held the second's ratios",
     )
     return parser
 
@@ -164,6 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     text, code = report(base, new, args.fail_slower)
+    if args.calibration:
+        if len(base) != 1 or len(new) != 1:
+            print("error: --calibration compares two runs, BASE.json NEW.json", file=sys.stderr)
+            return 2
+        text += "\n\n" + calibration(base[0], new[0])
     print(text)
     return code
 
