@@ -1,10 +1,11 @@
 """Numba, fused and parallel: one pass over X per epoch, chunks of examples across threads.
 
 The straightforward parallel kernel: each row is read once, used for its logit and, while
-still in L1, for its share of the gradient (``fused_rows``). This rung leaves the reading
-ahead to the hardware; ``numba_tuned`` also races the same kernel with a software prefetch
-(``fused_chunk``'s knob). ``descend_chunked``, ``Family`` and ``make_rung`` are shared with the
-rungs above it, which change only what happens inside a chunk (and which knobs it reads).
+still in L1, for its share of the gradient (``fused_rows``), in chunks of rows on all threads
+(``descend_fused``): code that runs as it reads, with Numba's own ``njit``. This rung leaves the
+reading ahead to the hardware; ``numba_tuned`` also races the same rows with a software prefetch
+(``fused_chunk``'s knob). ``descend_chunked``, ``Family`` and ``make_rung`` are the same driver
+for any chunk kernel, shared with the rungs above, which change only what happens inside a chunk.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from impls._common import Problem, Rung, Tolerance
 from impls._jit import compiled, fresh, parallel_region, specialize, uncached
+from impls._jit import compiled as njit  # Numba's njit, compiled once per machine (a disk cache)
 from impls._prefetch import LINE_BYTES, prefetch_until
 from impls._scalar import logistic_terms
 
@@ -53,21 +55,26 @@ def row_terms(row, label, w, b, acc):
     return loss, error
 
 
+@njit(fastmath={"reassoc", "contract"})
 def fused_rows(X, y, w, b, start, stop, acc):
-    """Rows [start, stop), each read once: their gradient added into ``acc``; returns the sums of
-    their errors and of their losses."""
-    db = 0.0
-    cost = 0.0
+    """Rows [start, stop), each read once: their gradient into ``acc``, sums of errors and losses out."""
+    db, cost = 0.0, 0.0
     for i in range(start, stop):
-        loss, error = row_terms(X[i], y[i], w, b, acc)
+        row = X[i]
+        z = b
+        for j in range(row.shape[0]):  # forward: z = x . w + b
+            z += row[j] * w[j]
+        loss, error = logistic_terms(z, y[i])
+        for j in range(row.shape[0]):  # backward, while the row is still in L1
+            acc[j] += error * row[j]
         cost += loss
         db += error
     return db, cost
 
 
 def fused_chunk(X, y, w, b, start, stop, acc, knobs):
-    """The chunk kernel the parallel driver calls: ``fused_rows``, or with ``knobs[0]`` > 0 the same
-    rows with a software prefetch that many bytes ahead (a knob ``numba_tuned`` races)."""
+    """The chunk kernel the shared driver calls: ``fused_rows``, or with ``knobs[0]`` > 0 the same
+    rows (``row_terms``) with a software prefetch that many bytes ahead (a knob ``numba_tuned`` races)."""
     if knobs[0] <= 0:
         return fused_rows(X, y, w, b, start, stop, acc)
     n = X.shape[1]
@@ -84,6 +91,34 @@ def fused_chunk(X, y, w, b, start, stop, acc, knobs):
         cost += loss
         db += error
     return db, cost
+
+
+@njit(parallel=True, fastmath={"reassoc", "contract"})
+def descend_fused(X, y, w, b, lr, epochs, costs, chunk_rows):
+    """The epochs: chunks of ``chunk_rows`` rows on the threads, each with partial sums of its own."""
+    m, n = X.shape
+    n_chunks = (m + chunk_rows - 1) // chunk_rows
+    dw_parts = np.empty((n_chunks, n))
+    db_parts, cost_parts = np.empty(n_chunks), np.empty(n_chunks)
+    for epoch in range(epochs):
+        for c in prange(n_chunks):  # the chunks, shared out among the threads
+            for j in range(n):
+                dw_parts[c, j] = 0.0
+            start = c * chunk_rows
+            stop = min(m, start + chunk_rows)
+            db_parts[c], cost_parts[c] = fused_rows(X, y, w, b, start, stop, dw_parts[c])
+        cost, db = 0.0, 0.0  # outside prange plain loops: an array expression is a parallel region
+        for c in range(n_chunks):  # in chunk order: the same sums on any number of threads
+            cost += cost_parts[c]
+            db += db_parts[c]
+        costs[epoch] = cost / m
+        for c in range(1, n_chunks):
+            for j in range(n):
+                dw_parts[0, j] += dw_parts[c, j]
+        for j in range(n):
+            w[j] -= lr * (dw_parts[0, j] / m)
+        b -= lr * (db / m)
+    return b
 
 
 def descend_chunked(X, y, w, b, lr, epochs, costs, chunk_rows, knobs):
@@ -186,18 +221,32 @@ def make_rung(
     return build()
 
 
-FAMILY = Family(
-    "fused",
-    fused_chunk,
-    {"fastmath": FASTMATH},
-    helpers={"fused_rows": compiled(fused_rows, fastmath=FASTMATH)},
-)
+FAMILY = Family("fused", fused_chunk, {"fastmath": FASTMATH}, helpers={"fused_rows": fused_rows})
 
-RUNG = make_rung(
-    "numba_fused",
-    "Fused and parallel: forward pass and gradient in one read of each row, chunks of rows "
-    "on all cores, SIMD dot products, one scalar exp and log1p per example.",
-    FAMILY,
-    TOLERANCE,
-    core=(fused_rows, descend_chunked),
-)
+
+def _rung(cold: bool = False) -> Rung:
+    """The rung: ``descend_fused`` as it is, or (``cold``) fresh, uncached copies of it and its rows."""
+    rows = fresh(fused_rows) if cold else fused_rows
+    driver = fresh(descend_fused, fused_rows=rows) if cold else descend_fused
+
+    def descend(problem: Problem, lr: float, epochs: int):
+        w = problem.w0.copy()  # the caller's w0 is never written
+        costs = np.empty(epochs, dtype=problem.dtype)
+        with parallel_region():  # serialized under Numba's workqueue layer, which is not thread-safe
+            b = driver(problem.X, problem.y, w, problem.b0, lr, epochs, costs, CHUNK_ROWS)
+        return w, b, costs
+
+    return Rung(
+        name="numba_fused",
+        summary="Fused and parallel: forward pass and gradient in one read of each row, chunks of rows "
+        "on all cores, SIMD dot products, one scalar exp and log1p per example.",
+        descend=descend,
+        tolerance=TOLERANCE,
+        uses_threads="numba",
+        rebuild=lambda: _rung(cold=True),
+        kernels=(driver, rows),
+        core=(descend_fused, fused_rows),
+    )
+
+
+RUNG = _rung()

@@ -11,8 +11,7 @@ from impls._vector import mean_loss, sigmoid
 def descend(problem: Problem, lr: float, epochs: int):
     X, y = problem.X, problem.y
     m = X.shape[0]
-    w = problem.w0.copy()
-    b = problem.b0
+    w, b = problem.w0.copy(), problem.b0
     costs = np.empty(epochs, dtype=problem.dtype)
     for epoch in range(epochs):
         z = X @ w + b  # first pass over X (BLAS gemv)

@@ -1,4 +1,9 @@
-"""Pure Python: two nested loops, one interpreted step per multiply-add."""
+"""Pure Python: two nested loops, one interpreted step per multiply-add.
+
+``descend_loops`` works on anything indexable: Python lists here, NumPy arrays where Numba
+compiles the same function (``numba_loops``). ``costs[epoch]`` is the cost before that epoch's
+update, as in every rung.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,12 @@ from impls._scalar import logistic_terms
 
 
 def descend_loops(X, y, w, b, lr, epochs, dw, costs):
-    """Run ``epochs`` steps of batch gradient descent with explicit loops.
-
-    Works on anything indexable: Python lists here, NumPy arrays when Numba compiles
-    this same function (the ``numba_loops`` rung). Updates ``w``, ``dw`` and ``costs`` in
-    place and returns the new bias. ``costs[epoch]`` is the cost before that epoch's
-    update.
-    """
-    m = len(X)
-    n = len(w)
+    """``epochs`` steps of gradient descent in loops: fills w, dw, costs in place, returns the new b."""
+    m, n = len(X), len(w)
     for epoch in range(epochs):
         for j in range(n):
             dw[j] = 0.0
-        db = 0.0
-        cost = 0.0
+        db, cost = 0.0, 0.0
         for i in range(m):
             row = X[i]
             z = b

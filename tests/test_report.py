@@ -1189,7 +1189,7 @@ def test_the_thread_gain_of_the_vectorized_rung_is_explained_where_it_gained_les
     }
     explained = (
         "`numpy_vectorized` is such a case: only its two products run in BLAS, on every thread"
-        in _read(generated)
+        in _read(generated, "more-steps.md")
     )
     assert explained == (gain["numpy_vectorized"] < gain["roofline"])
 
@@ -1327,3 +1327,27 @@ def test_the_main_page_stays_a_30_minute_read():
     page = (ROOT / "reports" / "README.md").read_text()
     code = sum(len(block.splitlines()) - 2 for block in re.findall(r"```python\n.*?```", page, flags=re.S))
     assert _prose_words(page) <= 2500 and code <= 100 and page.count("![") <= 5
+
+
+def _paired_probes(raw: dict, after: float) -> dict:
+    """The run with every side-by-side benchmark's probe ``after`` times as long right after an
+    epoch as before one, 20 pairs, under a drift of 1% a round."""
+    out = copy.deepcopy(raw)
+    for bench in out["benchmarks"]:
+        info = bench["extra_info"]
+        if info["kind"] == "paired":
+            drift = [1e-3 * 1.01**k for k in range(20)]
+            info["pairs_s"] = [[t * (after if k % 2 else 1.0), 2e-3] for k, t in enumerate(drift)]
+    return out
+
+
+@pytest.mark.parametrize(("after", "words"), [(1.0, "within a tenth in all"), (1.3, "were beyond a tenth")])
+def test_the_methods_page_says_whether_the_probe_depends_on_what_ran_before(
+    results_file, tmp_path, after, words
+):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(_paired_probes(json.loads(results_file.read_text()), after)))
+    page = pages.render(build(load(path)), {})["methods.md"]
+    sentence = next(line for line in page.splitlines() if "Within one benchmark the order" in line)
+    assert words in sentence, sentence
+    assert f"was {after:.2f} (95% interval" in sentence, sentence

@@ -129,8 +129,8 @@ def _steps(facts: Facts) -> dict:
     split = names.index(ladder.one_process) + 1 if ladder.one_process in names else len(steps)
     three = (ladder.baseline, ladder.reference, ladder.one_process)
     return {
-        # The main page leaves out the parallel driver the compiled kernels share: its text says what
-        # it does, and every kernel of the page is shown whole.
+        # Runs recorded before the one-process rung had a driver of its own showed the shared one;
+        # the main page leaves it out for them (its text says what it does).
         "main_steps": teaching_code([f for f in steps[:split] if f.name in three], ("descend_chunked",)),
         "between_steps": teaching_code([f for f in steps[:split] if f.name not in three]),
         "deep_steps": teaching_code([f for f in steps[split:] if f.name != ladder.planned]),
