@@ -50,9 +50,17 @@ def reads_lasting(X: np.ndarray, seconds: float) -> int:
     return max(1, math.ceil(seconds / max(once, 1e-9)))
 
 
-def wake(X: np.ndarray) -> None:
-    """Read all of X once with every thread, untimed: the probe's threads (and, in a virtual
-    machine, the CPUs they run on) are awake, and X is where a read leaves it, when a timed read
-    follows something that left them idle, such as a serial epoch. A read of the first 512 KiB only
-    left the next read of an X in the cache 10 to 25% slow after a serial epoch (bench/FINDINGS.md)."""
+#: How long the probe's threads read X, untimed, before a timed read: after a serial epoch of 12 ms
+#: one read of an X of 80 MB (2 ms) still left the next read 7-9% slow, 20 ms of reads none
+#: (bench/FINDINGS.md).
+WAKE_S = 0.02
+
+
+def wake(X: np.ndarray, seconds: float = WAKE_S) -> None:
+    """Read all of X with every thread, untimed, for ``seconds`` (at least once): the probe's threads
+    (and, in a virtual machine, the CPUs they run on) are awake, and X is where a read leaves it,
+    when a timed read follows something that left them idle, such as a serial epoch."""
+    end = time.perf_counter() + seconds
     _sum_blocks(X.reshape(-1))
+    while time.perf_counter() < end:
+        _sum_blocks(X.reshape(-1))

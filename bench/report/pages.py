@@ -185,7 +185,14 @@ def shared(facts: Facts, figures: dict[str, str], links: dict[str, str] | None =
         **facts.planning,
         **facts.sections,
         "figures": figure_markdown(figures),
-        "links": {"machines": None, "machines_title": None, "findings": None, "large": None, **(links or {})},
+        "links": {
+            "machines": None,
+            "machines_title": None,
+            "findings": None,
+            "compare": None,
+            "large": None,
+            **(links or {}),
+        },
         "pages": {name.removesuffix(".md").replace("-", "_"): name for name in PAGES},
         "versus": versus,
         "verdict": verdict,
@@ -262,7 +269,10 @@ def render(facts: Facts, figures: dict[str, str], links: dict[str, str] | None =
 def links_from(out: Path, machines: Path | None, back: bool = False) -> dict[str, str]:
     """The lesson's links from its folder ``out``: the machines page, the investigation's notes, and
     a lesson of the large profile beside it (``out/large``), where there is one."""
-    links = {"findings": Path(os.path.relpath(FINDINGS, out.absolute())).as_posix()}
+    links = {
+        "findings": Path(os.path.relpath(FINDINGS, out.absolute())).as_posix(),
+        "compare": Path(os.path.relpath(FINDINGS.parent / "README.md", out.absolute())).as_posix(),
+    }
     if (out / "large" / "results.json").is_file():
         links["large"] = "large/README.md"
     if back:
