@@ -379,9 +379,9 @@ def test_a_folder_whose_every_file_was_overwritten_warns_once(tmp_path):
     ``specialize``d chunk). One warning for the folder, every fit right, and the next process
     compiles nothing."""
     cache = tmp_path / "cache"
-    steps = ("numba_loops:float64", "numba_fused:float64")
+    steps = ("numba_loops:float64", "numba_tiled:float64")
     filled = _fit(cache, *steps)
-    # descend_loops; numba_fused's driver, its chunk and the rows kernel the chunk calls
+    # descend_loops; numba_tiled's driver, its chunk and the tile kernel the chunk calls
     assert len(filled.missed) == 4 and not filled.warnings
     damaged = _files(cache, "*.nb[ic]")
     assert len(damaged) == 8

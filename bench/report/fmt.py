@@ -196,7 +196,15 @@ def setting(entry: dict) -> str:
     return f"{entry['dtype']}, {threads}"
 
 
+def fmt_about(count: float) -> str:
+    """A count to two significant digits, as a reader would say it: '13', 'about 25,000'."""
+    if count < 100:
+        return f"{count:.0f}"
+    return f"about {float(f'{count:.2g}'):,.0f}"
+
+
 FILTERS = {
+    "about": fmt_about,
     "time": fmt_time,
     "x": fmt_x,
     "pct": fmt_pct,

@@ -97,7 +97,8 @@ def _tables(facts: Facts) -> dict[str, str]:
     distributed = facts.distributed
     return {
         "ladder": rung_tables.ladder(facts),
-        "crossovers": rung_tables.crossovers(facts),
+        # the main page's: its first and last steps (every rung is in the chart beside it)
+        "crossovers": rung_tables.crossovers(facts, (facts.ladder.baseline, facts.ladder.one_process)),
         "paired": rung_tables.paired(facts),
         "tuning": planner_tables.tuning(facts),
         "plans": planner_tables.plans(facts),
