@@ -97,8 +97,7 @@ def _tables(facts: Facts) -> dict[str, str]:
     distributed = facts.distributed
     return {
         "ladder": rung_tables.ladder(facts),
-        # the main page's: its first and last steps (every rung is in the chart beside it)
-        "crossovers": rung_tables.crossovers(facts, (facts.ladder.baseline, facts.ladder.one_process)),
+        "crossovers": rung_tables.crossovers(facts),
         "paired": rung_tables.paired(facts),
         "tuning": planner_tables.tuning(facts),
         "plans": planner_tables.plans(facts),
