@@ -107,7 +107,7 @@ def descend_fused(X, y, w, b, lr, epochs, costs, chunk_rows):
             start = c * chunk_rows
             stop = min(m, start + chunk_rows)
             db_parts[c], cost_parts[c] = fused_rows(X, y, w, b, start, stop, dw_parts[c])
-        cost, db = 0.0, 0.0  # outside prange plain loops: an array expression is a parallel region
+        cost, db = 0.0, 0.0  # plain loops here: outside prange an array expression wakes the threads
         for c in range(n_chunks):  # in chunk order: the same sums on any number of threads
             cost += cost_parts[c]
             db += db_parts[c]

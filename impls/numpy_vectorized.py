@@ -14,7 +14,7 @@ def descend(problem: Problem, lr: float, epochs: int):
     w, b = problem.w0.copy(), problem.b0
     costs = np.empty(epochs, dtype=problem.dtype)
     for epoch in range(epochs):
-        z = X @ w + b  # first pass over X (BLAS gemv)
+        z = X @ w + b  # first pass over X (BLAS: a matrix times a vector)
         costs[epoch] = mean_loss(z, y)
         error = sigmoid(z) - y
         dw = (X.T @ error) / m  # second pass over X

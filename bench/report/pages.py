@@ -12,7 +12,7 @@ other file.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jinja2
@@ -131,7 +131,13 @@ def _steps(facts: Facts) -> dict:
     return {
         # Runs recorded before the one-process rung had a driver of its own showed the shared one;
         # the main page leaves it out for them (its text says what it does).
-        "main_steps": teaching_code([f for f in steps[:split] if f.name in three], ("descend_chunked",)),
+        # numbered as the page's own steps, 1 to 3 (their places on the ladder are on more-steps)
+        "main_steps": [
+            replace(f, step=i)
+            for i, f in enumerate(
+                teaching_code([f for f in steps[:split] if f.name in three], ("descend_chunked",)), 1
+            )
+        ],
         "between_steps": teaching_code([f for f in steps[:split] if f.name not in three]),
         "deep_steps": teaching_code([f for f in steps[split:] if f.name != ladder.planned]),
         "peers": [

@@ -14,7 +14,7 @@ from bench.report.facts import Facts
 
 CHARTS: dict[str, tuple[str, Callable[[Facts], Figure | None]]] = {
     "ns_per_mac": ("What one multiply-add costs, rung by rung", rungs.plot_ns_per_multiply_add),
-    "cost_vs_time": ("Training cost against wall-clock time, every rung", rungs.plot_cost_vs_time),
+    "cost_vs_time": ("Training cost against wall-clock time", rungs.plot_cost_vs_time),
     "time_vs_m": ("Time per epoch against m", rungs.plot_time_vs_m),
     "speedup_python": ("Speedup over the first rung", rungs.plot_speedup_over_baseline),
     "speedup_numpy": ("Speedup over the vectorized rung against m", rungs.plot_speedup_over_reference),

@@ -233,17 +233,19 @@ def plot_memory(facts: Facts) -> Figure | None:
 
 
 def plot_cost_vs_time(facts: Facts) -> Figure | None:
-    """The training cost against wall-clock time: the descent's costs, epoch by epoch, placed at each
-    rung's own time per epoch at that size, and L-BFGS's costs at the times its iterations ended."""
+    """The training cost against wall-clock time: the descent's costs, epoch by epoch, placed at the
+    main page's three rungs' own time per epoch at that size, and L-BFGS's costs at the times its
+    iterations ended."""
     if not facts.curves:
         return None
     curve = facts.curves[0]
     m, n = curve["m"], curve["n"]
     costs = np.asarray(curve["descent_costs"])
-    title = f"The same descent on every rung: training cost against time ({fmt_size((m, n))}, float64)"
+    title = f"The same descent, three ways: training cost against time ({fmt_size((m, n))}, float64)"
     fig, ax = figure(facts, title, "wall-clock time (s, log scale)", "training cost J(w, b)")
     epochs = np.arange(1, len(costs))
-    for rung in facts.order:
+    three = (facts.ladder.baseline, facts.ladder.reference, facts.ladder.one_process)  # the main page's
+    for rung in [r for r in facts.order if r in three]:
         t = facts.t_epoch(rung, (m, n))
         if t is not None:
             kwargs = style(facts, rung).line_kwargs() | {"marker": None}
