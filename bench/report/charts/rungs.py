@@ -241,7 +241,7 @@ def plot_cost_vs_time(facts: Facts) -> Figure | None:
     curve = facts.curves[0]
     m, n = curve["m"], curve["n"]
     costs = np.asarray(curve["descent_costs"])
-    title = f"The same descent, three ways: training cost against time ({fmt_size((m, n))}, float64)"
+    title = f"Training cost against time: three rungs and L-BFGS ({fmt_size((m, n))}, float64)"
     fig, ax = figure(facts, title, "wall-clock time (s, log scale)", "training cost J(w, b)")
     epochs = np.arange(1, len(costs))
     three = (facts.ladder.baseline, facts.ladder.reference, facts.ladder.one_process)  # the main page's
