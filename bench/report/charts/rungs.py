@@ -275,7 +275,7 @@ def plot_ns_per_multiply_add(facts: Facts) -> Figure | None:
     if floor is not None:
         ax.axvline(floor, color="black", linestyle="--")
         ax.text(
-            floor, len(names) - 0.45, f" the floor: reading X once, {floor:.2g} ns", fontsize=8, va="bottom"
+            floor, len(names) - 0.45, f" the floor: reading X once, {floor:.3g} ns", fontsize=8, va="bottom"
         )
     ax.set_xlim(left=min([*values, floor or min(values)]) / 3, right=max(values) * 30)
     fig.subplots_adjust(left=0.2, right=0.95)
