@@ -79,12 +79,23 @@ def plot_speedup_over_reference(facts: Facts) -> Figure | None:
     n = int(sweep["n"].iat[0])
     title = f"Speedup over {reference} against m (n = {n}, float64)"
     fig, ax = figure(facts, title, "examples m", f"speedup over {reference} (×)")
-    for rung in (r for r in facts.order if r != reference):
+    # the ladder up to the main page's last step (the kernels past it have a page of their own)
+    ladder = facts.ladder
+    last = facts.order.index(ladder.one_process) + 1 if ladder.one_process in facts.order else None
+    aside = {*ladder.peers, *ladder.distributed, reference}
+    for rung in (r for r in facts.order[:last] if r not in aside):
         base, mine = facts.against_reference[rung]
         if not mine.empty:
             ax.plot(mine.index, base / mine, label=rung, **style(facts, rung).line_kwargs())
     ax.axhline(1.0, color="black", linewidth=1)
-    ax.text(sweep[sweep["rung"] == reference]["m"].min(), 1.0, f" {reference}", va="bottom", fontsize=8)
+    ax.text(
+        sweep[sweep["rung"] == reference]["m"].max(),
+        1.0,
+        f"{reference} ",
+        ha="right",
+        va="bottom",
+        fontsize=8,
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     legend(ax)
