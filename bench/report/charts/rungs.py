@@ -201,14 +201,15 @@ def plot_jit(facts: Facts) -> Figure | None:
     ax_compile.set_xlabel("compile time, first call (s; best round)")
     ax_compile.set_title("compile time (float64)")
     for rung in names:
-        epochs = facts.break_even[rung].dropna()
-        if not epochs.empty:
+        epochs = facts.break_even[rung]  # NaN where the rung is not faster: it never repays, no point
+        if epochs.notna().any():
             ax_even.plot(epochs.index, epochs.values, label=rung, **style(facts, rung).line_kwargs())
     ax_even.set_xscale("log")
     ax_even.set_yscale("log")
     ax_even.set_xlabel("examples m")
     ax_even.set_ylabel("epochs to repay compilation")
     ax_even.set_title(f"break-even against {reference} (n fixed)")
+    ax_even.text(0.02, 0.02, "no point: never repaid (not faster there)", transform=ax_even.transAxes, fontsize=7)
     ax_even.grid(True, alpha=0.3)
     if ax_even.lines:
         ax_even.legend(fontsize=8, frameon=False)

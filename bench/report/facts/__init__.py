@@ -107,6 +107,7 @@ def _sections(results: Results, distributed: Beyond | None, s: Sizes, probe: Run
         "beats_probe": rungs.beats_probe(results),
         "probe_spread": rungs.probe_spread(results),
         "probe_order": rungs.probe_order(results),
+        "slower_points": select.slower_points(results, results.ladder.one_process),
         "hidden": rungs.hidden_arithmetic(results, results.ladder.one_process),
         **rungs.rounds(results),
         "first_fit": rungs.first_fit(results),

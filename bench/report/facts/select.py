@@ -177,6 +177,21 @@ def crossovers(results: Results) -> list[tuple[str, list[int], list[int], list[i
     return rows
 
 
+def slower_points(results: Results, rung: str) -> list[tuple[int, Timing, Timing]]:
+    """(m, rung's epoch, reference's epoch) at the sizes of the m sweep where ``rung`` is slower than
+    the reference by the interval of all their rounds (the verdict of :func:`crossovers`)."""
+    sweep = m_sweep(results)
+    n = results.profile.get("n_fixed", int(sweep["n"].iat[0]) if len(sweep) else 0)
+    reference = results.ladder.reference
+    out = []
+    for m in against_reference(results, rung)[0].index:
+        mine, base = t_epoch(results, rung, m, n), t_epoch(results, reference, m, n)
+        r = compared(mine, base)
+        if r is not None and r.verdict() == "slower":
+            out.append((int(m), mine, base))
+    return out
+
+
 def fastest(results: Results, m: int, n: int, dtype="float64", threads="all", exclude=()) -> str | None:
     """The rung with the shortest epoch at a point, leaving out the probe and ``exclude``."""
     d = results.kind("descent")
