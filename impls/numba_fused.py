@@ -27,7 +27,9 @@ from impls._scalar import logistic_terms
 CHUNK_ROWS = 4096
 
 # reassoc lets LLVM split the dot product over SIMD lanes; contract allows FMA.
-# Neither touches inf/nan handling, which the stable sigmoid relies on.
+# Neither touches inf/nan handling, which the stable sigmoid relies on. The sums after the
+# prange loop are plain loops: in a parallel=True function an array expression (np.sum) would
+# be a parallel region of its own, waking the threads again each epoch.
 FASTMATH = {"reassoc", "contract"}
 
 TOLERANCE = Tolerance(
@@ -107,7 +109,7 @@ def descend_fused(X, y, w, b, lr, epochs, costs, chunk_rows):
             start = c * chunk_rows
             stop = min(m, start + chunk_rows)
             db_parts[c], cost_parts[c] = fused_rows(X, y, w, b, start, stop, dw_parts[c])
-        cost, db = 0.0, 0.0  # plain loops here: outside prange an array expression wakes the threads
+        cost, db = 0.0, 0.0
         for c in range(n_chunks):  # in chunk order: the same sums on any number of threads
             cost += cost_parts[c]
             db += db_parts[c]

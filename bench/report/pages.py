@@ -55,6 +55,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(FILTERS)
     env.tests["prefetched_fused"] = lambda name: name.startswith("fused-pf")  # a candidate's name
+    env.tests["defining"] = lambda block, name: f"def {name}(" in block  # a block of source
     return env
 
 

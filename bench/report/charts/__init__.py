@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from matplotlib.figure import Figure
 
@@ -15,6 +16,7 @@ from bench.report.facts import Facts
 CHARTS: dict[str, tuple[str, Callable[[Facts], Figure | None]]] = {
     "ns_per_mac": ("What one multiply-add costs, rung by rung", rungs.plot_ns_per_multiply_add),
     "cost_vs_time": ("Training cost against wall-clock time", rungs.plot_cost_vs_time),
+    "lbfgs": ("Gradient descent against L-BFGS", partial(rungs.plot_cost_vs_time, lbfgs=True)),
     "time_vs_m": ("Time per epoch against m", rungs.plot_time_vs_m),
     "speedup_python": ("Speedup over the first rung", rungs.plot_speedup_over_baseline),
     "speedup_numpy": ("Speedup over the vectorized rung against m", rungs.plot_speedup_over_reference),

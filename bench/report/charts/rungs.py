@@ -79,11 +79,9 @@ def plot_speedup_over_reference(facts: Facts) -> Figure | None:
     n = int(sweep["n"].iat[0])
     title = f"Speedup over {reference} against m (n = {n}, float64)"
     fig, ax = figure(facts, title, "examples m", f"speedup over {reference} (×)")
-    # the ladder up to the main page's last step (the kernels past it have a page of their own)
+    # the main page's other two steps (every rung's verdicts are on the page of more steps)
     ladder = facts.ladder
-    last = facts.order.index(ladder.one_process) + 1 if ladder.one_process in facts.order else None
-    aside = {*ladder.peers, *ladder.distributed, reference}
-    for rung in (r for r in facts.order[:last] if r not in aside):
+    for rung in (r for r in facts.order if r in (ladder.baseline, ladder.one_process)):
         base, mine = facts.against_reference[rung]
         if not mine.empty:
             ax.plot(mine.index, base / mine, label=rung, **style(facts, rung).line_kwargs())
@@ -244,25 +242,27 @@ def plot_memory(facts: Facts) -> Figure | None:
     return fig
 
 
-def plot_cost_vs_time(facts: Facts) -> Figure | None:
+def plot_cost_vs_time(facts: Facts, lbfgs: bool = False) -> Figure | None:
     """The training cost against wall-clock time: the descent's costs, epoch by epoch, placed at the
-    main page's three rungs' own time per epoch at that size, and L-BFGS's costs at the times its
-    iterations ended."""
-    if not facts.curves:
+    main page's three rungs' own time per epoch at that size (``lbfgs``: the one-process rung's
+    only, beside L-BFGS's costs at the times its iterations ended)."""
+    if not facts.curves or (lbfgs and not facts.curves[0]["lbfgs_times_s"]):
         return None
     curve = facts.curves[0]
     m, n = curve["m"], curve["n"]
     costs = np.asarray(curve["descent_costs"])
-    title = f"Training cost against time: three rungs and L-BFGS ({fmt_size((m, n))}, float64)"
+    what = "descent against L-BFGS" if lbfgs else "the three steps"
+    title = f"Training cost against time, {what} ({fmt_size((m, n))})"
     fig, ax = figure(facts, title, "wall-clock time (s, log scale)", "training cost J(w, b)")
     epochs = np.arange(1, len(costs))
-    three = (facts.ladder.baseline, facts.ladder.reference, facts.ladder.one_process)  # the main page's
-    for rung in [r for r in facts.order if r in three]:
+    ladder = facts.ladder
+    drawn = (ladder.one_process,) if lbfgs else (ladder.baseline, ladder.reference, ladder.one_process)
+    for rung in [r for r in facts.order if r in drawn]:
         t = facts.t_epoch(rung, (m, n))
         if t is not None:
             kwargs = style(facts, rung).line_kwargs() | {"marker": None}
             ax.plot(epochs * t, costs[1:], label=rung, **kwargs)
-    if curve["lbfgs_times_s"]:
+    if lbfgs:
         ax.plot(
             curve["lbfgs_times_s"], curve["lbfgs_costs"], color="black", linewidth=2.5, label="L-BFGS (SciPy)"
         )
@@ -275,6 +275,8 @@ def plot_cost_vs_time(facts: Facts) -> Figure | None:
 def plot_ns_per_multiply_add(facts: Facts) -> Figure | None:
     """The one picture: what one multiply-add costs, rung by rung, and the floor that reading X sets."""
     found, floor = facts.sections["ns_per_mac"]
+    three = (facts.ladder.baseline, facts.ladder.reference, facts.ladder.one_process)  # the main page's
+    found = [row for row in found if row[0] in three]
     if len(found) < 2:
         return None
     fig, ax = figure(facts, "What one multiply-add costs, rung by rung", "nanoseconds (log scale)", "")
@@ -289,6 +291,7 @@ def plot_ns_per_multiply_add(facts: Facts) -> Figure | None:
         ax.text(
             floor, len(names) - 0.45, f" the floor: reading X once, {floor:.3g} ns", fontsize=8, va="bottom"
         )
+        ax.set_ylim(top=len(names) - 0.1)  # room for the floor's label below the title
     ax.set_xlim(left=min([*values, floor or min(values)]) / 3, right=max(values) * 30)
     fig.subplots_adjust(left=0.2, right=0.95)
     return fig
