@@ -125,7 +125,8 @@ def _gradient_hint(name: str, yours, expected, m: int) -> str:
     yours, expected = np.ravel(yours), np.ravel(expected)
     formula = "dw = (1/m) X.T @ (a - y)" if name == "dw" else "db = (1/m) * sum(a - y)"
     if np.allclose(yours, -expected, rtol=1e-6, atol=1e-12):
-        return f"the sign is flipped: the error is a - y (prediction minus label). {formula}"
+        step = "w = w - lr * dw" if name == "dw" else "b = b - lr * db"
+        return f"the sign is flipped: the error is a - y (prediction minus label), the step {step}. {formula}"
     if np.allclose(yours, m * expected, rtol=1e-6, atol=1e-12):
         return f"it is m times too large: divide the sum by m. {formula}"
     if np.allclose(yours * m, expected, rtol=1e-6, atol=1e-12):
@@ -156,7 +157,8 @@ def check(fit: Callable) -> Verdict:
                 if _off(yours, expected) > TOLERANCE:
                     hint = _gradient_hint(name, yours, expected, m)
                     return Verdict(False, [
-                        f"{name}: wrong at {size} (read from your first step, w = -lr * dw): "
+                        f"{name}: wrong at {size} (read from your first step, "
+                        f"{'w = -lr * dw' if name == 'dw' else 'b = -lr * db'}): "
                         f"{_off(yours, expected):.1%} off the reference. Hint: {hint}."
                     ])  # fmt: skip
             w, b, costs = _call(fit, X, y, LR, EPOCHS)

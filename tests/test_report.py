@@ -1277,7 +1277,9 @@ def test_a_rung_is_level_with_the_reference_where_the_interval_of_their_ratio_in
     assert wins == m_values[:1] and level == m_values[1:2] and loses == m_values[2:]
 
 
-def test_the_main_page_says_where_a_best_round_and_the_median_disagree(results_file, tmp_path, capsys, no_pictures):
+def test_the_main_page_says_where_a_best_round_and_the_median_disagree(
+    results_file, tmp_path, capsys, no_pictures
+):
     """A size where the one-pass rung's best round beats the reference but its rounds as a whole lose
     is said in both terms: the chart's points are best rounds, the verdict comes from all of them."""
     raw = json.loads(results_file.read_text())

@@ -39,7 +39,12 @@ WRONG = [
     (  # the error as label minus prediction, in both gradients
         ("(a - y)", "(y - a)"),
         "dw: wrong at m = 4, n = 3",
-        "Hint: the sign is flipped: the error is a - y (prediction minus label).",
+        "Hint: the sign is flipped: the error is a - y (prediction minus label), the step w = w - lr * dw.",
+    ),
+    (  # b stepped up the slope instead of down
+        ("b = b - lr * db", "b = b + lr * db"),
+        "db: wrong at m = 4, n = 3 (read from your first step, b = -lr * db): ",
+        "the step b = b - lr * db.",
     ),
     (  # the cost without its minus sign
         ("costs.append(-np.mean(", "costs.append(np.mean("),
@@ -54,7 +59,9 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize(("change", "where", "hint"), WRONG, ids=["no-1/m", "sign", "cost-sign", "db-last"])
+@pytest.mark.parametrize(
+    ("change", "where", "hint"), WRONG, ids=["no-1/m", "sign", "b-step-sign", "cost-sign", "db-last"]
+)
 def test_a_wrong_descent_is_named_in_the_courses_terms(change, where, hint, tmp_path, capsys):
     old, new = change
     assert old in VECTORIZED

@@ -79,9 +79,9 @@ def plot_speedup_over_reference(facts: Facts) -> Figure | None:
     n = int(sweep["n"].iat[0])
     title = f"Speedup over {reference} against m (n = {n}, float64)"
     fig, ax = figure(facts, title, "examples m", f"speedup over {reference} (×)")
-    # the main page's other two steps (every rung's verdicts are on the page of more steps)
+    # the main page's compiled step (every rung's verdicts are on the page of more steps)
     ladder = facts.ladder
-    for rung in (r for r in facts.order if r in (ladder.baseline, ladder.one_process)):
+    for rung in (r for r in facts.order if r == ladder.one_process):
         base, mine = facts.against_reference[rung]
         if not mine.empty:
             ax.plot(mine.index, base / mine, label=rung, **style(facts, rung).line_kwargs())
@@ -207,7 +207,9 @@ def plot_jit(facts: Facts) -> Figure | None:
     ax_even.set_xlabel("examples m")
     ax_even.set_ylabel("epochs to repay compilation")
     ax_even.set_title(f"break-even against {reference} (n fixed)")
-    ax_even.text(0.02, 0.02, "no point: never repaid (not faster there)", transform=ax_even.transAxes, fontsize=7)
+    ax_even.text(
+        0.02, 0.02, "no point: never repaid (not faster there)", transform=ax_even.transAxes, fontsize=7
+    )
     ax_even.grid(True, alpha=0.3)
     if ax_even.lines:
         ax_even.legend(fontsize=8, frameon=False)
