@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from bench.report.charts.style import PROBE, add_footer, colour, figure, footer, legend, style
 from bench.report.facts import Facts
@@ -96,6 +97,16 @@ def plot_speedup_over_reference(facts: Facts) -> Figure | None:
     )
     ax.set_xscale("log")
     ax.set_yscale("log")
+    low, high = ax.get_ylim()  # plain ticks (0.5×, 1×, 2×), not 5×10⁻¹
+    ax.set_yticks(
+        [
+            t
+            for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10, 20, 50, 100)
+            if low <= t <= high
+        ]
+    )
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     legend(ax)
     return fig
 
