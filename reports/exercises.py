@@ -19,7 +19,7 @@
 # Conventions: X has one example per **row** (m rows, n features: the course's X is this X.T),
 # w starts at zeros and b at 0, and `costs[k]` is the cost *before* epoch k's update.
 # Solutions: `reports/solutions/` (try first). To time yours beside the ladder and see it on the
-# ladder's chart, run `python -m bench.yours yours.py` on a file with your `fit`.
+# ladder's chart, run `python -m bench.yours my_fit.py` on a file with your `fit`.
 
 # %%
 import math
