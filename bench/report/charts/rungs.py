@@ -81,8 +81,8 @@ def plot_speedup_over_reference(facts: Facts) -> Figure | None:
     title = f"Speedup over {reference} against m (n = {n}, float64)"
     fig, ax = figure(facts, title, "examples m", f"speedup over {reference} (×)")
     # the main page's compiled step (every rung's verdicts are on the page of more steps)
-    ladder = facts.ladder
-    for rung in (r for r in facts.order if r == ladder.one_process):
+    rung = facts.ladder.one_process
+    if rung in facts.against_reference:
         base, mine = facts.against_reference[rung]
         if not mine.empty:
             ax.plot(mine.index, base / mine, label=rung, **style(facts, rung).line_kwargs())
@@ -209,18 +209,21 @@ def plot_jit(facts: Facts) -> Figure | None:
     ax_compile.barh(names[::-1], seconds[::-1], color=[colour(facts, r) for r in names[::-1]])
     ax_compile.set_xlabel("compile time, first call (s; best round)")
     ax_compile.set_title("compile time (float64)")
+    never_repaid = False
     for rung in names:
         epochs = facts.break_even[rung]  # NaN where the rung is not faster: it never repays, no point
         if epochs.notna().any():
             ax_even.plot(epochs.index, epochs.values, label=rung, **style(facts, rung).line_kwargs())
+            never_repaid = never_repaid or epochs.isna().any()
     ax_even.set_xscale("log")
     ax_even.set_yscale("log")
     ax_even.set_xlabel("examples m")
     ax_even.set_ylabel("epochs to repay compilation")
     ax_even.set_title(f"break-even against {reference} (n fixed)")
-    ax_even.text(
-        0.02, 0.02, "no point: never repaid (not faster there)", transform=ax_even.transAxes, fontsize=7
-    )
+    if never_repaid:
+        ax_even.text(
+            0.02, 0.02, "no point: never repaid (not faster there)", transform=ax_even.transAxes, fontsize=7
+        )
     ax_even.grid(True, alpha=0.3)
     if ax_even.lines:
         ax_even.legend(fontsize=8, frameon=False)

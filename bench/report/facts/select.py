@@ -155,31 +155,10 @@ def break_even_epochs(results: Results, rung: str, compile_s: float) -> pd.Serie
     return (compile_s / saving).where(saving > 0)
 
 
-def crossovers(results: Results) -> list[tuple[str, list[int], list[int], list[int]]]:
-    """For each rung, the sizes of the m sweep where it is faster than the reference, level with it,
-    and slower. Level: the interval of their ratio (``fmt.compared``: 95% where the run kept
-    rounds, else the span of their middle halves) includes 1, so this run cannot tell."""
-    rows = []
-    sweep = m_sweep(results)
-    n = results.profile.get("n_fixed", int(sweep["n"].iat[0]) if len(sweep) else 0)
-    reference = results.ladder.reference
-    for rung in (r for r in rung_order(results) if r != reference):
-        base, _ = against_reference(results, rung)
-        if base.empty:
-            continue
-        verdicts = {}
-        for m in base.index:
-            r = compared(t_epoch(results, rung, m, n), t_epoch(results, reference, m, n))
-            verdicts[int(m)] = r.verdict() if r is not None else "level"
-        rows.append(
-            (rung, *([m for m, v in verdicts.items() if v == word] for word in ("faster", "level", "slower")))
-        )
-    return rows
-
-
-def slower_points(results: Results, rung: str) -> list[tuple[int, Timing, Timing]]:
-    """(m, rung's epoch, reference's epoch) at the sizes of the m sweep where ``rung`` is slower than
-    the reference by the interval of all their rounds (the verdict of :func:`crossovers`)."""
+def _against_reference(results: Results, rung: str) -> list[tuple[int, str, Timing, Timing]]:
+    """(m, verdict, rung's epoch, reference's epoch) over the m sweep's sizes where both ran. The
+    verdict ("faster", "level" or "slower") is by the interval of their ratio (``fmt.compared``: 95%
+    where the run kept rounds, else the span of their middle halves); level where it includes 1."""
     sweep = m_sweep(results)
     n = results.profile.get("n_fixed", int(sweep["n"].iat[0]) if len(sweep) else 0)
     reference = results.ladder.reference
@@ -187,9 +166,28 @@ def slower_points(results: Results, rung: str) -> list[tuple[int, Timing, Timing
     for m in against_reference(results, rung)[0].index:
         mine, base = t_epoch(results, rung, m, n), t_epoch(results, reference, m, n)
         r = compared(mine, base)
-        if r is not None and r.verdict() == "slower":
-            out.append((int(m), mine, base))
+        out.append((int(m), r.verdict() if r is not None else "level", mine, base))
     return out
+
+
+def crossovers(results: Results) -> list[tuple[str, list[int], list[int], list[int]]]:
+    """For each rung, the sizes of the m sweep where it is faster than the reference, level with it,
+    and slower (by :func:`_against_reference`)."""
+    rows = []
+    reference = results.ladder.reference
+    for rung in (r for r in rung_order(results) if r != reference):
+        verdicts = _against_reference(results, rung)
+        if verdicts:
+            rows.append(
+                (rung, *([m for m, v, *_ in verdicts if v == word] for word in ("faster", "level", "slower")))
+            )
+    return rows
+
+
+def slower_points(results: Results, rung: str) -> list[tuple[int, Timing, Timing]]:
+    """(m, rung's epoch, reference's epoch) at the sizes of the m sweep where ``rung`` is slower than
+    the reference by the interval of all their rounds."""
+    return [(m, mine, base) for m, v, mine, base in _against_reference(results, rung) if v == "slower"]
 
 
 def fastest(results: Results, m: int, n: int, dtype="float64", threads="all", exclude=()) -> str | None:

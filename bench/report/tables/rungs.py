@@ -29,17 +29,13 @@ def ladder(facts: Facts) -> str:
     return table(rows, headers)
 
 
-def crossovers(facts: Facts, shown: tuple[str, ...] | None = None) -> str:
-    """Where each rung (of ``shown``, else every one) is faster, level and slower than the reference."""
+def crossovers(facts: Facts) -> str:
+    """Where each rung is faster, level and slower than the reference."""
 
     def ms(sizes: list[int]) -> str:
         return ", ".join(f"{m:,}" for m in sizes) or "none"
 
-    rows = [
-        [f"`{rung}`", ms(wins), ms(level), ms(loses)]
-        for rung, wins, level, loses in facts.crossovers
-        if shown is None or rung in shown
-    ]
+    rows = [[f"`{rung}`", ms(wins), ms(level), ms(loses)] for rung, wins, level, loses in facts.crossovers]
     headers = ["rung", f"faster than `{facts.ladder.reference}` at m =", "level at m =", "slower at m ="]
     return table(rows, headers) if rows else ""
 
