@@ -20,7 +20,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ TIMED = ((1_000, 10), (10_000, 100), (100_000, 100))  # (m, n) timed when the an
 LR, EPOCHS = 0.5, 5
 TOLERANCE = 1e-6  # relative: float64 sums in another order stay far inside it
 LADDER = ("python_loops", "numpy_vectorized", "numba_fused")  # the rungs timed beside yours
+ROUNDS, ROUND_S = 5, 0.06  # timed rounds per fit and size, and about how long each round runs
 
 
 class CheckError(Exception):
@@ -177,17 +178,26 @@ def check(fit: Callable) -> Verdict:
     return Verdict(True, [*lines, "All right."])
 
 
-def seconds_per_epoch(fit: Callable, m: int, n: int, budget_s: float = 0.3) -> float:
-    """Your fit's seconds per epoch at m x n: one untimed epoch (a compile, a first touch), then
-    enough epochs for about ``budget_s``."""
-    X, y = problem(m, n)
-    start = time.perf_counter()
-    fit(X, y, LR, 1)
-    first = time.perf_counter() - start
-    epochs = max(1, min(50, int(budget_s / max(first, 1e-6))))
-    start = time.perf_counter()
-    fit(X, y, LR, epochs)
-    return (time.perf_counter() - start) / epochs
+def best_seconds_per_epoch(
+    fits: dict[str, Callable], X: np.ndarray, y: np.ndarray, rounds: int = ROUNDS
+) -> dict[str, float]:
+    """Seconds per epoch of each fit at m x n, the best of ``rounds`` rounds taken in turns (each fit
+    once a round, the order rotating), since other work on the machine can only add time. Before
+    them, one untimed epoch each (a compile, a first touch) sets how many epochs fill a round."""
+    epochs = {}
+    for name, fit in fits.items():
+        start = time.perf_counter()
+        fit(X, y, LR, 1)
+        first = time.perf_counter() - start
+        epochs[name] = max(1, min(50, int(ROUND_S / max(first, 1e-6))))
+    best = dict.fromkeys(fits, math.inf)
+    names = list(fits)
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            start = time.perf_counter()
+            fits[name](X, y, LR, epochs[name])
+            best[name] = min(best[name], (time.perf_counter() - start) / epochs[name])
+    return best
 
 
 def ns_per_multiply_add(seconds: float, m: int, n: int) -> float:
@@ -195,20 +205,29 @@ def ns_per_multiply_add(seconds: float, m: int, n: int) -> float:
     return seconds / (2 * m * n) * 1e9
 
 
+def _descent_only(rung, X: np.ndarray, y: np.ndarray) -> Callable:
+    """A rung's descent on X, y as the benchmarks time it: checking the inputs and converting them
+    (lists, for pure Python) done once here, outside the timing."""
+    checked = rung.validate(X, y, lr=LR, epochs=1)
+    state = rung.prepare(checked)
+    return lambda X, y, lr, epochs: rung.run(state, replace(checked, lr=lr, epochs=epochs))
+
+
 def timings(fit: Callable, sizes=TIMED, loops_up_to: int = 10**6) -> dict[str, dict[tuple, float]]:
     """Nanoseconds per multiply-add of yours and of the ladder's rungs at each size (pure Python only
     where m n is small enough to time in a second)."""
     from impls import IMPLEMENTATIONS
 
-    out: dict[str, dict[tuple, float]] = {"yours": {}}
+    out: dict[str, dict[tuple, float]] = {}
     for m, n in sizes:
-        out["yours"][m, n] = ns_per_multiply_add(seconds_per_epoch(fit, m, n), m, n)
+        X, y = problem(m, n)
+        fits = {"yours": fit}
         for name in LADDER:
             if name == "python_loops" and m * n > loops_up_to:
                 continue
-            rung = IMPLEMENTATIONS[name]
-            ladder_fit = lambda X, y, lr, epochs, rung=rung: rung.fit(X, y, lr=lr, epochs=epochs)  # noqa: E731
-            out.setdefault(name, {})[m, n] = ns_per_multiply_add(seconds_per_epoch(ladder_fit, m, n), m, n)
+            fits[name] = _descent_only(IMPLEMENTATIONS[name], X, y)
+        for name, seconds in best_seconds_per_epoch(fits, X, y).items():
+            out.setdefault(name, {})[m, n] = ns_per_multiply_add(seconds, m, n)
     return out
 
 
@@ -255,6 +274,19 @@ def main(argv: list[str] | None = None) -> int:
         for m, n in found["yours"]:
             beside = ", ".join(f"{name} {pts[m, n]:.3g}" for name, pts in found.items() if (m, n) in pts)
             print(f"  m = {m:>7,}, n = {n:>4}: {beside}")
+        print(
+            f"  (each the best of {ROUNDS} rounds, taken in turns: other work on this machine can only "
+            "add time, so numbers that differ a lot between two runs of the checker were disturbed)"
+        )
+        ahead = [size for size, ns in found["yours"].items() if ns < found["numpy_vectorized"].get(size, 0)]
+        if ahead:
+            sizes = " and ".join(f"m = {m:,}, n = {n}" for m, n in ahead)
+            print(
+                f"Yours ran faster than numpy_vectorized at {sizes}: the ladder's rungs compute the "
+                "sigmoid and the loss in forms that never overflow (the logistic_terms fold of the "
+                "lesson), with a few more passes over arrays of m numbers; a plain 1 / (1 + np.exp(-z)) "
+                "and np.log(a) give inf or nan where |z| is large."
+            )
         print(f"drawn in {draw(found, args.chart)}")
     return 0
 
