@@ -126,8 +126,15 @@ def _gradient_hint(name: str, yours, expected, m: int) -> str:
     yours, expected = np.ravel(yours), np.ravel(expected)
     formula = "dw = (1/m) X.T @ (a - y)" if name == "dw" else "db = (1/m) * sum(a - y)"
     if np.allclose(yours, -expected, rtol=1e-6, atol=1e-12):
-        step = "w = w - lr * dw" if name == "dw" else "b = b - lr * db"
-        return f"the sign is flipped: the error is a - y (prediction minus label), the step {step}. {formula}"
+        if name == "db":  # dw, checked first, is right: so is the error a - y it was made from
+            return (
+                "the sign is flipped, though dw (made from the same error a - y) is right: look at "
+                f"b's step, b = b - lr * db, or an error of y - a in db alone. {formula}"
+            )
+        return (
+            "the sign is flipped: the error is a - y (prediction minus label), the step "
+            f"w = w - lr * dw. {formula}"
+        )
     if np.allclose(yours, m * expected, rtol=1e-6, atol=1e-12):
         return f"it is m times too large: divide the sum by m. {formula}"
     if np.allclose(yours * m, expected, rtol=1e-6, atol=1e-12):

@@ -48,7 +48,8 @@ WRONG = [
     (  # b stepped up the slope instead of down
         ("b = b - lr * db", "b = b + lr * db"),
         "db: wrong at m = 4, n = 3 (read from your first step, b = -lr * db): ",
-        "the step b = b - lr * db.",
+        "Hint: the sign is flipped, though dw (made from the same error a - y) is right: look at b's step, "
+        "b = b - lr * db,",
     ),
     (  # the cost without its minus sign
         ("costs.append(-np.mean(", "costs.append(np.mean("),
