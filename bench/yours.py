@@ -289,10 +289,10 @@ def main(argv: list[str] | None = None) -> int:
         if ahead:
             sizes = " and ".join(f"m = {m:,}, n = {n}" for m, n in ahead)
             print(
-                f"Yours ran faster than numpy_vectorized at {sizes}: the ladder's rungs compute the "
-                "sigmoid and the loss in forms that never overflow (the logistic_terms fold of the "
-                "lesson), with a few more passes over arrays of m numbers; a plain 1 / (1 + np.exp(-z)) "
-                "and np.log(a) give inf or nan where |z| is large."
+                f"Your answers are right, and yours ran faster than numpy_vectorized at {sizes}: the "
+                "ladder's rungs compute the sigmoid and the loss in forms that never overflow (the "
+                "logistic_terms fold of the lesson), with a few more passes over arrays of m numbers; a "
+                "plain 1 / (1 + np.exp(-z)) and np.log(a) would give inf or nan where |z| is very large."
             )
         print(f"drawn in {draw(found, args.chart)}")
     return 0
