@@ -25,12 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import stats
+
 SIZES = ((4, 3), (200, 10), (2_000, 50))  # (m, n) of the answers checked: small, loops run in time
 TIMED = ((1_000, 10), (10_000, 100), (100_000, 100))  # (m, n) timed when the answers are right
 LR, EPOCHS = 0.5, 5
 TOLERANCE = 1e-6  # relative: float64 sums in another order stay far inside it
 LADDER = ("python_loops", "numpy_vectorized", "numba_fused")  # the rungs timed beside yours
-ROUNDS, ROUND_S = 5, 0.06  # timed rounds per fit and size, and about how long each round runs
+ROUNDS = stats.least_rounds()  # timed rounds per fit and size: the fewest that give a 95% interval
+ROUND_S = 0.06  # about how long each round runs
 
 
 class CheckError(Exception):
@@ -244,13 +247,13 @@ def best_rounds(found: dict[str, dict[tuple, list[float]]]) -> dict[str, dict[tu
     return {name: {size: min(rounds) for size, rounds in points.items()} for name, points in found.items()}
 
 
-def ahead_in_every_round(found: dict[str, dict[tuple, list[float]]], of: str, than: str) -> list[tuple]:
-    """The sizes where ``of`` took less time than ``than`` in every round of the two (a tie, or noise,
-    leaves some round the other way)."""
+def faster_sizes(found: dict[str, dict[tuple, list[float]]], of: str, than: str) -> list[tuple]:
+    """The sizes where ``of`` is faster than ``than`` by the 95% interval of their ratio over the
+    same rounds (``bench.stats.paired``): a tie, or noise, leaves the interval across 1."""
     return [
         size
         for size, rounds in found.get(of, {}).items()
-        if size in found.get(than, {}) and all(a < b for a, b in zip(rounds, found[than][size], strict=True))
+        if size in found.get(than, {}) and stats.paired(rounds, found[than][size]).verdict() == "faster"
     ]
 
 
@@ -302,15 +305,15 @@ def main(argv: list[str] | None = None) -> int:
             f"  (each the best of {ROUNDS} rounds, taken in turns: other work on this machine can only "
             "add time, so numbers that differ a lot between two runs of the checker were disturbed)"
         )
-        ahead = ahead_in_every_round(found, "yours", "numpy_vectorized")
+        ahead = faster_sizes(found, "yours", "numpy_vectorized")
         if ahead:
             sizes = " and ".join(f"m = {m:,}, n = {n}" for m, n in ahead)
             print(
-                f"Your answers are right, and yours ran faster than numpy_vectorized in every round at "
-                f"{sizes}: the ladder's rungs compute the sigmoid and the loss in forms that never "
-                "overflow (the logistic_terms fold of the lesson), with a few more passes over arrays of "
-                "m numbers; a plain 1 / (1 + np.exp(-z)) and np.log(a) would give inf or nan where |z| "
-                "is very large."
+                f"Your answers are right, and yours ran faster than numpy_vectorized at {sizes} (by the "
+                f"95% interval over the {ROUNDS} rounds): the ladder's rungs compute the sigmoid and the "
+                "loss in forms that never overflow (the logistic_terms fold of the lesson), with a few "
+                "more passes over arrays of m numbers; a plain 1 / (1 + np.exp(-z)) and np.log(a) would "
+                "give inf or nan where |z| is very large."
             )
         print(f"drawn in {draw(best, args.chart)}")
     return 0
