@@ -1,4 +1,8 @@
-"""Benchmarks of the ladder (pytest-benchmark) and the report that turns their results into a lesson."""
+"""The ladder's benchmarks (``suite/``), the results they write (``results/``), the lesson made from
+them (``report/``), and the commands around them (``compare``, ``yours``, ``time_one``).
+
+The library (``impls``) never imports this package: what is set here stays in benchmark processes.
+"""
 
 import os as _os
 import sys as _sys
@@ -11,8 +15,5 @@ BLAS_SETTING_IN_TIME = "numpy" not in _sys.modules
 #: OpenBLAS's worker threads busy-wait for 2**28 cycles (about 0.1 s) after every BLAS call; on a
 #: 2-core machine they took a core from whatever was timed next (the probe read X 1.6x slower
 #: right after a numpy_vectorized epoch: bench/FINDINGS.md). 2**4 cycles: they sleep at once.
-#: OpenBLAS reads it when it loads, so it is set only where that is still to come: a program that
-#: imported NumPy first (any user of ``impls``, whose planner reads ``bench.stats``) keeps its
-#: environment as it was. A value the user set is kept.
-if BLAS_SETTING_IN_TIME:
-    _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+#: OpenBLAS reads it when it loads; a value the user set is kept.
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")

@@ -1,7 +1,7 @@
 """Did it get slower, or is that noise? ``python -m bench.compare BASE.json NEW.json [--fail-slower PCT]``
 
 One line per benchmark present in both results files: the median round of each, the change with
-its 95% interval (``bench.stats.independent``: a bootstrap over the rounds each file kept), and
+its 95% interval (``ladderstats.independent``: a bootstrap over the rounds each file kept), and
 ``~`` where the interval includes no change, as Go's benchstat prints. Then the geometric mean of
 the changes, and the benchmarks found in one file only. With ``--fail-slower PCT`` it exits 1
 when any benchmark is slower by more than PCT percent with the whole interval beyond it: a gate
@@ -25,9 +25,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import stats
-from bench.report.fmt import cpu_name, fmt_time
-from bench.report.load import Results, ResultsError, load
+import ladderstats as stats
+from bench.results.load import Results, ResultsError, load
+from bench.results.text import cpu_name, fmt_time
 
 
 @dataclass(frozen=True)

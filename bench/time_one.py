@@ -14,10 +14,10 @@ import argparse
 import sys
 import time
 
-from bench.config import LR
-from bench.data import get_data, timed_problem
-from bench.harness import ROOFLINE, limited_threads, needs_own_process
-from bench.roofline import read_all
+from bench.suite.config import LR
+from bench.suite.data import get_data, timed_problem
+from bench.suite.harness import ROOFLINE, limited_threads, needs_own_process
+from bench.suite.roofline import read_all
 from impls import IMPLEMENTATIONS, MISSING
 
 #: Timing stops after this many seconds of epochs (at least MIN_ROUNDS of them).

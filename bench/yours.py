@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import stats
+import ladderstats as stats
 
 SIZES = ((4, 3), (200, 10), (2_000, 50))  # (m, n) of the answers checked: small, loops run in time
 TIMED = ((1_000, 10), (10_000, 100), (100_000, 100))  # (m, n) timed when the answers are right
@@ -249,7 +249,7 @@ def best_rounds(found: dict[str, dict[tuple, list[float]]]) -> dict[str, dict[tu
 
 def faster_sizes(found: dict[str, dict[tuple, list[float]]], of: str, than: str) -> list[tuple]:
     """The sizes where ``of`` is faster than ``than`` by the 95% interval of their ratio over the
-    same rounds (``bench.stats.paired``): a tie, or noise, leaves the interval across 1."""
+    same rounds (``ladderstats.paired``): a tie, or noise, leaves the interval across 1."""
     return [
         size
         for size, rounds in found.get(of, {}).items()

@@ -7,7 +7,7 @@ ladder: importing JAX takes seconds that a user of another rung should not pay).
 the shape of the costs array, so each distinct ``epochs`` compiles once per process (timed apart
 by the compile benchmark, like Numba's). XLA's CPU thread pool is sized when JAX starts, and its
 ``XLA_FLAGS`` thread settings do not bound it; the benchmarks' one-thread points of this rung run
-in a process pinned to one CPU (``bench/pinned.py``).
+in a process pinned to one CPU (``bench/suite/pinned.py``).
 Registered only where ``jax`` is installed (``pip install -e '.[peers]'``).
 """
 

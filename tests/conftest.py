@@ -11,7 +11,7 @@ from impls.planner import CANDIDATES
 def pytest_configure(config):
     """numba_tuned plans by its rule of thumb in the tests (FFTW_ESTIMATE), with wisdom of their own.
 
-    Each of its candidates is tested on its own below, and tests/test_planner.py exercises
+    Each of its candidates is tested on its own below, and tests/impls/test_planner.py exercises
     measuring with its own wisdom files: nothing the tests do touches the user's wisdom. (This
     conftest is also loaded under --benchmark-only, where it must leave the planning alone.)
     """

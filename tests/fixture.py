@@ -21,7 +21,7 @@ def command(path: Path) -> list[str]:
         sys.executable,
         "-m",
         "pytest",
-        "bench",
+        "bench/suite",
         "--benchmark-only",
         f"--benchmark-json={path}",
         "--benchmark-max-time=0.02",

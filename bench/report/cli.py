@@ -16,8 +16,8 @@ from pathlib import Path
 
 from bench.report.charts import CHARTS
 from bench.report.facts import Facts, build
-from bench.report.load import ResultsError, load, load_machines
 from bench.report.pages import Lesson, links_from, write_machines, write_report
+from bench.results.load import ResultsError, load, load_machines
 
 
 def _parser() -> argparse.ArgumentParser:

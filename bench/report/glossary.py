@@ -4,7 +4,7 @@
 glossary page is made from it. On a page, a term counts as defined at its first use in prose if
 that use is in bold (``**SIMD**``, the page defines it there) or is a link to its glossary entry.
 The depth pages open with a line linking the terms they use without defining them; the main page,
-a learner's first read, defines its own in its text (``tests/test_report.py`` checks every page).
+a learner's first read, defines its own in its text (``tests/bench/report/`` checks every page).
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ it is surely slower than the best.
 Successive elimination, on paired rounds: every contender still running runs once per round, in
 a new order each round, so that a burst of other work on a shared machine slows one round of
 each, not all rounds of one. After each round, from the least number of rounds a 95% interval
-needs (``bench.stats.least_rounds``), the ratio of each contender's times to the best one's
-(lowest median), round by round, gets its interval (``bench.stats.paired``); a contender whose
+needs (``ladderstats.least_rounds``), the ratio of each contender's times to the best one's
+(lowest median), round by round, gets its interval (``ladderstats.paired``); a contender whose
 whole interval lies above ``1 + margin`` stops. The race ends
 
 * when one contender is left;
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench import stats
+import ladderstats as stats
 
 
 @dataclass(frozen=True)

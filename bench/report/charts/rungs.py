@@ -14,7 +14,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 from bench.report.charts.style import PROBE, add_footer, colour, figure, footer, legend, style
 from bench.report.facts import Facts
 from bench.report.fmt import fmt_size, fmt_x
-from bench.schema import ROOFLINE
+from bench.results.schema import ROOFLINE
 
 
 def _lines_by_rung(

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from bench.report.facts import Facts
 from bench.report.fmt import machine_footer
-from bench.schema import ROOFLINE
+from bench.results.schema import ROOFLINE
 
 # Okabe & Ito's colour-blind-safe palette (black is kept for the probe), then the darker colours of
 # Paul Tol's palettes: 16 colours, so that no two rungs of a ladder share one in a chart.

@@ -20,8 +20,8 @@ import pandas as pd
 from bench.report.facts import beyond, numerics, planner, rungs, select
 from bench.report.facts.beyond import Beyond
 from bench.report.facts.rungs import RungFacts, Sizes
-from bench.report.ladder import Ladder
-from bench.report.load import Results
+from bench.results.ladder import Ladder
+from bench.results.load import Results
 
 THREADS = (("float64", "one"), ("float64", "all"))  # one thread over all: the speedup of all
 DTYPES = (("float64", "all"), ("float32", "all"))

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from bench.report.facts import select
-from bench.report.load import Results
-from bench.schema import ROOFLINE
+from bench.results.load import Results
+from bench.results.schema import ROOFLINE
 
 #: An epoch whose empty twin takes at most this share of it is where the blocks stop costing.
 SMALL_OVERHEAD = 0.10

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bench.report.facts.select import last_level_cache
 from bench.report.fmt import fmt_pct
-from bench.schema import ROOFLINE
+from bench.results.schema import ROOFLINE
 
 if TYPE_CHECKING:
     from bench.report.facts import Facts

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bench.report.facts import select
-from bench.report.load import Results
-from bench.stats import Ratio, paired
+from bench.results.load import Results
+from ladderstats import Ratio, paired
 
 #: How far the planned rung may trail the fastest other rung and still count as keeping up with it.
 KEEPS_UP = 0.95

@@ -11,9 +11,9 @@ import numpy as np
 
 from bench.report.facts import select
 from bench.report.fmt import ratio
-from bench.report.load import Results
-from bench.schema import ROOFLINE
-from bench.stats import alternating, least_rounds
+from bench.results.load import Results
+from bench.results.schema import ROOFLINE
+from ladderstats import alternating, least_rounds
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.report.fmt import Timing, compared
-from bench.report.load import Results
-from bench.schema import ROOFLINE
+from bench.results.load import Results
+from bench.results.schema import ROOFLINE
 
 DEFAULT_LAST_LEVEL_CACHE = 32 * 1024**2
 

@@ -1,0 +1,563 @@
+"""numba_tuned's planner: its candidates, its key, the race, the decision and the wisdom file.
+
+The race is pure (a clock and a runner passed in), so its tests run fake contenders on a clock
+only they move: exact, with no real waiting. Measuring for real uses small data and a short
+bound (monkeypatched): those tests check what is chosen, stored, shown and forgotten, never
+how fast anything is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numba
+import numpy as np
+import pytest
+
+import ladderstats as stats
+from impls import IMPLEMENTATIONS, numba_blocked, numba_fused, numba_tiled, relative_error
+from impls._common import source_digest
+from impls.planner import __main__ as cli
+from impls.planner import candidates, key, planning, race, store
+from impls.planner.candidates import BY_NAME, CANDIDATES, rule_of_thumb
+from impls.planner.race import Rules
+from tests.reference import make_problem, reference_fit
+
+ROOT = Path(__file__).resolve().parents[2]
+TUNING_BYTES = planning.tuning_bytes  # before any fixture replaces it
+QUICK = Rules(seconds=0.01)
+
+
+@pytest.fixture
+def fresh_wisdom(tmp_path, monkeypatch):
+    """Measure mode, a wisdom file of our own, small tuning data and a short race; counts measurements."""
+    path = tmp_path / "wisdom.json"
+    monkeypatch.setenv("LADDER_WISDOM", str(path))
+    monkeypatch.setenv("LADDER_PLANNING", "measure")
+    monkeypatch.setattr(planning, "tuning_bytes", lambda data="memory": 2**20)
+    measured = []
+    real_measure = planning.measure
+
+    def counting_measure(n, dtype, nbytes=None, rules=race.RULES, data="memory"):
+        measured.append((n, str(np.dtype(dtype)), numba.get_num_threads()))
+        return real_measure(n, dtype, nbytes, rules=QUICK, data=data)
+
+    monkeypatch.setattr(planning, "measure", counting_measure)
+    planning._RECENT.clear()  # plans remembered by this process under other settings
+    planning._KNOWN.clear()
+    yield path, measured
+    planning._RECENT.clear()
+    planning._KNOWN.clear()
+
+
+# --------------------------------------------------------------------------- candidates and key
+
+
+def test_candidates_cover_every_kernel_block_size_and_prefetch_distance_including_none():
+    names = [c.name for c in CANDIDATES]
+    assert len(set(names)) == len(names)
+    assert {c.family for c in CANDIDATES} == set(candidates.FAMILIES) == {"fused", "tiled", "blocked"}
+    blocked = [c for c in CANDIDATES if c.family == "blocked"]
+    assert {c.knobs[0] for c in blocked} == set(numba_blocked.BLOCK_SIZES)
+    assert {c.knobs[1] for c in blocked} == set(candidates.PREFETCH_DISTANCES)
+    assert numba_blocked.NO_PREFETCH in candidates.PREFETCH_DISTANCES
+    # the fused kernel as numba_fused runs it (no prefetch), and at every prefetch distance
+    fused = {c.knobs[0] for c in CANDIDATES if c.family == "fused"}
+    assert fused == {0} | {d for d in candidates.PREFETCH_DISTANCES if d > 0}
+    assert BY_NAME["fused"].knobs == numba_fused.NO_KNOBS
+    # the rule of thumb is itself a candidate, so measuring can only match or beat it
+    for n in (1, 10, 25, 100, 1000):
+        for dtype in ("float64", "float32"):
+            assert rule_of_thumb(n, dtype) in CANDIDATES
+
+
+def test_which_candidates_prefetch():
+    prefetching = {c.name for c in CANDIDATES if c.prefetches}
+    assert {"fused-pf1024", "blocked-r4-pf1024", "blocked-r16-pf16384"} <= prefetching
+    assert not {"fused", "tiled-16k", "blocked-r4-nopf", "blocked-r16-nopf"} & prefetching
+
+
+def test_the_data_class_follows_the_last_level_cache(monkeypatch):
+    monkeypatch.setattr(key, "last_level_cache_bytes", lambda: 8 * 2**20)
+    assert key.data_class(2_621, 100, 8) == "cache"  # 2,096,800 bytes: within a quarter of it
+    assert key.data_class(2_622, 100, 8) == "llc"  # 2,097,600 bytes: beyond 2 MiB
+    assert key.data_class(20_971, 100, 8) == "llc"  # 16,776,800 bytes: within twice 8 MiB
+    assert key.data_class(20_972, 100, 8) == "memory"  # 16,777,600 bytes: beyond it
+    assert key.data_class(None, 100, 8) == "memory"
+    monkeypatch.setattr(key, "last_level_cache_bytes", lambda: None)  # unknown: all "memory"
+    assert key.data_class(10, 1, 8) == "memory"
+
+
+def test_the_thread_count_follows_numba_set_num_threads():
+    before = numba.get_num_threads()
+    try:
+        for count in range(1, before + 1):
+            numba.set_num_threads(count)
+            assert key.thread_count() == numba.get_num_threads() == count
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_the_thread_count_falls_back_to_numbas_public_function(monkeypatch):
+    """Where Numba's private reader is missing (another version) or answers nonsense, ask Numba."""
+    expected = numba.get_num_threads()
+    for private in (
+        SimpleNamespace(),  # a Numba without them
+        SimpleNamespace(_is_initialized=False, _get_num_threads=lambda: 99),  # threads not launched
+        SimpleNamespace(_is_initialized=True, _get_num_threads=lambda: 0),  # an answer that cannot be
+    ):
+        monkeypatch.setattr(key, "_numba_parallel", private)
+        assert key.thread_count() == expected
+
+
+# --------------------------------------------------------------------------- the race, on a fake clock
+
+
+class FakeClock:
+    """Contenders that take ``cost[name]`` seconds per unit on a clock only they move."""
+
+    def __init__(self, cost: dict[str, float], per_timing: int = 1):
+        self.now, self.cost, self.per_timing, self.ran = 0.0, cost, per_timing, []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def run(self, name: str) -> None:
+        self.ran.append(name)
+        self.now += self.cost[name] * self.per_timing
+
+
+def _race(cost, rules=race.RULES, **kwargs):
+    """A whole race of fake contenders; ``cost[name]``: seconds per turn, or a list, one per round."""
+    clock = FakeClock({})
+    turns = {name: 0 for name in cost}
+
+    def run(name):
+        costs = cost[name] if isinstance(cost[name], list) else [cost[name]]
+        clock.ran.append(name)
+        clock.now += costs[turns[name] % len(costs)]
+        turns[name] += 1
+
+    return race.run_race(list(cost), run, clock, rules, **kwargs), clock
+
+
+def test_timing_over_several_units_gives_seconds_per_unit():
+    raced, _ = _race({"a": 0.5, "b": 0.7}, Rules(seconds=0), eliminate=False, min_rounds=3, per_timing=5)
+    assert raced.times["a"] == pytest.approx([0.1] * 3) and raced.times["b"] == pytest.approx([0.14] * 3)
+
+
+def test_every_round_runs_each_contender_once_in_a_shuffled_order():
+    cost = {name: 1.0 for name in "abcdef"}
+    raced, clock = _race(cost, Rules(seconds=1e9, max_rounds=20), eliminate=False)
+    rounds = [clock.ran[k : k + 6] for k in range(0, len(clock.ran), 6)]
+    assert len(rounds) == raced.rounds == 20 and all(sorted(r) == list("abcdef") for r in rounds)
+    assert len({tuple(r) for r in rounds}) > 10  # a new order, round after round
+
+
+def test_one_surely_slower_by_more_than_the_margin_stops_once_an_interval_exists():
+    rules = Rules(seconds=1e9, margin=0.03)
+    raced, clock = _race({"a": 1.0, "b": 1.0 + 2 * rules.margin}, rules)
+    least = stats.least_rounds(rules.confidence)
+    assert clock.ran.count("b") == least  # not before a 95% interval exists, at once after
+    assert raced.running == ["a"] and raced.finished and raced.choice() == "a"
+
+
+def test_a_noisy_contender_stops_in_the_first_round_its_interval_lies_above_the_margin():
+    rules = Rules(seconds=1e9, margin=0.03)
+    noisy = [1.2, 0.95, 1.15, 1.0, 1.1, 1.25, 0.98, 1.3, 1.12, 1.2, 1.18, 1.15, 1.22, 1.16, 1.3]
+    raced, _ = _race({"a": 1.0, "b": noisy, "c": 1.0}, rules)
+    stopped = next(
+        r
+        for r in range(stats.least_rounds(), len(noisy) + 1)
+        if stats.paired(noisy[:r], [1.0] * r).low > 1.03
+    )
+    assert len(raced.times["b"]) == stopped and "b" not in raced.running
+
+
+def test_within_the_margin_is_a_tie_and_the_incumbent_or_the_first_given_stays():
+    rules = Rules(seconds=1e9, margin=0.03)
+    cost = {"a": 1.0, "b": 1.0 + rules.margin / 2, "c": 1.0 + rules.margin / 3}
+    raced, _ = _race(cost, rules, incumbent="b")
+    assert raced.finished and raced.rounds == stats.least_rounds(rules.confidence)
+    assert raced.choice() == "b"  # slower by less than the margin: the change is not earned
+    untold, _ = _race(cost, rules)
+    assert untold.choice() == "a"  # no incumbent: the first of those given
+
+
+def test_when_the_time_is_up_the_incumbent_stays_while_it_runs_else_the_best():
+    swings = {"a": [1.0, 1.3], "b": [1.3, 1.0], "c": [1.2, 1.15]}  # no one surely ahead in 4 rounds
+    raced, _ = _race(swings, Rules(seconds=4 * 3.5), incumbent="c")
+    assert raced.rounds < stats.least_rounds() and set(raced.running) == {"a", "b", "c"}
+    assert raced.choice() == "c"
+    slow = {"a": 1.0, "b": 1.01, "c": 1.5}  # the incumbent surely slower: dropped, the best chosen
+    raced, _ = _race(slow, Rules(seconds=1e9, max_rounds=8), incumbent="c")
+    assert "c" not in raced.running and raced.choice() == "a"
+
+
+def test_a_race_without_elimination_runs_everyone_every_round_for_at_least_its_rounds():
+    raced, _ = _race({"a": 1.0, "b": 5.0}, Rules(seconds=0, max_rounds=50), eliminate=False, min_rounds=12)
+    assert raced.rounds == 12 and len(raced.times["b"]) == 12  # time was up at once; the rounds were owed
+    capped, _ = _race({"a": 1.0, "b": 5.0}, Rules(seconds=1e9), eliminate=False, max_rounds=30)
+    assert capped.rounds == 30 and capped.running == ["a", "b"]
+
+
+# --------------------------------------------------------------------------- planning and wisdom
+
+
+def test_estimate_mode_never_measures_and_ignores_wisdom(fresh_wisdom, monkeypatch):
+    path, measured = fresh_wisdom
+    monkeypatch.setenv("LADDER_PLANNING", "estimate")
+    chosen = planning.plan(100, "float64")
+    assert chosen.source == "estimate" and chosen.candidate == rule_of_thumb(100, "float64")
+    assert measured == [] and not path.exists()
+
+
+def test_measure_once_then_remember(fresh_wisdom):
+    path, measured = fresh_wisdom
+    first = planning.plan(30, "float64")
+    assert first.source == "measured" and measured == [(30, "float64", numba.get_num_threads())]
+    entry = first.entry
+    assert set(entry["best_s"]) == set(entry["median_s"]) == {c.name for c in CANDIDATES}
+    finalists = entry["finalists"]
+    assert all(entry["rounds_of"][name] == entry["rounds"] for name in finalists)
+    assert all(
+        entry["rounds_of"][name] < entry["rounds"] for name in set(entry["rounds_of"]) - set(finalists)
+    )
+    assert entry["fastest"] == min(finalists, key=entry["median_s"].get)
+    # the rule of thumb (240-byte rows: blocks of 8) was the incumbent: it stays while it runs
+    assert entry["rule_of_thumb"] == "blocked-r8-pf4096"
+    kept = entry["rule_of_thumb"] in finalists
+    assert entry["choice"] == first.candidate.name == (entry["rule_of_thumb"] if kept else entry["choice"])
+    assert entry["choice"] in finalists and entry["rounds"] >= 1 and entry["measured_n"] == 30
+    assert all(seconds > 0 for seconds in entry["best_s"].values())
+    assert all(entry["best_s"][name] <= entry["median_s"][name] for name in entry["best_s"])
+    stamp = entry["key"]
+    assert stamp["source"] == source_digest() and stamp["numba"] == numba.__version__ and stamp["cpu"]
+    assert stamp["n"] == 30 and stamp["dtype"] == "float64"
+
+    again = planning.plan(30, "float64")  # the same key: remembered
+    assert again.source == "wisdom" and again.candidate == first.candidate and len(measured) == 1
+    stored = json.loads(path.read_text())
+    assert stored["version"] == store.VERSION and len(stored["entries"]) == 1
+
+    planning.plan(30, "float32")  # another dtype, another row length, other threads: new keys
+    planning.plan(31, "float64")
+    planning.plan(30, "float64", threads=1)
+    assert [m[:2] for m in measured[1:]] == [(30, "float32"), (31, "float64"), (30, "float64")]
+    assert measured[-1][2] == 1
+    assert len(store.entries()) == 4
+
+
+def test_x_in_the_cache_has_a_plan_of_its_own(fresh_wisdom, monkeypatch):
+    """Calls whose X fits in a quarter of the last-level cache plan on in-cache data, X up to twice
+    the cache on data of the cache's size, others on large data."""
+    _, measured = fresh_wisdom
+    monkeypatch.setattr(key, "last_level_cache_bytes", lambda: 8 * 2**20)
+    sizes = []
+    real_problem = planning.tuning_problem
+
+    def recording_problem(n, dtype, nbytes=None, seed=0, data="memory"):
+        sizes.append((data, TUNING_BYTES(data) if nbytes is None else nbytes))
+        return real_problem(n, dtype, nbytes or 2**20, seed, data)
+
+    monkeypatch.setattr(planning, "tuning_problem", recording_problem)
+    small = planning.plan(30, "float64", m=1_000)
+    middle = planning.plan(30, "float64", m=20_000)  # 4.8 MB
+    large = planning.plan(30, "float64", m=10**6)
+    default = planning.plan(30, "float64")  # no m: the plan for data beyond the caches
+    assert small.source == middle.source == large.source == "measured" and default.source == "wisdom"
+    assert small.entry["key"]["data"] == small.entry["data"] == "cache"
+    assert middle.entry["key"]["data"] == middle.entry["data"] == "llc"
+    assert large.entry["key"]["data"] == default.entry["key"]["data"] == "memory"
+    assert [data for data, _ in sizes] == ["cache", "llc", "memory"] and len(measured) == 3
+    assert sizes[0][1] == 2 * 2**20  # a quarter of the last-level cache: the class's edge
+    assert sizes[1][1] == 8 * 2**20  # the last-level cache's own size
+    assert small.entry["epochs_per_sample"] >= 1
+    assert planning.plan(30, "float64", m=900).source == "wisdom"  # same class: remembered
+    with pytest.raises(ValueError, match="data must be one of cache, llc, memory"):
+        planning.measure(30, "float64", data="L2")
+
+
+@pytest.mark.parametrize("epoch_s", [1e-6, 3e-4, 1e-3, 0.5])
+def test_each_timing_covers_whole_epochs_to_at_least_the_floor(monkeypatch, epoch_s):
+    """One epoch per timing wherever an epoch lasts a turn, else just enough of them."""
+    clock = FakeClock({})
+    monkeypatch.setattr(
+        candidates, "run", lambda c, problem, epochs=1: setattr(clock, "now", clock.now + epoch_s)
+    )
+    problem = planning.tuning_problem(20, "float64", nbytes=20 * 8 * 100)
+    epochs = planning.epochs_per_sample(problem, clock=clock)
+    floor = race.RULES.turn_s
+    assert epochs * epoch_s >= floor * (1 - 1e-9)
+    assert epochs == 1 or (epochs - 1) * epoch_s < floor * (1 + 1e-9)
+
+
+def test_forget_and_show(fresh_wisdom, capsys):
+    path, measured = fresh_wisdom
+    assert cli.main(["show"]) == 0 and "no wisdom" in capsys.readouterr().out
+    planning.plan(8, "float32")
+    assert cli.main(["show"]) == 0
+    shown = capsys.readouterr().out
+    assert "float32, rows of n = 8" in shown
+    for candidate in CANDIDATES:
+        assert candidate.name in shown
+    assert cli.main(["forget"]) == 0 and not path.exists()
+    assert planning.plan(8, "float32").source == "measured" and len(measured) == 2
+
+
+def test_the_command_line_in_a_process_of_its_own(tmp_path):
+    env = {**os.environ, "LADDER_WISDOM": str(tmp_path / "w.json")}
+    shown = subprocess.run(
+        [sys.executable, "-m", "impls.planner", "show"], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    assert shown.returncode == 0 and "no wisdom in" in shown.stdout and not shown.stderr
+    for bad, message in (
+        (["plan", "0"], "N must be >= 1"),
+        (["plan", "5", "--rows", "0"], "--rows must be >= 1"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "impls.planner", *bad], env=env, capture_output=True, text=True, cwd=ROOT
+        )
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_show_says_why_the_choice_is_not_the_fastest_finalist(fresh_wisdom):
+    entry = planning.plan(30, "float64").entry
+    cpu = entry["key"]["cpu"]
+    kept = {
+        **entry,
+        "choice": "blocked-r8-pf4096",
+        "fastest": "blocked-r8-pf2048",
+        "rule_of_thumb": "blocked-r8-pf4096",
+    }
+    assert (
+        f"{cpu}): blocked-r8-pf4096 (the rule of thumb, kept: blocked-r8-pf2048 was not surely more than 3% "
+        "faster)" in cli.show([kept])
+    )
+    tie = {**kept, "choice": "fused", "fastest": "blocked-r8-pf2048"}
+    assert f"{cpu}): fused (within 3% of the fastest finalist, blocked-r8-pf2048: a tie" in cli.show([tie])
+    same = {**kept, "fastest": "blocked-r8-pf4096", "confirmed": {"choice": "tiled-64k", "rounds": 7}}
+    assert f"{cpu}): blocked-r8-pf4096; on your data: tiled-64k, after 7 rounds  [" in cli.show([same])
+
+
+def test_a_planning_mode_that_does_not_exist_is_named(monkeypatch):
+    monkeypatch.setenv("LADDER_PLANNING", "patient")
+    planning._RECENT.clear()
+    with pytest.raises(ValueError, match=r"LADDER_PLANNING.*measure, estimate.*'patient'"):
+        planning.plan(10, "float64")
+
+
+def test_measured_plan_gives_the_same_answer(fresh_wisdom):
+    """Whatever wins the measurement, the fit agrees with the reference."""
+    X, y = make_problem(3000, 12, seed=9)
+    result = IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=4)
+    assert fresh_wisdom[1], "the fit should have planned by measuring"
+    expected = reference_fit(X, y, lr=0.5, epochs=4)
+    assert relative_error(result, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
+
+
+def test_the_report_reads_back_the_planners_settings_a_run_records():
+    """What a run records of the planner reaches the lesson: through JSON, the report's reader of the
+    ladder record gets every setting back, and the candidates are the planner's own."""
+    from bench.results.ladder import from_record
+    from bench.results.schema import RESULTS_VERSION
+    from bench.suite.describe import ladder
+
+    recorded = ladder()
+    json.dumps(recorded)  # it goes into a results file
+    read = from_record(json.loads(json.dumps(recorded)), RESULTS_VERSION)
+    for name, value in recorded["planner"].items():  # nested records (the rules) come flattened
+        flat = value if isinstance(value, dict) else {name: value}
+        assert all(read.planner[k] == v for k, v in flat.items()), name
+    assert read.planner["candidates"] and set(read.planner["candidates"]) == {c.name for c in CANDIDATES}
+
+
+# ------------------------------------------------------------------ a wisdom file in bad surroundings
+
+
+def test_unreadable_or_old_wisdom_is_measured_again_and_replaced(fresh_wisdom):
+    path, measured = fresh_wisdom
+    path.write_text("{not json")
+    with pytest.warns(store.WisdomWarning, match=f"ignoring the wisdom in {path}"):
+        assert planning.plan(5, "float64").source == "measured"
+    assert json.loads(path.read_text())["version"] == store.VERSION  # the damaged file is replaced
+    path.write_text(json.dumps({"version": store.VERSION - 1, "entries": {"x": {}}}))
+    planning._KNOWN.clear()  # what a new process starts with
+    planning._RECENT.clear()
+    assert planning.plan(5, "float64").source == "measured" and len(measured) == 2
+    assert json.loads(path.read_text())["version"] == store.VERSION
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "a-folder"])
+def test_a_wisdom_file_that_cannot_be_written_warns_once_and_the_fit_goes_on(
+    fresh_wisdom, monkeypatch, where
+):
+    path, measured = fresh_wisdom
+    blocker = path.parent / "blocker"
+    if where == "under-a-file":
+        blocker.write_text("a file, not a folder")
+        wisdom = blocker / "wisdom.json"
+    else:
+        wisdom = blocker
+        wisdom.mkdir()
+    monkeypatch.setenv("LADDER_WISDOM", str(wisdom))
+    store._WARNED.clear()
+    X, y = make_problem(2000, 9, seed=3)
+    with pytest.warns(store.WisdomWarning) as caught:
+        result = IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=3)
+        again = IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=3)  # remembered in memory
+    assert len(caught) == 1 and str(wisdom) in str(caught[0].message)
+    assert "LADDER_WISDOM" in str(caught[0].message)
+    assert len(measured) == 1  # measured once, remembered for the rest of the process
+    expected = reference_fit(X, y, lr=0.5, epochs=3)
+    assert relative_error(result, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
+    assert relative_error(again, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
+    planning._KNOWN.clear()
+    planning._RECENT.clear()
+    assert planning.plan(9, "float64", m=2000).source == "wisdom"  # still in this process's memory
+
+
+_PLAN_IN_A_PROCESS = """
+import sys
+from impls.planner import planning
+from impls.planner.race import Rules
+planning.tuning_bytes = lambda data="memory": 2**19
+real = planning.measure
+planning.measure = lambda n, dtype, nbytes=None, rules=None, data="memory": real(
+    n, dtype, nbytes, rules=Rules(seconds=0.3), data=data)
+print(planning.plan(int(sys.argv[1]), "float64").source)
+"""
+
+
+def test_two_processes_planning_at_once_both_keep_their_plans(tmp_path):
+    env = {**os.environ, "LADDER_WISDOM": str(tmp_path / "wisdom.json"), "LADDER_PLANNING": "measure"}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _PLAN_IN_A_PROCESS, str(n)],
+            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for n in (3, 40)  # two row lengths: two keys
+    ]  # fmt: skip
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0 and out.strip() == "measured", err[-2000:]
+    entries = json.loads((tmp_path / "wisdom.json").read_text())["entries"]
+    assert sorted(entry["measured_n"] for entry in entries.values()) == [3, 40]
+
+
+# --------------------------------------------------------------------------- confirming on the caller's data
+
+
+def _entry(**fields) -> dict:
+    return {"choice": "blocked-r8-nopf", "finalists": ["blocked-r8-nopf", "blocked-r4-nopf"], **fields}
+
+
+def test_the_confirmation_races_the_finalists_the_shipped_kernels_and_the_rule_of_thumb():
+    """The race on generated data can drop the kernel another rung runs; on the caller's X it can be
+    the fastest, so the confirmation runs it too, under the same rule, the race's choice incumbent."""
+    entry = _entry(rule_of_thumb="blocked-r16-pf4096")
+    confirming = planning._from_entry(entry, "wisdom", "k").confirming
+    shipped = [c.name for c in candidates.RUNG_KERNELS]
+    assert confirming.contenders == ("blocked-r8-nopf", "blocked-r4-nopf", *shipped, "blocked-r16-pf4096")
+    assert confirming.incumbent == "blocked-r8-nopf" and confirming.max_rounds == race.RULES.confirm_rounds
+    assert set(shipped) == {"fused", f"tiled-{numba_tiled.TILE_BYTES // 1024}k"} <= set(BY_NAME)
+
+
+def test_a_confirmed_entry_is_the_plan_with_nothing_left_to_race():
+    planned = planning._from_entry(_entry(confirmed={"choice": "fused", "rounds": 6}), "wisdom", "k")
+    assert planned.source == "confirmed" and planned.candidate.name == "fused" and planned.confirming is None
+    damaged = planning._from_entry(_entry(confirmed={"choice": "no-such-kernel"}), "wisdom", "k")
+    assert damaged.confirming is not None and damaged.candidate.name == "blocked-r8-nopf"
+
+
+class _EpochClock:
+    """A clock that only the caller's epochs move, by ``cost[name]`` seconds each."""
+
+    def __init__(self, monkeypatch, cost: dict[str, float]):
+        self.now, self.cost, self.epochs, self.calls = 0.0, cost, [], []
+        real = planning.run_epochs
+        by_knobs = {(c.family, c.knobs): c.name for c in CANDIDATES}
+
+        def run_epochs(driver, problem, w, b, lr, costs, knobs):
+            family = next(name for name, d in candidates.drivers().items() if d is driver)
+            name = by_knobs[family, tuple(knobs)]
+            self.epochs += [name] * len(costs)
+            self.calls.append((name, len(costs)))
+            self.now += self.cost.get(name, 1.0) * len(costs)
+            return real(driver, problem, w, b, lr, costs, knobs)
+
+        monkeypatch.setattr(planning, "run_epochs", run_epochs)
+        monkeypatch.setattr(planning, "time", SimpleNamespace(perf_counter=lambda: self.now))
+
+
+def test_a_kernel_surely_faster_on_the_callers_data_becomes_the_plan_and_is_remembered(
+    fresh_wisdom, monkeypatch
+):
+    path, measured = fresh_wisdom
+    X, y = make_problem(4000, 11, seed=5)
+    raced = planning.plan(11, "float64", m=4000)
+    contenders = raced.confirming.contenders
+    fastest_here = next(name for name in contenders if name != raced.candidate.name)
+    clock = _EpochClock(monkeypatch, {name: 0.010 for name in contenders} | {fastest_here: 0.008})
+    epochs = 200
+    result = IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=epochs)
+    least = stats.least_rounds()
+    turns = len(contenders) * least  # the others all 25% slower, every round: out at once
+    assert sorted(clock.epochs[:turns]) == sorted(list(contenders) * least)
+    assert clock.epochs[turns:] == [fastest_here] * (epochs - turns)  # then the fastest for the rest
+    expected = reference_fit(X, y, lr=0.5, epochs=epochs)  # turns or not: the same descent
+    assert relative_error(result, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
+    entry = next(iter(json.loads(path.read_text())["entries"].values()))
+    assert entry["confirmed"]["choice"] == fastest_here and entry["choice"] == raced.candidate.name
+    assert entry["confirmed"]["rounds"] == least
+    planning._KNOWN.clear()  # a new process: the confirmed plan, and nothing more to race
+    planning._RECENT.clear()
+    again = planning.plan(11, "float64", m=4000)
+    assert again.source == "confirmed" and again.candidate.name == fastest_here and again.confirming is None
+    assert len(measured) == 1
+
+
+def test_on_the_callers_data_a_tie_keeps_the_races_choice_over_short_fits(fresh_wisdom, monkeypatch):
+    X, y = make_problem(4000, 11, seed=5)
+    raced = planning.plan(11, "float64", m=4000)
+    contenders = raced.confirming.contenders
+    clock = _EpochClock(monkeypatch, {name: 0.010 for name in contenders})
+    for _ in range(len(contenders) * stats.least_rounds()):
+        IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=1)  # one turn each
+    assert sorted(clock.epochs) == sorted(list(contenders) * stats.least_rounds())
+    confirmed = planning.plan(11, "float64", m=4000)
+    assert confirmed.source == "confirmed" and confirmed.candidate == raced.candidate
+
+
+def test_short_epochs_take_their_turns_several_at_a_time(fresh_wisdom, monkeypatch):
+    X, y = make_problem(4000, 11, seed=5)
+    contenders = planning.plan(11, "float64", m=4000).confirming.contenders
+    epoch = race.RULES.turn_s / 3.5  # four make a turn
+    clock = _EpochClock(monkeypatch, {name: epoch for name in contenders})
+    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=4 * len(contenders) * stats.least_rounds() + 1)
+    counts = [count for _, count in clock.calls]  # epochs per call
+    assert counts[0] == 1 and set(counts[1:-1]) == {4}  # the first (not a turn) measures the epoch
+    confirmed = planning.plan(11, "float64", m=4000)
+    assert confirmed.source == "confirmed"
+    times = confirmed.entry["confirmed"]["median_s_per_row"]
+    assert times[contenders[0]] == pytest.approx(epoch / 4000)
+
+
+def test_fits_too_short_for_a_turn_run_the_races_choice_and_confirm_nothing(fresh_wisdom, monkeypatch):
+    path, _ = fresh_wisdom
+    X, y = make_problem(300, 11, seed=5)
+    raced = planning.plan(11, "float64", m=300)
+    clock = _EpochClock(monkeypatch, {c.name: race.RULES.turn_s / 100 for c in CANDIDATES})
+    for _ in range(3):
+        IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=20)  # 20 epochs: a fifth of a turn
+    # per fit, one epoch measures how long a turn would be, and the race's choice runs the rest
+    assert [count for _, count in clock.calls] == [1, 19] * 3
+    assert [name for name, _ in clock.calls][1::2] == [raced.candidate.name] * 3
+    after = planning.plan(11, "float64", m=300)
+    assert after.candidate == raced.candidate and after.confirming.rounds == 0
+    assert "confirmed" not in next(iter(json.loads(path.read_text())["entries"].values()))
