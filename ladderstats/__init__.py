@@ -14,6 +14,9 @@ planned rung, and ``python -m bench.compare``. Two kinds of samples:
 
 A ratio above 1 means ``a`` took longer. ``verdict`` gives "slower", "faster" or "level": a word
 other than "level" only where the whole interval lies beyond 1 by more than the threshold.
+
+A leaf of the house: it imports NumPy (and SciPy, only for the bootstrap), so the library's planner
+and the benchmarks both use it without either importing the other.
 """
 
 from __future__ import annotations

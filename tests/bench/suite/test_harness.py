@@ -98,7 +98,7 @@ def test_only_a_thread_pool_fixed_at_start_up_needs_its_own_process(monkeypatch,
     monkeypatch.setattr(harness, "uses_threads", lambda rung: kinds[rung])
     assert harness.needs_own_process(name, threads) is own
     if own:
-        with pytest.raises(RuntimeError, match=r"bench\.pinned"):
+        with pytest.raises(RuntimeError, match=r"bench\.suite\.pinned"):
             with harness.limited_threads(name, threads):
                 pass
 
