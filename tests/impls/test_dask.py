@@ -286,9 +286,11 @@ def test_closing_drops_only_the_shutdown_heartbeat_noise_and_leaves_the_logger_a
     def record(message: str) -> logging.LogRecord:
         return worker_log.makeRecord("distributed.worker", logging.ERROR, __file__, 1, message, (), None)
 
-    assert not dask_rung._heartbeat_noise(record("Failed to communicate with scheduler during heartbeat."))
-    assert dask_rung._heartbeat_noise(record("Compute Failed"))
+    assert not dask_rung.cluster._heartbeat_noise(
+        record("Failed to communicate with scheduler during heartbeat.")
+    )
+    assert dask_rung.cluster._heartbeat_noise(record("Compute Failed"))
     dask_rung.client()  # this process's cluster (in-process workers), open while the filter is set
     dask_rung.close()
-    assert dask_rung._client is None
+    assert dask_rung.cluster._client is None  # this process's client is the cluster module's state
     assert worker_log.level == level and worker_log.filters == filters

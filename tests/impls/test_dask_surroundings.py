@@ -440,7 +440,7 @@ def test_a_store_path_that_is_not_a_zarr_array_is_refused_before_any_work(case, 
     def no_cluster():
         raise AssertionError("the cluster was asked for before the store was checked")
 
-    monkeypatch.setattr(dask_rung, "client", no_cluster)
+    monkeypatch.setattr(dask_rung.store, "client", no_cluster)  # where prepare_store looks it up
     with pytest.raises(ValueError, match=match.format(path=path)) as caught:
         dask_rung.fit_zarr(path, y, lr=0.1, epochs=1)
     assert not from_inside_a_library(caught)
