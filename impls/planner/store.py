@@ -16,7 +16,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from impls._jit import cache_root
+from impls._cache_paths import cache_root
 
 #: Bumped whenever what an entry means changes: entries of other versions are measured again.
 VERSION = 9

@@ -1,4 +1,5 @@
-"""The on-disk cache every JIT rung compiles into (``impls/_jit.py``), and what it does when damaged.
+"""The on-disk cache every JIT rung compiles into (``impls/_jit.py``, ``impls/_numba_cache.py``), and
+what it does when damaged.
 
 The cache is an optimisation, never a reason to fail. Each case below is met as a user meets
 it: files damaged on disk between real processes, folders that cannot be made or written,
@@ -26,7 +27,7 @@ from pathlib import Path
 import numba
 import pytest
 
-from impls import IMPLEMENTATIONS, _jit, numba_fused
+from impls import IMPLEMENTATIONS, _cache_paths, _jit, _numba_cache, numba_fused
 from impls._common import source_digest
 from impls.planner import candidates
 
@@ -57,7 +58,7 @@ _FIT = """
 import gc, json, os, sys
 from numba.core.dispatcher import Dispatcher
 from impls import IMPLEMENTATIONS, relative_error
-from impls._jit import LadderCache
+from impls._numba_cache import LadderCache
 from tests.reference import make_problem, reference_fit
 
 if os.environ.get("TEST_FILE_SIZE_LIMIT"):  # what a full disk does: a write past the limit fails
@@ -128,7 +129,7 @@ def _fit(cache: Path | None, *steps: str, cwd: Path = ROOT, **changes: str | Non
 
 def _ladder_folder(cache: Path) -> Path:
     """The folder ``cache_dir()`` names under ``cache`` as LADDER_CACHE_DIR."""
-    return cache / "numba" / _jit.cache_dir().name
+    return cache / "numba" / _cache_paths.cache_dir().name
 
 
 def _files(cache: Path, pattern: str) -> list[Path]:
@@ -146,11 +147,11 @@ def _no_numba_cache_beside_the_source() -> None:
 
 def test_cache_folder_is_per_source_and_numba_version(monkeypatch, tmp_path):
     monkeypatch.setenv("LADDER_CACHE_DIR", str(tmp_path))
-    _jit.cache_dir.cache_clear()
+    _cache_paths.cache_dir.cache_clear()
     try:
-        folder = _jit.cache_dir()
+        folder = _cache_paths.cache_dir()
     finally:
-        _jit.cache_dir.cache_clear()
+        _cache_paths.cache_dir.cache_clear()
     assert folder.parent == tmp_path / "numba"
     assert source_digest() in folder.name and numba.__version__ in folder.name
 
@@ -167,8 +168,8 @@ def test_every_way_the_ladder_makes_a_kernel_gets_the_ladders_cache():
             dispatchers += rung.kernels
     assert len(dispatchers) > 10
     for dispatcher in dispatchers:
-        assert isinstance(dispatcher._cache, _jit.LadderCache), dispatcher
-        assert Path(dispatcher.stats.cache_path).parent == _jit.cache_dir()
+        assert isinstance(dispatcher._cache, _numba_cache.LadderCache), dispatcher
+        assert Path(dispatcher.stats.cache_path).parent == _cache_paths.cache_dir()
     cold = [kernel for rung in IMPLEMENTATIONS.values() if rung.jit for kernel in rung.rebuild().kernels]
     assert cold and all(kernel.stats.cache_path is None for kernel in cold)
 
@@ -197,7 +198,7 @@ def test_kernels_made_in_many_threads_at_once_all_cache_in_the_ladders_folder():
         with ThreadPoolExecutor(threads) as pool:
             dispatchers = list(pool.map(make, range(threads)))
         paths = {Path(dispatcher._cache.cache_path).parent for dispatcher in dispatchers}
-        assert paths == {_jit.cache_dir()}
+        assert paths == {_cache_paths.cache_dir()}
     assert numba.core.config.CACHE_DIR == before
 
 
@@ -346,7 +347,7 @@ def test_a_damaged_entry_is_compiled_afresh_and_replaced(filled, tmp_path, targe
     (path,) = _files(cache, "*.nbi" if target == "index" else "*.1.nbc")
     damage(path)
     run = _fit(cache)
-    (message,) = run.warned(_jit.DamagedCacheWarning)
+    (message,) = run.warned(_cache_paths.DamagedCacheWarning)
     assert str(path) in message and len(run.warnings) == 1, run.stderr
     assert run.missed == ["descend_loops"]
     assert path.exists()
@@ -365,7 +366,7 @@ def test_data_files_swapped_are_not_loaded_for_each_other(filled, tmp_path):
     first.write_bytes(second.read_bytes())
     second.write_bytes(contents)
     run = _fit(cache, "numba_loops:float64", "numba_loops:float32")
-    (message,) = run.warned(_jit.DamagedCacheWarning)
+    (message,) = run.warned(_cache_paths.DamagedCacheWarning)
     assert "another compiled kernel" in message and len(run.warnings) == 1
     assert run.missed == ["descend_loops", "descend_loops"]
     again = _fit(cache, "numba_loops:float64", "numba_loops:float32")
@@ -388,7 +389,7 @@ def test_a_folder_whose_every_file_was_overwritten_warns_once(tmp_path):
     for path in damaged:
         path.write_bytes(b"\x80\x04garbage")
     run = _fit(cache, *steps)
-    assert len(run.warned(_jit.DamagedCacheWarning)) == 1 and len(run.warnings) == 1, run.stderr
+    assert len(run.warned(_cache_paths.DamagedCacheWarning)) == 1 and len(run.warnings) == 1, run.stderr
     assert run.missed == filled.missed
     again = _fit(cache, *steps)
     assert again.missed == [] and again.hits == 2 and not again.warnings, again.stderr  # the chunk is in
@@ -425,11 +426,13 @@ def test_a_cache_folder_that_cannot_be_made_means_kernels_compiled_in_memory(tmp
         _ladder_folder(cache).write_text("not a folder")
     if case == "home-under-a-file":
         changes["HOME"] = str(_a_file(tmp_path) / "home")
-        folder = Path(changes["HOME"], ".cache", "vectorization-ladder", "numba", _jit.cache_dir().name)
+        folder = Path(
+            changes["HOME"], ".cache", "vectorization-ladder", "numba", _cache_paths.cache_dir().name
+        )
     else:
         folder = _ladder_folder(cache)
     run = _fit(cache, "numba_loops:float64", "numba_loops:float32", cwd=work, **changes)
-    (message,) = run.warned(_jit.UnusableCacheWarning)
+    (message,) = run.warned(_cache_paths.UnusableCacheWarning)
     assert f"in {folder} (" in message and len(run.warnings) == 1, run.stderr
     assert run.in_memory == ["descend_loops", "descend_loops"]  # compiled, and no disk cache
     assert not any(work.iterdir()) and not any(numba_dir.iterdir()) and not any(home.iterdir())
@@ -445,7 +448,7 @@ def test_a_kernels_folder_that_is_a_file_means_kernels_compiled_in_memory(tmp_pa
     shutil.rmtree(kernels)
     kernels.write_text("not a folder")
     run = _fit(cache, "numba_loops:float64", "numba_loops:float32")
-    (message,) = run.warned(_jit.UnusableCacheWarning)
+    (message,) = run.warned(_cache_paths.UnusableCacheWarning)
     assert str(_ladder_folder(cache)) in message and len(run.warnings) == 1, run.stderr
     assert run.missed == ["descend_loops", "descend_loops"]
     _no_numba_cache_beside_the_source()
@@ -458,7 +461,7 @@ def test_a_save_that_fails_part_way_warns_and_leaves_nothing_half_written(tmp_pa
     half-written entry (no damage warning), compiles and saves the kernel."""
     cache = tmp_path / "cache"
     run = _fit(cache, TEST_FILE_SIZE_LIMIT="4096")
-    (message,) = run.warned(_jit.UnusableCacheWarning)
+    (message,) = run.warned(_cache_paths.UnusableCacheWarning)
     assert "Cannot save into" in message and str(_ladder_folder(cache)) in message
     assert len(run.warnings) == 1 and run.missed == ["descend_loops"]
     assert not _files(cache, "*.nb[ic]") and not _files(cache, "*.tmp.*")
@@ -484,7 +487,7 @@ def test_a_read_only_folder_means_kernels_compiled_in_memory(tmp_path, restore_p
     parent.chmod(0o555)
     restore_permissions.append(parent)
     run = _fit(parent / "cache")
-    (message,) = run.warned(_jit.UnusableCacheWarning)
+    (message,) = run.warned(_cache_paths.UnusableCacheWarning)
     assert str(_ladder_folder(parent / "cache")) in message and len(run.warnings) == 1
     assert run.in_memory == ["descend_loops"]
     _no_numba_cache_beside_the_source()
@@ -498,7 +501,7 @@ def test_a_folder_without_permission_means_kernels_compiled_in_memory(filled, tm
     _ladder_folder(cache).chmod(0)
     restore_permissions.append(_ladder_folder(cache))
     run = _fit(cache)
-    (message,) = run.warned(_jit.UnusableCacheWarning)
+    (message,) = run.warned(_cache_paths.UnusableCacheWarning)
     assert str(_ladder_folder(cache)) in message and len(run.warnings) == 1
     assert run.missed == ["descend_loops"]
     _no_numba_cache_beside_the_source()
@@ -517,7 +520,7 @@ def test_a_read_only_cache_is_still_loaded(tmp_path, restore_permissions):
     loaded = _fit(cache)
     assert loaded.missed == [] and not loaded.warnings
     run = _fit(cache, "numba_loops:float64", "numba_loops:float32")
-    (message,) = run.warned(_jit.UnusableCacheWarning)
+    (message,) = run.warned(_cache_paths.UnusableCacheWarning)
     assert "Cannot save into" in message and len(run.warnings) == 1
     assert run.missed == ["descend_loops"] and run.hits == 1
 
@@ -576,16 +579,16 @@ def test_two_processes_compiling_into_one_empty_folder_at_once(tmp_path):
 _SLOW_SAVE = """
 import sys, time
 import numpy as np
-from impls import _jit
+from impls import _jit, _numba_cache
 
-write = _jit._write_framed
+write = _numba_cache._write_framed
 
 def slow(path, magic, value):  # the moment between a save's data file and its index, made long
-    if magic == _jit._INDEX_MAGIC:
+    if magic == _numba_cache._INDEX_MAGIC:
         time.sleep(1.0)
     write(path, magic, value)
 
-_jit._write_framed = slow
+_numba_cache._write_framed = slow
 sys.path.insert(0, sys.argv[1])
 import tiny
 kernel = _jit.compiled(tiny.add_one)
@@ -625,15 +628,15 @@ def test_a_reader_in_the_middle_of_a_save_finds_no_entry_rather_than_a_damaged_o
     the entry between the two writes (another process's save, here made to happen at that moment)
     finds no entry yet, a plain miss, never an index naming a data file not yet there (which would
     be damage, and a warning caused by the other process)."""
-    files = _jit._IndexDataFiles(str(tmp_path), "kernel", source_stamp="source")
+    files = _numba_cache._IndexDataFiles(str(tmp_path), "kernel", source_stamp="source")
     seen = []
-    write = _jit._write_framed
+    write = _numba_cache._write_framed
 
     def write_then_read(path, magic, value):
         write(path, magic, value)
         seen.append(files.load("key"))
 
-    monkeypatch.setattr(_jit, "_write_framed", write_then_read)
+    monkeypatch.setattr(_numba_cache, "_write_framed", write_then_read)
     files.save("key", b"machine code", on_damage=pytest.fail)
     assert seen[0] is None
     assert seen[1] == (str(tmp_path / "kernel.1.nbc"), b"machine code")
