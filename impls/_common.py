@@ -293,10 +293,22 @@ def _check_converging(w: Any, b: float, costs: Any, problem: Problem) -> None:
         )
 
 
-def source_digest() -> str:
-    """A short hash of every source file of the ladder: ties a results file to the code it timed."""
+def source_digest(root: Path | str | None = None) -> str:
+    """A short hash of every source file of the ladder: ties a results file, the folder of compiled
+    kernels and the planner's wisdom to the code they came from.
+
+    Every ``.py`` file under ``root`` (default: this package's folder), subpackages included and
+    ``__pycache__`` left out, by its path relative to ``root`` and its bytes, in sorted order.
+    """
+    base = Path(__file__).parent if root is None else Path(root)
+    files = sorted(
+        path.relative_to(base).as_posix()
+        for path in base.rglob("*.py")
+        if "__pycache__" not in path.relative_to(base).parts
+    )
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    for name in files:
+        data = (base / name).read_bytes()
+        digest.update(f"{name}\0{len(data)}\0".encode())  # where one file ends and the next begins
+        digest.update(data)
     return digest.hexdigest()[:16]
