@@ -15,10 +15,10 @@ from impls.planner import key as keys
 from impls.planner import planning, race, store
 
 
-def _why(entry: dict) -> str:
+def _why(entry: dict, rules: race.Rules) -> str:
     """Why the choice is not the fastest finalist, where it is not; and the choice on the caller's data."""
     fastest, choice = entry.get("fastest", entry["choice"]), entry["choice"]
-    margin = f"{race.RULES.margin:.0%}"
+    margin = f"{rules.margin:.0%}"
     why = ""
     if fastest != choice and choice == entry.get("rule_of_thumb"):
         why = f" (the rule of thumb, kept: {fastest} was not surely more than {margin} faster)"
@@ -30,8 +30,9 @@ def _why(entry: dict) -> str:
     return why
 
 
-def show(entries: list[dict]) -> str:
-    """The remembered plans as text: per key, the choice and why, then every candidate's timings."""
+def show(entries: list[dict], rules: race.Rules = race.RULES) -> str:
+    """The remembered plans as text: per key, the choice and why (by ``rules``), then every
+    candidate's timings."""
     if not entries:
         return f"no wisdom in {store.path()}"
     lines = [f"wisdom in {store.path()}:"]
@@ -41,7 +42,7 @@ def show(entries: list[dict]) -> str:
         lines.append(
             f"\n{key['dtype']}, rows of n = {key['n']}, {key['threads']} thread(s),"
             f" X {keys.DATA_WORDS.get(key['data'], key['data'])}"
-            f" on {key['cpu_model']} ({key['cpu']}): {entry['choice']}{_why(entry)}"
+            f" on {key['cpu_model']} ({key['cpu']}): {entry['choice']}{_why(entry, rules)}"
             f"  [measured at n={entry['measured_n']}, {entry['rounds']} rounds,"
             f" {entry['measuring_s']:.2f} s of timing, {entry['when']}]"
         )

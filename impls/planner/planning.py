@@ -9,6 +9,11 @@ epochs, by the same rule (``race``), and the choice of that race is remembered a
 watches it afterwards. The modes, as FFTW's planner flags: ``measure`` (the default) and
 ``estimate`` (never measure, ignore the wisdom: the rule of thumb). ``LADDER_PLANNING`` sets the
 mode for a process.
+
+One ``race.Rules`` goes through it all: ``plan`` takes it (by default ``race.RULES``), measures
+with it and puts it in the ``Plan``, and the confirmation runs by the plan's rules. A ``Plan`` is
+a frozen value: the confirmation under way, shared by every fit of the key in this process
+(threads included), is held apart, in this module, by wisdom file and key, under ``_TURNS``.
 """
 
 from __future__ import annotations
@@ -44,19 +49,21 @@ TUNING_LR = 0.5
 
 @dataclass(frozen=True)
 class Plan:
-    """What runs for one key, and where the choice came from."""
+    """What runs for one key, where the choice came from, and what is left to confirm (a value:
+    the confirmation's turns and times so far are this module's, ``confirmation``)."""
 
     candidate: Candidate
     source: str  # "estimate", "wisdom", "measured" or "confirmed" (on the caller's data)
+    rules: race.Rules  # of the race that made it, and of its confirmation
     entry: dict | None = None  # the wisdom entry (timings) behind a measured choice
-    confirming: race.Race | None = None  # the finalists' race on the caller's data, until it ends
     key: str | None = None  # the key's text in the wisdom file
+    contenders: tuple[str, ...] = ()  # who takes turns on the caller's data (none: nothing to confirm)
 
 
-def settings() -> dict:
+def settings(rules: race.Rules = race.RULES) -> dict:
     """The planner's rules and what it chooses among, as a benchmark run records them."""
     return {
-        "rules": asdict(race.RULES),
+        "rules": asdict(rules),
         "candidates": [c.name for c in cands.CANDIDATES],
         "confirmed_among": "the race's finalists, "
         + ", ".join(c.name for c in cands.RUNG_KERNELS)
@@ -94,11 +101,11 @@ def tuning_problem(
     return validate(X, y, lr=TUNING_LR, epochs=1, w0=w, dtype=dtype)
 
 
-def epochs_per_sample(problem: Problem, clock=time.perf_counter) -> int:
+def epochs_per_sample(problem: Problem, rules: race.Rules, clock=time.perf_counter) -> int:
     """Epochs per timing, so that one lasts at least a turn (``Rules.turn_s``; 1 unless X is small)."""
     start = clock()
     cands.run(rule_of_thumb(problem.X.shape[1], problem.dtype), problem)
-    return max(1, math.ceil(race.RULES.turn_s / max(clock() - start, 1e-9)))
+    return max(1, math.ceil(rules.turn_s / max(clock() - start, 1e-9)))
 
 
 def measure(
@@ -113,7 +120,7 @@ def measure(
     generated = time.perf_counter()
     cands.warm_up(problem)
     warm = time.perf_counter()
-    epochs = epochs_per_sample(problem)
+    epochs = epochs_per_sample(problem, rules)
     incumbent = rule_of_thumb(n, dtype).name
     raced = race.run_race(
         [c.name for c in cands.CANDIDATES],
@@ -162,14 +169,27 @@ _KNOWN: dict[tuple[str, str], Plan] = {}
 #: The same plans by a key that is cheap to build (a one-epoch fit on small data takes
 #: microseconds): the environment counts as it was when this process first planned the key.
 _RECENT: dict[tuple, Plan] = {}
+#: The confirmation of each known plan that has one, by (wisdom file, key): the race on the
+#: callers' data, which every fit of the key takes turns in. Read and changed under ``_TURNS``;
+#: a finished one stays, its choice the plan for fits that still hold the unconfirmed plan.
+_CONFIRMING: dict[tuple[str, str], race.Race] = {}
+#: Turns of one confirmation are handed out one at a time, whichever thread fits.
+_TURNS = threading.Lock()
 
 
 def plan(
-    n: int, dtype: Any = None, threads: int | None = None, mode: str | None = None, m: int | None = None
+    n: int,
+    dtype: Any = None,
+    threads: int | None = None,
+    mode: str | None = None,
+    m: int | None = None,
+    rules: race.Rules = race.RULES,
 ) -> Plan:
     """The candidate for rows of ``n`` features in ``dtype`` on ``threads`` threads (default: Numba's).
 
     ``m``, the number of rows, gives the data class; without it, the plan for X beyond the caches.
+    ``rules``: how a plan this process does not know yet is measured and confirmed (a known plan
+    keeps the rules it was made with).
     """
     threads = keys.thread_count() if threads is None else threads
     quick = (mode, n, dtype, threads, m)
@@ -179,7 +199,7 @@ def plan(
     mode = resolve_mode(mode)
     dtype = resolve_dtype(dtype)
     if mode == "estimate":
-        return Plan(rule_of_thumb(n, dtype), "estimate")
+        return Plan(rule_of_thumb(n, dtype), "estimate", rules)
     data = keys.data_class(m, n, dtype.itemsize)
     key = keys.key_text(keys.key_of(n, dtype, threads, data))
     where = str(store.path())
@@ -187,33 +207,55 @@ def plan(
     if known is None:
         entry = store.read().get(key)
         if entry is not None and entry.get("choice") in BY_NAME:
-            known = _KNOWN[where, key] = _from_entry(entry, "wisdom", key)
+            known = _remember(where, _from_entry(entry, "wisdom", key, rules))
     if known is not None:
         _RECENT[quick] = known
         return known
     with _threads(threads):
-        entry = measure(n, dtype, data=data)
+        entry = measure(n, dtype, rules=rules, data=data)
     store.save(key, entry)
-    made = _from_entry(entry, "measured", key)
-    _KNOWN[where, key] = replace(made, source="wisdom")
+    made = _from_entry(entry, "measured", key, rules)
+    _remember(where, replace(made, source="wisdom"))
     return made
 
 
-def _from_entry(entry: dict, source: str, key: str) -> Plan:
-    """The plan a wisdom entry holds: its confirmed choice, or the race's with a race to confirm it."""
+def _from_entry(entry: dict, source: str, key: str, rules: race.Rules) -> Plan:
+    """The plan a wisdom entry holds: its confirmed choice, or the race's with contenders to confirm it."""
     confirmed = entry.get("confirmed")
     if isinstance(confirmed, dict) and confirmed.get("choice") in BY_NAME:
-        return Plan(BY_NAME[confirmed["choice"]], "confirmed", entry, None, key)
+        return Plan(BY_NAME[confirmed["choice"]], "confirmed", rules, entry, key)
     names = [entry["choice"], *entry.get("finalists", []), *(c.name for c in cands.RUNG_KERNELS)]
     names.append(entry.get("rule_of_thumb", entry["choice"]))
     names = [name for name in dict.fromkeys(names) if name in BY_NAME]
-    rules = race.RULES
-    confirming = race.Race(names, rules, incumbent=entry["choice"], max_rounds=rules.confirm_rounds)
-    return Plan(BY_NAME[entry["choice"]], source, entry, confirming, key)
+    return Plan(BY_NAME[entry["choice"]], source, rules, entry, key, tuple(names))
 
 
-#: Turns of one confirmation are handed out one at a time, whichever thread fits.
-_TURNS = threading.Lock()
+def confirmation_race(planned: Plan) -> race.Race:
+    """A new race for ``planned``'s confirmation: its contenders, its choice the incumbent."""
+    rules = planned.rules
+    return race.Race(
+        planned.contenders, rules, incumbent=planned.candidate.name, max_rounds=rules.confirm_rounds
+    )
+
+
+def _remember(where: str, planned: Plan) -> Plan:
+    """Make ``planned`` this process's plan for its key, with a new confirmation if it needs one."""
+    _KNOWN[where, planned.key] = planned
+    with _TURNS:
+        if planned.contenders:
+            _CONFIRMING[where, planned.key] = confirmation_race(planned)
+        else:
+            _CONFIRMING.pop((where, planned.key), None)
+    return planned
+
+
+def confirmation(planned: Plan) -> race.Race | None:
+    """The confirmation of ``planned`` in this process (None where it has nothing to confirm, or
+    none was begun for its key here). Read it under ``_TURNS`` while fits may run."""
+    if not planned.contenders:
+        return None
+    with _TURNS:
+        return _CONFIRMING.get((str(store.path()), planned.key))
 
 
 def execute(planned: Plan, problem: Problem, lr: float, epochs: int, drivers: dict):
@@ -222,12 +264,13 @@ def execute(planned: Plan, problem: Problem, lr: float, epochs: int, drivers: di
     While the plan's confirmation runs, each turn goes to the finalist whose turn it is, and
     lasts whole epochs, at least ``Rules.turn_s``: the fit's first epoch measures how many that
     is (a turn if it lasts that long), and epochs too few for a whole turn run the plan. When the
-    confirmation ends, its choice is the plan, written to the wisdom once.
+    confirmation ends, its choice is the plan, written to the wisdom once. A turn lasts by the
+    plan's rules.
     """
-    m = problem.X.shape[0]
+    m, rules = problem.X.shape[0], planned.rules
     w, b = problem.w0.copy(), problem.b0
     costs = np.empty(epochs, dtype=problem.dtype)
-    confirming, done, span = planned.confirming, 0, 1
+    confirming, done, span = confirmation(planned), 0, 1
     while confirming is not None and not confirming.finished and done < epochs:
         if epochs - done < span:
             break  # too few epochs left for a whole turn: the plan runs them
@@ -238,10 +281,10 @@ def execute(planned: Plan, problem: Problem, lr: float, epochs: int, drivers: di
         b = run_epochs(drivers[turn.family], problem, w, b, lr, costs[done : done + count], turn.knobs)
         seconds = time.perf_counter() - start
         done += count
-        if seconds >= race.RULES.turn_s:
+        if seconds >= rules.turn_s:
             with _TURNS:
                 confirming.add(turn.name, seconds / count / m)
-        span = max(1, math.ceil(race.RULES.turn_s * count / max(seconds, 1e-9)))
+        span = max(1, math.ceil(rules.turn_s * count / max(seconds, 1e-9)))
     chosen = planned.candidate
     if confirming is not None and confirming.finished:
         chosen = BY_NAME[confirming.choice()]
@@ -256,7 +299,7 @@ def _confirmed(planned: Plan, confirming: race.Race) -> None:
     with _TURNS:
         where = str(store.path())
         known = _KNOWN.get((where, planned.key))
-        if known is not None and known.confirming is None:
+        if known is not None and not known.contenders:
             return  # another fit on this key wrote it already
         record = {
             "choice": confirming.choice(),
@@ -265,7 +308,8 @@ def _confirmed(planned: Plan, confirming: race.Race) -> None:
         }
         entry = {**planned.entry, "confirmed": record}
         store.save(planned.key, entry)
-        _KNOWN[where, planned.key] = Plan(BY_NAME[record["choice"]], "confirmed", entry, None, planned.key)
+        confirmed = Plan(BY_NAME[record["choice"]], "confirmed", planned.rules, entry, planned.key)
+        _KNOWN[where, planned.key] = confirmed
         _RECENT.clear()  # its quick keys name the plan before the confirmation
 
 
@@ -274,6 +318,9 @@ def forget() -> bool:
     where = str(store.path())
     for known in [k for k in _KNOWN if k[0] == where]:
         del _KNOWN[known]
+    with _TURNS:
+        for confirming in [k for k in _CONFIRMING if k[0] == where]:
+            del _CONFIRMING[confirming]
     _RECENT.clear()
     return store.forget()
 

@@ -8,8 +8,10 @@ how fast anything is.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +22,8 @@ import numpy as np
 import pytest
 
 import ladderstats as stats
-from impls import IMPLEMENTATIONS, numba_blocked, numba_fused, numba_tiled, relative_error
-from impls._common import source_digest
+from impls import IMPLEMENTATIONS, FitResult, numba_blocked, numba_fused, numba_tiled, relative_error
+from impls._common import source_digest, validate
 from impls.planner import __main__ as cli
 from impls.planner import candidates, key, planning, race, store
 from impls.planner.candidates import BY_NAME, CANDIDATES, rule_of_thumb
@@ -48,32 +50,78 @@ def fresh_wisdom(tmp_path, monkeypatch):
         return real_measure(n, dtype, nbytes, rules=QUICK, data=data)
 
     monkeypatch.setattr(planning, "measure", counting_measure)
-    planning._RECENT.clear()  # plans remembered by this process under other settings
-    planning._KNOWN.clear()
+    _a_new_process()  # plans remembered by this process under other settings
     yield path, measured
+    _a_new_process()
+
+
+def _a_new_process() -> None:
+    """Forget what this process remembers of its plans (and their confirmations), as a new one starts."""
     planning._RECENT.clear()
     planning._KNOWN.clear()
+    planning._CONFIRMING.clear()
 
 
 # --------------------------------------------------------------------------- candidates and key
 
 
-def test_candidates_cover_every_kernel_block_size_and_prefetch_distance_including_none():
+#: What a candidate's name says of its knobs, per family: the wisdom and ``show`` name kernels so.
+NAMES = {
+    "fused": re.compile(r"fused(?:-pf(?P<first>[1-9][0-9]*))?"),
+    "tiled": re.compile(r"tiled-(?P<first>[1-9][0-9]*)k"),
+    "blocked": re.compile(r"blocked-r(?P<first>[0-9]+)-(?:nopf|pf(?P<second>[1-9][0-9]*))"),
+}
+LINE = 64  # bytes of a cache line: a prefetch distance is a whole number of them
+MAX_AHEAD = 2**20  # farther ahead than any cache holds
+MAX_TILE = 4 * 2**20  # a tile is re-read from cache (numba_tiled): none beyond the largest L2s
+
+
+def _knobs_in_range(candidate) -> bool:
+    """The knobs the candidate's kernel means them to be (its docstring), and its name states them."""
+    first, second = candidate.knobs
+    named = NAMES[candidate.family].fullmatch(candidate.name)
+    if named is None:
+        return False
+    if candidate.family == "fused":  # (prefetch distance in bytes, 0 for none; unused)
+        ahead_ok = first == 0 or (0 < first <= MAX_AHEAD and first % LINE == 0)
+        return ahead_ok and second == 0 and int(named["first"] or 0) == first
+    if candidate.family == "tiled":  # (tile bytes, unused): whole KiB, as its name has it
+        in_range = 1024 <= first <= MAX_TILE and first % 1024 == 0
+        return in_range and second == 0 and int(named["first"]) * 1024 == first
+    # blocked: (rows per block, one of the compiled block passes; distance, NO_PREFETCH for none)
+    passes = {
+        int(name.rpartition("_")[2]) for name in numba_blocked.FAMILY.helpers if name.startswith("_PASS_")
+    }
+    ahead_ok = second == numba_blocked.NO_PREFETCH or (0 < second <= MAX_AHEAD and second % LINE == 0)
+    said = -1 if named["second"] is None else int(named["second"])
+    return first in passes and ahead_ok and int(named["first"]) == first and said == second
+
+
+def test_every_candidate_is_a_distinct_valid_kernel_that_agrees_with_the_reference():
+    """What the planner races must be worth racing: each candidate named once and by what it runs,
+    its knobs within the range its kernel reads them in, every family raced, the rule of thumb and
+    the rungs' own kernels among them (so measuring can only match or beat them), and each one,
+    in each dtype, compiling and computing the descent the reference computes."""
     names = [c.name for c in CANDIDATES]
-    assert len(set(names)) == len(names)
-    assert {c.family for c in CANDIDATES} == set(candidates.FAMILIES) == {"fused", "tiled", "blocked"}
-    blocked = [c for c in CANDIDATES if c.family == "blocked"]
-    assert {c.knobs[0] for c in blocked} == set(numba_blocked.BLOCK_SIZES)
-    assert {c.knobs[1] for c in blocked} == set(candidates.PREFETCH_DISTANCES)
-    assert numba_blocked.NO_PREFETCH in candidates.PREFETCH_DISTANCES
-    # the fused kernel as numba_fused runs it (no prefetch), and at every prefetch distance
-    fused = {c.knobs[0] for c in CANDIDATES if c.family == "fused"}
-    assert fused == {0} | {d for d in candidates.PREFETCH_DISTANCES if d > 0}
+    assert len(set(names)) == len(names) and all(BY_NAME[c.name] == c for c in CANDIDATES)
+    assert len(set(CANDIDATES)) == len(CANDIDATES)  # no kernel twice under two names
+    assert [c for c in CANDIDATES if not _knobs_in_range(c)] == []
+    assert {c.family for c in CANDIDATES} == set(candidates.FAMILIES)
+    assert set(candidates.RUNG_KERNELS) <= set(CANDIDATES)
     assert BY_NAME["fused"].knobs == numba_fused.NO_KNOBS
-    # the rule of thumb is itself a candidate, so measuring can only match or beat it
-    for n in (1, 10, 25, 100, 1000):
-        for dtype in ("float64", "float32"):
-            assert rule_of_thumb(n, dtype) in CANDIDATES
+    assert {c.knobs[0] for c in CANDIDATES if c.family == "tiled"} >= {numba_tiled.TILE_BYTES}
+    for dtype in ("float64", "float32"):
+        for n in (1, 7, 8, 10, 25, 31, 32, 100, 1000):
+            assert rule_of_thumb(n, dtype) in CANDIDATES, (n, dtype)
+    X, y = make_problem(203, 13, seed=4)  # rows that fill no block, chunk or tile exactly
+    expected = reference_fit(X, y, lr=0.5, epochs=3)
+    for dtype in ("float64", "float32"):
+        problem = validate(X, y, lr=0.5, epochs=3, dtype=dtype)
+        tolerance = IMPLEMENTATIONS["numba_tuned"].tolerance(dtype)
+        for candidate in CANDIDATES:
+            w, b, costs = candidates.run(candidate, problem, epochs=3)
+            error = relative_error(FitResult(w, b, costs), *expected)
+            assert error <= tolerance, (candidate.name, dtype, error)
 
 
 def test_which_candidates_prefetch():
@@ -291,7 +339,7 @@ def test_each_timing_covers_whole_epochs_to_at_least_the_floor(monkeypatch, epoc
         candidates, "run", lambda c, problem, epochs=1: setattr(clock, "now", clock.now + epoch_s)
     )
     problem = planning.tuning_problem(20, "float64", nbytes=20 * 8 * 100)
-    epochs = planning.epochs_per_sample(problem, clock=clock)
+    epochs = planning.epochs_per_sample(problem, race.RULES, clock=clock)
     floor = race.RULES.turn_s
     assert epochs * epoch_s >= floor * (1 - 1e-9)
     assert epochs == 1 or (epochs - 1) * epoch_s < floor * (1 + 1e-9)
@@ -387,8 +435,7 @@ def test_unreadable_or_old_wisdom_is_measured_again_and_replaced(fresh_wisdom):
         assert planning.plan(5, "float64").source == "measured"
     assert json.loads(path.read_text())["version"] == store.VERSION  # the damaged file is replaced
     path.write_text(json.dumps({"version": store.VERSION - 1, "entries": {"x": {}}}))
-    planning._KNOWN.clear()  # what a new process starts with
-    planning._RECENT.clear()
+    _a_new_process()
     assert planning.plan(5, "float64").source == "measured" and len(measured) == 2
     assert json.loads(path.read_text())["version"] == store.VERSION
 
@@ -417,8 +464,7 @@ def test_a_wisdom_file_that_cannot_be_written_warns_once_and_the_fit_goes_on(
     expected = reference_fit(X, y, lr=0.5, epochs=3)
     assert relative_error(result, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
     assert relative_error(again, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
-    planning._KNOWN.clear()
-    planning._RECENT.clear()
+    _a_new_process()
     assert planning.plan(9, "float64", m=2000).source == "wisdom"  # still in this process's memory
 
 
@@ -461,18 +507,22 @@ def test_the_confirmation_races_the_finalists_the_shipped_kernels_and_the_rule_o
     """The race on generated data can drop the kernel another rung runs; on the caller's X it can be
     the fastest, so the confirmation runs it too, under the same rule, the race's choice incumbent."""
     entry = _entry(rule_of_thumb="blocked-r16-pf4096")
-    confirming = planning._from_entry(entry, "wisdom", "k").confirming
+    planned = planning._from_entry(entry, "wisdom", "k", race.RULES)
+    confirming = planning.confirmation_race(planned)
     shipped = [c.name for c in candidates.RUNG_KERNELS]
-    assert confirming.contenders == ("blocked-r8-nopf", "blocked-r4-nopf", *shipped, "blocked-r16-pf4096")
+    assert planned.contenders == ("blocked-r8-nopf", "blocked-r4-nopf", *shipped, "blocked-r16-pf4096")
+    assert confirming.contenders == planned.contenders
     assert confirming.incumbent == "blocked-r8-nopf" and confirming.max_rounds == race.RULES.confirm_rounds
     assert set(shipped) == {"fused", f"tiled-{numba_tiled.TILE_BYTES // 1024}k"} <= set(BY_NAME)
 
 
 def test_a_confirmed_entry_is_the_plan_with_nothing_left_to_race():
-    planned = planning._from_entry(_entry(confirmed={"choice": "fused", "rounds": 6}), "wisdom", "k")
-    assert planned.source == "confirmed" and planned.candidate.name == "fused" and planned.confirming is None
-    damaged = planning._from_entry(_entry(confirmed={"choice": "no-such-kernel"}), "wisdom", "k")
-    assert damaged.confirming is not None and damaged.candidate.name == "blocked-r8-nopf"
+    rules = race.RULES
+    planned = planning._from_entry(_entry(confirmed={"choice": "fused", "rounds": 6}), "wisdom", "k", rules)
+    assert planned.source == "confirmed" and planned.candidate.name == "fused" and planned.contenders == ()
+    assert planning.confirmation(planned) is None
+    damaged = planning._from_entry(_entry(confirmed={"choice": "no-such-kernel"}), "wisdom", "k", rules)
+    assert damaged.contenders and damaged.candidate.name == "blocked-r8-nopf"
 
 
 class _EpochClock:
@@ -501,7 +551,7 @@ def test_a_kernel_surely_faster_on_the_callers_data_becomes_the_plan_and_is_reme
     path, measured = fresh_wisdom
     X, y = make_problem(4000, 11, seed=5)
     raced = planning.plan(11, "float64", m=4000)
-    contenders = raced.confirming.contenders
+    contenders = raced.contenders
     fastest_here = next(name for name in contenders if name != raced.candidate.name)
     clock = _EpochClock(monkeypatch, {name: 0.010 for name in contenders} | {fastest_here: 0.008})
     epochs = 200
@@ -515,17 +565,17 @@ def test_a_kernel_surely_faster_on_the_callers_data_becomes_the_plan_and_is_reme
     entry = next(iter(json.loads(path.read_text())["entries"].values()))
     assert entry["confirmed"]["choice"] == fastest_here and entry["choice"] == raced.candidate.name
     assert entry["confirmed"]["rounds"] == least
-    planning._KNOWN.clear()  # a new process: the confirmed plan, and nothing more to race
-    planning._RECENT.clear()
+    _a_new_process()  # the confirmed plan, and nothing more to race
     again = planning.plan(11, "float64", m=4000)
-    assert again.source == "confirmed" and again.candidate.name == fastest_here and again.confirming is None
+    assert again.source == "confirmed" and again.candidate.name == fastest_here and again.contenders == ()
+    assert planning.confirmation(again) is None
     assert len(measured) == 1
 
 
 def test_on_the_callers_data_a_tie_keeps_the_races_choice_over_short_fits(fresh_wisdom, monkeypatch):
     X, y = make_problem(4000, 11, seed=5)
     raced = planning.plan(11, "float64", m=4000)
-    contenders = raced.confirming.contenders
+    contenders = raced.contenders
     clock = _EpochClock(monkeypatch, {name: 0.010 for name in contenders})
     for _ in range(len(contenders) * stats.least_rounds()):
         IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=1)  # one turn each
@@ -536,7 +586,7 @@ def test_on_the_callers_data_a_tie_keeps_the_races_choice_over_short_fits(fresh_
 
 def test_short_epochs_take_their_turns_several_at_a_time(fresh_wisdom, monkeypatch):
     X, y = make_problem(4000, 11, seed=5)
-    contenders = planning.plan(11, "float64", m=4000).confirming.contenders
+    contenders = planning.plan(11, "float64", m=4000).contenders
     epoch = race.RULES.turn_s / 3.5  # four make a turn
     clock = _EpochClock(monkeypatch, {name: epoch for name in contenders})
     IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=4 * len(contenders) * stats.least_rounds() + 1)
@@ -559,5 +609,25 @@ def test_fits_too_short_for_a_turn_run_the_races_choice_and_confirm_nothing(fres
     assert [count for _, count in clock.calls] == [1, 19] * 3
     assert [name for name, _ in clock.calls][1::2] == [raced.candidate.name] * 3
     after = planning.plan(11, "float64", m=300)
-    assert after.candidate == raced.candidate and after.confirming.rounds == 0
+    assert after.candidate == raced.candidate and planning.confirmation(after).rounds == 0
     assert "confirmed" not in next(iter(json.loads(path.read_text())["entries"].values()))
+
+
+def test_a_plan_is_a_value_and_its_confirmation_is_held_by_the_planner(fresh_wisdom, monkeypatch):
+    """Fits take turns in the confirmation the planner holds for the key; the plan they share stays as
+    it was made (frozen, equal before and after), and the rules given to ``plan`` are the turns'."""
+    X, y = make_problem(4000, 11, seed=5)
+    rules = Rules(seconds=0.01, turn_s=2e-3, confirm_rounds=7)
+    raced = planning.plan(11, "float64", m=4000, rules=rules)
+    before = dataclasses.replace(raced)
+    confirming = planning.confirmation(raced)
+    assert raced.rules is rules and confirming.max_rounds == 7 and confirming.rules is rules
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        raced.candidate = BY_NAME["fused"]
+    clock = _EpochClock(monkeypatch, {name: rules.turn_s / 3.5 for name in raced.contenders})  # 4 a turn
+    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=1 + 4 * len(raced.contenders))
+    assert [count for _, count in clock.calls][1:] == [4] * len(raced.contenders)  # by the plan's rules
+    again = planning.plan(11, "float64", m=4000)  # the plan the fit ran: another value, one confirmation
+    assert raced == before and again.contenders == raced.contenders and again.rules is rules
+    assert planning.confirmation(again) is planning.confirmation(raced) is confirming
+    assert confirming.rounds == 1 and not confirming.finished
