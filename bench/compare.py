@@ -1,77 +1,39 @@
 """Did it get slower, or is that noise? ``python -m bench.compare BASE.json NEW.json [--fail-slower PCT]``
 
-One line per benchmark present in both results files: the median round of each, the change with
-its 95% interval (``ladderstats.independent``: a bootstrap over the rounds each file kept), and
-``~`` where the interval includes no change, as Go's benchstat prints. Then the geometric mean of
-the changes, and the benchmarks found in one file only. With ``--fail-slower PCT`` it exits 1
-when any benchmark is slower by more than PCT percent with the whole interval beyond it: a gate
-for a CI. A file that cannot be read is one line and exit code 2, as for the report.
-``--calibration`` (two runs of one code on one machine) says how often the first run's intervals
-of the ratios between compiled rungs held the second run's: how far one run's intervals can be
-trusted on this machine.
+One line per benchmark present in both results files, as Go's benchstat prints it: the median of
+each side's sample, the change with its 95% interval and, where the test gives one, its p; ``~``
+where no change is called, and why where no verdict can be drawn (too few rounds or runs, no rounds
+kept); ``≠`` where the benchmark's definition changed between the files (another size, epochs,
+threads): a different benchmark, named as such, never a change in speed. The header names the test
+and says when the files come from different machines (CPU vendor, family, model, flags, cores).
+Then the geometric mean of the changes, and the benchmarks found in one file only. The statistics
+live in ``bench/results/comparison.py`` and ``calibration.py``; this module prints them.
+
+With ``--fail-slower PCT`` it exits 1 when any benchmark is slower by more than PCT percent with
+the whole interval beyond it (and p below 0.05 where there is a p): a gate for a CI. A file that
+cannot be read is one line and exit code 2, as for the report. ``--calibration`` (two runs of one
+code on one machine) says how often the first run's intervals of the ratios between compiled rungs
+held the second run's estimates, against the about 83% that honest intervals give.
 
 Rounds of one run share the machine's state of that minute; runs made apart do not. So several
 runs a side (``--base A1.json A2.json ... --new B1.json B2.json ...``, as benchstat's ``-count``)
-compare each run's median: the interval is a bootstrap over the runs, and it takes at least
-``stats.least_runs()`` (4) a side to call anything.
+compare each run's median with a Mann-Whitney U test, and it takes at least
+``ladderstats.least_runs()`` (4) a side to call anything.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import ladderstats as stats
+from bench.results import identity
+from bench.results.calibration import Held, calibrate
+from bench.results.comparison import ALPHA, Change, Comparison, compare
 from bench.results.load import Results, ResultsError, load
-from bench.results.text import cpu_name, fmt_time
-
-
-@dataclass(frozen=True)
-class Change:
-    benchmark: str
-    base_s: float  # median round
-    new_s: float
-    ratio: stats.Ratio | None  # None where a file kept no rounds of it
-
-    def significant(self, threshold: float = 0.0) -> bool:
-        return self.ratio is not None and self.ratio.verdict(threshold) != "level"
-
-
-def _medians(run: Results) -> dict[str, float]:
-    return dict(zip(run.table["benchmark"], run.table["median_s"], strict=True))
-
-
-def changes(
-    base: Results | list[Results], new: Results | list[Results]
-) -> tuple[list[Change], list[str], list[str]]:
-    """(the changes of the benchmarks in both, names only in base, names only in new). One run a
-    side: the rounds each kept; several: each run's median, the median of those on each line."""
-    base = base if isinstance(base, list) else [base]
-    new = new if isinstance(new, list) else [new]
-    before = [_medians(run) for run in base]
-    after = [_medians(run) for run in new]
-    names_before = [n for n in before[0] if all(n in m for m in before)]
-    names_after = [n for n in after[0] if all(n in m for m in after)]
-    out = []
-    for name in [n for n in names_before if n in names_after]:
-        b_runs, a_runs = [float(m[name]) for m in before], [float(m[name]) for m in after]
-        if len(base) == len(new) == 1:
-            a, b = new[0].rounds.get(name), base[0].rounds.get(name)
-            ratio = stats.independent(a, b) if a and b else None
-        else:
-            ratio = stats.replicated(a_runs, b_runs)
-        out.append(Change(name, statistics.median(b_runs), statistics.median(a_runs), ratio))
-    only_base = [n for n in names_before if n not in names_after]
-    return out, only_base, [n for n in names_after if n not in names_before]
-
-
-def geometric_mean(found: list[Change]) -> float | None:
-    ratios = [c.new_s / c.base_s for c in found]
-    return math.exp(sum(map(math.log, ratios)) / len(ratios)) if ratios else None
+from bench.results.text import fmt_time
 
 
 def _pct(x: float) -> str:
@@ -79,18 +41,74 @@ def _pct(x: float) -> str:
 
 
 def line(c: Change, width: int) -> str:
-    if c.ratio is None:
-        change = f"{_pct(c.new_s / c.base_s)} (no rounds kept)"
-        mark = "~"
+    """One benchmark: its columns, and its change, or why there is none."""
+    if c.definition:
+        mark, change = "≠", f"definition changed: {', '.join(c.definition)}"
+    elif c.ratio is None:
+        mark, change = "~", f"{_pct(c.estimate)}  {c.why_not}"
     else:
         r = c.ratio
-        change = f"{_pct(r.estimate)} ({_pct(r.low)} to {_pct(r.high)}, n={r.rounds})"
+        p = f"p={c.p:.3g}, " if c.p is not None else ""
+        change = f"{_pct(r.estimate)} ({_pct(r.low)} to {_pct(r.high)}, {p}n={c.sizes[0]}+{c.sizes[1]})"
         mark = " " if c.significant() else "~"
     return f"{c.benchmark:<{width}}  {fmt_time(c.base_s):>10}  {fmt_time(c.new_s):>10}  {mark} {change}"
 
 
-def _machine(run: Results) -> str:
-    return f"{cpu_name(run.machine)}, {run.machine.get('cpu_count', '?')} cores"
+def _machines(base: list[Results], new: list[Results]) -> list[str]:
+    """A note where any file's machine is not base's first (by CPU identity, not brand alone)."""
+    first = base[0]
+    for run in base[1:] + new:
+        found = identity.differences(first.machine, run.machine)
+        if found is None:
+            return [
+                f"note: cannot tell whether {first.path} and {run.path} come from one machine: a file "
+                "records no CPU (py-cpuinfo's 'cpu' in machine_info)"
+            ]
+        if found:
+            return [
+                f"note: different machines ({first.path} → {run.path}): {'; '.join(found)}: "
+                "a change may be the machine's"
+            ]
+    return []
+
+
+def _header(base: list[Results], new: list[Results], found: Comparison) -> list[str]:
+    lines = [f"base: {run.path} ({run.datetime[:10]}, {identity.describe(run.machine)})" for run in base]
+    lines += [f"new:  {run.path} ({run.datetime[:10]}, {identity.describe(run.machine)})" for run in new]
+    lines += _machines(base, new)
+    lines.append(f"test: {found.test}")
+    if found.runs:
+        lines.append(
+            f"note: {len(base)} run(s) against {len(new)}, each run's median one sample; a verdict needs "
+            f"{stats.least_runs()} runs a side"
+        )
+    else:
+        lines.append(
+            f"note: a verdict needs {stats.least_rounds()} kept rounds a side; an interval covers the noise "
+            "between the rounds of one run, not between runs; two runs of one code can differ beyond it "
+            "(bench/README.md): give several a side"
+        )
+    return lines
+
+
+def _footer(found: Comparison) -> list[str]:
+    comparable = found.comparable
+    called = "changed beyond their interval" + (f" with p < {ALPHA:g}" if found.runs else "")
+    lines = [f"\n{sum(c.significant() for c in comparable)} of {len(comparable)} {called} (~: no)"]
+    without = [c for c in comparable if c.ratio is None]
+    if without:
+        lines.append(
+            f"{len(without)} without a verdict: too few rounds or runs, or no rounds kept (said on each)"
+        )
+    changed = len(found.changes) - len(comparable)
+    if changed:
+        lines.append(f"{changed} whose definition changed (≠): another benchmark, not compared")
+    lines += [
+        f"note: {count} benchmark(s) record {name!r} on one side only: their definitions compared without it"
+        for name, count in sorted(found.unrecorded.items())
+    ]
+    lines += [f"only in base: {name}" for name in found.only_base]
+    return lines + [f"only in new: {name}" for name in found.only_new]
 
 
 def report(
@@ -99,96 +117,51 @@ def report(
     """The comparison as text, and the exit code (1: a benchmark slower than allowed)."""
     base = base if isinstance(base, list) else [base]
     new = new if isinstance(new, list) else [new]
-    found, only_base, only_new = changes(base, new)
-    lines = [f"base: {run.path} ({run.datetime[:10]}, {_machine(run)})" for run in base]
-    lines += [f"new:  {run.path} ({run.datetime[:10]}, {_machine(run)})" for run in new]
-    if len({_machine(run) for run in base + new}) > 1:
-        lines.append("note: the files come from different machines: a change may be the machine's")
-    if len(base) == len(new) == 1:
-        lines.append(
-            "note: an interval covers the noise between the rounds of one run, not between runs; "
-            "two runs of one code can differ beyond it (bench/README.md): give several a side"
-        )
-    else:
-        least = stats.least_runs()
-        lines.append(
-            f"note: {len(base)} run(s) against {len(new)}, each run's median one sample; intervals are "
-            f"a bootstrap over the runs, and need {least} runs a side (else unbounded: ~)"
-        )
-    width = max([len(c.benchmark) for c in found] + [9])
+    found = compare(base, new)
+    lines = _header(base, new, found)
+    width = max([len(c.benchmark) for c in found.changes] + [9])
     lines += ["", f"{'benchmark':<{width}}  {'base':>10}  {'new':>10}    change (95% interval)"]
-    lines += [line(c, width) for c in found]
-    mean = geometric_mean(found)
+    lines += [line(c, width) for c in found.changes]
+    mean = found.geometric_mean()
     if mean is not None:
         lines.append(f"{'geomean':<{width}}  {'':>10}  {'':>10}    {_pct(mean)}")
-    lines.append(
-        f"\n{sum(c.significant() for c in found)} of {len(found)} changed beyond their interval (~: no)"
-    )
-    lines += [f"only in base: {name}" for name in only_base] + [f"only in new: {name}" for name in only_new]
+    lines += _footer(found)
     if fail_slower is None:
         return "\n".join(lines), 0
-    slower = [c for c in found if c.significant(fail_slower / 100) and c.ratio.estimate > 1]
+    slower = [c for c in found.changes if c.significant(fail_slower / 100) and c.estimate > 1]
     lines.append(
         f"\n--fail-slower {fail_slower:g}: {len(slower)} benchmark(s) slower by more than {fail_slower:g}%"
     )
-    lines += [f"SLOWER: {c.benchmark}: {_pct(c.ratio.estimate)}" for c in slower]
+    lines += [f"SLOWER: {c.benchmark}: {_pct(c.estimate)}" for c in slower]
     return "\n".join(lines), 1 if slower else 0
 
 
-def _race_ratios(run: Results) -> dict[tuple, stats.Ratio]:
-    """Every pair of fixed compiled rungs in the same-round races: a's epoch over b's, round by round
-    (the planned rung is left out: its plan may differ between runs)."""
-    out = {}
-    for race in run.head_to_head:
-        times = {
-            k: v for k, v in race["times_s"].items() if k in run.ladder.rungs and k != run.ladder.planned
-        }
-        point = (race["m"], race["n"], race["dtype"], race.get("threads_setting", "all"))
-        for a in sorted(times):
-            for b in sorted(times):
-                if a < b and len(times[a]) == len(times[b]):
-                    out[("race", *point, a, b)] = stats.paired(times[a], times[b])
-    return out
-
-
-def _descent_ratios(run: Results) -> dict[tuple, stats.Ratio]:
-    """Every pair of fixed compiled rungs timed at one point in the descent benchmarks, each its own
-    benchmark (the kept rounds)."""
-    rows = run.kind("descent")
-    jit = {name for name, info in run.ladder.rungs.items() if info.jit and name != run.ladder.planned}
-    rows = rows[rows["rung"].isin(jit)]
-    out = {}
-    for point, group in rows.groupby(["m", "n", "dtype", "threads_setting"]):
-        kept = {r.rung: run.rounds.get(r.benchmark) for r in group.itertuples()}
-        kept = {k: v for k, v in kept.items() if v and len(v) >= 2}
-        for a in sorted(kept):
-            for b in sorted(kept):
-                if a < b:
-                    out[("descent", *point, a, b)] = stats.independent(kept[a], kept[b])
-    return out
-
-
 def calibration(first: Results, second: Results) -> str:
-    """How often the first run's 95% intervals of ratios between compiled rungs held the second run's
-    estimates: 95% where intervals are honest about the noise between runs; and how far they would
-    have to widen to hold 90%."""
+    """How often the first run's 95% intervals held the second run's estimates, kind by kind and in
+    all, against the rate honest intervals give; and how far they would have to widen to hold 90%."""
     lines = [f"calibration: {first.path}'s intervals against {second.path}'s estimates"]
-    for kind, ratios in (("same-round races", _race_ratios), ("descents", _descent_ratios)):
-        a, b = ratios(first), ratios(second)
-        common = sorted(set(a) & set(b))
-        if not common:
-            lines.append(f"  {kind}: no ratio in both runs")
+    held = total = 0
+    for h in calibrate(first, second):
+        if not isinstance(h, Held):
+            lines.append(
+                f"  {h}: no ratio of {stats.least_rounds()} rounds or more, timed alike, in both runs"
+            )
             continue
-        held = sum(a[k].low <= b[k].estimate <= a[k].high for k in common)
-        # the widening each needs: how far outside run 1's interval run 2's estimate fell
-        outside = sorted(max(a[k].low / b[k].estimate, b[k].estimate / a[k].high, 1.0) for k in common)
-        moves = sorted(max(b[k].estimate / a[k].estimate, a[k].estimate / b[k].estimate) for k in common)
-        at = math.ceil(0.9 * len(common)) - 1
+        held, total = held + h.held, total + h.total
         lines.append(
-            f"  {kind}: {held} of {len(common)} held ({held / len(common):.0%}); the ratios moved by "
-            f"{_pct(statistics.median(moves))} (median), {_pct(moves[at])} (90th percentile); "
-            f"widened by {_pct(outside[at])} either side, 90% would have held"
+            f"  {h.kind}: {h.held} of {h.total} held ({h.held / h.total:.0%}); the ratios moved "
+            f"by {_pct(h.moved_median)} (median), {_pct(h.moved_90th)} (90th percentile); "
+            f"widened by {_pct(h.widening_90th)} either side, 90% would have held"
         )
+    rate = stats.replication_rate()
+    lines.append(
+        f"honest 95% intervals hold the other run's estimate about {rate:.0%} of the time, not 95%: that "
+        f"estimate has its own noise, so the two differ by √2 times either's; well below {rate:.0%}, the "
+        "noise between runs exceeds what one run's intervals see"
+    )
+    lines.append(
+        f"held: {held} of {total} ({held / total:.0%})" if total else "held: 0 of 0 (no ratio in both)"
+    )
     return "\n".join(lines)
 
 

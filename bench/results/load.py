@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.results import definition
 from bench.results import ladder as ladders
 from bench.results.ladder import Ladder, LadderError
 from bench.results.schema import KINDS, ROOFLINE, RUN_KEY, SchemaError, read
@@ -59,6 +60,8 @@ class Results:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (benchmark, why): never ranked
     partial: list[str] = field(default_factory=list)  # benchmarks an incomplete run did not run
     rounds: dict[str, list[float]] = field(default_factory=dict)  # benchmark -> its kept rounds (seconds)
+    # benchmark -> what it timed (bench/results/definition.py): read from its fields, old files too
+    definitions: dict[str, dict] = field(default_factory=dict)
 
     @property
     def profile(self) -> dict:
@@ -205,6 +208,7 @@ def _load(path: Path, allow_partial: bool) -> Results:
         curves=[row for row in rows if row["kind"] == "curve"],
         plans=_plans(raw.get("wisdom"), path),
         rounds={row["benchmark"]: row["rounds_s"] for row in rows if row["rounds_s"]},
+        definitions={row["benchmark"]: definition.of(row, ladder.aliases) for row in rows},
         failures=failures,
         partial=list(run.get("not_run") or []) if not run.get("complete", True) else [],
     )

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import ladderstats as stats
 from bench import compare
+from bench.results import comparison
+from bench.results.load import load
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "data" / "results.json"
@@ -31,13 +37,21 @@ def _slower(raw: dict, name: str, factor: float) -> None:
             stats[key] *= factor
 
 
-def _timed(raw: dict) -> str:
-    """A descent benchmark that kept several rounds: the one to slow down."""
+def _timed(raw: dict, rounds: int = 32) -> str:
+    """A descent benchmark that kept ``rounds`` rounds: the one to slow down."""
     return next(
         b["fullname"]
         for b in raw["benchmarks"]
-        if b["extra_info"]["kind"] == "descent" and len(b["stats"].get("data") or []) >= 5
+        if b["extra_info"]["kind"] == "descent" and len(b["stats"].get("data") or []) == rounds
     )
+
+
+def _bench(raw: dict, name: str) -> dict:
+    return next(b for b in raw["benchmarks"] if b["fullname"] == name)
+
+
+def _row(out: str, name: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith(name + " "))
 
 
 def test_the_fixture_keeps_rounds_to_compare():
@@ -146,13 +160,12 @@ def test_several_runs_a_side_compare_their_medians_and_catch_a_real_change(tmp_p
     assert compare.main(["--base", *base, "--new", *_runs(tmp_path, "same", 4), "--fail-slower", "5"]) == 0
 
 
-def test_too_few_runs_a_side_call_nothing(tmp_path, capsys):
+def test_too_few_runs_a_side_call_nothing_and_say_why(tmp_path, capsys):
     name = _timed(json.loads(FIXTURE.read_text()))
     base, new = _runs(tmp_path, "base", 3), _runs(tmp_path, "new", 3, slower=name)
     assert compare.main(["--base", *base, "--new", *new, "--fail-slower", "5"]) == 0  # 3 a side: p >= 0.1
     out = capsys.readouterr().out
-    row = next(line for line in out.splitlines() if line.startswith(name))
-    assert " ~ +50.0% (" in row and "+∞" in row
+    assert _row(out, name).endswith(" ~ +50.0%  3 runs: too few for a verdict (4 needed)")
 
 
 def test_one_file_and_several_runs_cannot_be_mixed_on_a_side(capsys):
@@ -182,3 +195,176 @@ def test_calibration_of_a_run_against_itself_holds_everything_and_a_shift_is_see
 def test_calibration_takes_one_run_a_side(capsys):
     assert compare.main(["--base", str(FIXTURE), str(FIXTURE), "--new", str(FIXTURE), "--calibration"]) == 2
     assert "--calibration compares two runs" in capsys.readouterr().err
+
+
+# --- what was timed: a changed definition is another benchmark, never a change in speed ---------
+
+
+def _curve(raw: dict) -> dict:
+    return next(b for b in raw["benchmarks"] if b["extra_info"]["kind"] == "curve")
+
+
+def test_a_changed_definition_is_named_and_never_a_change_in_speed(tmp_path, capsys):
+    raw = json.loads(FIXTURE.read_text())
+    curve = _curve(raw)
+    epochs = curve["extra_info"]["epochs"]
+    curve["extra_info"]["epochs"] = epochs + 4
+    _slower(raw, curve["fullname"], 21.6)  # what "+2060%" was: more work, not slower code
+    new = _write(tmp_path, "new.json", raw)
+    assert compare.main([str(FIXTURE), str(new), "--fail-slower", "5"]) == 0
+    out = capsys.readouterr().out
+    row = _row(out, curve["fullname"])
+    assert row.endswith(f" ≠ definition changed: epochs {epochs} → {epochs + 4}") and "%" not in row
+    assert "1 whose definition changed (≠): another benchmark, not compared" in out
+    assert "+0.0%" in out.split("geomean")[1].splitlines()[0]  # left out of the mean too
+    assert "SLOWER" not in out
+
+
+def test_measured_values_are_not_the_definition_and_unrecorded_fields_take_their_documented_value():
+    from bench.results import definition
+
+    row = {"kind": "optimum", "rung": "r", "m": 10, "n": 2, "dtype": "float64", "epochs": 1, "threads": 2}
+    row |= {"threads_setting": "all", "method": "descent", "tolerance": 1e-5, "steps": 50, "final_cost": 0.6}
+    same = row | {"steps": 54, "final_cost": 0.61, "max_rel_error": 1e-9}
+    assert definition.digest(definition.of(row)) == definition.digest(definition.of(same))
+    # a file written before 'relative' was recorded timed the absolute criterion: relative False
+    assert definition.differences(definition.of(row), definition.of(row | {"relative": True})) == [
+        "relative False → True"
+    ]
+    paired = row | {"kind": "paired", "probe_threads": 2}
+    assert definition.of(paired)["probe_reads"] == 1  # older runs read X once a turn
+    assert definition.differences(definition.of(paired), definition.of(paired | {"probe_reads": 16})) == [
+        "probe_reads 1 → 16"
+    ]
+    assert definition.differences(definition.of(row), definition.of(row | {"m": 100_000})) == [
+        "m 10 → 100,000"
+    ]
+
+
+def test_every_benchmark_of_an_old_file_has_its_definition():
+    old = ROOT / "reports" / "machines" / "intel-xeon-6-167" / "results.json"
+    run = load(old)
+    assert run.version == 1 and set(run.definitions) == set(run.table["benchmark"])
+    assert all({"kind", "rung", "m", "n", "dtype", "epochs"} <= set(d) for d in run.definitions.values())
+
+
+# --- no verdict from too few rounds; columns and change from one sample -------------------------
+
+
+@pytest.mark.parametrize(("rounds", "called"), [(3, False), (5, False), (6, True)])
+def test_no_verdict_from_fewer_than_six_rounds_and_the_line_says_why(tmp_path, capsys, rounds, called):
+    base, new = json.loads(FIXTURE.read_text()), json.loads(FIXTURE.read_text())
+    steady = [b for b in base["benchmarks"] if len(b["stats"].get("data") or []) == 32]
+    name = min(steady, key=lambda b: max(b["stats"]["data"][:6]) / min(b["stats"]["data"][:6]))["fullname"]
+    for raw in (base, new):
+        _bench(raw, name)["stats"]["data"] = _bench(raw, name)["stats"]["data"][:rounds]
+    _slower(new, name, 1.5)
+    paths = [str(_write(tmp_path, f"{side}.json", raw)) for side, raw in (("base", base), ("new", new))]
+    assert compare.main([*paths, "--fail-slower", "5"]) == int(called)
+    row = _row(capsys.readouterr().out, name)
+    if called:
+        assert "  +50.0% (" in row and f"n={rounds}+{rounds})" in row
+    else:
+        assert row.endswith(f" ~ +50.0%  {rounds} rounds: too few for a verdict (6 needed)")
+
+
+def test_the_columns_and_the_change_come_from_the_same_rounds(tmp_path, capsys):
+    from bench.results.text import fmt_time
+
+    raw = json.loads(FIXTURE.read_text())
+    name = _timed(raw)
+    stats = _bench(raw, name)["stats"]
+    kept = sorted(stats["data"])
+    stats["data"] = [x * 1.1 if x >= kept[len(kept) // 2] else x for x in stats["data"]]  # the slow half
+    stats["median"] *= 1.3  # the median of all the rounds, which the file did not keep: not the sample
+    new = _write(tmp_path, "new.json", raw)
+    compare.main([str(FIXTURE), str(new)])
+    row = _row(capsys.readouterr().out, name)
+    sample = statistics.median(stats["data"])
+    before = statistics.median(_bench(json.loads(FIXTURE.read_text()), name)["stats"]["data"])
+    assert f"{fmt_time(before):>10}  {fmt_time(sample):>10}" in row
+    assert f"{(sample / before - 1) * 100:+.1f}% (" in row
+    found = comparison.compare(load(FIXTURE), load(new))
+    assert all(c.ratio is None or c.ratio.estimate == pytest.approx(c.estimate) for c in found.changes)
+
+
+# --- the test named, its p shown --------------------------------------------------------------
+
+
+def test_the_header_names_the_test_and_several_runs_show_their_p(tmp_path, capsys):
+    compare.main([str(FIXTURE), str(FIXTURE)])
+    out = capsys.readouterr().out
+    assert "test: bootstrap of the ratio of medians" in out and "p=" not in out
+    name = _timed(json.loads(FIXTURE.read_text()))
+    base, new = _runs(tmp_path, "base", 4), _runs(tmp_path, "new", 4, slower=name)
+    compare.main(["--base", *base, "--new", *new])
+    out = capsys.readouterr().out
+    assert "test: Mann-Whitney U of the runs' medians" in out
+    assert "p=0.0286, n=4+4)" in _row(out, name)  # 4 against 4, all apart: 2 / C(8, 4)
+    level = next(line for line in out.splitlines() if line.startswith("bench/") and not line.startswith(name))
+    assert " ~ " in level and "p=" in level
+
+
+def test_the_rank_test_is_exact_for_few_runs_ties_included():
+    assert stats.rank_test([1, 2, 3, 4], [5, 6, 7, 8]) == pytest.approx(2 / 70)
+    assert stats.rank_test([1, 2, 3, 5], [5, 6, 7, 8]) == pytest.approx(4 / 70)  # one tie, mid-ranks
+    assert stats.rank_test([1, 2, 3], [4, 5, 6]) == pytest.approx(0.1)  # why 3 a side cannot call
+    assert stats.rank_test([2.0] * 4, [2.0] * 4) == 1.0
+
+
+# --- machines by what their CPUs are, not their brand -------------------------------------------
+
+
+def _cpu(tmp_path: Path, name: str, **cpu) -> Path:
+    raw = json.loads(FIXTURE.read_text())
+    raw["machine_info"]["cpu"].update(cpu)
+    return _write(tmp_path, name, raw)
+
+
+def test_one_brand_of_two_cpu_families_is_two_machines(tmp_path, capsys):
+    zen1 = _cpu(tmp_path, "zen1.json", brand_raw="AMD EPYC", family=23, model=1)
+    zen4 = _cpu(tmp_path, "zen4.json", brand_raw="AMD EPYC", family=25, model=17)
+    compare.main([str(zen1), str(zen4)])
+    note = next(line for line in capsys.readouterr().out.splitlines() if "different machines" in line)
+    assert "family 23 → 25" in note and "model 1 → 17" in note and "brand" not in note.split("): ")[1]
+    compare.main([str(zen4), str(_cpu(tmp_path, "zen4b.json", brand_raw="AMD EPYC", family=25, model=17))])
+    assert "different machines" not in capsys.readouterr().out
+
+
+def test_a_cpu_with_other_flags_is_another_machine_and_a_file_without_a_cpu_cannot_tell(tmp_path, capsys):
+    flags = json.loads(FIXTURE.read_text())["machine_info"]["cpu"]["flags"]
+    fewer = _cpu(tmp_path, "fewer.json", flags=[f for f in flags if f != "avx2"])
+    compare.main([str(FIXTURE), str(fewer)])
+    assert "flags −avx2" in capsys.readouterr().out
+    raw = json.loads(FIXTURE.read_text())
+    del raw["machine_info"]["cpu"]
+    compare.main([str(FIXTURE), str(_write(tmp_path, "nocpu.json", raw))])
+    assert "cannot tell whether" in capsys.readouterr().out
+
+
+def test_the_machines_of_the_reports_are_told_apart():
+    machines = ROOT / "reports" / "machines"
+    text, _ = compare.report(
+        load(machines / "amd-epyc-zen1" / "results.json"),
+        load(machines / "amd-epyc-zen4" / "results.json"),
+        None,
+    )
+    assert "different machines" in text and "family 23 → 25" in text
+
+
+# --- calibration: against the 83% honest intervals give ------------------------------------------
+
+
+def test_calibration_ends_with_what_held_and_says_what_honest_intervals_give(tmp_path, capsys):
+    compare.main([str(FIXTURE), str(FIXTURE), "--calibration"])
+    out = capsys.readouterr().out.rstrip().splitlines()
+    held = re.fullmatch(r"held: (\d+) of (\d+) \(100%\)", out[-1])
+    assert held and held[1] == held[2] and int(held[2]) > 0
+    assert "about 83%" in out[-2] and "own noise" in out[-2]
+
+
+def test_two_honest_intervals_hold_each_others_estimate_about_83_percent_of_the_time():
+    assert stats.replication_rate() == pytest.approx(0.834, abs=0.001)
+    rng = np.random.default_rng(7)
+    first, second = rng.normal(size=20_000), rng.normal(size=20_000)  # two runs' estimates, noise 1
+    assert np.mean(np.abs(second - first) <= 1.96) == pytest.approx(stats.replication_rate(), abs=0.01)

@@ -1,0 +1,158 @@
+"""Two sets of results, benchmark by benchmark: the statistics behind ``python -m bench.compare``.
+
+One file a side: a benchmark's sample is the rounds each file kept (``stats.data``); its columns
+are the medians of those rounds and its change their ratio, with a bootstrap interval
+(``ladderstats.independent``). Several runs a side: a benchmark's sample is each run's median; its
+columns are the medians of those, its change their ratio, with a bootstrap over the runs and the
+p of a Mann-Whitney U test (``ladderstats.rank_test``), as Go's benchstat does. Either way the
+columns and the change come from one sample.
+
+No verdict from fewer than ``ladderstats.least_rounds()`` rounds (6) or ``least_runs()`` runs (4)
+a side, and none where the benchmark's definition changed between the files (other sizes, epochs,
+threads: ``bench/results/definition.py``): that is a different benchmark, not a change in speed.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+
+import ladderstats as stats
+from bench.results import definition
+from bench.results.load import Results
+
+#: A change is called where the test's p is below this (several runs a side).
+ALPHA = round(1 - stats.CONFIDENCE, 10)
+#: The tests, as the header names them.
+ONE_FILE_TEST = (
+    "bootstrap of the ratio of medians of each file's kept rounds (ladderstats.independent); a change "
+    "is called where its 95% interval leaves out +0.0%; a bootstrap gives no p"
+)
+RUNS_TEST = (
+    f"Mann-Whitney U of the runs' medians, as benchstat (ladderstats.rank_test); a change is called "
+    f"where p < {ALPHA:g} and its 95% interval (a bootstrap over the runs) leaves out +0.0%"
+)
+
+
+def _count(k: int, unit: str) -> str:
+    return f"{k} {unit if k == 1 else unit + 's'}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One benchmark in both: the columns, and what may be said of their ratio."""
+
+    benchmark: str
+    base_s: float  # the median of base's sample (its kept rounds, or its runs' medians)
+    new_s: float  # ... and of new's
+    sizes: tuple[int, int]  # rounds (one file a side) or runs behind each column
+    ratio: stats.Ratio | None = None  # new over base with its interval; None: no verdict
+    p: float | None = None  # the rank test's two-sided p (several runs a side)
+    why_not: str | None = None  # why no verdict, in words
+    definition: tuple[str, ...] = ()  # what changed in what was timed ("epochs 56 → 60")
+
+    @property
+    def estimate(self) -> float:
+        """new over base: the ratio of the columns, the same as the ratio's estimate."""
+        return self.new_s / self.base_s
+
+    def significant(self, threshold: float = 0.0) -> bool:
+        """Called a change: an interval beyond ``threshold`` (e.g. 0.05: more than 5%), and where
+        a test gives a p, p below ``ALPHA``."""
+        if self.ratio is None or self.definition:
+            return False
+        if self.p is not None and not self.p < ALPHA:
+            return False
+        return self.ratio.verdict(threshold) != "level"
+
+
+@dataclass
+class Comparison:
+    changes: list[Change]
+    only_base: list[str]
+    only_new: list[str]
+    runs: bool  # several runs a side (else one file a side)
+    # a defining field one side records and the other does not -> the benchmarks compared without it
+    unrecorded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def test(self) -> str:
+        return RUNS_TEST if self.runs else ONE_FILE_TEST
+
+    @property
+    def comparable(self) -> list[Change]:
+        """The changes of benchmarks that timed the same thing in both."""
+        return [c for c in self.changes if not c.definition]
+
+    def geometric_mean(self) -> float | None:
+        ratios = [c.estimate for c in self.comparable]
+        return math.exp(sum(map(math.log, ratios)) / len(ratios)) if ratios else None
+
+
+def _medians(run: Results) -> dict[str, float]:
+    return {name: float(t) for name, t in zip(run.table["benchmark"], run.table["median_s"], strict=True)}
+
+
+def _definition(name: str, runs: list[Results], unrecorded: dict[str, int]) -> tuple[str, ...]:
+    """What changed in the benchmark's definition between the first run and any other; fields one
+    side does not record are counted in ``unrecorded``."""
+    first, *others = [run.definitions.get(name, {}) for run in runs]
+    missing: set[str] = set()
+    changed: list[str] = []
+    for other in others:
+        missing |= set(definition.unknown(first, other))
+        changed = changed or definition.differences(first, other)
+    for name_ in missing:
+        unrecorded[name_] = unrecorded.get(name_, 0) + 1
+    return tuple(changed)
+
+
+def _one_file(name: str, base: Results, new: Results, changed: tuple[str, ...]) -> Change:
+    b, a = base.rounds.get(name), new.rounds.get(name)
+    if not (a and b):
+        b_s, a_s = _medians(base)[name], _medians(new)[name]
+        sides = " and ".join(side for side, kept in (("base", b), ("new", a)) if not kept)
+        return Change(name, b_s, a_s, (0, 0), why_not=f"no rounds kept in {sides}", definition=changed)
+    sizes = (len(b), len(a))
+    b_s, a_s = statistics.median(b), statistics.median(a)
+    least = stats.least_rounds()
+    if changed:
+        return Change(name, b_s, a_s, sizes, definition=changed)
+    if min(sizes) < least:
+        why = f"{_count(min(sizes), 'round')}: too few for a verdict ({least} needed)"
+        return Change(name, b_s, a_s, sizes, why_not=why)
+    return Change(name, b_s, a_s, sizes, ratio=stats.independent(a, b))
+
+
+def _runs(name: str, base: list[float], new: list[float], changed: tuple[str, ...]) -> Change:
+    sizes = (len(base), len(new))
+    b_s, a_s = statistics.median(base), statistics.median(new)
+    least = stats.least_runs()
+    if changed:
+        return Change(name, b_s, a_s, sizes, definition=changed)
+    if min(sizes) < least:
+        why = f"{_count(min(sizes), 'run')}: too few for a verdict ({least} needed)"
+        return Change(name, b_s, a_s, sizes, why_not=why)
+    ratio = stats.replicated(new, base)
+    return Change(name, b_s, a_s, sizes, ratio=ratio, p=stats.rank_test(new, base))
+
+
+def compare(base: Results | list[Results], new: Results | list[Results]) -> Comparison:
+    """Every benchmark found in all the files of both sides, and the names found on one side only."""
+    base = base if isinstance(base, list) else [base]
+    new = new if isinstance(new, list) else [new]
+    before, after = [_medians(run) for run in base], [_medians(run) for run in new]
+    names_before = [n for n in before[0] if all(n in m for m in before)]
+    names_after = [n for n in after[0] if all(n in m for m in after)]
+    runs = not len(base) == len(new) == 1
+    out, unrecorded = [], {}
+    for name in [n for n in names_before if n in names_after]:
+        changed = _definition(name, base + new, unrecorded)
+        if runs:
+            out.append(_runs(name, [m[name] for m in before], [m[name] for m in after], changed))
+        else:
+            out.append(_one_file(name, base[0], new[0], changed))
+    only_base = [n for n in names_before if n not in names_after]
+    only_new = [n for n in names_after if n not in names_before]
+    return Comparison(out, only_base, only_new, runs, unrecorded)
