@@ -3,7 +3,7 @@ and a digest of them.
 
 Two files' benchmarks of one name are a change in speed only where they timed the same thing: the
 same rung at the same size m × n and dtype, on as many threads, with as many epochs in a timed
-round, and the same design of round (the reads of X in a probe's turn, the rounds and rungs of a
+round, and the same design of round (the reads of X in a probe's turn, the rungs of a
 race, the tolerance a time to the optimum runs to, the dask rung's blocks). Every one of these is in
 the benchmark's ``extra_info``, so the reader computes the definition from any file, old ones
 included; a field an older file did not record takes the value the schema documents for its
@@ -20,7 +20,7 @@ COMMON = ("kind", "rung", "m", "n", "dtype", "epochs", "threads", "threads_setti
 #: What else defines a kind's timed round (the measured values, such as steps or errors, never do).
 BY_KIND = {
     "paired": ("probe_threads", "probe_reads"),
-    "head_to_head": ("probe_threads", "race_rounds", "ladder"),
+    "head_to_head": ("probe_threads", "ladder"),  # its rounds are what its time budget gave: measured
     "optimum": ("method", "tolerance", "relative"),
     "curve": ("tolerance",),
     "distributed": ("way", "blocks", "default_blocks", "processes", "store_codecs"),
