@@ -43,6 +43,7 @@ class Ratio:
     rounds: int
     paired: bool
     confidence: float = CONFIDENCE
+    processes: int = 1  # the fresh processes whose rounds the interval covers
 
     def excludes(self, value: float = 1.0) -> bool:
         return not (self.low <= value <= self.high)
@@ -111,6 +112,41 @@ def paired(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENC
         raise StatsError(f"paired samples must be of one length, got {a.size} and {b.size}")
     estimate, low, high = median_interval(a / b, confidence)
     return Ratio(estimate, low, high, int(a.size), True, confidence)
+
+
+def side_by_side(
+    a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], confidence: float = CONFIDENCE
+) -> Ratio:
+    """The ratio of two things timed in the same rounds of several processes, ``a[p][r]`` beside
+    ``b[p][r]``: the median of every round's a / b, with an interval that covers the processes too.
+
+    The rounds of one process share its state of the machine (where its memory landed, the
+    neighbours of that minute), so an interval over them describes that process, not the next
+    run. Here, as pyperf spreads values over worker processes, a two-stage bootstrap draws the
+    processes with replacement, then each drawn process's rounds, and takes the median of the
+    ratios drawn; the interval is the percentile one of those medians. One process: ``paired``.
+    """
+    if len(a) != len(b) or not a:
+        raise StatsError(f"side-by-side samples need the same processes, got {len(a)} and {len(b)}")
+    ratios = []
+    for k, (a_k, b_k) in enumerate(zip(a, b, strict=True)):
+        a_k, b_k = _sample(a_k, f"a[{k}]"), _sample(b_k, f"b[{k}]")
+        if a_k.size != b_k.size:
+            raise StatsError(f"process {k}'s samples must be of one length, got {a_k.size} and {b_k.size}")
+        ratios.append(a_k / b_k)
+    if len(ratios) == 1:
+        return paired(a[0], b[0], confidence)
+    pooled = np.concatenate(ratios)
+    estimate = float(np.median(pooled))
+    rng = np.random.default_rng(SEED)
+    medians = np.empty(RESAMPLES)
+    for i in range(RESAMPLES):
+        drawn = [ratios[k] for k in rng.integers(len(ratios), size=len(ratios))]
+        medians[i] = np.median(np.concatenate([r[rng.integers(r.size, size=r.size)] for r in drawn]))
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(medians, [tail, 100 - tail])
+    low, high = min(float(low), estimate), max(float(high), estimate)
+    return Ratio(estimate, low, high, int(pooled.size), True, confidence, len(ratios))
 
 
 def alternating(values: Sequence[float], confidence: float = CONFIDENCE) -> Ratio:

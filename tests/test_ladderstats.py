@@ -110,3 +110,32 @@ def test_an_order_effect_is_found_under_a_drift_that_halves_would_carry():
     assert 1.19 < late.low <= late.estimate <= late.high < 1.21
     with pytest.raises(stats.StatsError, match="alternate"):
         stats.alternating([1.0])
+
+
+def test_side_by_side_in_one_process_is_the_paired_ratio():
+    a, b = [1.1, 1.2, 1.15, 1.3, 1.12, 1.18, 1.2], [1.0, 1.1, 1.0, 1.2, 1.0, 1.05, 1.1]
+    assert stats.side_by_side([a], [b]) == stats.paired(a, b)
+
+
+def test_side_by_side_interval_covers_the_processes_not_only_the_rounds():
+    """Three processes whose ratios sit at 1.00, 1.06 and 1.12 with little spread within each: the
+    rounds pooled as one process give an interval too narrow to hold a fourth process at either end;
+    drawing the processes too gives one that reaches across them."""
+    rng = np.random.default_rng(3)
+    b = [rng.uniform(1.0, 1.01, 20) for _ in range(3)]
+    a = [r * level * rng.uniform(0.99, 1.01, 20) for r, level in zip(b, (1.00, 1.06, 1.12), strict=True)]
+    across = stats.side_by_side(a, b)
+    pooled = stats.paired(np.concatenate(a), np.concatenate(b))
+    assert across.processes == 3 and across.rounds == 60
+    assert across.estimate == pytest.approx(pooled.estimate)
+    assert across.low < 1.01 and across.high > 1.11  # the processes' spread
+    assert pooled.low > 1.02 and pooled.high < 1.10  # the rounds' alone
+    assert pooled.high - pooled.low < across.high - across.low
+    assert stats.side_by_side(a, b) == across  # seeded: a lesson regenerates byte for byte
+
+
+def test_side_by_side_samples_must_pair_up():
+    with pytest.raises(stats.StatsError, match="same processes"):
+        stats.side_by_side([[1.0]], [[1.0], [1.0]])
+    with pytest.raises(stats.StatsError, match="process 1's samples"):
+        stats.side_by_side([[1.0], [1.0, 2.0]], [[1.0], [1.0]])

@@ -103,7 +103,8 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("landscape_rounds", int),
         ("plan", str),
     ),
-    # the planned rung and the ladder's other compiled rungs, one epoch each per round, shuffled
+    # the rungs at a point side by side: one epoch each and the probe's read per round, shuffled,
+    # in one process (older runs: the compiled rungs) or several fresh ones (bench_side_by_side.py)
     "head_to_head": SIZED
     + CHECKED
     + _fields(
@@ -120,6 +121,9 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("probe_share_median", dict, False),  # rung -> median over rounds of probe time / its epoch
         ("probe_share_q25", dict, False),
         ("probe_share_q75", dict, False),
+        ("process_rounds", list, False),  # rounds in each fresh process, in order (older runs: one)
+        ("probe_reads", int, False),  # reads of X the probe timed back to back per turn (older: 1)
+        ("errors", dict, False),  # rung -> its answer's distance from the float64 reference
     ),
     # wall time to the optimum's cost within a tolerance: batch descent, or L-BFGS
     "optimum": SIZED
@@ -211,6 +215,8 @@ FIELD_ITEMS = {
     "ratio_q25": "number by name",
     "ratio_q75": "number by name",
     "probe_s": "numbers",
+    "process_rounds": "numbers",
+    "errors": "number by name",
     "probe_share_median": "number by name",
     "probe_share_q25": "number by name",
     "probe_share_q75": "number by name",

@@ -30,12 +30,11 @@ class Profile:
     budget_s: float  # a rung predicted to need longer than this for one round is skipped
     jit_rounds: int
     jit_dtypes: tuple[str, ...] = ("float64", "float32")  # each dtype is a compilation of its own
-    paired_rounds: int = 20  # probe/rung pairs per paired-share benchmark
     tuning_landscape_s: float = 2.0  # timing bound of each candidate landscape (numba_tuned)
-    head_to_head_s: float = 3.0  # timing bound of each race of numba_tuned against the ladder ...
-    # ... and its least rounds: the median of fewer moved by a few percent, the size of the 5% the
-    # planned rung may trail by (bench/FINDINGS.md).
-    head_to_head_rounds: int = 50
+    head_to_head_s: float = 3.0  # timing bound of each side-by-side point, spread over its processes ...
+    # ... and its least rounds in all: 8 a process, more than the 6 an interval of one needs
+    head_to_head_rounds: int = 24
+    side_processes: int = 3  # fresh processes each side-by-side point runs in (bench_side_by_side.py)
     dask_blocks_per_thread: tuple[int, ...] = (1, 2, 4, 16, 64)  # the dask rung's block-size axis
 
 
@@ -55,10 +54,10 @@ PROFILES = {
         budget_s=5.0,
         jit_rounds=1,
         jit_dtypes=("float64",),
-        paired_rounds=2,
         tuning_landscape_s=0.01,
         head_to_head_s=0.01,
         head_to_head_rounds=2,
+        side_processes=2,
         dask_blocks_per_thread=(1, 4),
     ),
     # About 17 minutes on a 2-core machine with the torch, jax and dask rungs (measured), everything included.
@@ -93,7 +92,6 @@ PROFILES = {
         budget_s=0.2,
         jit_rounds=1,
         jit_dtypes=("float64",),
-        paired_rounds=4,
         tuning_landscape_s=0.15,
         head_to_head_s=0.3,
         head_to_head_rounds=8,
@@ -113,7 +111,6 @@ PROFILES = {
         epochs=5,
         budget_s=4.0,
         jit_rounds=3,
-        paired_rounds=15,
         tuning_landscape_s=3.0,
     ),
 }

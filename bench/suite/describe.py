@@ -37,16 +37,23 @@ SHARED_MATHS = ("impls._scalar", "impls._vector", "impls._prefetch")
 
 def _helpers(function: FunctionType, home: str) -> list[FunctionType]:
     """The plain functions ``function`` calls by a global name that the excerpt shows: public
-    functions of the rung's own module (``home``) and of the shared maths (not intrinsics)."""
+    functions of the rung's own module or package (``home``) and of the shared maths (not intrinsics)."""
     found = []
     names = {i.argval for i in dis.get_instructions(function) if i.opname == "LOAD_GLOBAL"}
     for name in sorted(names, key=function.__code__.co_names.index):
         helper = _plain(function.__globals__.get(name))
         if helper is None or helper.__name__.startswith("_"):
             continue
-        if helper.__module__ == home or helper.__module__ in SHARED_MATHS:
+        if helper.__module__ in (home, *SHARED_MATHS) or helper.__module__.startswith(home + "."):
             found.append(helper)
     return found
+
+
+def _home(module: str) -> str:
+    """The rung's home: its module (``impls.numba_fused``), or its package where the rung is one
+    (``impls.dask`` for ``impls.dask.rung``)."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "impls" else module
 
 
 def _source(function: FunctionType) -> str:
@@ -60,7 +67,7 @@ def excerpt(core: tuple) -> tuple[str, list[dict]]:
     """
     shown: list[FunctionType] = []
     pending = [f for f in map(_plain, core) if f is not None]
-    home = pending[0].__module__ if pending else ""
+    home = _home(pending[0].__module__) if pending else ""
     while pending:
         function = pending.pop(0)
         if any(function.__code__ is f.__code__ for f in shown):  # a specialized copy of one shown
@@ -86,21 +93,26 @@ def _described(rung: Rung) -> dict:
 
 
 def _from_source(label: str) -> dict:
-    """An optional rung this Python cannot import: its summary and code read from its module's source."""
-    text = (IMPLS / f"{label}.py").read_text()
-    tree = ast.parse(text)
+    """An optional rung this Python cannot import: its summary and code read from its source (a
+    module ``impls/<label>.py``, or a package ``impls/<label>/``)."""
+    single = IMPLS / f"{label}.py"
+    paths = [single] if single.exists() else sorted((IMPLS / label).glob("*.py"))
+    trees = {path: ast.parse(path.read_text()) for path in paths}
     call = next(
         node
+        for tree in trees.values()
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and any(k.arg == "core" for k in node.keywords)
     )
     keywords = {k.arg: k.value for k in call.keywords if k.arg}
     names = [element.id for element in keywords["core"].elts]
-    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
-    lines = text.splitlines()
-    code = "\n\n\n".join(
-        "\n".join(lines[functions[name].lineno - 1 : functions[name].end_lineno]) for name in names
-    )
+    functions = {
+        node.name: "\n".join(path.read_text().splitlines()[node.lineno - 1 : node.end_lineno])
+        for path, tree in trees.items()
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+    }
+    code = "\n\n\n".join(functions[name] for name in names)
     threads = keywords.get("uses_threads")
     return {
         "summary": ast.literal_eval(keywords["summary"]),

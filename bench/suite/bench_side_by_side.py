@@ -1,0 +1,131 @@
+"""The ladder side by side: every rung that fits the time budget at a point, and the probe, one
+epoch (one read of X) each per round in a shuffled order, in several fresh processes.
+
+Every ratio the lesson states, between two rungs or between a rung and the probe (its share of
+the roofline), comes from these rounds: on a shared machine the memory bandwidth one process gets
+can change by half within minutes, so two benchmarks timed apart do not compare within a few
+percent, while two rungs timed in the same round meet the same conditions. Each point runs in
+``PROFILE.side_processes`` fresh processes (``side_by_side.py``), so the interval of a ratio
+covers what changes from one process to the next as well as the rounds.
+
+Points: the m sweep and the n sweep, the axis sizes in every dtype and thread setting, and the
+row lengths around the axis size. The per-rung descents (``bench_descent.py``) stay, as times per
+epoch; no ratio is formed from them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bench.results.schema import ROOFLINE, record
+from bench.suite.config import PROFILE
+from bench.suite.harness import (
+    Point,
+    assert_answer,
+    needs_own_process,
+    predicted_round_s,
+    size_info,
+    threads_of,
+)
+from bench.suite.side_by_side import Design, in_fresh_process
+from impls import DISTRIBUTED, IMPLEMENTATIONS, PLANNED
+from impls.planner.race import RULES
+
+#: Each point's settings: the sweeps in float64 on all threads, the axis sizes in every setting.
+SIZES: dict[tuple[int, int], tuple[tuple[str, str], ...]] = {}
+for _m in PROFILE.m_sweep:
+    SIZES[_m, PROFILE.n_fixed] = (("float64", "all"),)
+for _n in PROFILE.n_sweep:
+    SIZES.setdefault((PROFILE.m_fixed, _n), (("float64", "all"),))
+for _n in PROFILE.n_axis:  # row lengths around the axis size: where the winner may change with n
+    SIZES.setdefault((PROFILE.n_axis_m, _n), (("float64", "all"),))
+for _size in PROFILE.axis_sizes:
+    SIZES[_size] = (("float64", "all"), ("float32", "all"), ("float64", "one"))
+POINTS = sorted(
+    (
+        Point(m, n, dtype, PLANNED, threads)
+        for (m, n), settings in SIZES.items()
+        for dtype, threads in settings
+    ),
+    key=lambda p: (-p.m * p.n, p.dtype, p.threads),
+)
+#: The most rounds one process runs (a fast point stops here before its time is up).
+MAX_ROUNDS = 200
+
+
+def design() -> Design:
+    """The profile's rounds and time spread over its processes."""
+    processes = PROFILE.side_processes
+    return Design(
+        min_rounds=max(1, math.ceil(PROFILE.head_to_head_rounds / processes)),
+        max_rounds=MAX_ROUNDS,
+        seconds=PROFILE.head_to_head_s / processes,
+        probe_s=RULES.turn_s,
+    )
+
+
+def rungs_at(point: Point) -> list[str]:
+    """The rungs timed side by side at a point: those of this process's registry whose epoch fits
+    the budget a descent's round has (the dask rung's cluster would slow the others: its own
+    benchmarks compare it)."""
+    dtype = np.dtype(point.dtype)
+    return [
+        name
+        for name, rung in IMPLEMENTATIONS.items()
+        if name not in DISTRIBUTED
+        and rung.supports(dtype)
+        and not needs_own_process(name, point.threads)
+        and predicted_round_s(rung, point.m, point.n, dtype, 1) <= PROFILE.budget_s / PROFILE.epochs
+    ]
+
+
+def _quartiles(values) -> tuple[float, float, float]:
+    return tuple(float(np.quantile(values, q)) for q in (0.5, 0.25, 0.75))
+
+
+@pytest.mark.parametrize("point", POINTS, ids=[f"side-by-side-{p.id}" for p in POINTS])
+def test_side_by_side(benchmark, point: Point):
+    names = rungs_at(point)
+    if PLANNED not in names:
+        pytest.skip(f"{PLANNED} does not run at {point.id}")
+    benchmark.group = "side by side"
+    plan_of = design()
+    processes = benchmark.pedantic(
+        lambda: [in_fresh_process(point, names, plan_of) for _ in range(PROFILE.side_processes)],
+        rounds=1,
+        iterations=1,
+    )
+    times = {name: [t for p in processes for t in p["times_s"][name]] for name in names}
+    probe_s = [t for p in processes for t in p["times_s"][ROOFLINE]]
+    planned = np.array(times[PLANNED])
+    ratios = {name: np.array(v) / planned for name, v in times.items() if name != PLANNED}
+    shares = {name: np.array(probe_s) / np.array(v) for name, v in times.items()}
+    errors = {name: max(p["errors"][name] for p in processes) for name in names}
+    benchmark.extra_info.update(
+        record(
+            "head_to_head",
+            **size_info(point, 1, processes[0]["threads"][PLANNED]),
+            ladder=names,
+            plan=processes[-1]["plan"],
+            race_rounds=len(planned),
+            process_rounds=[p["rounds"] for p in processes],
+            times_s=times,
+            ratio_median={k: _quartiles(r)[0] for k, r in ratios.items()},
+            ratio_q25={k: _quartiles(r)[1] for k, r in ratios.items()},
+            ratio_q75={k: _quartiles(r)[2] for k, r in ratios.items()},
+            probe_threads=threads_of(ROOFLINE, point.threads),
+            probe_reads=max(p["probe_reads"] for p in processes),
+            probe_s=probe_s,
+            probe_share_median={k: _quartiles(r)[0] for k, r in shares.items()},
+            probe_share_q25={k: _quartiles(r)[1] for k, r in shares.items()},
+            probe_share_q75={k: _quartiles(r)[2] for k, r in shares.items()},
+            errors=errors,
+            max_rel_error=errors[PLANNED],
+            tolerance=IMPLEMENTATIONS[PLANNED].tolerance(point.dtype),
+        )
+    )
+    for name in names:
+        assert_answer(IMPLEMENTATIONS[name], errors[name], point)

@@ -1,0 +1,150 @@
+"""Rungs side by side: one epoch of each, and one turn of the probe, per round in a shuffled order,
+in several fresh processes.
+
+Every ratio the lesson states between two rungs (or a rung and the probe) at a point comes from
+here. In one process all of them meet the same moments of the machine, so the ratio of two
+rungs' epochs in one round carries none of the drift between benchmarks timed minutes apart.
+A process has its own state too (where its X landed in memory, what ran beside it): rounds of one
+process do not cover the next, so each point runs in ``processes`` fresh ones (``spawn``: nothing
+inherited but the environment), each generating its own X, and the interval of a ratio covers
+the processes as well as the rounds (``ladderstats.side_by_side``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import time
+from dataclasses import dataclass
+
+from bench.results.schema import ROOFLINE
+
+#: A child generates its X (up to GBs) and loads its kernels before it times anything.
+START_TIMEOUT_S = 900.0
+#: The planned rung's warm-up: fits until its plan has nothing left to confirm on this data.
+WARMUP_MAX_FITS = 400
+WARMUP_MAX_S = 30.0
+
+
+@dataclass(frozen=True)
+class Design:
+    """How one process times a point: at least ``min_rounds`` rounds, more while the time bound
+    ``seconds`` allows, at most ``max_rounds``; the probe's turn is ``probe_s`` of reads at least."""
+
+    min_rounds: int
+    max_rounds: int
+    seconds: float
+    probe_s: float
+
+
+def measure(point, names: list[str], design: Design) -> dict:
+    """In this process: the point's rungs and the probe side by side (what one child returns).
+
+    Returns each rung's epoch per round and the probe's read per round, in seconds, the reads a
+    probe turn made, each rung's distance from the float64 reference, and the planned rung's
+    choice by the end.
+    """
+    import numpy as np
+
+    from bench.suite.data import get_data, timed_problem
+    from bench.suite.harness import answer_error, limited_threads
+    from bench.suite.roofline import read_all, reads_lasting
+    from impls import IMPLEMENTATIONS, PLANNED
+    from impls.planner import plan
+    from impls.planner.race import run_race
+
+    X, _ = get_data(point.m, point.n, point.dtype)
+    rungs = {name: IMPLEMENTATIONS[name] for name in names}
+    problems = {name: timed_problem(rung, point.m, point.n, point.dtype, 1) for name, rung in rungs.items()}
+    states = {name: rung.prepare(problems[name]) for name, rung in rungs.items()}
+    answers = {}
+    reads = 1
+
+    def run(name: str) -> None:
+        if name == ROOFLINE:
+            for _ in range(reads):
+                read_all(X)
+        else:
+            answers[name] = rungs[name].run(states[name], problems[name])
+
+    with contextlib.ExitStack() as stack:
+        threads = {name: stack.enter_context(limited_threads(name, point.threads)) for name in names}
+        threads[ROOFLINE] = stack.enter_context(limited_threads(ROOFLINE, point.threads))
+        for name in names:
+            run(name)  # compile or load, first touch
+        if PLANNED in names:  # time the planned rung warm: its confirmation on this data done
+            _finish_confirmation(lambda: run(PLANNED), point)
+        run(ROOFLINE)
+        reads = reads_lasting(X, design.probe_s)
+        race = run_race(
+            [*names, ROOFLINE],
+            run,
+            time.perf_counter,
+            eliminate=False,
+            min_rounds=design.min_rounds,
+            max_rounds=design.max_rounds,
+            seconds=design.seconds,
+        )
+        planned_with = plan(point.n, point.dtype, m=point.m).candidate.name if PLANNED in names else None
+    times = {name: [float(t) for t in values] for name, values in race.times.items()}
+    times[ROOFLINE] = [t / reads for t in times[ROOFLINE]]
+    return {
+        "times_s": times,
+        "probe_reads": reads,
+        "threads": threads,
+        "errors": {name: float(answer_error(answers[name], point, 1)) for name in names},
+        "plan": planned_with,
+        "rounds": int(np.asarray(times[ROOFLINE]).size),
+    }
+
+
+def _finish_confirmation(fit_once, point) -> None:
+    """Fit until the planned rung's plan for this key has nothing left to confirm (bounded)."""
+    from impls.planner import planning
+
+    start = time.perf_counter()
+    for _ in range(WARMUP_MAX_FITS):
+        current = planning.plan(point.n, point.dtype, m=point.m)
+        confirming = planning.confirmation(current)
+        if confirming is None or confirming.finished or time.perf_counter() - start > WARMUP_MAX_S:
+            return
+        fit_once()
+
+
+def _child(conn, point, names, design) -> None:
+    try:
+        conn.send(("ok", measure(point, names, design)))
+    except BaseException as error:  # the parent raises it, with the child's traceback
+        import traceback
+
+        conn.send(("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
+
+
+def in_fresh_process(point, names: list[str], design: Design) -> dict:
+    """:func:`measure` in a new Python process of its own, which ends when it has answered."""
+    context = multiprocessing.get_context("spawn")
+    conn, child_conn = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(child_conn, point, names, design), daemon=True)
+    process.start()
+    child_conn.close()
+    try:
+        if not conn.poll(START_TIMEOUT_S):
+            raise RuntimeError(
+                f"a side-by-side process at {point.id} gave no answer in {START_TIMEOUT_S:g} s"
+            )
+        try:
+            status, value = conn.recv()
+        except EOFError:
+            process.join(5.0)
+            raise RuntimeError(
+                f"a side-by-side process at {point.id} died (exit code {process.exitcode})"
+            ) from None
+    finally:
+        process.join(10.0)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        conn.close()
+    if status == "error":
+        raise RuntimeError(f"a side-by-side process at {point.id} failed:\n{value}")
+    return value
