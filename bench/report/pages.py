@@ -2,9 +2,9 @@
 
 ``templates/<page>.md.j2`` holds each page (``PAGES``); ``templates/rungs/<label>.md.j2`` one step
 of the ladder per rung. Every template reads one context made once from the run's facts; none
-writes back. A name a template uses that the context lacks fails loudly; a number this run did not
-measure is None, and the template prints a labelled gap. The gaps of every page are gathered in a
-first pass so that the methods page can list them, whatever the order pages are written in.
+writes back. A name a template uses that the context lacks fails loudly; a claim the facts found
+unmeasured the template words as a labelled gap. The facts decided every gap before any page is
+rendered, so each page is rendered once, in any order, and the methods page lists them all.
 Everything comes from the results file: the report imports no code of the ladder and reads no
 other file.
 """
@@ -12,7 +12,7 @@ other file.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jinja2
@@ -21,9 +21,10 @@ import matplotlib.pyplot as plt
 from bench.report import glossary
 from bench.report.charts import CHARTS
 from bench.report.charts.machines import plot_machines
+from bench.report.code import teaching_code
 from bench.report.facts import Facts, machines
-from bench.report.facts.rungs import teaching_code
-from bench.report.fmt import FILTERS, change, cpu_name, machine_rows, ratio, table, verdict, versus
+from bench.report.facts.claims import Claim
+from bench.report.fmt import FILTERS, cpu_name, machine_rows, table
 from bench.report.tables import beyond as beyond_tables
 from bench.report.tables import machines as machine_tables
 from bench.report.tables import planner as planner_tables
@@ -65,13 +66,10 @@ def rung_template(name: str) -> Path:
 
 @dataclass
 class Gaps:
-    """What the templates could not say: ``have`` checks the numbers, ``gap`` prints a labelled gap.
-
-    ``seen`` gathers the gaps a render printed (the first pass); the pages list ``known`` ones.
-    """
+    """What the pages cannot say: ``have`` checks the numbers of an optional sentence, ``gap`` words a
+    claim the facts found unmeasured, one of the lesson's gaps (``known``, decided before rendering)."""
 
     known: tuple[str, ...] = ()
-    seen: list[str] = field(default_factory=list)
 
     def have(self, *values) -> bool:
         for value in values:
@@ -79,9 +77,12 @@ class Gaps:
                 value._fail_with_undefined_error()  # a name the context lacks: fail, never a gap
         return all(value is not None for value in values)
 
-    def gap(self, topic: str) -> str:
-        self.seen.append(f"{topic}: not measured in this run")
-        return f"_(Not measured in this run: {topic}.)_"
+    def gap(self, claim: Claim) -> str:
+        if isinstance(claim, jinja2.Undefined):
+            claim._fail_with_undefined_error()
+        if claim or claim.gap.lower() not in {known.lower() for known in self.known}:
+            raise ValueError(f"a page calls {claim.topic!r} a gap, which the lesson's gaps do not list")
+        return f"_(Not measured in this run: {claim.topic}.)_"
 
 
 def figure_markdown(figures: dict[str, str]) -> dict[str, str]:
@@ -165,12 +166,17 @@ def context(
 ) -> dict:
     """Everything the templates may use on ``page``, from the run's facts."""
     gaps = gaps or Gaps()
+    return {**shared(facts, figures, links), **_page(page, gaps)}
+
+
+def _page(page: str, gaps: Gaps) -> dict:
+    """What a page's context holds of its own: its name, and the lesson's gaps."""
     return {
-        **shared(facts, figures, links),
         "page": page,
         "gaps": gaps.known,
         "have": gaps.have,
         "gap": gaps.gap,
+        "glossary": glossary.terms(),
     }
 
 
@@ -191,6 +197,7 @@ def shared(facts: Facts, figures: dict[str, str], links: dict[str, str] | None =
         "tables": _tables(facts),
         **facts.planning,
         **facts.sections,
+        "claims": facts.claims,
         "figures": figure_markdown(figures),
         "links": {
             "machines": None,
@@ -201,10 +208,6 @@ def shared(facts: Facts, figures: dict[str, str], links: dict[str, str] | None =
             **(links or {}),
         },
         "pages": {name.removesuffix(".md").replace("-", "_"): name for name in PAGES},
-        "versus": versus,
-        "verdict": verdict,
-        "change": change,
-        "ratio": ratio,
         "rung_count": len(facts.order),
         "redo_env": redo_env(facts),
     }
@@ -236,11 +239,11 @@ class Lesson:
 
 
 def _render_pages(common: dict, gaps: Gaps) -> dict[str, str]:
+    """Every page, each rendered once."""
     env = environment()
     out = {}
     for name, template in PAGES.items():
-        page = {"page": name, "gaps": gaps.known, "have": gaps.have, "gap": gaps.gap}
-        text = env.get_template(template).render({**common, **page, "glossary": glossary.terms()})
+        text = env.get_template(template).render({**common, **_page(name, gaps)})
         if name not in ("README.md", glossary.PAGE):  # the main page defines its terms in its text
             text = _with_terms_line(text)
         out[name] = text.rstrip("\n") + "\n"
@@ -256,16 +259,42 @@ def _with_terms_line(text: str, glossary_page: str = glossary.PAGE) -> str:
     return f"{title}\n\n{line}\n{rest}"
 
 
+def claims_in_order(facts: Facts, steps: dict) -> list[Claim]:
+    """Every claim of the lesson in the order its pages state them (each page's sections and steps,
+    ``steps`` as :func:`_steps` gives them, as its template has them): the order the methods page
+    lists the gaps in, whatever the order the pages are rendered in."""
+    c, planned, d = facts.claims, facts.rungs[facts.ladder.planned], facts.distributed
+
+    def of(rungs) -> list[Claim]:
+        return [claim for rung in rungs for claim in rung.claims.values()]
+
+    by_page = {
+        "README.md": [c["curve"], c["ns_per_mac"], *of(steps["main_steps"]), c["small"], c["own_compile"]],
+        "more-steps.md": [
+            *of(steps["between_steps"]),
+            *(c["n_ends"], c["threads"], c["dtype"], c["memory"]),
+            *of(steps["peers"]),
+        ],
+        "past-numpy.md": [*of(steps["deep_steps"]), c["compile"]],
+        "planner.md": [*of([planned] if planned.present else []), c["tuning"], c["first_use"]],
+        "beyond.md": [*of([facts.rungs[d.rung]]), c["distributed_sweep"], c["store"]]
+        if d
+        else [c["distributed"]],
+    }
+    return [claim for claims in by_page.values() for claim in claims]
+
+
 def lesson(facts: Facts, figures: dict[str, str], links: dict[str, str] | None = None) -> Lesson:
-    """Every page of the lesson, and its gaps: a first pass gathers what the pages could not say,
-    the second writes the pages with that list (the methods page shows it)."""
-    common, first = shared(facts, figures, links), Gaps()
-    _render_pages(common, first)
-    # Once each, as the page lists them: a chart's gap and a section's may differ only in case.
+    """Every page of the lesson, each rendered once, and its gaps: the charts not drawn and the claims
+    the facts found unmeasured, once each as the pages name them (a chart's gap and a section's may
+    differ only in case), decided before any page is rendered."""
+    common = shared(facts, figures, links)
     known: dict[str, str] = {}
-    for gap in [*chart_gaps(figures), *first.seen]:
+    unmeasured = [claim.gap for claim in claims_in_order(facts, common) if not claim]
+    for gap in [*chart_gaps(figures), *unmeasured]:
         known.setdefault(gap.lower(), gap)
-    return Lesson(_render_pages(common, Gaps(tuple(known.values()))), tuple(known.values()))
+    gaps = Gaps(tuple(known.values()))
+    return Lesson(_render_pages(common, gaps), gaps.known)
 
 
 def render(facts: Facts, figures: dict[str, str], links: dict[str, str] | None = None) -> dict[str, str]:

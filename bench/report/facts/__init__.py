@@ -1,11 +1,13 @@
-"""What the lesson states, computed once from one run: numbers and verdicts, no Markdown.
+"""What the lesson states, computed once from one run: numbers, verdicts and gaps, no Markdown.
 
 ``build(results)`` is the one place that reads a loaded run; it returns a frozen :class:`Facts`
 that the tables, the charts and the templates read and never change. One module per section
-family computes its part: ``rungs`` (the ladder's speeds), ``planner`` (the planned rung's plans
-and races), ``beyond`` (the cluster), ``machines`` (runs side by side), ``numerics``; ``select``
-holds the queries they share. A fact the run did not measure is None; the templates then print
-a labelled gap.
+family computes its part: ``rungs`` (the ladder's speeds), ``probe`` (the bare read of X),
+``optimum`` (the ways to a trained model), ``planner`` (the planned rung's plans and races),
+``beyond`` (the cluster), ``machines`` (runs side by side), ``numerics``; ``select`` holds the
+queries they share and ``compare`` the verdict of one time against another. A fact the run did
+not measure is None; ``claims`` says which statements of the lesson that leaves unmeasured (its
+gaps), so the pages only word what the facts decided.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from bench.report.facts import beyond, numerics, planner, rungs, select
+from bench.report.facts import beyond, claims, numerics, optimum, planner, probe, rungs, select
 from bench.report.facts.beyond import Beyond
 from bench.report.facts.rungs import RungFacts, Sizes
 from bench.results.ladder import Ladder
@@ -57,7 +59,7 @@ class Facts:
     instructions: tuple  # (rung, packed, scalar) floating-point instructions per epoch
     planned_points: tuple  # every point of the planned rung, with the fastest other rung there
     tuning: tuple  # the tuning records, largest size first
-    head_to_head: tuple
+    races: tuple  # the planned rung's races against the ladder, with their verdicts
     plans: tuple
     curves: tuple
     # The numbers of each section.
@@ -66,6 +68,7 @@ class Facts:
     distributed: Beyond | None
     sections: Mapping
     planning: Mapping
+    claims: Mapping  # key -> Claim: what the sections state, measured or not (each step's: RungFacts.claims)
 
     @property
     def profile(self) -> Mapping:
@@ -95,24 +98,30 @@ def _times(results: Results) -> dict:
     return out
 
 
-def _sections(results: Results, distributed: Beyond | None, s: Sizes, probe: RungFacts, costs) -> dict:
+def _sections(results: Results, distributed: Beyond | None, s: Sizes, probe_facts: RungFacts, costs) -> dict:
     """The numbers of the sections past the ladder's steps."""
+    ladder = results.ladder
+    thread_gains = rungs.gains(results, s.axis_one, *THREADS)
+    dtype_gains = rungs.gains(results, s.axis32, *DTYPES)
+    curve = optimum.curve(results)
     return {
         "ns_per_mac": rungs.ns_per_multiply_add(results),
-        "optimum": rungs.optimum(results),
-        "curve": rungs.curve(results),
+        "optimum": optimum.optimum(results),
+        "curve": curve,
+        "first_run": optimum.first_run(ladder, costs, curve),
         "distributed": distributed,
-        "fastest_blocks": beyond.fastest_blocks,
-        "probe": probe,
-        "beats_probe": rungs.beats_probe(results),
-        "probe_spread": rungs.probe_spread(results),
-        "probe_order": rungs.probe_order(results),
-        "slower_points": select.slower_points(results, results.ladder.one_process),
-        "hidden": rungs.hidden_arithmetic(results, results.ladder.one_process),
-        **rungs.rounds(results),
-        "first_fit": rungs.first_fit(results),
-        "thread_gains": rungs.gains(results, s.axis_one, *THREADS),
-        "dtype_gains": rungs.gains(results, s.axis32, *DTYPES),
+        "probe": probe_facts,
+        "beats_probe": probe.beats_probe(results),
+        "probe_spread": probe.probe_spread(results),
+        "probe_order": probe.probe_order(results),
+        "slower_points": select.slower_points(results, ladder.one_process),
+        "hidden": probe.hidden_arithmetic(results, ladder.one_process),
+        **probe.rounds(results),
+        "first_fit": optimum.first_fit(results),
+        "thread_gains": thread_gains,
+        "threads_reading": rungs.thread_reading(thread_gains, ladder.reference),
+        "dtype_gains": dtype_gains,
+        "dtype_beyond_bytes": rungs.beyond_the_bytes(dtype_gains),
         "compile_costs": costs,
         "memory_size": rungs.memory_size(results),
         "errors": rungs.errors(results),
@@ -120,14 +129,14 @@ def _sections(results: Results, distributed: Beyond | None, s: Sizes, probe: Run
     }
 
 
-def _planning(results: Results) -> dict:
+def _planning(results: Results, races: list[dict]) -> dict:
     """What the planner page says of the planned rung's plans, races and settings."""
     same, planned_points = planner.rule_of_thumb_plans(results)
     return {
         "tuning": planner.tuning_entries(results),
         "plans_same_as_rule_of_thumb": same,
         "planned_points": planned_points,
-        "keeping_up": planner.keeping_up(results),
+        "keeping_up": planner.keeping_up(races),
         "measuring_s": planner.measuring_seconds(results),
         **planner.settings(results),
     }
@@ -138,13 +147,17 @@ def _frozen(mapping: dict) -> Mapping:
 
 
 def build(results: Results) -> Facts:
-    """The facts of one loaded run: every number, selection and verdict the lesson uses."""
+    """The facts of one loaded run: every number, selection, verdict and gap the lesson uses."""
     BUILDS["count"] += 1
     s = rungs.sizes(results)
     distributed = beyond.beyond(results)
     order = tuple(select.rung_order(results))
-    costs, probe = rungs.compile_costs(results), rungs.probe(results)
+    costs, probe_facts = rungs.compile_costs(results), probe.probe(results)
     compile_s = {c["rung"]: c["seconds"] for c in costs}
+    by_rung, races = rungs.rung_facts(results), planner.race_results(results)
+    claims.steps(results.ladder, by_rung, probe_facts)
+    sections, planning = _sections(results, distributed, s, probe_facts, costs), _planning(results, races)
+    traced = any(r in set(results.memory["rung"]) for r in order)
     return Facts(
         path=results.path,
         datetime=results.datetime,
@@ -165,14 +178,17 @@ def build(results: Results) -> Facts:
         break_even=_frozen({r: select.break_even_epochs(results, r, t) for r, t in compile_s.items()}),
         crossovers=tuple(select.crossovers(results)),
         instructions=tuple(rungs.instruction_counts(results)),
-        planned_points=tuple(planner.points(results)),
-        tuning=tuple(planner.tuning_entries(results)),
-        head_to_head=tuple(results.head_to_head),
-        plans=tuple(results.plans),
+        planned_points=tuple(planner.points(results, races)),
+        tuning=tuple(planning["tuning"]),
+        races=tuple(races),
+        plans=tuple(planner.plans(results)),
         curves=tuple(results.curves),
-        rungs=_frozen(rungs.rung_facts(results)),
-        probe=probe,
+        rungs=_frozen(by_rung),
+        probe=probe_facts,
         distributed=distributed,
-        sections=_frozen(_sections(results, distributed, s, probe, costs)),
-        planning=_frozen(_planning(results)),
+        sections=_frozen(sections),
+        planning=_frozen(planning),
+        claims=_frozen(
+            claims.sections(results.ladder, by_rung, s, {**sections, **planning, "memory_traced": traced})
+        ),
     )

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report.facts import select
+from bench.report.facts.compare import Comparison, compare
 from bench.results.load import Results
 from bench.results.schema import ROOFLINE
 
@@ -50,6 +51,12 @@ class Beyond:
     probe_gb_s: float | None = None  # the probe's reading rate there
     processes_epoch_s: float | None = None  # at the axis size, on a cluster of worker processes
     processes_empty_s: float | None = None
+    at_axis_vs: Comparison | None = None  # its epoch there against the one-process rung's
+    store_vs: Comparison | None = None  # the epoch from a store against the one in memory
+    leaders: list[dict] = field(default_factory=list)  # the fastest block count, and those level with it
+    # "level" (more than one leader), "one each" (one block per worker thread was fastest) or "more"
+    blocks_verdict: str | None = None
+    small_overhead: float = SMALL_OVERHEAD
 
 
 def _rows(results: Results, way: str, processes: bool = False) -> pd.DataFrame:
@@ -215,4 +222,15 @@ def beyond(results: Results) -> Beyond | None:
         if facts.at_axis:  # the rung's own blocks in memory: what the network model is about
             facts.blocks_at_axis, facts.workers = facts.at_axis["blocks"], facts.at_axis["workers"]
             facts.tree_depth = facts.at_axis["tree_depth"]
+            facts.at_axis_vs = compare(facts.at_axis["epoch"], facts.at_axis["one_process"])
+        facts.store_vs = compare(facts.store_s, facts.memory_s)
+    _fastest(facts)
     return facts
+
+
+def _fastest(facts: Beyond) -> None:
+    """Which block count was fastest, and how the page says it."""
+    facts.leaders = fastest_blocks(facts.blocks)
+    if facts.leaders:
+        level, best = len(facts.leaders) > 1, facts.leaders[0]
+        facts.blocks_verdict = "level" if level else "one each" if best["per_worker"] <= 1 else "more"

@@ -1,4 +1,4 @@
-"""Machines side by side: each run's shares of its own roofline, and what differs, in words from the data.
+"""Machines side by side: each run's shares of its own roofline, and what differs between them.
 
 A share here is the side-by-side one, as on every page: the median over pairs of the probe's read
 and one epoch timed back to back. Where the leaders' middle halves of pairs overlap, they are level.
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bench.report.facts.select import last_level_cache
-from bench.report.fmt import fmt_pct
 from bench.results.schema import ROOFLINE
 
 if TYPE_CHECKING:
@@ -84,44 +83,36 @@ def rungs(machines: list[Machine]) -> list[str]:
     return names
 
 
-def _leaders(m: Machine) -> str:
-    first, *level = m.leaders
-    text = f"`{first}` ({fmt_pct(m.shares[first])})"
-    return text + (
-        " level with " + ", ".join(f"`{r}` ({fmt_pct(m.shares[r])})" for r in level) if level else ""
-    )
+#: Probes whose rates differ by more than this share: the machines' memories differ, and the page says so.
+PROBES_DIFFER = 0.05
 
 
-def differences(machines: list[Machine]) -> list[str]:
-    """What differs between the machines, as sentences chosen from the data."""
-    out = []
+def differences(machines: list[Machine]) -> dict:
+    """What differs between the machines, for the page to word: the rungs leading on every machine
+    measured side by side (``common``), else each machine's leaders with their shares (``leaders``);
+    the rung whose share moves most (``moves_most``); the fastest and slowest probe where they differ
+    by more than PROBES_DIFFER (``probes``); and the machines not measured side by side."""
     measured = [m for m in machines if m.shares]
     tops = {m.label: set(m.leaders) for m in measured}
+    out: dict = {"common": [], "leaders": [], "moves_most": None, "probes": None}
     if measured and set.intersection(*tops.values()):
-        common = sorted(set.intersection(*tops.values()), key=lambda r: rungs(measured).index(r))
-        out.append(
-            "Leading on every machine measured side by side: " + ", ".join(f"`{r}`" for r in common) + "."
-        )
+        out["common"] = sorted(set.intersection(*tops.values()), key=lambda r: rungs(measured).index(r))
     elif measured:
-        listed = "; ".join(f"on {m.label}, {_leaders(m)}" for m in measured)
-        out.append(f"The leading rung is not the same everywhere: {listed}.")
+        out["leaders"] = [(m.label, [(r, m.shares[r]) for r in m.leaders]) for m in measured]
     common = [r for r in rungs(measured) if all(r in m.shares for m in measured)]
     spread = {r: [m.shares[r] for m in measured] for r in common}
     if spread and len(measured) > 1:
         rung = max(spread, key=lambda r: max(spread[r]) - min(spread[r]))
-        listed = ", ".join(f"{fmt_pct(m.shares[rung])} on {m.label}" for m in measured)
-        out.append(f"The share that moves most between machines is `{rung}`'s: {listed}.")
+        out["moves_most"] = {"rung": rung, "shares": [(m.label, m.shares[rung]) for m in measured]}
     rates = [m for m in machines if m.probe_gb_s]
     fast = max(rates, key=lambda m: m.probe_gb_s, default=None)
     slow = min(rates, key=lambda m: m.probe_gb_s, default=None)
-    if fast and slow and fast.probe_gb_s > 1.05 * slow.probe_gb_s:
-        out.append(
-            f"The probe read X at {fast.probe_gb_s:.1f} GB/s on {fast.label} and {slow.probe_gb_s:.1f} GB/s on "
-            f"{slow.label}: a share of each machine's own roofline takes that difference out, as far as a kernel "
-            "keeps pace with its memory (where the memory's rate changes from minute to minute, as on some "
-            "of these machines, the shares move with it)."
-        )
-    unmeasured = [m.label for m in machines if not m.shares]
-    if unmeasured:
-        out.append(f"Not measured side by side (an earlier version of the suite): {', '.join(unmeasured)}.")
+    if fast and slow and fast.probe_gb_s > (1 + PROBES_DIFFER) * slow.probe_gb_s:
+        out["probes"] = {
+            "fast": fast.label,
+            "fast_gb_s": fast.probe_gb_s,
+            "slow": slow.label,
+            "slow_gb_s": slow.probe_gb_s,
+        }
+    out["unmeasured"] = [m.label for m in machines if not m.shares]
     return out

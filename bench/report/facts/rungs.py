@@ -1,19 +1,25 @@
-"""The ladder's numbers: each rung's times at the lesson's sizes, speedups, threads, dtypes,
-compilation, memory, errors and the ways to the optimum."""
+"""The ladder's numbers: each rung's times at the lesson's sizes, what threads and float32 gain it,
+its compilation, memory, errors and instruction counts, and what a multiply-add costs on it."""
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from bench.report.facts import select
-from bench.report.fmt import ratio
+from bench.report.facts.compare import Own, Versus
 from bench.results.load import Results
 from bench.results.schema import ROOFLINE
-from ladderstats import alternating, least_rounds
+
+#: A pinned one-thread point whose process used at most this many CPU-seconds per second held to one core.
+ONE_CORE = 1.05
+#: A rung whose gain from all threads is more than this share above the probe's was held back on one core
+#: by its arithmetic, which the threads share out.
+HELD_BACK = 0.10
+#: Half the bytes make an epoch at most twice as fast; a float32 speedup above this (2, and a little for
+#: the noise) says that something besides the bytes changed.
+HALF_THE_BYTES = 2.05
 
 
 @dataclass
@@ -32,6 +38,7 @@ class RungFacts:
     t_big: float | None = None  # at the reference rung's largest size
     t_big_one: float | None = None  # same, one thread
     pinned_cpu_one: float | None = None  # a pinned one-thread point: CPU seconds per timed second
+    pinned_one_core: bool | None = None  # that point held to one core (at most ONE_CORE)
     ops_per_epoch: float | None = None  # a peer's epoch as its framework reports it, at the largest size
     x_reads: float | None = None  # X-sized operands read per epoch
     x_writes: float | None = None  # X-sized results written per epoch
@@ -52,6 +59,11 @@ class RungFacts:
     mem_arrays: float | None = None  # the same in m-long arrays of the dtype
     mem_traced: str | None = None
     shown_above: list = field(default_factory=list)  # helpers of its code shown with an earlier step
+    # Its comparisons with every rung of the run (vs[other][slot]) and of its own times (own[pair]),
+    # and what its step states (claims): set once the run's rungs are all built.
+    vs: Versus | None = field(default=None, compare=False, repr=False)
+    own: Own | None = field(default=None, compare=False, repr=False)
+    claims: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass
@@ -123,6 +135,7 @@ def _other(results: Results, rung: str) -> dict:
     one = d[(d["threads_setting"] == "one") & d["pinned_cpu_per_wall"].notna()]
     if not one.empty:
         facts["pinned_cpu_one"] = float(one["pinned_cpu_per_wall"].max())
+        facts["pinned_one_core"] = facts["pinned_cpu_one"] <= ONE_CORE
     return facts
 
 
@@ -161,125 +174,9 @@ def rung_facts(results: Results) -> dict[str, RungFacts]:
                 assert key in known, key
                 setattr(facts, key, value)
         out[name] = facts
+    for facts in out.values():
+        facts.vs, facts.own = Versus(facts, out), Own(facts)
     return out
-
-
-def probe(results: Results) -> RungFacts:
-    """The roofline probe's reads at the lesson's sizes, as a rung's facts."""
-    s = sizes(results)
-    return RungFacts(
-        name=ROOFLINE,
-        present=True,
-        t_big=_t(results, ROOFLINE, s.big),
-        t_big_one=_t(results, ROOFLINE, s.big, threads="one"),
-        t64=_t(results, ROOFLINE, s.axis32),
-    )
-
-
-def beats_probe(results: Results) -> bool:
-    """Whether any rung read X faster than the probe at an out-of-cache size (a share above 100%)."""
-    for m, n in select.out_of_cache_sizes(results):
-        probe_s = select.t_epoch(results, ROOFLINE, m, n)
-        for r in select.rung_order(results):
-            share = ratio(probe_s, select.t_epoch(results, r, m, n))
-            if share is not None and share > 1.005:
-                return True
-    return False
-
-
-def probe_spread(results: Results, size=None, dtype: str = "float64", threads: str = "all") -> dict | None:
-    """How fast the probe read X in each rung's side-by-side pairs at ``size`` (the big size by
-    default): the slowest and the fastest, in bytes per second, with the rungs they were paired with.
-
-    The pairs of two rungs run minutes apart; where the memory gave the probe a different rate in
-    between, their shares compare two states of the machine, not only two kernels.
-    """
-    size = size or sizes(results).big
-    p = results.paired
-    if size is None or p.empty or "probe_best_s" not in p or "bytes_x" not in p:
-        return None
-    hit = p[
-        (p["m"] == size[0]) & (p["n"] == size[1]) & (p["dtype"] == dtype) & (p["threads_setting"] == threads)
-    ]
-    hit = hit[hit["probe_best_s"] > 0]
-    if len(hit) < 2:
-        return None
-    rate = hit["bytes_x"] / hit["probe_best_s"]
-    slow, fast = rate.idxmin(), rate.idxmax()
-    return {
-        "size": size,
-        "slow_rung": hit.loc[slow, "rung"],
-        "slow": float(rate[slow]),
-        "fast_rung": hit.loc[fast, "rung"],
-        "fast": float(rate[fast]),
-        "spread": float(rate[fast] / rate[slow]),
-    }
-
-
-def probe_order(results: Results) -> dict | None:
-    """Whether the probe's read depends on what ran before it, in the side-by-side benchmarks.
-
-    Their pairs alternate which goes first, so the probe reads X before the epoch in one round
-    and right after it in the next. Per benchmark, each read after an epoch over its neighbours
-    before one (``alternating``: a drift of the machine cancels); the benchmark
-    where that ratio lies furthest from 1, and how many lie beyond a tenth.
-    """
-    found = []
-    for row in results.pairs:
-        probes = [probe for probe, _ in row.get("pairs_s") or []]
-        if len(probes) < 2 * least_rounds():
-            continue
-        found.append((alternating(probes), row))
-    if not found:
-        return None
-    effect, row = max(found, key=lambda f: abs(math.log(f[0].estimate)))
-    return {
-        "benchmarks": len(found),
-        "beyond_tenth": sum(abs(r.estimate - 1) > 0.10 for r, _ in found),
-        "worst": effect,
-        "rung": row["rung"],
-        "size": (row["m"], row["n"]),
-        "dtype": row["dtype"],
-        "threads": row.get("threads_setting", "all"),
-    }
-
-
-def hidden_arithmetic(results: Results, rung: str) -> dict | None:
-    """How much of ``rung``'s arithmetic its epoch hid behind the reads of X, per row.
-
-    Per row, float64 on all threads, at n_fixed: the rung's epoch where X sits in the
-    last-level cache (at most half of it, the largest such m of the m sweep: the arithmetic with
-    the data close by); at the largest size, the probe's read (the memory's time) and the rung's
-    epoch, both from the side-by-side benchmark (best pair rounds), timed in the same moments. An epoch that hid all its arithmetic would take the probe's time;
-    one that hid none, the sum of the two.
-    """
-    big = select.big_size(results)
-    sweep = select.m_sweep(results)
-    mine = sweep[sweep["rung"] == rung]
-    in_cache = mine[mine["bytes_x"] <= select.last_level_cache(results.machine) / 2]
-    if big is None or in_cache.empty:
-        return None
-    m_cache, (m_big, n) = int(in_cache["m"].max()), big
-    p = results.paired
-    side = p[(p["rung"] == rung) & (p["m"] == m_big) & (p["n"] == n) & (p["dtype"] == "float64")]
-    side = side[side["threads_setting"] == "all"]
-    row = select.at(results, rung, m_cache, n)  # the in-cache epoch
-    if row is None or side.empty or m_cache >= m_big:
-        return None
-    arithmetic = float(row["time_per_epoch_s"]) / m_cache
-    memory = float(side["probe_best_s"].iat[0]) / m_big
-    epoch = float(side["epoch_best_s"].iat[0]) / m_big
-    return {
-        "cache_size": (m_cache, n),
-        "rung": rung,
-        "big_size": big,
-        "arithmetic_row_s": arithmetic,
-        "memory_row_s": memory,
-        "epoch_row_s": epoch,
-        "sum_row_s": arithmetic + memory,
-        "arithmetic_share": arithmetic / memory,
-        "hidden": (arithmetic + memory - epoch) / arithmetic,
-    }
 
 
 def gains(results: Results, size, slow: tuple[str, str], fast: tuple[str, str]) -> list[tuple[str, float]]:
@@ -293,6 +190,23 @@ def gains(results: Results, size, slow: tuple[str, str], fast: tuple[str, str]) 
         if t_slow and t_fast:
             out.append((rung, t_slow / t_fast))
     return out
+
+
+def thread_reading(gains: list[tuple[str, float]], reference: str) -> dict:
+    """What the gains from all threads say against the probe's: whether the reference rung gained less
+    (its elementwise work runs on one core), and which rungs gained more than HELD_BACK above it."""
+    by_rung = dict(gains)
+    probe = by_rung.get(ROOFLINE)
+    return {
+        "reference_below_probe": probe is not None and reference in by_rung and by_rung[reference] < probe,
+        "held_back": [] if probe is None else [r for r, gain in gains if gain > (1 + HELD_BACK) * probe],
+        "margin": HELD_BACK,
+    }
+
+
+def beyond_the_bytes(gains: list[tuple[str, float]]) -> list[str]:
+    """The rungs whose float32 speedup is larger than half the bytes alone would give."""
+    return [r for r, gain in gains if gain > HALF_THE_BYTES]
 
 
 def compile_costs(results: Results) -> list[dict]:
@@ -338,116 +252,6 @@ def instruction_counts(results: Results) -> list[tuple[str, int, int]]:
 def memory_size(results: Results) -> tuple[int, int] | None:
     mem = results.memory
     return None if mem.empty else (int(mem["m"].iat[0]), int(mem["n"].iat[0]))
-
-
-def first_fit(results: Results) -> dict | None:
-    """A new process's first fit of the planned rung: seconds (best round) and size."""
-    warm = results.kind("first_fit")
-    if warm.empty:
-        return None
-    row = warm.iloc[0]
-    return {"seconds": float(row["min_s"]), "size": (int(row["m"]), int(row["n"]))}
-
-
-def _int_or_none(value) -> int | None:
-    return None if value is None or value != value else int(value)
-
-
-def optimum(results: Results) -> list[dict]:
-    """Per size: each way to the optimum, its steps and evaluations, its wall time and time per step
-    (fastest first), and how the tolerance was meant (relative, or in runs before that was recorded,
-    cost - optimum <= tolerance * max(1, optimum))."""
-    out = []
-    for (m, n), here in results.optimum.groupby(["m", "n"]):
-        ways = [
-            {
-                "method": r.method,
-                "rung": r.rung,
-                "steps": int(r.steps),
-                "evaluations": _int_or_none(r.evaluations),
-                "seconds": float(r.min_s),
-            }
-            for r in here.sort_values("min_s").itertuples()
-        ]
-        for way in ways:
-            way["per_step"] = way["seconds"] / max(way["steps"], 1)
-        first = here.iloc[0]
-        out.append(
-            {
-                "size": (int(m), int(n)),
-                "ways": ways,
-                "tolerance": float(first["tolerance"]),
-                "relative": first["relative"] in (True,),  # a bool, or None in runs before it was recorded
-                "optimum": float(first["optimum"]),
-            }
-        )
-    return out
-
-
-def rounds(results: Results) -> dict:
-    """Rounds of the paired benchmarks (most), and of the races ("40", or "12 to 200")."""
-    races = sorted({e["race_rounds"] for e in results.head_to_head})
-    return {
-        "paired_rounds": int(results.paired["rounds"].max()) if not results.paired.empty else None,
-        "race_rounds": "" if not races else f"{races[0]}" + (f" to {races[-1]}" if len(races) > 1 else ""),
-    }
-
-
-def curve(results: Results) -> dict | None:
-    """The cost-against-time record: how long each rung takes to train to the tolerance, by its
-    time per epoch at that size, and how long L-BFGS took."""
-    if not results.curves:
-        return None
-    c = results.curves[0]
-    size, epochs = (c["m"], c["n"]), len(c["descent_costs"])
-    ways = []
-    for rung in select.rung_order(results):
-        t = select.t_epoch(results, rung, *size)
-        if t is not None:
-            ways.append({"rung": rung, "epoch_s": t, "train_s": t * epochs})
-    # Rungs more than 5% slower than some rung below them on the ladder: their curves sit right of it.
-    behind = [
-        w["rung"]
-        for i, w in enumerate(ways)
-        if i and w["epoch_s"] > 1.05 * min(v["epoch_s"] for v in ways[:i])
-    ]
-    return {
-        "size": size,
-        "epochs": epochs,
-        "tolerance": c["tolerance"],
-        "optimum": c["optimum"],
-        "first_cost": c["descent_costs"][0],
-        "ways": ways,
-        "behind": behind,
-        "lbfgs_s": c["lbfgs_times_s"][-1] if c["lbfgs_times_s"] else None,
-        "lbfgs_iterations": len(c["lbfgs_costs"]),
-    }
-
-
-def teaching_code(steps: list[RungFacts], leave_out: tuple[str, ...] = ()) -> list[RungFacts]:
-    """The steps of a page with each one's code and, after it, the helpers it calls that no earlier
-    step of the page showed; ``shown_above`` names the others. Helpers named in ``leave_out`` (by
-    their last name) are not listed: the page describes them and names their file."""
-    shown: set[str] = set()
-    out = []
-    for facts in steps:
-        new = [
-            (name, code)
-            for name, code in facts.helpers
-            if name not in shown and name.rsplit(".", 1)[-1] not in leave_out
-        ]
-        above = [name.rsplit(".", 1)[-1] for name, _ in facts.helpers if name in shown]
-        shown |= {name for name, _ in facts.helpers}
-        blocks = [block for block in facts.code.split("\n\n\n") if _defines(block) not in leave_out]
-        code = "\n\n\n".join([*blocks, *(code for _, code in new)]) if facts.code else ""
-        out.append(replace(facts, code=code, shown_above=above))
-    return out
-
-
-def _defines(block: str) -> str | None:
-    """The name of the function a block of source defines (after its decorators), if it is one."""
-    found = re.search(r"^def (\w+)\(", block, re.M)
-    return found.group(1) if found else None
 
 
 def ns_per_multiply_add(results: Results) -> tuple[list[tuple[str, float, tuple[int, int]]], float | None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.report.fmt import Timing, compared
+from bench.report.facts.compare import Comparison, Timing, compare
 from bench.results.load import Results
 from bench.results.schema import ROOFLINE
 
@@ -155,18 +155,17 @@ def break_even_epochs(results: Results, rung: str, compile_s: float) -> pd.Serie
     return (compile_s / saving).where(saving > 0)
 
 
-def _against_reference(results: Results, rung: str) -> list[tuple[int, str, Timing, Timing]]:
-    """(m, verdict, rung's epoch, reference's epoch) over the m sweep's sizes where both ran. The
-    verdict ("faster", "level" or "slower") is by the interval of their ratio (``fmt.compared``: 95%
-    where the run kept rounds, else the span of their middle halves); level where it includes 1."""
+def _against_reference(results: Results, rung: str) -> list[tuple[int, str, Comparison]]:
+    """(m, verdict, rung's epoch against the reference's) over the m sweep's sizes where both ran. The
+    verdict ("faster", "level" or "slower") is by the interval of their ratio (95% where the run kept
+    rounds, else the span of their middle halves); level where it includes 1, or where there is none."""
     sweep = m_sweep(results)
     n = results.profile.get("n_fixed", int(sweep["n"].iat[0]) if len(sweep) else 0)
     reference = results.ladder.reference
     out = []
     for m in against_reference(results, rung)[0].index:
-        mine, base = t_epoch(results, rung, m, n), t_epoch(results, reference, m, n)
-        r = compared(mine, base)
-        out.append((int(m), r.verdict() if r is not None else "level", mine, base))
+        c = compare(t_epoch(results, rung, m, n), t_epoch(results, reference, m, n))
+        out.append((int(m), c.interval.verdict() if c is not None and c.interval is not None else "level", c))
     return out
 
 
@@ -179,15 +178,15 @@ def crossovers(results: Results) -> list[tuple[str, list[int], list[int], list[i
         verdicts = _against_reference(results, rung)
         if verdicts:
             rows.append(
-                (rung, *([m for m, v, *_ in verdicts if v == word] for word in ("faster", "level", "slower")))
+                (rung, *([m for m, v, _ in verdicts if v == word] for word in ("faster", "level", "slower")))
             )
     return rows
 
 
-def slower_points(results: Results, rung: str) -> list[tuple[int, Timing, Timing]]:
-    """(m, rung's epoch, reference's epoch) at the sizes of the m sweep where ``rung`` is slower than
-    the reference by the interval of all their rounds."""
-    return [(m, mine, base) for m, v, mine, base in _against_reference(results, rung) if v == "slower"]
+def slower_points(results: Results, rung: str) -> list[tuple[int, Comparison]]:
+    """(m, rung's epoch against the reference's) at the sizes of the m sweep where ``rung`` is slower
+    than the reference by the interval of all their rounds."""
+    return [(m, c) for m, v, c in _against_reference(results, rung) if v == "slower"]
 
 
 def fastest(results: Results, m: int, n: int, dtype="float64", threads="all", exclude=()) -> str | None:
@@ -196,13 +195,6 @@ def fastest(results: Results, m: int, n: int, dtype="float64", threads="all", ex
     here = d[(d["m"] == m) & (d["n"] == n) & (d["dtype"] == dtype) & (d["threads_setting"] == threads)]
     here = here[~here["rung"].isin(exclude)]
     return None if here.empty else str(here.loc[here["time_per_epoch_s"].idxmin(), "rung"])
-
-
-def tuning_entries(results: Results, size: tuple[int, int] | None = None) -> list[dict]:
-    """The tuning records (at ``size``, if given): largest size first, float64 on all threads first."""
-    order = {("float64", "all"): 0, ("float32", "all"): 1, ("float64", "one"): 2}
-    entries = [e for e in results.tuning if size is None or (e["m"], e["n"]) == tuple(size)]
-    return sorted(entries, key=lambda e: (-e["m"] * e["n"], order.get((e["dtype"], e["threads_setting"]), 3)))
 
 
 def last_level_cache(machine: dict) -> int:

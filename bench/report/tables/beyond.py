@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bench.report.facts.beyond import Beyond
-from bench.report.fmt import fmt_bytes, fmt_size, fmt_time, fmt_x, ratio, table
+from bench.report.facts.compare import ratio
+from bench.report.fmt import fmt_bytes, fmt_size, fmt_time, fmt_x, table
 
 
 def sweep_table(facts: Beyond) -> str:

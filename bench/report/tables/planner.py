@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from bench.report.facts import Facts, planner
+from bench.report.facts import Facts
 from bench.report.fmt import fmt_pct, fmt_size, fmt_time, point_label, setting, table
 
 
 def tuning(facts: Facts) -> str:
     rows = []
     for e in facts.tuning:
-        land = e["landscape_best_s"]
-        fastest, slowest = min(land, key=land.get), max(land, key=land.get)
+        land, fastest, slowest = e["landscape_best_s"], e["fastest"], e["slowest"]
         rows.append(
             [
                 f"{fmt_size((e['m'], e['n']))}, {setting(e)}",
@@ -35,14 +32,14 @@ def tuning(facts: Facts) -> str:
 
 def _against_rule_of_thumb(e: dict) -> str:
     """How the race ended against the rule of thumb ("" where the run did not record it)."""
-    way, p = planner.against_rule_of_thumb(e), e.get("tuning_sign_test_p")
+    way, p = e["way"], e.get("tuning_sign_test_p")
     test = f" (sign test p = {p:.2g})" if p is not None else ""
     if way is None:
         return ""
     if way == "same":
         return ": the rule of thumb"
     if way == "kept":
-        return f": the rule of thumb, kept against `{planner.challenger(e)}`{test}"
+        return f": the rule of thumb, kept against `{e['challenger']}`{test}"
     return f": beat the rule of thumb `{e['tuning_rule_of_thumb']}`{test}"
 
 
@@ -59,27 +56,21 @@ def settings(facts: Facts) -> str:
     return table(rows, ["setting", "value"]) if rows else ""
 
 
-def _side_by_side(facts: Facts, m: int, n: int, dtype: str, threads: str) -> str:
+def _side_by_side(point: dict) -> str:
     """The planned rung's paired share of the probe against the best other one-process rung's ("" if
-    unmeasured). A cluster's rungs are left out: their probe shares its process with the cluster."""
-    p = facts.paired
-    here = p[(p["m"] == m) & (p["n"] == n) & (p["dtype"] == dtype) & (p["threads_setting"] == threads)]
-    planned = facts.ladder.planned
-    mine = here[here["rung"] == planned]
-    others = here[(here["rung"] != planned) & ~here["rung"].isin(facts.ladder.distributed)]
-    if mine.empty or others.empty:
+    unmeasured)."""
+    side = point["side_by_side"]
+    if side is None:
         return ""
-    best = others.loc[others["share_median"].idxmax()]
-    share = float(mine["share_median"].iat[0])
-    return f"{fmt_pct(share)} against `{best.rung}` {fmt_pct(best.share_median)}: {fmt_pct(share / best.share_median)}"
+    share, other = side["share"], side["other_share"]
+    return f"{fmt_pct(share)} against `{side['rung']}` {fmt_pct(other)}: {fmt_pct(share / other)}"
 
 
-def _hardest_in_race(facts: Facts, m: int, n: int, dtype: str, threads: str) -> str:
-    race = planner.race_at(facts.head_to_head, m, n, dtype, threads)
+def _hardest_in_race(point: dict) -> str:
+    race = point["race"]
     if race is None:
         return ""
-    hardest, ratio = planner.hardest(race)
-    return f"`{hardest}` {_ratio(ratio)}, {race['race_rounds']} rounds"
+    return f"`{race['rival']}` {_ratio(race['ratio'])}, {race['rounds']} rounds"
 
 
 def _ratio(ratio) -> str:
@@ -93,7 +84,6 @@ def plans(facts: Facts) -> str:
     """Every point of the planned rung: its plan, its time, and the fastest other rung there."""
     rows = []
     for r in facts.planned_points:
-        where = (r["m"], r["n"], r["dtype"], r["threads_setting"])
         rows.append(
             [
                 fmt_size((r["m"], r["n"])),
@@ -104,8 +94,8 @@ def plans(facts: Facts) -> str:
                 fmt_time(r["epoch_s"]),
                 f"`{r['other']}` {fmt_time(r['other_s'])}",
                 fmt_pct(r["other_s"] / r["epoch_s"]),
-                _side_by_side(facts, *where),
-                _hardest_in_race(facts, *where),
+                _side_by_side(r),
+                _hardest_in_race(r),
             ]
         )
     planned = facts.ladder.planned
@@ -127,24 +117,18 @@ def plans(facts: Facts) -> str:
 def races(facts: Facts) -> str:
     """Every race of the planned rung against the ladder: each rung's median epoch in the same rounds,
     the candidate the planned rung ran, and where it lost to another rung, by how much."""
-    entries = sorted(
-        facts.head_to_head, key=lambda e: (e["dtype"], e["threads_setting"], e["m"] * e["n"], e["n"])
-    )
-    names = [r for r in facts.ladder.order if any(r in e["times_s"] for e in entries)]
+    names = [r for r in facts.ladder.order if any(r in e["medians"] for e in facts.races)]
     rows = []
-    for e in entries:
-        medians = {name: float(np.median(times)) for name, times in e["times_s"].items()}
-        rival, ratio = planner.hardest(e)
-        lost = ratio.high < planner.KEEPS_UP  # the whole interval more than the threshold behind
-        verdict = f"**lost: {fmt_pct(1 - ratio.estimate)} slower**" if lost else "kept up"
+    for e in facts.races:
+        ratio = e["ratio"]
         rows.append(
             [
-                point_label(e["m"], e["n"], e["dtype"], e["threads_setting"]),
-                e["race_rounds"],
-                *[fmt_time(medians[name]) if name in medians else "" for name in names],
-                f"`{e['plan']}`" if e.get("plan") else "?",
-                f"`{rival}` {_ratio(ratio)}",
-                verdict,
+                point_label(*e["where"]),
+                e["rounds"],
+                *[fmt_time(e["medians"][name]) if name in e["medians"] else "" for name in names],
+                f"`{e['plan']}`" if e["plan"] else "?",
+                f"`{e['rival']}` {_ratio(ratio)}",
+                f"**lost: {fmt_pct(1 - ratio.estimate)} slower**" if e["lost"] else "kept up",
             ]
         )
     headers = ["point", "rounds", *[f"`{name}`" for name in names], "plan", "hardest other rung", ""]
@@ -162,7 +146,7 @@ def confirmed(facts: Facts) -> str:
             p["data"],
             f"`{p['race_choice']}`",
             f"`{p['confirmed']}`" if p["confirmed"] else "not confirmed (too few epochs timed)",
-            "same" if p["confirmed"] in (None, p["race_choice"]) else "changed",
+            "changed" if p["changed"] else "same",
         ]
         for p in sorted(facts.plans, key=lambda p: (p["dtype"], p["threads"], p["n"], p["data"] or ""))
     ]

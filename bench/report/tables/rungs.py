@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bench.report.facts import Facts
+from bench.report.facts.compare import ratio
 from bench.report.facts.rungs import RungFacts
-from bench.report.fmt import fmt_bytes, fmt_pct, fmt_size, fmt_time, fmt_x, point_label, ratio, table
+from bench.report.fmt import fmt_bytes, fmt_pct, fmt_size, fmt_time, fmt_x, point_label, table
 
 
 def ladder(facts: Facts) -> str:
