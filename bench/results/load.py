@@ -33,6 +33,8 @@ NESTED = (
     "probe_share_median",
     "probe_share_q25",
     "probe_share_q75",
+    "process_rounds",
+    "errors",
     "descent_costs",
     "lbfgs_costs",
     "lbfgs_times_s",
