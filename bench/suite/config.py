@@ -32,8 +32,8 @@ class Profile:
     jit_dtypes: tuple[str, ...] = ("float64", "float32")  # each dtype is a compilation of its own
     tuning_landscape_s: float = 2.0  # timing bound of each candidate landscape (numba_tuned)
     head_to_head_s: float = 3.0  # timing bound of each side-by-side point, spread over its processes ...
-    # ... and its least rounds in all: 8 a process, more than the 6 an interval of one needs
-    head_to_head_rounds: int = 24
+    # ... and its least rounds in all: 6 a process, the fewest an interval of one process needs
+    head_to_head_rounds: int = 18
     side_processes: int = 3  # fresh processes each side-by-side point runs in (bench_side_by_side.py)
     dask_blocks_per_thread: tuple[int, ...] = (1, 2, 4, 16, 64)  # the dask rung's block-size axis
 
@@ -68,7 +68,7 @@ PROFILES = {
         n_sweep=(1, 10, 100, 1_000),
         m_fixed=100_000,
         axis_sizes=((1_000_000, 100),),
-        n_axis=(96, 112, 128),
+        n_axis=(96, 128),  # 112 too in the large profile: each point is three processes (~35 s)
         n_axis_m=1_000_000,
         curve_size=(100_000, 100),
         epochs=3,
