@@ -22,16 +22,11 @@ import warnings
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numba
 import platformdirs
 
 from impls._common import source_digest
-
-if TYPE_CHECKING:
-    from impls._numba_cache import _Damaged
-
 
 APP_NAME = "vectorization-ladder"
 
@@ -83,12 +78,12 @@ def _warn_once(category: type[CacheWarning], folder: Path, message: str, py_func
     warnings.warn_explicit(message, category, code.co_filename, code.co_firstlineno)
 
 
-def warn_damaged(folder: Path, damage: _Damaged, py_func: Callable) -> None:
+def warn_damaged(folder: Path, path: str, reason: str, py_func: Callable) -> None:
     """A ``DamagedCacheWarning`` naming the damaged file, once per folder: it is compiled afresh."""
     _warn_once(
         DamagedCacheWarning,
         folder,
-        f"The ladder's cache of compiled kernels held a damaged file, {damage.path}: {damage.reason}. "
+        f"The ladder's cache of compiled kernels held a damaged file, {path}: {reason}. "
         f"Its kernel ({py_func.__qualname__}) is compiled afresh and saved over it; "
         f"other damaged files in {folder} are replaced the same way, without another warning. "
         f"If this happens again, delete {folder}.",

@@ -252,7 +252,7 @@ class LadderCache(FunctionCache):
                 reason = f"its machine code does not load ({type(error).__name__}: {error})"
                 raise _Damaged(path, reason) from error
         except _Damaged as damage:
-            warn_damaged(self._folder, damage, self._py_func)
+            warn_damaged(self._folder, damage.path, damage.reason, self._py_func)
         except Exception as error:  # an unreadable folder, or anything else: never a reason to fail
             warn_unusable(self._folder, "read", error, self._py_func)
         return None
@@ -262,7 +262,7 @@ class LadderCache(FunctionCache):
             return
         try:
             key = self._index_key(sig, data.codegen)
-            on_damage = lambda damage: warn_damaged(self._folder, damage, self._py_func)  # noqa: E731
+            on_damage = lambda damage: warn_damaged(self._folder, damage.path, damage.reason, self._py_func)  # noqa: E731
             self._cache_file.save(key, self._impl.reduce(data), on_damage)
         except Exception as error:
             warn_unusable(self._folder, "save into", error, self._py_func)

@@ -105,3 +105,45 @@ def test_no_module_is_over_the_size_limit(module, path):
 def test_benchs_top_level_holds_the_package_and_its_commands():
     modules = sorted(p.name for p in (ROOT / "bench").glob("*.py"))
     assert len(modules) <= MAX_TOP_MODULES, modules
+
+
+def _graph() -> dict[str, set[str]]:
+    """Module → the project's modules it imports. ``from a import b`` depends on the module ``a.b``
+    where b is one, and on ``a`` itself only for names that are not modules."""
+    known = {module for module, _ in MODULES}
+    graph = {}
+    for module, path in MODULES:
+        deps = set()
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name in known}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*parts, node.module] if node.module else parts)
+                subs = {f"{base}.{a.name}" for a in node.names}
+                deps |= subs & known
+                if base in known and not subs <= known:
+                    deps.add(base)
+        graph[module] = deps - {module}
+    return graph
+
+
+def test_no_two_modules_import_each_other_round_a_circle():
+    graph, state, circles = _graph(), {}, []
+
+    def visit(module, trail):
+        state[module] = "open"
+        for dep in sorted(graph.get(module, ())):
+            if state.get(dep) == "open":
+                circles.append([*trail[trail.index(dep) :], dep])
+            elif dep not in state:
+                visit(dep, [*trail, dep])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not circles, circles
