@@ -1,5 +1,7 @@
 """Numbers and verdicts as words: every template formats through these (they are its filters). They
-only word what the facts decided: no statistics and no thresholds here."""
+only word what the facts decided: no statistics and no thresholds here. Every ratio a page states is
+one the facts' registry keeps (``facts/ratios.py``), printed by ``numbers`` with its 95% interval, so
+one pair at one point reads the same on every page."""
 
 from __future__ import annotations
 
@@ -7,39 +9,44 @@ from urllib.parse import quote
 
 from tabulate import tabulate
 
-from bench.results.text import cpu_name, fmt_bytes, fmt_pct, fmt_size, fmt_time, fmt_x
+from bench.results.text import cpu_name, fmt_bytes, fmt_pct, fmt_size, fmt_time
 
 
-def level(r) -> str:
-    """'level (ratio 1.02, 95% interval 0.97–1.08) with': a tie, and the interval that says so."""
-    kind = "95% interval" if r.rounds else "the rounds' middle halves give"
-    return f"level (ratio {r.estimate:.3g}, {kind} {r.low:.3g}–{r.high:.3g}) with"
+def number(value: float) -> str:
+    """A ratio's number as every page prints it: 253, 81.7, 3.28, 0.98."""
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
 
-def versus(c) -> str:
-    """A comparison (``facts.compare.Comparison``) in words: '2.1× faster than' or '1.3× slower than',
-    by the ratio of the two times as shown (best rounds); 'level with' and the interval where the
-    facts found a tie; both rounds where the best and the median point opposite ways."""
-    if c is None:
+def numbers(s) -> str:
+    """A stated ratio's numbers with its 95% interval, the same wherever the pair is stated: against the
+    probe '2.18 (2.10–2.27)' (the rung's epoch in reads of X); between two rungs '3.28× (3.20–3.35)',
+    the longer epoch over the shorter, or, where they are level, '(1.01×, 0.98–1.06)'."""
+    estimate, low, high = (number(v) for v in s.numbers)
+    if s.against_probe:
+        return f"{estimate} ({low}–{high})"
+    return f"({estimate}×, {low}–{high})" if s.verdict == "level" else f"{estimate}× ({low}–{high})"
+
+
+def said(s) -> str:
+    """A comparison of the facts (``facts.ratios.Stated``) as its subject's verdict: '3.28× (3.20–3.35)
+    faster', '1.43× (1.38–1.50) slower' or 'level (1.01×, 0.98–1.06)'."""
+    if s is None:
+        return "n/a"
+    return f"level {numbers(s)}" if s.verdict == "level" else f"{numbers(s)} {s.verdict}"
+
+
+def versus(s) -> str:
+    """A comparison in a sentence: '3.28× (3.20–3.35) faster than', or 'level (1.01×, 0.98–1.06) with'."""
+    if s is None:
         return "n/a against"
-    if c.tied:
-        return level(c.interval)
-    if c.split:
-        best = "faster" if c.best_faster else "slower"
-        estimate = c.interval.estimate
-        median = f"{fmt_x(estimate)} slower" if c.best_faster else f"{fmt_x(1 / estimate)} faster"
-        return f"{best} in its best round but {median} in its median round than"
-    return f"{fmt_x(1 / c.ratio)} faster than" if c.best_faster else f"{fmt_x(c.ratio)} slower than"
+    return said(s) + (" with" if s.verdict == "level" else " than")
 
 
-def change(c) -> str:
-    """A small difference in words: '12% faster than' or '3% slower than', or as :func:`versus` where
-    the facts found a tie or the best and median rounds point opposite ways."""
-    if c is None:
-        return "n/a against"
-    if c.tied or c.split:
-        return versus(c)
-    return f"{fmt_pct(1 - c.ratio)} faster than" if c.best_faster else f"{fmt_pct(c.ratio - 1)} slower than"
+def reads(s) -> str:
+    """A rung against the probe in a sentence: '2.18 (2.10–2.27) reads of $X$'."""
+    return "n/a reads of $X$" if s is None else f"{numbers(s)} reads of $X$"
 
 
 def part(fraction: float) -> str:
@@ -108,7 +115,6 @@ def fmt_about(count: float) -> str:
 FILTERS = {
     "about": fmt_about,
     "time": fmt_time,
-    "x": fmt_x,
     "pct": fmt_pct,
     "size": fmt_size,
     "bytes": fmt_bytes,
@@ -116,7 +122,9 @@ FILTERS = {
     "code": lambda name: f"`{name}`",  # a name as inline code
     "link": quote,  # a path as a Markdown link target: spaces and the like percent-encoded
     "point": lambda where: point_label(*where),  # (m, n, dtype, threads) in words
-    "versus": versus,  # a comparison of the facts
-    "change": change,
+    "versus": versus,  # a comparison of the facts, in a sentence
+    "said": said,  # the same, as a verdict alone (a table's cell)
+    "reads": reads,  # a rung against the probe: its epoch in reads of X
+    "numbers": numbers,  # a comparison's numbers alone
     "part": part,
 }

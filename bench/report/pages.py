@@ -100,7 +100,9 @@ def _tables(facts: Facts) -> dict[str, str]:
     return {
         "ladder": rung_tables.ladder(facts),
         "crossovers": rung_tables.crossovers(facts),
-        "paired": rung_tables.paired(facts),
+        "side_by_side": rung_tables.side_by_side(facts),
+        "threads": rung_tables.settings(facts.sections["threads"], "one thread", "all threads"),
+        "dtypes": rung_tables.settings(facts.sections["dtypes"], "float64", "float32"),
         "tuning": planner_tables.tuning(facts),
         "plans": planner_tables.plans(facts),
         "races": planner_tables.races(facts),
@@ -353,7 +355,7 @@ def render_machines(compared: list[machines.Machine], chart: bool) -> str:
         .render(
             machines=compared,
             overview=machine_tables.overview(compared),
-            shares=machine_tables.shares(compared),
+            reads=machine_tables.reads(compared),
             differences=machines.differences(compared),
             chart=chart,
             reference=compared[0].facts.ladder.reference,

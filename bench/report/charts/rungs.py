@@ -13,7 +13,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from bench.report.charts.style import PROBE, add_footer, colour, figure, footer, legend, style
 from bench.report.facts import Facts
-from bench.report.fmt import fmt_size, fmt_x
+from bench.report.fmt import fmt_size, numbers
 from bench.results.schema import ROOFLINE
 
 
@@ -54,47 +54,60 @@ def plot_time_vs_m(facts: Facts) -> Figure | None:
     return _lines_by_rung(facts, sweep, "m", "time_per_epoch_s", labels, "roofline: read X once")
 
 
+def _speedups(found) -> tuple[list[float], list[list[float]]]:
+    """The other's epoch over each subject's (a speedup: above 1 the subject is faster), and how far
+    its 95% interval reaches below and above it: what an error bar draws."""
+    values, low, high = [], [], []
+    for stated in found:
+        r = stated.ratio  # the subject's epoch over the other's
+        values.append(1 / r.estimate)
+        low.append(1 / r.estimate - 1 / r.high)
+        high.append(1 / r.low - 1 / r.estimate)
+    return values, [low, high]
+
+
 def plot_speedup_over_baseline(facts: Facts) -> Figure | None:
+    """Each rung's epoch against the baseline rung's in the same side-by-side rounds, at the baseline's
+    largest size: the speedup with its 95% interval."""
     size = facts.sizes.python
     if size is None:
         return None
     baseline = facts.ladder.baseline
-    base = facts.t_epoch(baseline, size)
-    times = {r: facts.t_epoch(r, size) for r in facts.order}
-    names = [r for r, t in times.items() if t is not None]
-    speedups = [base / times[r] for r in names]
-    fig, ax = figure(facts, f"Speedup over {baseline} at {fmt_size(size)}", "speedup (×, log scale)", "")
+    found = [facts.ratios(r, baseline, size) for r in facts.order if r != baseline]
+    found = [s for s in found if s is not None]
+    if not found:
+        return None
+    names = [s.subject for s in found]
+    speedups, errors = _speedups(found)
+    title = f"Speedup over {baseline} at {fmt_size(size)}, side by side (95% interval)"
+    fig, ax = figure(facts, title, "speedup (×, log scale)", "")
     ax.barh(names[::-1], speedups[::-1], color=[colour(facts, r) for r in names[::-1]])
+    ax.errorbar(
+        speedups[::-1], names[::-1], xerr=[e[::-1] for e in errors], fmt="none", ecolor="black", capsize=3
+    )
     ax.set_xscale("log")
-    for y, value in enumerate(speedups[::-1]):
-        ax.text(value, y, f" {fmt_x(value)}", va="center", fontsize=8)
+    for y, (value, above, stated) in enumerate(zip(speedups, errors[1], found, strict=True)):
+        ax.text((value + above) * 1.05, len(found) - 1 - y, f" {numbers(stated)}", va="center", fontsize=8)
     fig.subplots_adjust(left=0.2, right=0.9)
     return fig
 
 
 def plot_speedup_over_reference(facts: Facts) -> Figure | None:
-    sweep = facts.m_sweep
-    reference = facts.ladder.reference
-    if reference not in set(sweep["rung"]):
+    """The one-process rung's epoch against the reference's along the m sweep, each point the ratio of
+    the same side-by-side rounds with its 95% interval as an error bar."""
+    reference, rung = facts.ladder.reference, facts.ladder.one_process
+    found = dict(next((f for r, f in facts.crossovers if r == rung), []))
+    if not found:
         return None
-    n = int(sweep["n"].iat[0])
-    title = f"Speedup over {reference} against m (n = {n}, float64)"
+    n = found[min(found)].point[1]
+    title = f"Speedup over {reference} against m (n = {n}, float64), side by side (95% interval)"
     fig, ax = figure(facts, title, "examples m", f"speedup over {reference} (×)")
-    # the main page's compiled step (every rung's verdicts are on the page of more steps)
-    rung = facts.ladder.one_process
-    if rung in facts.against_reference:
-        base, mine = facts.against_reference[rung]
-        if not mine.empty:
-            ax.plot(mine.index, base / mine, label=rung, **style(facts, rung).line_kwargs())
+    ms = sorted(found)
+    speedups, errors = _speedups([found[m] for m in ms])
+    kwargs = style(facts, rung).line_kwargs()
+    ax.errorbar(ms, speedups, yerr=errors, label=rung, capsize=3, **kwargs)
     ax.axhline(1.0, color="black", linewidth=1)
-    ax.text(
-        sweep[sweep["rung"] == reference]["m"].max(),
-        1.0,
-        f"{reference} ",
-        ha="right",
-        va="bottom",
-        fontsize=8,
-    )
+    ax.text(ms[-1], 1.0, f"{reference} ", ha="right", va="bottom", fontsize=8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     low, high = ax.get_ylim()  # plain ticks (0.5×, 1×, 2×), not 5×10⁻¹
@@ -290,7 +303,7 @@ def plot_cost_vs_time(facts: Facts, lbfgs: bool = False) -> Figure | None:
 
 def plot_ns_per_multiply_add(facts: Facts) -> Figure | None:
     """The one picture: what one multiply-add costs, rung by rung, and the floor that reading X sets."""
-    found, floor = facts.sections["ns_per_mac"]
+    found, floor, _ = facts.sections["ns_per_mac"]
     three = (facts.ladder.baseline, facts.ladder.reference, facts.ladder.one_process)  # the main page's
     found = [row for row in found if row[0] in three]
     if len(found) < 2:

@@ -5,9 +5,10 @@ that the tables, the charts and the templates read and never change. One module 
 family computes its part: ``rungs`` (the ladder's speeds), ``probe`` (the bare read of X),
 ``optimum`` (the ways to a trained model), ``planner`` (the planned rung's plans and races),
 ``beyond`` (the cluster), ``machines`` (runs side by side), ``numerics``; ``select`` holds the
-queries they share and ``compare`` the verdict of one time against another. A fact the run did
-not measure is None; ``claims`` says which statements of the lesson that leaves unmeasured (its
-gaps), so the pages only word what the facts decided.
+queries they share. Every ratio of two rungs, or of a rung and the probe, is the one ``ratios``
+keeps for the pair at its point, from the side-by-side rounds (``compare`` names them by a rung's
+slots). A fact the run did not measure is None; ``claims`` says which statements of the lesson
+that leaves unmeasured (its gaps), so the pages only word what the facts decided.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ import pandas as pd
 
 from bench.report.facts import beyond, claims, numerics, optimum, planner, probe, rungs, select
 from bench.report.facts.beyond import Beyond
+from bench.report.facts.ratios import Ratios
 from bench.report.facts.rungs import RungFacts, Sizes
 from bench.results.ladder import Ladder
 from bench.results.load import Results
 
-THREADS = (("float64", "one"), ("float64", "all"))  # one thread over all: the speedup of all
-DTYPES = (("float64", "all"), ("float32", "all"))
+THREADS = (("float64", "one"), ("float64", "all"))  # one thread, then all
+DTYPES = (("float64", "all"), ("float32", "all"))  # float64, then float32
 
 #: Counts how many times a run's facts were built (a lesson builds them once per results file).
 BUILDS = {"count": 0}
@@ -48,14 +50,13 @@ class Facts:
     order: tuple[str, ...]  # the rungs the run timed, in the ladder's order
     sizes: Sizes
     times: Mapping  # (rung, m, n, dtype, threads) -> seconds per epoch, best round
+    ratios: Ratios  # every side-by-side ratio the lesson states, by pair and point, made once
     m_sweep: pd.DataFrame
     n_sweep: pd.DataFrame
-    paired: pd.DataFrame
     jit: pd.DataFrame
     memory: pd.DataFrame
-    against_reference: Mapping  # rung -> (reference's, rung's) epochs over the m sweep, by m
     break_even: Mapping  # JIT rung -> epochs to repay its compilation, by m
-    crossovers: tuple
+    crossovers: tuple  # (rung, [(m, its ratio with the reference)]) over the m sweep
     instructions: tuple  # (rung, packed, scalar) floating-point instructions per epoch
     planned_points: tuple  # every point of the planned rung, with the fastest other rung there
     tuning: tuple  # the tuning records, largest size first
@@ -98,12 +99,15 @@ def _times(results: Results) -> dict:
     return out
 
 
-def _sections(results: Results, distributed: Beyond | None, s: Sizes, probe_facts: RungFacts, costs) -> dict:
+def _sections(
+    results: Results, ratios: Ratios, distributed: Beyond | None, s: Sizes, probe_facts: RungFacts, costs
+) -> dict:
     """The numbers of the sections past the ladder's steps."""
     ladder = results.ladder
-    thread_gains = rungs.gains(results, s.axis_one, *THREADS)
-    dtype_gains = rungs.gains(results, s.axis32, *DTYPES)
-    curve = optimum.curve(results)
+    order = select.rung_order(results)
+    threads = rungs.settings(ratios, order, s.axis_one, *THREADS)
+    dtypes = rungs.settings(ratios, order, s.axis32, *DTYPES)
+    curve = optimum.curve(results, ratios)
     return {
         "ns_per_mac": rungs.ns_per_multiply_add(results),
         "optimum": optimum.optimum(results),
@@ -111,17 +115,16 @@ def _sections(results: Results, distributed: Beyond | None, s: Sizes, probe_fact
         "first_run": optimum.first_run(ladder, costs, curve),
         "distributed": distributed,
         "probe": probe_facts,
-        "beats_probe": probe.beats_probe(results),
-        "probe_spread": probe.probe_spread(results),
-        "probe_order": probe.probe_order(results),
-        "slower_points": select.slower_points(results, ladder.one_process),
-        "hidden": probe.hidden_arithmetic(results, ladder.one_process),
-        **probe.rounds(results),
+        "below_one_read": probe.below_one_read(results, ratios),
+        "side_design": ratios.design(),
+        "slower_points": select.slower_points(results, ratios, ladder.one_process),
+        "hidden": probe.hidden_arithmetic(results, ratios, ladder.one_process),
         "first_fit": optimum.first_fit(results),
-        "thread_gains": thread_gains,
-        "threads_reading": rungs.thread_reading(thread_gains, ladder.reference),
-        "dtype_gains": dtype_gains,
-        "dtype_beyond_bytes": rungs.beyond_the_bytes(dtype_gains),
+        "threads": threads,
+        "probe_times": probe.times(results, s),
+        "threads_reading": rungs.thread_reading(threads, ladder.reference),
+        "dtypes": dtypes,
+        "dtype_beyond_bytes": rungs.beyond_the_bytes(dtypes),
         "compile_costs": costs,
         "memory_size": rungs.memory_size(results),
         "errors": rungs.errors(results),
@@ -152,11 +155,13 @@ def build(results: Results) -> Facts:
     s = rungs.sizes(results)
     distributed = beyond.beyond(results)
     order = tuple(select.rung_order(results))
-    costs, probe_facts = rungs.compile_costs(results), probe.probe(results)
+    ratios = Ratios(results.head_to_head, results.ladder.order)
+    costs, probe_facts = rungs.compile_costs(results, ratios), probe.probe(results)
     compile_s = {c["rung"]: c["seconds"] for c in costs}
-    by_rung, races = rungs.rung_facts(results), planner.race_results(results)
+    by_rung, races = rungs.rung_facts(results, ratios), planner.race_results(results, ratios)
     claims.steps(results.ladder, by_rung, probe_facts)
-    sections, planning = _sections(results, distributed, s, probe_facts, costs), _planning(results, races)
+    sections = _sections(results, ratios, distributed, s, probe_facts, costs)
+    planning = _planning(results, races)
     traced = any(r in set(results.memory["rung"]) for r in order)
     return Facts(
         path=results.path,
@@ -169,14 +174,15 @@ def build(results: Results) -> Facts:
         order=order,
         sizes=s,
         times=_frozen(_times(results)),
+        ratios=ratios,
         m_sweep=select.m_sweep(results),
         n_sweep=select.n_sweep(results),
-        paired=results.paired,
         jit=results.jit,
         memory=results.memory,
-        against_reference=_frozen({r: select.against_reference(results, r) for r in order}),
-        break_even=_frozen({r: select.break_even_epochs(results, r, t) for r, t in compile_s.items()}),
-        crossovers=tuple(select.crossovers(results)),
+        break_even=_frozen(
+            {r: select.break_even_epochs(results, ratios, r, t) for r, t in compile_s.items()}
+        ),
+        crossovers=tuple(select.crossovers(results, ratios)),
         instructions=tuple(rungs.instruction_counts(results)),
         planned_points=tuple(planner.points(results, races)),
         tuning=tuple(planning["tuning"]),

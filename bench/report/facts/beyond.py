@@ -14,12 +14,8 @@ import numpy as np
 import pandas as pd
 
 from bench.report.facts import select
-from bench.report.facts.compare import Comparison, compare
 from bench.results.load import Results
 from bench.results.schema import ROOFLINE
-
-#: An epoch whose empty twin takes at most this share of it is where the blocks stop costing.
-SMALL_OVERHEAD = 0.10
 
 
 @dataclass
@@ -38,7 +34,6 @@ class Beyond:
     sweep: list[dict] = field(default_factory=list)  # per m: epoch, one-process epoch, empty epoch
     blocks: list[dict] = field(default_factory=list)  # the block-size axis
     model: Model | None = None
-    stops_costing_m: int | None = None
     axis: tuple[int, int] | None = None
     at_axis: dict | None = None  # the sweep's row at the axis size, if the sweep has it
     store_s: float | None = None  # an epoch with X read from a store, at the axis size
@@ -51,12 +46,9 @@ class Beyond:
     probe_gb_s: float | None = None  # the probe's reading rate there
     processes_epoch_s: float | None = None  # at the axis size, on a cluster of worker processes
     processes_empty_s: float | None = None
-    at_axis_vs: Comparison | None = None  # its epoch there against the one-process rung's
-    store_vs: Comparison | None = None  # the epoch from a store against the one in memory
-    leaders: list[dict] = field(default_factory=list)  # the fastest block count, and those level with it
-    # "level" (more than one leader), "one each" (one block per worker thread was fastest) or "more"
+    leaders: list[dict] = field(default_factory=list)  # the fastest block count, and those not told apart
+    # "untold" (more than one leader), "one each" (one block per worker thread was fastest) or "more"
     blocks_verdict: str | None = None
-    small_overhead: float = SMALL_OVERHEAD
 
 
 def _rows(results: Results, way: str, processes: bool = False) -> pd.DataFrame:
@@ -154,7 +146,8 @@ def _one_figure_per_blocks(results: Results, facts: Beyond) -> None:
 
 def fastest_blocks(blocks: list[dict]) -> list[dict]:
     """The block count with the shortest epoch (best round), and every other whose middle half of
-    rounds reaches that one's: level with it, within the measurement's own spread."""
+    rounds reaches that one's: not told apart from it, within the measurement's own spread (these are
+    benchmarks timed apart: no ratio is formed between them)."""
     if not blocks:
         return []
     best = min(blocks, key=lambda p: p["epoch"])
@@ -193,8 +186,6 @@ def beyond(results: Results) -> Beyond | None:
     facts = Beyond(rung, results.ladder.one_process, sweep=_sweep(results, rung), blocks=_blocks(results))
     facts.model = fit_model(facts.sweep + facts.blocks)  # each measured epoch once
     _one_figure_per_blocks(results, facts)
-    small = [p["m"] for p in facts.sweep if p["empty"] <= SMALL_OVERHEAD * p["epoch"]]
-    facts.stops_costing_m = min(small) if small else None
     sizes = results.profile.get("axis_sizes") or []
     facts.axis = tuple(sizes[0]) if sizes else select.big_size(results)
     if facts.axis:
@@ -222,8 +213,6 @@ def beyond(results: Results) -> Beyond | None:
         if facts.at_axis:  # the rung's own blocks in memory: what the network model is about
             facts.blocks_at_axis, facts.workers = facts.at_axis["blocks"], facts.at_axis["workers"]
             facts.tree_depth = facts.at_axis["tree_depth"]
-            facts.at_axis_vs = compare(facts.at_axis["epoch"], facts.at_axis["one_process"])
-        facts.store_vs = compare(facts.store_s, facts.memory_s)
     _fastest(facts)
     return facts
 
@@ -233,4 +222,4 @@ def _fastest(facts: Beyond) -> None:
     facts.leaders = fastest_blocks(facts.blocks)
     if facts.leaders:
         level, best = len(facts.leaders) > 1, facts.leaders[0]
-        facts.blocks_verdict = "level" if level else "one each" if best["per_worker"] <= 1 else "more"
+        facts.blocks_verdict = "untold" if level else "one each" if best["per_worker"] <= 1 else "more"

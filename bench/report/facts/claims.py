@@ -3,8 +3,10 @@ cannot make is a gap, named by its topic, and listed on the methods page.
 
 The sections' claims are here; each rung's step states its own, declared in ``steps.json`` by rung
 label (the report's Python names no rung): its topic, and the numbers it needs, as
-``<rung>.<field>``, where the rung is a label, a role of the ladder (``baseline``, ``reference``,
-``one_process``, ``planned``) or ``probe``.
+``<rung>.<field>`` (a time of its facts) or ``<rung> vs <other> at <slot>`` (the side-by-side ratio
+of the two at a slot's point, ``facts/compare.py``), where a rung is a label, a role of the ladder
+(``baseline``, ``reference``, ``one_process``, ``planned``) or ``probe``. A comparison the run did
+not time side by side is unmeasured: its statement is a gap, never a ratio of separate benchmarks.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from bench.report.facts.rungs import RungFacts, Sizes
 from bench.results.ladder import Ladder
+from bench.results.schema import ROOFLINE
 
 STEPS = Path(__file__).with_name("steps.json")
 ROLES = ("baseline", "reference", "one_process", "planned")
@@ -46,11 +49,11 @@ def sections(
 ) -> dict[str, Claim]:
     """The claims of the lesson's sections, by key; ``parts`` holds the numbers of the sections, the
     planner's and ``memory_traced`` (whether any rung's memory was traced)."""
-    baseline, reference = rungs[ladder.baseline], rungs[ladder.reference]
-    fused, planned = rungs[ladder.one_process], rungs[ladder.planned]
-    ns, floor = parts["ns_per_mac"]
+    reference, fused, planned = rungs[ladder.reference], rungs[ladder.one_process], rungs[ladder.planned]
+    ns, floor, _ = parts["ns_per_mac"]
     main = {ladder.baseline, ladder.reference, ladder.one_process}
-    ends = (sizes.short, baseline.t_short, reference.t_short, reference.t_long, fused.t_short, fused.t_long)
+    ends = (sizes.short, reference.t_short, reference.t_long, fused.t_short, fused.t_long)
+    vs_loops = reference.vs[ladder.baseline]
     first_use = f"the cost of {ladder.planned}'s first use and of a later process"
     out = {
         "curve": Claim("the cost against time", parts["curve"] is not None),
@@ -58,11 +61,17 @@ def sections(
             "nanoseconds per multiply-add of the three main rungs",
             main <= {r for r, *_ in ns} and bool(floor),
         ),
-        "small": Claim("the rungs at the smallest size", _all(reference.t_small, fused.t_small)),
+        "small": Claim(
+            f"{ladder.one_process} against {ladder.reference} side by side at the smallest size",
+            fused.vs[ladder.reference]["t_small"] is not None,
+        ),
         "own_compile": Claim("the one-pass rung's compile time", parts["first_run"] is not None),
-        "n_ends": Claim("the n sweep at its ends", _all(*ends, baseline.t_python, reference.t_python)),
-        "threads": Claim("one thread against all", bool(parts["thread_gains"])),
-        "dtype": Claim("float32 against float64", bool(parts["dtype_gains"])),
+        "n_ends": Claim(
+            f"{ladder.reference} against {ladder.baseline} side by side at the n sweep's shortest rows",
+            _all(*ends, vs_loops["t_short"], vs_loops["t_python"]),
+        ),
+        "threads": Claim("one thread against all, side by side with the probe", bool(parts["threads"])),
+        "dtype": Claim("float32 against float64, side by side with the probe", bool(parts["dtypes"])),
         "memory": Claim("memory allocated per epoch", parts["memory_traced"]),
         "compile": Claim("JIT compile time", bool(parts["compile_costs"])),
         "tuning": Claim(f"{ladder.planned}'s tuning measurements", bool(parts["tuning"])),
@@ -79,9 +88,19 @@ def sections(
 def steps(ladder: Ladder, rungs: Mapping[str, RungFacts], probe: RungFacts) -> None:
     """Sets each rung's ``claims``: what its step states (``steps.json``), in the order it states them."""
 
+    def label(who: str) -> str:
+        return ROOFLINE if who == "probe" else getattr(ladder, who) if who in ROLES else who
+
     def value(need: str):
+        if " vs " in need:  # "<rung> vs <other> at <slot>": their side-by-side ratio there
+            who, _, rest = need.partition(" vs ")
+            other, _, slot = rest.partition(" at ")
+            rung, other = rungs.get(label(who)), label(other)
+            if rung is None or rung.vs is None or (other not in rungs and other != ROOFLINE):
+                return None
+            return rung.vs[other][slot]
         who, _, field = need.partition(".")
-        rung = probe if who == "probe" else rungs.get(getattr(ladder, who) if who in ROLES else who)
+        rung = probe if who == "probe" else rungs.get(label(who))
         return None if rung is None else getattr(rung, field)
 
     for name, claims in json.loads(STEPS.read_text()).items():

@@ -4,13 +4,9 @@ rung, and what a new process's first fit and a compilation add to a training."""
 from __future__ import annotations
 
 from bench.report.facts import select
-from bench.report.facts.compare import compare
+from bench.report.facts.ratios import Ratios
 from bench.results.ladder import Ladder
 from bench.results.load import Results
-
-#: A rung whose epoch is more than this share slower than some rung below it on the ladder: its cost
-#: curve sits right of that rung's (not every step up moves the curve left).
-BEHIND = 0.05
 
 
 def first_fit(results: Results) -> dict | None:
@@ -28,9 +24,10 @@ def _int_or_none(value) -> int | None:
 
 def optimum(results: Results) -> list[dict]:
     """Per size: each way to the optimum, its steps and evaluations, its wall time and time per step
-    (fastest first), and how the tolerance was meant (relative, or in runs before that was recorded,
-    cost - optimum <= tolerance * max(1, optimum)). Where two or more ways ran, the fastest against the
-    next (``against_next``), and whether it won with fewer, dearer steps (``fewer_steps``)."""
+    (shortest wall time first: each a best round), and how the tolerance was meant (relative, or in
+    runs before that was recorded, cost - optimum <= tolerance * max(1, optimum)). Where two or more
+    ways ran, whether the first took longer per step than the next (``fewer_steps``: it got there
+    with fewer, dearer steps). The ways are benchmarks timed apart: no ratio is formed between them."""
     out = []
     for (m, n), here in results.optimum.groupby(["m", "n"]):
         ways = [
@@ -54,17 +51,16 @@ def optimum(results: Results) -> list[dict]:
             "optimum": float(first["optimum"]),
         }
         if len(ways) > 1:
-            point["against_next"] = compare(ways[0]["seconds"], ways[1]["seconds"])
             point["fewer_steps"] = ways[0]["per_step"] > ways[1]["per_step"]
         out.append(point)
     return out
 
 
-def curve(results: Results) -> dict | None:
+def curve(results: Results, ratios: Ratios) -> dict | None:
     """The cost-against-time record: how long each rung takes to train to the tolerance, by its
-    time per epoch at that size, and how long L-BFGS took; of the main page's three rungs (baseline,
-    reference, one-process), those behind a rung below them and the fastest of the three; the way
-    slowest to train, and the one-process rung's (else the fastest)."""
+    time per epoch at that size (best round); of the main page's three rungs (baseline, reference,
+    one-process), each slower than one below it in the same side-by-side rounds, against that one
+    (``main_behind``); the way slowest to train, and the one-process rung's (else the fastest)."""
     if not results.curves:
         return None
     c = results.curves[0]
@@ -74,13 +70,15 @@ def curve(results: Results) -> dict | None:
         t = select.t_epoch(results, rung, *size)
         if t is not None:
             ways.append({"rung": rung, "epoch_s": t, "train_s": t * epochs})
-    behind = [
-        w["rung"]
-        for i, w in enumerate(ways)
-        if i and w["epoch_s"] > (1 + BEHIND) * min(v["epoch_s"] for v in ways[:i])
-    ]
     ladder = results.ladder
-    three = [w for w in ways if w["rung"] in (ladder.baseline, ladder.reference, ladder.one_process)]
+    three = [w["rung"] for w in ways if w["rung"] in (ladder.baseline, ladder.reference, ladder.one_process)]
+    behind = []
+    for i, rung in enumerate(three):
+        slower = [
+            s for s in (ratios(rung, below, size) for below in three[:i]) if s and s.verdict == "slower"
+        ]
+        if slower:
+            behind.append(max(slower, key=lambda s: s.ratio.estimate))
     own = [w for w in ways if w["rung"] == ladder.one_process]
     return {
         "size": size,
@@ -89,9 +87,7 @@ def curve(results: Results) -> dict | None:
         "optimum": c["optimum"],
         "first_cost": c["descent_costs"][0],
         "ways": ways,
-        "behind": behind,
-        "main_behind": [w for w in three if w["rung"] in behind],
-        "main_best": min(three, key=lambda w: w["epoch_s"]) if three else None,
+        "main_behind": behind,
         "slowest": sorted(ways, key=lambda w: w["train_s"])[-1] if ways else None,
         "fastest": own[0] if own else min(ways, key=lambda w: w["train_s"], default=None),
         "lbfgs_s": c["lbfgs_times_s"][-1] if c["lbfgs_times_s"] else None,

@@ -1,16 +1,18 @@
-"""The planned rung's facts: its tuning races, its plans at every point, and the races against the ladder,
-each with its verdict: how a tuning race ended against the rule of thumb, where a race was lost."""
+"""The planned rung's facts: its tuning races, its plans at every point, and its races against the
+ladder, each with its verdict: how a tuning race ended against the rule of thumb, and how the planned
+rung fared against the rung hardest to beat in the same rounds (the registry's ratio)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from bench.report.facts import select
+from bench.report.facts.ratios import Ratios, Stated
+from bench.results import side
 from bench.results.load import Results
-from ladderstats import Ratio, paired
 
-#: How far the planned rung may trail the fastest other rung and still count as keeping up with it.
-KEEPS_UP = 0.95
+#: The planned rung keeps up with another where its epoch is at most this many times the other's: kept
+#: within 5% where the whole interval of their ratio lies at or below it.
+KEEPS_UP = 1.05
 SETTING_ORDER = {("float64", "all"): 0, ("float32", "all"): 1, ("float64", "one"): 2}
 
 
@@ -74,14 +76,11 @@ def rule_of_thumb_plans(results: Results) -> tuple[int, int]:
 
 
 def points(results: Results, races: list[dict]) -> list[dict]:
-    """Every point the planned rung ran, with its plan, the fastest other rung there, its side-by-side
-    share against the best other rung's, and its race against the ladder there (of ``races``)."""
+    """Every point the planned rung ran, with its plan, its epoch (best round) and its race against the
+    ladder there (of ``races``), where one ran."""
     d, planned = results.kind("descent"), results.ladder.planned
     out = []
     for r in d[d["rung"] == planned].sort_values(["dtype", "threads_setting", "n", "m"]).itertuples():
-        other = select.fastest(results, r.m, r.n, r.dtype, r.threads_setting, exclude=(planned,))
-        if other is None:
-            continue
         out.append(
             {
                 "m": int(r.m),
@@ -92,27 +91,10 @@ def points(results: Results, races: list[dict]) -> list[dict]:
                 "data": r.plan_data if isinstance(r.plan_data, str) else None,
                 "plan": r.plan,
                 "epoch_s": float(r.time_per_epoch_s),
-                "other": other,
-                "other_s": select.t_epoch(results, other, r.m, r.n, r.dtype, r.threads_setting),
-                "side_by_side": _side_by_side(results, r.m, r.n, r.dtype, r.threads_setting),
                 "race": race_at(races, r.m, r.n, r.dtype, r.threads_setting),
             }
         )
     return out
-
-
-def _side_by_side(results: Results, m: int, n: int, dtype: str, threads: str) -> dict | None:
-    """The planned rung's paired share of the probe, and the best other one-process rung's (None where
-    unmeasured). A cluster's rungs are left out: their probe shares its process with the cluster."""
-    p = results.paired
-    here = p[(p["m"] == m) & (p["n"] == n) & (p["dtype"] == dtype) & (p["threads_setting"] == threads)]
-    planned = results.ladder.planned
-    mine = here[here["rung"] == planned]
-    others = here[(here["rung"] != planned) & ~here["rung"].isin(results.ladder.distributed)]
-    if mine.empty or others.empty:
-        return None
-    best = others.loc[others["share_median"].idxmax()]
-    return {"share": float(mine["share_median"].iat[0]), "rung": best.rung, "other_share": best.share_median}
 
 
 def race_at(races, m: int, n: int, dtype: str, threads: str) -> dict | None:
@@ -120,27 +102,34 @@ def race_at(races, m: int, n: int, dtype: str, threads: str) -> dict | None:
     return next((e for e in races if e["where"] == (m, n, dtype, threads)), None)
 
 
-def hardest(race: dict) -> tuple[str, Ratio]:
-    """(the other rung hardest to beat, its epoch over the planned rung's in the same rounds): the
-    median over rounds with its 95% interval (older runs kept no rounds: their median alone)."""
-    ratios = race["ratio_median"]
-    name = min(ratios, key=ratios.get)
-    times = race.get("times_s") or {}
-    planned = next((k for k in times if k not in ratios), None)
-    if planned is not None and name in times:
-        return name, paired(times[name], times[planned])
-    return name, Ratio(float(ratios[name]), float(ratios[name]), float(ratios[name]), 0, True)
+def hardest(ratios: Ratios, race: dict, planned: str) -> Stated | None:
+    """The planned rung against the other rung hardest to beat in the same rounds: of its ratios with
+    every other rung of the race (the registry's), the one where it fares worst."""
+    size, setting = (race["m"], race["n"]), (race["dtype"], race.get("threads_setting", "all"))
+    others = [ratios(planned, name, size, *setting) for name in race["times_s"] if name != planned]
+    others = [s for s in others if s is not None]
+    return max(others, key=lambda s: s.ratio.estimate, default=None)
 
 
-def race_results(results: Results) -> list[dict]:
+def outcome(stated: Stated) -> str:
+    """How the planned rung's race ended against its hardest rival, by the interval of their ratio:
+    "kept within" (the whole interval within KEEPS_UP), "behind" (the whole interval beyond it) or
+    "undecided" (the interval reaches both sides)."""
+    if stated.ratio.high <= KEEPS_UP:
+        return "kept within"
+    return "behind" if stated.ratio.low > KEEPS_UP else "undecided"
+
+
+def race_results(results: Results, ratios: Ratios) -> list[dict]:
     """Every race of the planned rung against the ladder, in the order of its table: each rung's median
-    epoch, the other rung hardest to beat with its ratio, and whether the planned rung lost there
-    (the whole interval more than 1 - KEEPS_UP behind)."""
-    out = []
+    epoch in the same rounds, the planned rung against the rung hardest to beat, and how that ended."""
+    out, planned = [], results.ladder.planned
     for e in sorted(
         results.head_to_head, key=lambda e: (e["dtype"], e["threads_setting"], e["m"] * e["n"], e["n"])
     ):
-        rival, ratio = hardest(e)
+        stated = hardest(ratios, e, planned) if side.ran(e, planned) else None
+        if stated is None:
+            continue
         out.append(
             {
                 "m": e["m"],
@@ -148,25 +137,30 @@ def race_results(results: Results) -> list[dict]:
                 "dtype": e["dtype"],
                 "threads_setting": e["threads_setting"],
                 "where": (e["m"], e["n"], e["dtype"], e["threads_setting"]),
-                "rounds": e["race_rounds"],
+                "rounds": sum(e.get("process_rounds") or [len(e["times_s"][planned])]),
+                "processes": len(e.get("process_rounds") or [0]),
                 "plan": e.get("plan"),
                 "medians": {name: float(np.median(times)) for name, times in e["times_s"].items()},
-                "rival": rival,
-                "ratio": ratio,
-                "lost": ratio.high < KEEPS_UP,
+                "rival": stated.other,
+                "stated": stated,
+                "outcome": outcome(stated),
             }
         )
     return out
 
 
 def keeping_up(races: list[dict]) -> dict:
-    """Over the races: at how many points the planned rung kept within KEEPS_UP of every other rung,
-    a point lost only where the whole interval lies below it; ``margin`` is how far behind it may be."""
-    points = [
-        {"where": e["where"], "rung": e["rival"], "ratio": e["ratio"].estimate, "kept_up": not e["lost"]}
-        for e in sorted(races, key=lambda e: (e["dtype"], e["threads_setting"], e["n"], e["m"]))
-    ]
-    return {"points": points, "kept_up": sum(p["kept_up"] for p in points), "margin": 1 - KEEPS_UP}
+    """Over the races: at how many points the planned rung kept within KEEPS_UP of every other rung
+    (the whole interval of its ratio with the hardest within it), and the points where it did not:
+    behind (the whole interval beyond) or undecided; ``margin`` is how far behind it may be."""
+    ordered = sorted(races, key=lambda e: (e["dtype"], e["threads_setting"], e["n"], e["m"]))
+    return {
+        "points": len(ordered),
+        "kept_up": sum(e["outcome"] == "kept within" for e in ordered),
+        "behind": [e for e in ordered if e["outcome"] == "behind"],
+        "undecided": [e for e in ordered if e["outcome"] == "undecided"],
+        "margin": KEEPS_UP - 1,
+    }
 
 
 def measuring_seconds(results: Results) -> float | None:

@@ -1,5 +1,6 @@
-"""The ladder's numbers: each rung's times at the lesson's sizes, what threads and float32 gain it,
-its compilation, memory, errors and instruction counts, and what a multiply-add costs on it."""
+"""The ladder's numbers: each rung's times at the lesson's sizes (best rounds), its epoch in reads of
+X in each setting (side by side with the probe), its compilation, memory, errors and instruction
+counts, and what a multiply-add costs on it."""
 
 from __future__ import annotations
 
@@ -8,18 +9,17 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from bench.report.facts import select
-from bench.report.facts.compare import Own, Versus
+from bench.report.facts.compare import Against, Versus
+from bench.report.facts.ratios import Ratios, Stated
 from bench.results.load import Results
 from bench.results.schema import ROOFLINE
 
 #: A pinned one-thread point whose process used at most this many CPU-seconds per second held to one core.
 ONE_CORE = 1.05
-#: A rung whose gain from all threads is more than this share above the probe's was held back on one core
-#: by its arithmetic, which the threads share out.
+#: A rung whose epoch on one thread is surely more than this share more reads of X than on all threads
+#: (its gain from the threads that much above the probe's) was held back on one core by its arithmetic,
+#: which the threads share out.
 HELD_BACK = 0.10
-#: Half the bytes make an epoch at most twice as fast; a float32 speedup above this (2, and a little for
-#: the noise) says that something besides the bytes changed.
-HALF_THE_BYTES = 2.05
 
 
 @dataclass
@@ -44,8 +44,6 @@ class RungFacts:
     x_writes: float | None = None  # X-sized results written per epoch
     m_reads: float | None = None  # m-long operands read per epoch
     ops_traced: str | None = None  # how they were counted
-    share_big: float | None = None  # share of the probe at the largest size, side by side (median of pairs)
-    share_one: float | None = None  # the same on one thread
     t_small: float | None = None  # smallest size of the m sweep
     largest: tuple[int, int] | None = None  # largest size of the m sweep at which it ran
     t_largest: float | None = None
@@ -59,10 +57,11 @@ class RungFacts:
     mem_arrays: float | None = None  # the same in m-long arrays of the dtype
     mem_traced: str | None = None
     shown_above: list = field(default_factory=list)  # helpers of its code shown with an earlier step
-    # Its comparisons with every rung of the run (vs[other][slot]) and of its own times (own[pair]),
-    # and what its step states (claims): set once the run's rungs are all built.
+    # Its side-by-side ratios with every rung of the run (vs[other][slot]) and with the probe
+    # (reads[slot]: its epoch in reads of X), and what its step states (claims): set once the run's
+    # rungs are all built.
     vs: Versus | None = field(default=None, compare=False, repr=False)
-    own: Own | None = field(default=None, compare=False, repr=False)
+    reads: Against | None = field(default=None, compare=False, repr=False)
     claims: dict = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -108,13 +107,11 @@ def _times(results: Results, rung: str, s: Sizes) -> dict:
         "t32": _t(results, rung, s.axis32, "float32"),
     }
     t["per_madd"] = None if t["t_python"] is None else t["t_python"] / (2 * s.python[0] * s.python[1])
-    t["share_big"] = select.paired_share(results, rung, s.big)
-    t["share_one"] = select.paired_share(results, rung, s.big, threads="one")
     return t
 
 
 def _other(results: Results, rung: str) -> dict:
-    """Compile time, memory, threads, and the largest size at which the rung ran."""
+    """Compile time, memory, threads, and the largest size of the m sweep at which the rung ran."""
     facts: dict = {"largest": select.largest_m(results, rung)}
     if facts["largest"]:
         facts["t_largest"] = _t(results, rung, facts["largest"])
@@ -150,8 +147,9 @@ def _epoch_counts(results: Results, rung: str, size) -> dict:
     }
 
 
-def rung_facts(results: Results) -> dict[str, RungFacts]:
-    """Every rung of the run's ladder (absent ones with no numbers), then any other rung the run has."""
+def rung_facts(results: Results, ratios: Ratios) -> dict[str, RungFacts]:
+    """Every rung of the run's ladder (absent ones with no numbers), then any other rung the run has;
+    their comparisons are the registry's (``ratios``)."""
     present = select.rung_order(results)
     s = sizes(results)
     names = list(results.ladder.order) + [r for r in present if r not in results.ladder.order]
@@ -174,50 +172,65 @@ def rung_facts(results: Results) -> dict[str, RungFacts]:
                 assert key in known, key
                 setattr(facts, key, value)
         out[name] = facts
+    s = sizes(results)
     for facts in out.values():
-        facts.vs, facts.own = Versus(facts, out), Own(facts)
+        facts.vs, facts.reads = Versus(facts, out, ratios, s), Versus(facts, out, ratios, s)[ROOFLINE]
     return out
 
 
-def gains(results: Results, size, slow: tuple[str, str], fast: tuple[str, str]) -> list[tuple[str, float]]:
-    """Each rung's (and the probe's) time at ``slow`` (dtype, threads) over its time at ``fast``."""
+def settings(ratios: Ratios, order, size, first: tuple[str, str], second: tuple[str, str]) -> list[dict]:
+    """Each rung's epoch in reads of X in two settings (dtype, threads) at ``size``, each side by side
+    with the probe of its own setting: where the rung keeps pace with the memory in both, the counts
+    are alike. Rungs not timed side by side in both settings are left out."""
     if size is None:
         return []
     out = []
-    for rung in (*select.rung_order(results), ROOFLINE):
-        t_slow = select.t_epoch(results, rung, *size, *slow)
-        t_fast = select.t_epoch(results, rung, *size, *fast)
-        if t_slow and t_fast:
-            out.append((rung, t_slow / t_fast))
+    for rung in order:
+        a, b = ratios.reads(rung, size, *first), ratios.reads(rung, size, *second)
+        if a is not None and b is not None:
+            out.append({"rung": rung, "first": a, "second": b})
     return out
 
 
-def thread_reading(gains: list[tuple[str, float]], reference: str) -> dict:
-    """What the gains from all threads say against the probe's: whether the reference rung gained less
-    (its elementwise work runs on one core), and which rungs gained more than HELD_BACK above it."""
-    by_rung = dict(gains)
-    probe = by_rung.get(ROOFLINE)
+def _surely_more(a: Stated, b: Stated, margin: float = 0.0) -> bool:
+    """``a``'s whole interval lies above ``b``'s, by more than ``margin`` of it."""
+    return a.ratio.low > (1 + margin) * b.ratio.high
+
+
+def thread_reading(threads: list[dict], reference: str) -> dict:
+    """What one thread against all says, from each rung's reads of X in both (``settings`` with one
+    thread first): whether the reference rung took surely fewer reads of X on one thread than on all
+    (it gained less from the threads than the probe: its elementwise work runs on one core), and
+    which rungs took surely more, by more than HELD_BACK (held back on one core by their arithmetic)."""
     return {
-        "reference_below_probe": probe is not None and reference in by_rung and by_rung[reference] < probe,
-        "held_back": [] if probe is None else [r for r, gain in gains if gain > (1 + HELD_BACK) * probe],
+        "reference_below_probe": any(
+            t["rung"] == reference and _surely_more(t["second"], t["first"]) for t in threads
+        ),
+        "held_back": [t["rung"] for t in threads if _surely_more(t["first"], t["second"], HELD_BACK)],
         "margin": HELD_BACK,
     }
 
 
-def beyond_the_bytes(gains: list[tuple[str, float]]) -> list[str]:
-    """The rungs whose float32 speedup is larger than half the bytes alone would give."""
-    return [r for r, gain in gains if gain > HALF_THE_BYTES]
+def beyond_the_bytes(dtypes: list[dict]) -> list[str]:
+    """The rungs whose epoch took surely fewer reads of X in float32 than in float64 (``settings`` with
+    float64 first): they gained more from half the bytes than the probe's read did."""
+    return [t["rung"] for t in dtypes if _surely_more(t["first"], t["second"])]
 
 
-def compile_costs(results: Results) -> list[dict]:
-    """Each JIT rung's cold compile (float64, best round) and the epochs it takes to repay it."""
+def compile_costs(results: Results, ratios: Ratios) -> list[dict]:
+    """Each JIT rung's cold compile (float64, best round) and the epochs it takes to repay it against
+    the reference at the largest m where it is faster side by side (``compared``: whether the two ran
+    side by side at any m of the sweep)."""
     jit = results.jit[results.jit["dtype"] == "float64"]
     out = []
     for rung in [r for r in select.rung_order(results) if r in set(jit["rung"])]:
         seconds = float(jit[jit["rung"] == rung]["min_s"].iat[0])
-        epochs = select.break_even_epochs(results, rung, seconds).dropna()
+        every = select.break_even_epochs(results, ratios, rung, seconds)
+        epochs = every.dropna()
         last = (float(epochs.iat[-1]), int(epochs.index[-1])) if not epochs.empty else (None, None)
-        out.append({"rung": rung, "seconds": seconds, "epochs": last[0], "m": last[1]})
+        out.append(
+            {"rung": rung, "seconds": seconds, "epochs": last[0], "m": last[1], "compared": not every.empty}
+        )
     return out
 
 
@@ -254,10 +267,11 @@ def memory_size(results: Results) -> tuple[int, int] | None:
     return None if mem.empty else (int(mem["m"].iat[0]), int(mem["n"].iat[0]))
 
 
-def ns_per_multiply_add(results: Results) -> tuple[list[tuple[str, float, tuple[int, int]]], float | None]:
-    """Each one-process rung's nanoseconds per multiply-add (an epoch does 2 m n of them: X @ w, then
-    X.T @ error) at the largest m of the m sweep it ran, and the floor that the probe's read of X
-    sets there: one read of X per epoch and no arithmetic at all."""
+def ns_per_multiply_add(results: Results) -> tuple[list, float | None, tuple[int, int] | None]:
+    """Each one-process rung's (name, nanoseconds per multiply-add, size) at the largest m of the m
+    sweep it ran (an epoch does 2 m n of them: X @ w, then X.T @ error), and the floor that the
+    probe's read of X sets at the sweep's largest size, with that size: one read of X per epoch and no
+    arithmetic at all. Times only (best rounds)."""
     sweep = select.m_sweep(results)
     aside = set(results.ladder.peers) | set(results.ladder.distributed)
     out = []
@@ -269,6 +283,7 @@ def ns_per_multiply_add(results: Results) -> tuple[list[tuple[str, float, tuple[
             out.append((rung, float(row["time_per_epoch_s"]) / (2 * m * n) * 1e9, (m, n)))
     probe = sweep[sweep["rung"] == ROOFLINE]
     if probe.empty:
-        return out, None
+        return out, None, None
     row = probe.loc[probe["m"].idxmax()]
-    return out, float(row["time_per_epoch_s"]) / (2 * int(row["m"]) * int(row["n"])) * 1e9
+    m, n = int(row["m"]), int(row["n"])
+    return out, float(row["time_per_epoch_s"]) / (2 * m * n) * 1e9, (m, n)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from bench.report.facts.compare import Comparison, Timing, compare
+from bench.report.facts.ratios import Ratios, Stated
 from bench.results.load import Results
 from bench.results.schema import ROOFLINE
 
@@ -51,40 +52,11 @@ def at(results: Results, rung: str, m, n, dtype: str = "float64", threads: str =
 def t_epoch(results: Results, rung: str, m, n, dtype="float64", threads="all", column="time_per_epoch_s"):
     """Seconds per epoch of one benchmark: its best round (or ``column``), None if it did not run.
 
-    The best round comes as a :class:`Timing`, which carries the benchmark's rounds per epoch
-    (or, in files that kept none, its middle half) for the intervals of the lesson's words.
+    A time only: no ratio is formed from two of these (two benchmarks timed apart); every ratio the
+    lesson states comes from the side-by-side rounds (``facts/ratios.py``).
     """
     row = at(results, rung, m, n, dtype, threads)
-    if row is None:
-        return None
-    if column != "time_per_epoch_s":
-        return float(row[column])
-    epochs = max(int(row["epochs"]), 1)
-    rounds = results.rounds.get(row["benchmark"]) if "benchmark" in row else None
-    return Timing(
-        float(row[column]),
-        rounds=tuple(r / epochs for r in rounds) if rounds else (),
-        middle=(float(row["q1_s"]) / epochs, float(row["median_s"]) / epochs, float(row["q3_s"]) / epochs),
-    )
-
-
-def paired_share(results: Results, rung: str, size, dtype: str = "float64", threads: str = "all"):
-    """The rung's share of the probe measured side by side at ``size``: the median over the pairs of
-    the probe's read over the rung's epoch, or None where it was not measured."""
-    if size is None:
-        return None
-    p = results.paired
-    hit = p[
-        (p["rung"] == rung)
-        & (p["m"] == size[0])
-        & (p["n"] == size[1])
-        & (p["dtype"] == dtype)
-        & (p["threads_setting"] == threads)
-    ]
-    if hit.empty:
-        return None
-    row = hit.iloc[0]
-    return float(row["share_median"])
+    return None if row is None else float(row[column])
 
 
 def _largest(sweep: pd.DataFrame, rung: str) -> tuple[int, int] | None:
@@ -136,65 +108,59 @@ def axis_size(results: Results, dtype: str = "float32", threads: str = "all") ->
     return int(best["m"]), int(best["n"])
 
 
-def against_reference(
-    results: Results, rung: str, column: str = "time_per_epoch_s"
-) -> tuple[pd.Series, pd.Series]:
-    """(reference's, rung's) seconds per epoch (best round, or ``column``) over the m sweep's sizes
-    where both ran, by m."""
-    sweep = m_sweep(results).set_index("m")
-    base = sweep[sweep["rung"] == results.ladder.reference][column]
-    mine = sweep[sweep["rung"] == rung][column]
-    common = base.index.intersection(mine.index).sort_values()
-    return base[common], mine[common]
-
-
-def break_even_epochs(results: Results, rung: str, compile_s: float) -> pd.Series:
-    """Epochs after which compiling ``rung`` has paid for itself against the reference, at each m."""
-    base, mine = against_reference(results, rung)
-    saving = base - mine
-    return (compile_s / saving).where(saving > 0)
-
-
-def _against_reference(results: Results, rung: str) -> list[tuple[int, str, Comparison]]:
-    """(m, verdict, rung's epoch against the reference's) over the m sweep's sizes where both ran. The
-    verdict ("faster", "level" or "slower") is by the interval of their ratio (95% where the run kept
-    rounds, else the span of their middle halves); level where it includes 1, or where there is none."""
+def sweep_sizes(results: Results) -> list[tuple[int, int]]:
+    """The sizes of the m sweep (float64, all threads), smallest first."""
     sweep = m_sweep(results)
-    n = results.profile.get("n_fixed", int(sweep["n"].iat[0]) if len(sweep) else 0)
+    return sorted({(int(m), int(n)) for m, n in zip(sweep["m"], sweep["n"], strict=True)})
+
+
+def against_reference(results: Results, ratios: Ratios, rung: str) -> list[tuple[int, Stated]]:
+    """(m, rung's epoch against the reference's in the same rounds) over the m sweep's sizes where the
+    two ran side by side."""
     reference = results.ladder.reference
     out = []
-    for m in against_reference(results, rung)[0].index:
-        c = compare(t_epoch(results, rung, m, n), t_epoch(results, reference, m, n))
-        out.append((int(m), c.interval.verdict() if c is not None and c.interval is not None else "level", c))
+    for m, n in sweep_sizes(results):
+        stated = ratios(rung, reference, (m, n))
+        if stated is not None:
+            out.append((m, stated))
     return out
 
 
-def crossovers(results: Results) -> list[tuple[str, list[int], list[int], list[int]]]:
-    """For each rung, the sizes of the m sweep where it is faster than the reference, level with it,
-    and slower (by :func:`_against_reference`)."""
+def crossovers(results: Results, ratios: Ratios) -> list[tuple[str, list[tuple[int, Stated]]]]:
+    """For each rung but the reference, its side-by-side ratio with the reference at each m of the sweep."""
     rows = []
     reference = results.ladder.reference
     for rung in (r for r in rung_order(results) if r != reference):
-        verdicts = _against_reference(results, rung)
-        if verdicts:
-            rows.append(
-                (rung, *([m for m, v, _ in verdicts if v == word] for word in ("faster", "level", "slower")))
-            )
+        found = against_reference(results, ratios, rung)
+        if found:
+            rows.append((rung, found))
     return rows
 
 
-def slower_points(results: Results, rung: str) -> list[tuple[int, Comparison]]:
-    """(m, rung's epoch against the reference's) at the sizes of the m sweep where ``rung`` is slower
-    than the reference by the interval of all their rounds."""
-    return [(m, c) for m, v, c in _against_reference(results, rung) if v == "slower"]
+def slower_points(results: Results, ratios: Ratios, rung: str) -> list[tuple[int, Stated]]:
+    """(m, rung against the reference) at the sizes of the m sweep past the smallest where ``rung`` is
+    slower than the reference by the interval of their side-by-side ratio."""
+    small = small_size(results)
+    return [
+        (m, s)
+        for m, s in against_reference(results, ratios, rung)
+        if s.verdict == "slower" and (m, s.point[1]) != small
+    ]
 
 
-def fastest(results: Results, m: int, n: int, dtype="float64", threads="all", exclude=()) -> str | None:
-    """The rung with the shortest epoch at a point, leaving out the probe and ``exclude``."""
-    d = results.kind("descent")
-    here = d[(d["m"] == m) & (d["n"] == n) & (d["dtype"] == dtype) & (d["threads_setting"] == threads)]
-    here = here[~here["rung"].isin(exclude)]
-    return None if here.empty else str(here.loc[here["time_per_epoch_s"].idxmin(), "rung"])
+def break_even_epochs(results: Results, ratios: Ratios, rung: str, compile_s: float) -> pd.Series:
+    """Epochs after which compiling ``rung`` has paid for itself against the reference, by m: its
+    compile time over what it saves per epoch, the median of the reference's epoch less its own in
+    the same side-by-side rounds; NaN where it is not faster there by their ratio's interval."""
+    out = {}
+    for m, stated in against_reference(results, ratios, rung):
+        saving = float("nan")
+        if stated.verdict == "faster":
+            race = ratios.race(stated.point)
+            mine = np.array(race["times_s"][rung])
+            saving = float(np.median(np.array(race["times_s"][results.ladder.reference]) - mine))
+        out[m] = compile_s / saving if saving > 0 else float("nan")
+    return pd.Series(out, dtype=float)
 
 
 def last_level_cache(machine: dict) -> int:

@@ -1,10 +1,10 @@
-"""The distributed rung's tables: its epochs against the one-process rung's, and against block sizes."""
+"""The distributed rung's tables: its epochs beside the one-process rung's, and along block sizes (best
+rounds of benchmarks timed apart: times only, no ratio)."""
 
 from __future__ import annotations
 
 from bench.report.facts.beyond import Beyond
-from bench.report.facts.compare import ratio
-from bench.report.fmt import fmt_bytes, fmt_size, fmt_time, fmt_x, table
+from bench.report.fmt import fmt_bytes, fmt_size, fmt_time, table
 
 
 def sweep_table(facts: Beyond) -> str:
@@ -15,9 +15,7 @@ def sweep_table(facts: Beyond) -> str:
             p["tasks"],
             fmt_time(p["epoch"]),
             fmt_time(p["one_process"]) if p["one_process"] else "not measured",
-            fmt_x(ratio(p["epoch"], p["one_process"])) if p["one_process"] else "",
             fmt_time(p["empty"]),
-            f"{p['empty'] / p['epoch']:.0%}",
         ]
         for p in facts.sweep
     ]
@@ -27,9 +25,7 @@ def sweep_table(facts: Beyond) -> str:
         "tasks per epoch",
         f"`{facts.rung}` epoch",
         f"`{facts.one_process}` epoch",
-        f"`{facts.rung}` ÷ `{facts.one_process}`",
         "empty epoch (scheduling only)",
-        "its share of the epoch",
     ]
     return table(rows, headers) if rows else ""
 

@@ -1,9 +1,9 @@
-"""The machines page's tables: what each run was, and each rung's share of its machine's roofline."""
+"""The machines page's tables: what each run was, and each rung's epoch in reads of its machine's X."""
 
 from __future__ import annotations
 
 from bench.report.facts.machines import Machine, rungs
-from bench.report.fmt import fmt_bytes, fmt_pct, fmt_size, table
+from bench.report.fmt import fmt_bytes, fmt_size, numbers, table
 
 
 def overview(machines: list[Machine]) -> str:
@@ -19,15 +19,12 @@ def overview(machines: list[Machine]) -> str:
     return table(rows, ["", *[m.label for m in machines]])
 
 
-def shares(machines: list[Machine]) -> str:
-    """Each rung's share of the roofline side by side (the middle half of its pairs), per machine."""
+def reads(machines: list[Machine]) -> str:
+    """Each rung's epoch in reads of its machine's X, side by side with the probe (95% interval), per
+    machine."""
     rows = []
     for rung in rungs(machines):
-        cells = []
-        for m in machines:
-            share = m.shares.get(rung)
-            low, high = m.spreads.get(rung, (None, None))
-            cells.append("—" if share is None else f"{fmt_pct(share)} ({fmt_pct(low)}–{fmt_pct(high)})")
+        cells = [numbers(m.reads[rung]) if rung in m.reads else "—" for m in machines]
         if any(cell != "—" for cell in cells):
             rows.append([f"`{rung}`", *cells])
     return table(rows, ["rung", *[m.label for m in machines]])

@@ -1,12 +1,16 @@
-"""The planned rung's tables as Markdown: its tuning races and its plan at every point."""
+"""The planned rung's tables as Markdown: its tuning races, its plan at every point, and its races against
+the ladder (each comparison the facts' registry's side-by-side ratio)."""
 
 from __future__ import annotations
 
 from bench.report.facts import Facts
-from bench.report.fmt import fmt_pct, fmt_size, fmt_time, point_label, setting, table
+from bench.report.fmt import fmt_pct, fmt_size, fmt_time, point_label, setting, table, versus
 
 
 def tuning(facts: Facts) -> str:
+    """The tuning races: the choice on the tuning data, and every candidate's best epoch on the
+    benchmark's own data (times only: the candidates were timed interleaved, but only their best
+    rounds were kept, and no ratio is formed from best rounds)."""
     rows = []
     for e in facts.tuning:
         land, fastest, slowest = e["landscape_best_s"], e["fastest"], e["slowest"]
@@ -16,16 +20,16 @@ def tuning(facts: Facts) -> str:
                 f"`{e['tuning_choice']}` ({e['tuning_rounds']} rounds, {e['tuning_measuring_s']:.1f} s)"
                 + _against_rule_of_thumb(e),
                 f"`{fastest}` {fmt_time(land[fastest])}",
-                f"`{e['plan']}` {fmt_pct(land[fastest] / land[e['plan']])}",
-                f"`{slowest}` {fmt_pct(land[fastest] / land[slowest])}",
+                f"`{e['plan']}` {fmt_time(land[e['plan']])}",
+                f"`{slowest}` {fmt_time(land[slowest])}",
             ]
         )
     headers = [
         "size, setting",
         "chosen on the tuning data (timing)",
-        "fastest here",
+        "shortest best epoch here",
         "the plan here",
-        "slowest here",
+        "longest best epoch here",
     ]
     return table(rows, headers) if rows else ""
 
@@ -56,32 +60,23 @@ def settings(facts: Facts) -> str:
     return table(rows, ["setting", "value"]) if rows else ""
 
 
-def _side_by_side(point: dict) -> str:
-    """The planned rung's paired share of the probe against the best other one-process rung's ("" if
-    unmeasured)."""
-    side = point["side_by_side"]
-    if side is None:
-        return ""
-    share, other = side["share"], side["other_share"]
-    return f"{fmt_pct(share)} against `{side['rung']}` {fmt_pct(other)}: {fmt_pct(share / other)}"
-
-
-def _hardest_in_race(point: dict) -> str:
-    race = point["race"]
+def _against_hardest(race: dict | None) -> str:
+    """The planned rung against the rung hardest to beat in the same rounds ("" where no race ran)."""
     if race is None:
         return ""
-    return f"`{race['rival']}` {_ratio(race['ratio'])}, {race['rounds']} rounds"
+    return f"{versus(race['stated'])} `{race['rival']}`"
 
 
-def _ratio(ratio) -> str:
-    """A ratio as a percentage with its 95% interval (the median alone where no rounds were kept)."""
-    if not ratio.rounds:
-        return fmt_pct(ratio.estimate)
-    return f"{fmt_pct(ratio.estimate)} ({fmt_pct(ratio.low)}–{fmt_pct(ratio.high)})"
+#: How a race ended against the hardest rival, by the interval of their ratio (``planner.outcome``).
+OUTCOMES = {
+    "kept within": "kept within {margin}",
+    "behind": "**behind by more than {margin}**",
+    "undecided": "not told apart from the {margin} margin",
+}
 
 
 def plans(facts: Facts) -> str:
-    """Every point of the planned rung: its plan, its time, and the fastest other rung there."""
+    """Every point of the planned rung: its plan, its time (best round), and its race there."""
     rows = []
     for r in facts.planned_points:
         rows.append(
@@ -92,10 +87,7 @@ def plans(facts: Facts) -> str:
                 r["data"] or "?",
                 f"`{r['plan']}`" if r["plan"] else "?",
                 fmt_time(r["epoch_s"]),
-                f"`{r['other']}` {fmt_time(r['other_s'])}",
-                fmt_pct(r["other_s"] / r["epoch_s"]),
-                _side_by_side(r),
-                _hardest_in_race(r),
+                _against_hardest(r["race"]),
             ]
         )
     planned = facts.ladder.planned
@@ -105,33 +97,38 @@ def plans(facts: Facts) -> str:
         "threads",
         "X (data class)",
         "plan",
-        planned,
-        "fastest other rung",
-        "share",
-        "side by side: share of the probe",
-        "same rounds: hardest other rung",
+        f"`{planned}` (best round)",
+        "same rounds: against the hardest other rung",
     ]
     return table(rows, headers) if rows else ""
 
 
 def races(facts: Facts) -> str:
     """Every race of the planned rung against the ladder: each rung's median epoch in the same rounds,
-    the candidate the planned rung ran, and where it lost to another rung, by how much."""
+    the candidate the planned rung ran, the planned rung against the rung hardest to beat, and how
+    that ended against the margin."""
     names = [r for r in facts.ladder.order if any(r in e["medians"] for e in facts.races)]
+    margin = fmt_pct(facts.planning["keeping_up"]["margin"])
     rows = []
     for e in facts.races:
-        ratio = e["ratio"]
         rows.append(
             [
                 point_label(*e["where"]),
                 e["rounds"],
                 *[fmt_time(e["medians"][name]) if name in e["medians"] else "" for name in names],
                 f"`{e['plan']}`" if e["plan"] else "?",
-                f"`{e['rival']}` {_ratio(ratio)}",
-                f"**lost: {fmt_pct(1 - ratio.estimate)} slower**" if e["lost"] else "kept up",
+                _against_hardest(e),
+                OUTCOMES[e["outcome"]].format(margin=margin),
             ]
         )
-    headers = ["point", "rounds", *[f"`{name}`" for name in names], "plan", "hardest other rung", ""]
+    headers = [
+        "point",
+        "rounds",
+        *[f"`{name}`" for name in names],
+        "plan",
+        "against the hardest other rung",
+        "",
+    ]
     return table(rows, headers) if rows else ""
 
 

@@ -1,21 +1,22 @@
-"""The ladder's tables as Markdown: the rungs at a glance, shares of the roofline, memory, counts."""
+"""The ladder's tables as Markdown: the rungs at a glance, their side-by-side ratios, memory, counts."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from bench.report.facts import Facts
-from bench.report.facts.compare import ratio
 from bench.report.facts.rungs import RungFacts
-from bench.report.fmt import fmt_bytes, fmt_pct, fmt_size, fmt_time, fmt_x, point_label, table
+from bench.report.fmt import fmt_bytes, fmt_size, fmt_time, numbers, point_label, said, table
 
 
 def ladder(facts: Facts) -> str:
+    """The whole ladder: each rung's time per epoch at two sizes (best rounds), and its epoch against the
+    baseline rung's in the same side-by-side rounds."""
     psize, bsize = facts.sizes.python, facts.sizes.big
     baseline, facts_by_rung = facts.ladder.baseline, facts.rungs
     headers = ["rung", "what it is"]
     if psize:
-        headers += [f"time/epoch at {fmt_size(psize)}", f"speedup over {baseline}"]
+        headers += [f"time/epoch at {fmt_size(psize)}", f"against `{baseline}` there, side by side"]
     if bsize:
         headers += [f"time/epoch at {fmt_size(bsize)}"]
     rows = []
@@ -23,7 +24,8 @@ def ladder(facts: Facts) -> str:
         row = [f"`{rung.name}`", rung.summary]
         if psize:
             t = rung.t_python
-            row += [fmt_time(t) if t else "not measured", fmt_x(ratio(facts_by_rung[baseline].t_python, t))]
+            against = "" if rung.name == baseline else said(rung.vs[baseline]["t_python"])
+            row += [fmt_time(t) if t else "not measured", against.replace("n/a", "not side by side")]
         if bsize:
             row += [fmt_time(rung.t_big) if rung.t_big else "skipped (over the time budget)"]
         rows.append(row)
@@ -31,42 +33,33 @@ def ladder(facts: Facts) -> str:
 
 
 def crossovers(facts: Facts) -> str:
-    """Where each rung is faster, level and slower than the reference."""
-
-    def ms(sizes: list[int]) -> str:
-        return ", ".join(f"{m:,}" for m in sizes) or "none"
-
-    rows = [[f"`{rung}`", ms(wins), ms(level), ms(loses)] for rung, wins, level, loses in facts.crossovers]
-    headers = ["rung", f"faster than `{facts.ladder.reference}` at m =", "level at m =", "slower at m ="]
+    """Each rung against the reference along the m sweep, in the same side-by-side rounds."""
+    sizes = sorted({m for _, found in facts.crossovers for m, _ in found})
+    rows = []
+    for rung, found in facts.crossovers:
+        by_m = dict(found)
+        rows.append([f"`{rung}`", *[said(by_m[m]) if m in by_m else "" for m in sizes]])
+    headers = [f"against `{facts.ladder.reference}`", *[f"m = {m:,}" for m in sizes]]
     return table(rows, headers) if rows else ""
 
 
-PAIRED_SETTINGS = [("float64", "all"), ("float32", "all"), ("float64", "one")]
-
-
-def paired(facts: Facts) -> str:
-    """Shares of the probe measured side by side: median of the pairs (middle half in brackets)."""
-    p = facts.paired
-    if p.empty:
-        return ""
-    sizes = sorted({(int(r.m), int(r.n)) for r in p.itertuples()}, key=lambda mn: (mn[0] * mn[1], mn[1]))
-    names = [r for r in facts.order if r in set(p["rung"])]
+def side_by_side(facts: Facts) -> str:
+    """Every rung's epoch in reads of X at every point of the side-by-side rounds (its epoch over the
+    probe's read in the same rounds, the 95% interval in brackets)."""
+    ratios = facts.ratios
+    names = [r for r in facts.order if any(ratios.ran(r, p) for p in ratios.points())]
     rows = []
-    for (m, n), (dtype, threads) in ((size, s) for size in sizes for s in PAIRED_SETTINGS):
-        here = p[(p["m"] == m) & (p["n"] == n) & (p["dtype"] == dtype) & (p["threads_setting"] == threads)]
-        if here.empty:
-            continue
-        cells = []
-        for rung in names:
-            hit = here[here["rung"] == rung]
-            row = None if hit.empty else hit.iloc[0]
-            cells.append(
-                ""
-                if row is None
-                else f"{fmt_pct(row.share_median)} ({fmt_pct(row.share_q25)}–{fmt_pct(row.share_q75)})"
-            )
-        rows.append([point_label(m, n, dtype, threads), *cells])
-    return table(rows, ["size, dtype, threads", *[f"`{r}`" for r in names]])
+    for point in ratios.points():
+        cells = [ratios.reads(rung, point[:2], *point[2:]) for rung in names]
+        if any(cells):
+            rows.append([point_label(*point), *["" if c is None else numbers(c) for c in cells]])
+    return table(rows, ["size, dtype, threads", *[f"`{r}`" for r in names]]) if rows else ""
+
+
+def settings(rows: list[dict], first: str, second: str) -> str:
+    """Each rung's epoch in reads of X in two settings (``facts.rungs.settings``), one column each."""
+    cells = [[f"`{r['rung']}`", numbers(r["first"]), numbers(r["second"])] for r in rows]
+    return table(cells, ["rung", f"{first}: epoch in reads of X", f"{second}: epoch in reads of X"])
 
 
 def instruction_counts(facts: Facts) -> str:

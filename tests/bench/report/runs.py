@@ -10,8 +10,6 @@ from pathlib import Path
 
 from bench.report import pages
 from bench.report.cli import main
-from bench.report.facts import select
-from bench.results.load import load
 from impls import IMPLEMENTATIONS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -44,25 +42,22 @@ def table_rows(markdown: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines]
 
 
-def race_records(results_file: Path) -> list[dict]:
-    """The head-to-head records of the results file (there must be some)."""
-    raw = json.loads(results_file.read_text())
-    races = [b["extra_info"] for b in raw["benchmarks"] if b["extra_info"]["kind"] == "head_to_head"]
-    assert races
-    return races
-
-
 def ranked(raw: dict, factor: float) -> dict:
     """The run with every rung's time set by its ladder position: each rung ``factor`` times the one
-    below; its side-by-side shares of the probe follow."""
+    below, in its descent benchmarks and in every round of the side-by-side ones, where the probe
+    reads X in half the time of the fastest rung."""
     out = copy.deepcopy(raw)
     order = list(IMPLEMENTATIONS)
     for bench in out["benchmarks"]:
         info = bench["extra_info"]
-        if info["kind"] == "paired":  # the fastest rung at 90% of the probe, each other a factor away
-            best = len(order) - 1 if factor < 1 else 0
-            share = 0.9 * factor ** -(order.index(info["rung"]) - best)
-            info.update(share_median=share, share_q25=share * 0.99, share_q75=share * 1.01)
+        if info["kind"] == "head_to_head":
+            scale = info["m"] * info["n"] * 1e-8
+            rounds = len(info["probe_s"])
+            drift = [1 + 0.01 * (k % 7) for k in range(rounds)]  # the machine's, shared by a round
+            steps = {name: factor ** order.index(name) for name in info["times_s"]}
+            for name, step in steps.items():
+                info["times_s"][name] = [scale * step * d for d in drift]
+            info["probe_s"] = [0.5 * scale * min(steps.values()) * d for d in drift]
         if info["kind"] not in ("descent", "roofline"):
             continue
         rank = len(order) + 1 if info["kind"] == "roofline" else order.index(info["rung"])
@@ -76,45 +71,44 @@ def ranked(raw: dict, factor: float) -> dict:
     return out
 
 
-def inplace_against_vectorized(raw: dict, factor: float, spread: float) -> dict:
-    """The run with numpy_inplace's rounds at the lesson's largest size ``factor`` times
-    numpy_vectorized's, each round ``spread`` apart."""
-    out = copy.deepcopy(raw)
-    m, n = select.big_size(load(FIXTURE))
-    for bench in out["benchmarks"]:
-        info = bench["extra_info"]
-        here = (info["kind"], info["m"], info["n"], info["dtype"], info.get("threads_setting", "all"))
-        if here != ("descent", m, n, "float64", "all") or info["rung"] not in (
-            "numpy_inplace",
-            "numpy_vectorized",
-        ):
-            continue
-        scale = info["epochs"] * 1e-3 * (factor if info["rung"] == "numpy_inplace" else 1.0)
-        rounds = [scale * (1 + spread * i) for i in range(12)]
-        bench["stats"].update(min=rounds[0], q1=rounds[3], median=rounds[6], q3=rounds[9], data=rounds)
-    return out
-
-
-def paired_probes(raw: dict, after: float) -> dict:
-    """The run with every side-by-side benchmark's probe ``after`` times as long right after an
-    epoch as before one, 20 pairs, under a drift of 1% a round."""
-    out = copy.deepcopy(raw)
-    for bench in out["benchmarks"]:
-        info = bench["extra_info"]
-        if info["kind"] == "paired":
-            drift = [1e-3 * 1.01**k for k in range(20)]
-            info["pairs_s"] = [[t * (after if k % 2 else 1.0), 2e-3] for k, t in enumerate(drift)]
-    return out
-
-
-def committed_pairs(raw: dict, size: tuple[int, int]) -> dict[str, dict]:
-    """The committed run's side-by-side benchmarks at ``size``, float64, all threads, by rung."""
-    return {
-        b["extra_info"]["rung"]: b["extra_info"]
+def race_at(raw: dict, size: tuple[int, int], dtype: str = "float64", threads: str = "all") -> dict:
+    """The side-by-side record of ``raw`` at a point (its ``extra_info``, to edit in place)."""
+    return next(
+        b["extra_info"]
         for b in raw["benchmarks"]
-        if b["extra_info"]["kind"] == "paired" and (b["extra_info"]["m"], b["extra_info"]["n"]) == size
-        if b["extra_info"]["dtype"] == "float64" and b["extra_info"]["threads_setting"] == "all"
-    }
+        if b["extra_info"]["kind"] == "head_to_head"
+        and (b["extra_info"]["m"], b["extra_info"]["n"]) == tuple(size)
+        and (b["extra_info"]["dtype"], b["extra_info"].get("threads_setting", "all")) == (dtype, threads)
+    )
+
+
+def set_rounds(race: dict, name: str, seconds) -> None:
+    """Set a rung's (or, for ``roofline``, the probe's) seconds per round in a side-by-side record,
+    ``seconds(k)`` for round k of all its processes' rounds in order."""
+    values = [float(seconds(k)) for k in range(len(race["probe_s"]))]
+    if name == "roofline":
+        race["probe_s"] = values
+    else:
+        race["times_s"][name] = values
+
+
+def reshape_race(race: dict, per_process: list[int]) -> None:
+    """Give a side-by-side record ``per_process`` rounds in each of its processes (every rung's and
+    the probe's rounds repeated in turn to fill them)."""
+    total = sum(per_process)
+    race["process_rounds"] = list(per_process)
+    race["race_rounds"] = total
+    race["probe_s"] = [race["probe_s"][k % len(race["probe_s"])] for k in range(total)]
+    for name, values in race["times_s"].items():
+        race["times_s"][name] = [values[k % len(values)] for k in range(total)]
+
+
+def race_records(results_file: Path) -> list[dict]:
+    """The head-to-head records of the results file (there must be some)."""
+    raw = json.loads(results_file.read_text())
+    races = [b["extra_info"] for b in raw["benchmarks"] if b["extra_info"]["kind"] == "head_to_head"]
+    assert races
+    return races
 
 
 def prose_words(markdown: str) -> int:
