@@ -56,7 +56,7 @@ PROFILES = {
         jit_dtypes=("float64",),
         tuning_landscape_s=0.01,
         head_to_head_s=0.01,
-        head_to_head_rounds=2,
+        head_to_head_rounds=6,  # 3 a process: the 6 rounds an interval needs, for the tests
         side_processes=2,
         dask_blocks_per_thread=(1, 4),
     ),

@@ -16,6 +16,7 @@ import ladderstats as stats
 from bench import compare
 from bench.results import comparison
 from bench.results.load import load
+from bench.results.schema import benchmark_name
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "data" / "results.json"
@@ -51,7 +52,9 @@ def _bench(raw: dict, name: str) -> dict:
 
 
 def _row(out: str, name: str) -> str:
-    return next(line for line in out.splitlines() if line.startswith(name + " "))
+    """The line of one benchmark (named as a results file names it, or as compare prints it)."""
+    shown = benchmark_name(name)
+    return next(line for line in out.splitlines() if line.startswith(shown + " "))
 
 
 def test_the_fixture_keeps_rounds_to_compare():
@@ -78,8 +81,8 @@ def test_one_benchmark_half_again_as_slow_fails_the_gate_and_is_named(tmp_path, 
     new = _write(tmp_path, "new.json", raw)
     assert compare.main([str(FIXTURE), str(new), "--fail-slower", "5"]) == 1
     out = capsys.readouterr().out
-    assert f"SLOWER: {name}: +50.0%" in out
-    row = next(line for line in out.splitlines() if line.startswith(name + " "))
+    assert f"SLOWER: {benchmark_name(name)}: +50.0%" in out
+    row = _row(out, name)
     assert " ~ " not in row and "+50.0%" in row
     # Without the gate, the same comparison is only a report.
     assert compare.main([str(FIXTURE), str(new)]) == 0
@@ -100,7 +103,11 @@ def test_benchmarks_in_one_file_only_are_listed_and_another_machine_is_said(tmp_
     new = _write(tmp_path, "new.json", raw)
     assert compare.main([str(FIXTURE), str(new)]) == 0
     out = capsys.readouterr().out
-    assert f"only in base: {gone}" in out and "different machines" in out and "Another CPU" in out
+    assert (
+        f"only in base: {benchmark_name(gone)}" in out
+        and "different machines" in out
+        and "Another CPU" in out
+    )
 
 
 @pytest.mark.parametrize(
@@ -155,7 +162,7 @@ def test_several_runs_a_side_compare_their_medians_and_catch_a_real_change(tmp_p
     base, new = _runs(tmp_path, "base", 4), _runs(tmp_path, "new", 4, slower=name)
     assert compare.main(["--base", *base, "--new", *new, "--fail-slower", "5"]) == 1
     out = capsys.readouterr().out
-    assert f"SLOWER: {name}: +50.0%" in out and "1 benchmark(s) slower by more than 5%" in out
+    assert f"SLOWER: {benchmark_name(name)}: +50.0%" in out and "1 benchmark(s) slower by more than 5%" in out
     assert "4 run(s) against 4, each run's median one sample" in out
     assert compare.main(["--base", *base, "--new", *_runs(tmp_path, "same", 4), "--fail-slower", "5"]) == 0
 
@@ -299,7 +306,11 @@ def test_the_header_names_the_test_and_several_runs_show_their_p(tmp_path, capsy
     out = capsys.readouterr().out
     assert "test: Mann-Whitney U of the runs' medians" in out
     assert "p=0.0286, n=4+4)" in _row(out, name)  # 4 against 4, all apart: 2 / C(8, 4)
-    level = next(line for line in out.splitlines() if line.startswith("bench/") and not line.startswith(name))
+    level = next(
+        line
+        for line in out.splitlines()
+        if line.startswith("bench/") and not line.startswith(benchmark_name(name))
+    )
     assert " ~ " in level and "p=" in level
 
 

@@ -152,7 +152,7 @@ def test_every_race_against_the_ladder_is_tabled_with_how_it_ended(results_file,
         row = next(r for r in rows if r[:2] == [label, str(sum(info["process_rounds"]))])
         assert f"`{info['plan']}`" in row
         longer = (r.estimate, r.low, r.high) if r.estimate >= 1 else (1 / r.estimate, 1 / r.high, 1 / r.low)
-        numbers = "{:.2f}× ({:.2f}–{:.2f})".format(*longer)
+        numbers = "{}× ({}–{})".format(*(f"{v:.1f}" if v >= 10 else f"{v:.2f}" for v in longer))
         word = "level" if r.low <= 1 <= r.high else "slower" if r.high < 1 else "faster"  # the planned rung's
         said = f"level ({numbers.replace('× (', '×, ')} with" if word == "level" else f"{numbers} {word} than"
         assert row[-2] == f"{said} `{hardest}`", row[-2]
