@@ -54,8 +54,8 @@ class Results:
     path: Path
     ladder: Ladder  # the rungs the run timed, their roles and code
     tuning: list[dict] = field(default_factory=list)  # the planned rung's tuning records, whole
-    head_to_head: list[dict] = field(default_factory=list)  # the planned rung raced against the ladder, whole
-    pairs: list[dict] = field(default_factory=list)  # the side-by-side benchmarks, whole (pair by pair)
+    # the rungs and the probe side by side at each point, whole: every ratio comes from these
+    head_to_head: list[dict] = field(default_factory=list)
     curves: list[dict] = field(default_factory=list)  # the cost at every epoch and L-BFGS iteration, whole
     plans: list[dict] = field(default_factory=list)  # the planner's wisdom at the end of the run
     gaps: list[str] = field(default_factory=list)  # what the lesson could not say, and why
@@ -88,10 +88,6 @@ class Results:
     @property
     def jit(self) -> pd.DataFrame:
         return self.kind("jit")
-
-    @property
-    def paired(self) -> pd.DataFrame:
-        return self.kind("paired")
 
     @property
     def optimum(self) -> pd.DataFrame:
@@ -206,7 +202,6 @@ def _load(path: Path, allow_partial: bool) -> Results:
         ladder=ladder,
         tuning=[row for row in rows if row["kind"] == "tuning"],
         head_to_head=[row for row in rows if row["kind"] == "head_to_head"],
-        pairs=[row for row in rows if row["kind"] == "paired"],
         curves=[row for row in rows if row["kind"] == "curve"],
         plans=_plans(raw.get("wisdom"), path),
         rounds={row["benchmark"]: row["rounds_s"] for row in rows if row["rounds_s"]},
