@@ -2,12 +2,13 @@
 
 One line per benchmark present in both results files, as Go's benchstat prints it: the median of
 each side's sample, the change with its 95% interval and, where the test gives one, its p; ``~``
-where no change is called, and why where no verdict can be drawn (too few rounds or runs, no rounds
-kept); ``≠`` where the benchmark's definition changed between the files (another size, epochs,
-threads): a different benchmark, named as such, never a change in speed. The header names the test
-and says when the files come from different machines (CPU vendor, family, model, flags, cores).
-Then the geometric mean of the changes, and the benchmarks found in one file only. The statistics
-live in ``bench/results/comparison.py`` and ``calibration.py``; this module prints them.
+where no change is called, and why where no verdict can be drawn (too few rounds or runs, rounds
+of one process a side, no rounds kept); ``≠`` where the benchmark's definition changed between the
+files (another size, epochs, threads, plan): a different benchmark, named as such, never a change
+in speed. The header names the test and says when the files come from different machines (CPU
+vendor, family, model, flags, cores). Then the geometric mean of the changes, and the benchmarks
+found in one file only. The statistics live in ``bench/results/comparison.py`` and
+``calibration.py``; this module prints them.
 
 With ``--fail-slower PCT`` it exits 1 when any benchmark is slower by more than PCT percent with
 the whole interval beyond it (and p below 0.05 where there is a p): a gate for a CI. A file that
@@ -15,10 +16,12 @@ cannot be read is one line and exit code 2, as for the report. ``--calibration``
 code on one machine) says how often the first run's intervals of the ratios between compiled rungs
 held the second run's estimates, against the about 83% that honest intervals give.
 
-Rounds of one run share the machine's state of that minute; runs made apart do not. So several
-runs a side (``--base A1.json A2.json ... --new B1.json B2.json ...``, as benchstat's ``-count``)
-compare each run's median with a Mann-Whitney U test, and it takes at least
-``ladderstats.least_runs()`` (4) a side to call anything.
+Rounds of one process share the machine's state of that minute; the next process may not. So one
+file a side calls changes only where the rounds come from several processes a side: every rung's
+epoch at every side-by-side point (three fresh processes in the default profile) is a line of its
+own. To compare whole benchmarks, give several runs a side (``--base A1.json A2.json ... --new
+B1.json B2.json ...``, as benchstat's ``-count``): each run's median is one sample, compared with a
+Mann-Whitney U test, and it takes at least ``ladderstats.least_runs()`` (4) a side to call anything.
 """
 
 from __future__ import annotations
@@ -84,9 +87,9 @@ def _header(base: list[Results], new: list[Results], found: Comparison) -> list[
         )
     else:
         lines.append(
-            f"note: a verdict needs {stats.least_rounds()} kept rounds a side; an interval covers the noise "
-            "between the rounds of one run, not between runs; two runs of one code can differ beyond it "
-            "(bench/README.md): give several a side"
+            f"note: a verdict needs {stats.least_rounds()} kept rounds a side, from at least 2 processes a "
+            "side (the side-by-side epochs); an interval covers those processes and rounds, not what "
+            "another day brings (bench/README.md): to compare code, give several runs a side"
         )
     return lines
 
@@ -98,7 +101,8 @@ def _footer(found: Comparison) -> list[str]:
     without = [c for c in comparable if c.ratio is None]
     if without:
         lines.append(
-            f"{len(without)} without a verdict: too few rounds or runs, or no rounds kept (said on each)"
+            f"{len(without)} without a verdict: too few rounds or runs, one process a side, or no rounds "
+            "kept (said on each)"
         )
     changed = len(found.changes) - len(comparable)
     if changed:

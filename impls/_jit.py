@@ -26,6 +26,7 @@ from contextlib import contextmanager
 import numba
 from numba.core.dispatcher import Dispatcher
 
+from impls import _tbb
 from impls._numba_cache import disk_cache
 
 
@@ -83,6 +84,7 @@ def fresh(dispatcher, **bindings):
 #: non-Linux OpenMP, else workqueue (thread-safe here by ``parallel_region``).
 if numba.config.THREADING_LAYER == "default":
     numba.config.THREADING_LAYER = "forksafe"
+_tbb.load(numba.config.THREADING_LAYER)  # the tbb package's library, where Numba would not find it
 
 
 #: Numba's workqueue threading layer is not thread-safe: two threads entering parallel regions at

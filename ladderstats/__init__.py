@@ -122,9 +122,17 @@ def side_by_side(
 
     The rounds of one process share its state of the machine (where its memory landed, the
     neighbours of that minute), so an interval over them describes that process, not the next
-    run. Here, as pyperf spreads values over worker processes, a two-stage bootstrap draws the
-    processes with replacement, then each drawn process's rounds, and takes the median of the
-    ratios drawn; the interval is the percentile one of those medians. One process: ``paired``.
+    run. The interval is the wider of two:
+
+    - a two-stage bootstrap, as pyperf spreads values over worker processes: draw the processes
+      with replacement, then each drawn process's rounds, take the median of the ratios drawn;
+      the percentile interval of those medians;
+    - Student's t over the processes: each process's median ratio is one value (in logs), and
+      the interval reaches t(K − 1) standard errors of their mean either side of the estimate.
+      A bootstrap over three processes cannot reach past the processes it has, which makes its
+      interval too short for the next run; t is the textbook interval from few clusters.
+
+    One process: ``paired``.
     """
     if len(a) != len(b) or not a:
         raise StatsError(f"side-by-side samples need the same processes, got {len(a)} and {len(b)}")
@@ -136,17 +144,81 @@ def side_by_side(
         ratios.append(a_k / b_k)
     if len(ratios) == 1:
         return paired(a[0], b[0], confidence)
-    pooled = np.concatenate(ratios)
-    estimate = float(np.median(pooled))
-    rng = np.random.default_rng(SEED)
-    medians = np.empty(RESAMPLES)
-    for i in range(RESAMPLES):
-        drawn = [ratios[k] for k in rng.integers(len(ratios), size=len(ratios))]
-        medians[i] = np.median(np.concatenate([r[rng.integers(r.size, size=r.size)] for r in drawn]))
+    estimate = float(np.median(np.concatenate(ratios)))
+    low, high = _two_stage(ratios, confidence)
+    t_low, t_high = _across_processes(ratios, estimate, confidence)
+    low, high = min(low, t_low, estimate), max(high, t_high, estimate)
+    return Ratio(estimate, low, high, sum(r.size for r in ratios), True, confidence, len(ratios))
+
+
+def _two_stage(ratios: list[np.ndarray], confidence: float) -> tuple[float, float]:
+    """The percentile interval of the median over a bootstrap of processes, then their rounds."""
+    medians = _two_stage_medians(ratios, np.random.default_rng(SEED))
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(medians, [tail, 100 - tail])
-    low, high = min(float(low), estimate), max(float(high), estimate)
-    return Ratio(estimate, low, high, int(pooled.size), True, confidence, len(ratios))
+    return float(low), float(high)
+
+
+def _two_stage_medians(samples: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """``RESAMPLES`` medians, each of the processes drawn with replacement, then their rounds."""
+    sizes = np.array([r.size for r in samples])
+    table = np.full((len(samples), sizes.max()), np.nan)
+    for k, r in enumerate(samples):
+        table[k, : r.size] = r
+    processes = rng.integers(len(samples), size=(RESAMPLES, len(samples)))
+    drawn_sizes = sizes[processes][..., None]
+    rounds = np.floor(rng.random((*processes.shape, sizes.max())) * drawn_sizes).astype(np.intp)
+    drawn = table[processes[..., None], rounds]
+    drawn[np.arange(sizes.max()) >= drawn_sizes] = np.nan  # a shorter process draws its own count
+    return np.nanmedian(drawn.reshape(RESAMPLES, -1), axis=1)
+
+
+def _t_quantile(confidence: float, freedom: float) -> float:
+    from scipy import stats  # only here: the planner uses this module without SciPy
+
+    return float(stats.t.ppf(1 - (1 - confidence) / 2, freedom))
+
+
+def _across_processes(ratios: list[np.ndarray], estimate: float, confidence: float) -> tuple[float, float]:
+    """Student's t interval from the processes' median ratios (in logs), about the estimate."""
+    logs = np.log([np.median(r) for r in ratios])
+    reach = _t_quantile(confidence, logs.size - 1) * float(np.std(logs, ddof=1)) / math.sqrt(logs.size)
+    return estimate * math.exp(-reach), estimate * math.exp(reach)
+
+
+def between_runs(
+    a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], confidence: float = CONFIDENCE
+) -> Ratio:
+    """The ratio of one thing timed in two runs, each in several processes (``a[p]``: the rounds of
+    run a's process p): median of a's rounds over median of b's, with an interval that covers the
+    processes of both runs.
+
+    The wider of a two-stage bootstrap (each run's processes drawn, then their rounds) and Welch's t
+    over the processes' medians in logs, for the reason :func:`side_by_side` gives. With one process
+    on a side there is no spread of processes to go by: the interval is unbounded.
+    """
+    a = [_sample(x, f"a[{k}]") for k, x in enumerate(a)]
+    b = [_sample(x, f"b[{k}]") for k, x in enumerate(b)]
+    if not (a and b):
+        raise StatsError("each run needs at least one process of rounds")
+    estimate = float(np.median(np.concatenate(a)) / np.median(np.concatenate(b)))
+    rounds, processes = min(sum(x.size for x in a), sum(x.size for x in b)), min(len(a), len(b))
+    if processes < 2:
+        return Ratio(estimate, 0.0, math.inf, rounds, False, confidence, processes)
+    rng = np.random.default_rng(SEED)
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(_two_stage_medians(a, rng) / _two_stage_medians(b, rng), [tail, 100 - tail])
+    logs = [np.log([np.median(x) for x in side]) for side in (a, b)]
+    parts = [float(np.var(x, ddof=1)) / x.size for x in logs]
+    freedom = (
+        sum(parts) ** 2 / sum(p**2 / (x.size - 1) for p, x in zip(parts, logs, strict=True) if p > 0)
+        if sum(parts) > 0
+        else 1.0
+    )
+    reach = _t_quantile(confidence, freedom) * math.sqrt(sum(parts))
+    low = min(float(low), estimate * math.exp(-reach), estimate)
+    high = max(float(high), estimate * math.exp(reach), estimate)
+    return Ratio(estimate, low, high, rounds, False, confidence, processes)
 
 
 def alternating(values: Sequence[float], confidence: float = CONFIDENCE) -> Ratio:

@@ -134,6 +134,30 @@ def test_side_by_side_interval_covers_the_processes_not_only_the_rounds():
     assert stats.side_by_side(a, b) == across  # seeded: a lesson regenerates byte for byte
 
 
+def test_side_by_side_intervals_from_three_processes_hold_the_next_run():
+    """Runs of three processes, each process off by its own few percent (where its X landed), each
+    round by less: one run's interval must hold the next run's estimate about as often as honest
+    intervals do (83% at 95%: ``replication_rate``). The bootstrap over processes alone holds it
+    far less often, since with three processes it cannot reach past the three it has."""
+    rng = np.random.default_rng(11)
+
+    def run():
+        b = [rng.uniform(1.0, 1.01, 3) for _ in range(3)]
+        a = [r * np.exp(rng.normal(0, 0.03) + rng.normal(0, 0.01, 3)) for r in b]
+        return a, b
+
+    held = bootstrap_held = 0
+    trials = 300
+    for _ in range(trials):
+        first, second = stats.side_by_side(*run()), stats.side_by_side(*run())
+        held += first.low <= second.estimate <= first.high
+        a, b = run()
+        low, high = stats._two_stage([x / y for x, y in zip(a, b, strict=True)], stats.CONFIDENCE)
+        bootstrap_held += low <= stats.side_by_side(*run()).estimate <= high
+    assert held / trials >= 0.8
+    assert bootstrap_held / trials < 0.7
+
+
 def test_side_by_side_samples_must_pair_up():
     with pytest.raises(stats.StatsError, match="same processes"):
         stats.side_by_side([[1.0]], [[1.0], [1.0]])

@@ -1,15 +1,20 @@
 """Two sets of results, benchmark by benchmark: the statistics behind ``python -m bench.compare``.
 
-One file a side: a benchmark's sample is the rounds each file kept (``stats.data``); its columns
-are the medians of those rounds and its change their ratio, with a bootstrap interval
-(``ladderstats.independent``). Several runs a side: a benchmark's sample is each run's median; its
-columns are the medians of those, its change their ratio, with a bootstrap over the runs and the
-p of a Mann-Whitney U test (``ladderstats.rank_test``), as Go's benchstat does. Either way the
-columns and the change come from one sample.
+One file a side: a benchmark's sample is the rounds each file kept, in the processes that ran them;
+its columns are the medians of those rounds and its change their ratio. A verdict needs rounds from
+several processes a side: the rounds of one process share its state of the machine and do not
+cover the next process (two runs of one code move a one-process benchmark by far more than its
+rounds' interval). The side-by-side points time every rung in several fresh processes, so each
+rung's epoch there is a row of its own, with an interval over both runs' processes and rounds
+(``ladderstats.between_runs``). Several runs a side: a benchmark's sample is each run's median; its
+columns are the medians of those, its change their ratio, with a bootstrap over the runs and the p
+of a Mann-Whitney U test (``ladderstats.rank_test``), as Go's benchstat does. Either way the columns
+and the change come from one sample.
 
 No verdict from fewer than ``ladderstats.least_rounds()`` rounds (6) or ``least_runs()`` runs (4)
 a side, and none where the benchmark's definition changed between the files (other sizes, epochs,
-threads: ``bench/results/definition.py``): that is a different benchmark, not a change in speed.
+threads, another plan: ``bench/results/definition.py``): that is a different benchmark, not a change
+in speed.
 """
 
 from __future__ import annotations
@@ -19,16 +24,19 @@ import statistics
 from dataclasses import dataclass, field
 
 import ladderstats as stats
-from bench.results import definition
+from bench.results import definition, side
 from bench.results.load import Results
 
 #: A change is called where the test's p is below this (several runs a side).
 ALPHA = round(1 - stats.CONFIDENCE, 10)
 #: The tests, as the header names them.
 ONE_FILE_TEST = (
-    "bootstrap of the ratio of medians of each file's kept rounds (ladderstats.independent); a change "
-    "is called where its 95% interval leaves out +0.0%; a bootstrap gives no p"
+    "ratio of medians of each file's kept rounds, its 95% interval over the processes and rounds of "
+    "both (ladderstats.between_runs); a change is called where the interval leaves out +0.0%, and only "
+    "from rounds of several processes a side; an interval gives no p"
 )
+#: Why a benchmark timed in one process gets no verdict from one file a side.
+ONE_PROCESS = "one process a side: its rounds cannot see the next process (the side-by-side epochs can)"
 RUNS_TEST = (
     f"Mann-Whitney U of the runs' medians, as benchstat (ladderstats.rank_test); a change is called "
     f"where p < {ALPHA:g} and its 95% interval (a bootstrap over the runs) leaves out +0.0%"
@@ -91,13 +99,29 @@ class Comparison:
 
 
 def _medians(run: Results) -> dict[str, float]:
-    return {name: float(t) for name, t in zip(run.table["benchmark"], run.table["median_s"], strict=True)}
+    """Every benchmark's median, and every rung's epoch at every side-by-side point (pooled rounds)."""
+    out = {name: float(t) for name, t in zip(run.table["benchmark"], run.table["median_s"], strict=True)}
+    for name, (processes, _) in side.epochs(run).items():
+        out[name] = statistics.median(t for p in processes for t in p)
+    return out
+
+
+def _processes(run: Results, name: str) -> list[list[float]]:
+    """A benchmark's kept rounds by process: a side-by-side epoch's processes, else one process."""
+    epochs = side.epochs(run)
+    if name in epochs:
+        return epochs[name][0]
+    return [run.rounds[name]] if run.rounds.get(name) else []
+
+
+def _definitions(run: Results) -> dict[str, dict]:
+    return {**run.definitions, **{name: d for name, (_, d) in side.epochs(run).items()}}
 
 
 def _definition(name: str, runs: list[Results], unrecorded: dict[str, int]) -> tuple[str, ...]:
     """What changed in the benchmark's definition between the first run and any other; fields one
     side does not record are counted in ``unrecorded``."""
-    first, *others = [run.definitions.get(name, {}) for run in runs]
+    first, *others = [_definitions(run).get(name, {}) for run in runs]
     missing: set[str] = set()
     changed: list[str] = []
     for other in others:
@@ -109,20 +133,23 @@ def _definition(name: str, runs: list[Results], unrecorded: dict[str, int]) -> t
 
 
 def _one_file(name: str, base: Results, new: Results, changed: tuple[str, ...]) -> Change:
-    b, a = base.rounds.get(name), new.rounds.get(name)
+    b, a = _processes(base, name), _processes(new, name)
     if not (a and b):
         b_s, a_s = _medians(base)[name], _medians(new)[name]
-        sides = " and ".join(side for side, kept in (("base", b), ("new", a)) if not kept)
+        sides = " and ".join(side_ for side_, kept in (("base", b), ("new", a)) if not kept)
         return Change(name, b_s, a_s, (0, 0), why_not=f"no rounds kept in {sides}", definition=changed)
-    sizes = (len(b), len(a))
-    b_s, a_s = statistics.median(b), statistics.median(a)
+    pooled_b, pooled_a = [t for p in b for t in p], [t for p in a for t in p]
+    sizes = (len(pooled_b), len(pooled_a))
+    b_s, a_s = statistics.median(pooled_b), statistics.median(pooled_a)
     least = stats.least_rounds()
     if changed:
         return Change(name, b_s, a_s, sizes, definition=changed)
     if min(sizes) < least:
         why = f"{_count(min(sizes), 'round')}: too few for a verdict ({least} needed)"
         return Change(name, b_s, a_s, sizes, why_not=why)
-    return Change(name, b_s, a_s, sizes, ratio=stats.independent(a, b))
+    if min(len(a), len(b)) < 2:
+        return Change(name, b_s, a_s, sizes, why_not=ONE_PROCESS)
+    return Change(name, b_s, a_s, sizes, ratio=stats.between_runs(a, b))
 
 
 def _runs(name: str, base: list[float], new: list[float], changed: tuple[str, ...]) -> Change:

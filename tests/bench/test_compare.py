@@ -14,7 +14,7 @@ import pytest
 
 import ladderstats as stats
 from bench import compare
-from bench.results import comparison
+from bench.results import comparison, side
 from bench.results.load import load
 from bench.results.schema import benchmark_name
 
@@ -47,6 +47,28 @@ def _timed(raw: dict, rounds: int = 32) -> str:
     )
 
 
+def _steady(raw: dict, process_rounds=(6, 6, 6)) -> str:
+    """Make the first side-by-side point steady (each rung within 1% over rounds and processes), its
+    rounds spread over ``process_rounds``; return the name of its ``numba_loops`` epoch row."""
+    race = next(b for b in raw["benchmarks"] if b["extra_info"]["kind"] == "head_to_head")["extra_info"]
+    race["process_rounds"] = list(process_rounds)
+    total = sum(process_rounds)
+    wobble = [1 + 0.002 * ((3 * k) % 5) for k in range(total)]
+    for name, times in race["times_s"].items():
+        race["times_s"][name] = [times[0] * w for w in wobble]
+    race["probe_s"] = [race["probe_s"][0] * w for w in wobble]
+    race["race_rounds"] = total
+    return side.epoch_name(race, "numba_loops")
+
+
+def _epoch_slower(raw: dict, factor: float) -> None:
+    """``numba_loops`` ``factor`` times slower in every side-by-side round."""
+    for bench in raw["benchmarks"]:
+        if bench["extra_info"]["kind"] == "head_to_head":
+            times = bench["extra_info"]["times_s"]
+            times["numba_loops"] = [t * factor for t in times["numba_loops"]]
+
+
 def _bench(raw: dict, name: str) -> dict:
     return next(b for b in raw["benchmarks"] if b["fullname"] == name)
 
@@ -69,31 +91,72 @@ def test_a_file_against_itself_flags_nothing(capsys):
     out = capsys.readouterr().out
     raw = json.loads(FIXTURE.read_text())
     rows = [line for line in out.splitlines() if line.startswith("bench/")]
-    assert len(rows) == len(raw["benchmarks"]) and all(" ~ " in row for row in rows)
+    epochs = side.epochs(load(FIXTURE))  # every rung's epoch at every side-by-side point: a row each
+    assert len(rows) == len(raw["benchmarks"]) + len(epochs) and all(" ~ " in row for row in rows)
     assert "geomean" in out and "+0.0%" in out.split("geomean")[1].splitlines()[0]
     assert "0 benchmark(s) slower by more than 5%" in out and "different machines" not in out
 
 
-def test_one_benchmark_half_again_as_slow_fails_the_gate_and_is_named(tmp_path, capsys):
+def _steady_pair(tmp_path: Path, factor: float, process_rounds=(6, 6, 6)) -> tuple[str, str, str]:
+    """Base and new files with one steady side-by-side point, ``numba_loops`` ``factor`` times slower in
+    new; and that epoch's row name."""
     raw = json.loads(FIXTURE.read_text())
-    name = _timed(raw)
-    _slower(raw, name, 1.5)
-    new = _write(tmp_path, "new.json", raw)
-    assert compare.main([str(FIXTURE), str(new), "--fail-slower", "5"]) == 1
+    name = _steady(raw, process_rounds)
+    base = _write(tmp_path, "base.json", raw)
+    _epoch_slower(raw, factor)
+    return str(base), str(_write(tmp_path, "new.json", raw)), name
+
+
+def test_one_epoch_half_again_as_slow_in_every_process_fails_the_gate_and_is_named(tmp_path, capsys):
+    base, new, name = _steady_pair(tmp_path, 1.5)
+    assert compare.main([base, new, "--fail-slower", "5"]) == 1
     out = capsys.readouterr().out
-    assert f"SLOWER: {benchmark_name(name)}: +50.0%" in out
+    assert f"SLOWER: {name}: +50.0%" in out
     row = _row(out, name)
-    assert " ~ " not in row and "+50.0%" in row
+    assert " ~ " not in row and "+50.0%" in row and "n=18+18)" in row
     # Without the gate, the same comparison is only a report.
-    assert compare.main([str(FIXTURE), str(new)]) == 0
+    assert compare.main([base, new]) == 0
 
 
 def test_a_change_within_the_threshold_passes_the_gate(tmp_path, capsys):
-    raw = json.loads(FIXTURE.read_text())
-    _slower(raw, _timed(raw), 1.03)
-    new = _write(tmp_path, "new.json", raw)
-    assert compare.main([str(FIXTURE), str(new), "--fail-slower", "5"]) == 0
+    base, new, _ = _steady_pair(tmp_path, 1.03)
+    assert compare.main([base, new, "--fail-slower", "5"]) == 0
     assert "SLOWER" not in capsys.readouterr().out
+
+
+def test_rounds_of_one_process_a_side_give_no_verdict_and_say_why(tmp_path, capsys):
+    """A descent timed in one process: half again as slow in all its 32 rounds, and still no verdict
+    from one file a side, since the next process can differ by that much (the line says so)."""
+    raw = json.loads(FIXTURE.read_text())
+    name = _timed(raw)
+    _slower(raw, name, 1.5)
+    assert compare.main([str(FIXTURE), str(_write(tmp_path, "new.json", raw)), "--fail-slower", "5"]) == 0
+    assert _row(capsys.readouterr().out, name).endswith(f" ~ +50.0%  {comparison.ONE_PROCESS}")
+
+
+def test_processes_that_disagree_widen_the_interval_past_a_call(tmp_path, capsys):
+    """About +50% in the pooled median, but one process of each file far off the others: the
+    processes' spread reaches past the change, so nothing is called."""
+    raw = json.loads(FIXTURE.read_text())
+    name = _steady(raw)
+    race = next(b for b in raw["benchmarks"] if b["extra_info"]["kind"] == "head_to_head")["extra_info"]
+    loops = list(race["times_s"]["numba_loops"])
+    race["times_s"]["numba_loops"] = [t * (1.0, 1.0, 2.0)[k // 6] for k, t in enumerate(loops)]
+    base = _write(tmp_path, "base.json", raw)
+    race["times_s"]["numba_loops"] = [t * (1.5, 1.5, 0.5)[k // 6] for k, t in enumerate(loops)]
+    assert compare.main([str(base), str(_write(tmp_path, "new.json", raw)), "--fail-slower", "5"]) == 0
+    row = _row(capsys.readouterr().out, name)
+    assert re.search(r" ~ \+4\d\.\d% \(-\d+\.\d% to \+\d+\.\d%, n=18\+18\)$", row), row
+
+
+def test_another_plan_for_the_planned_rung_is_another_kernel_not_a_change(tmp_path, capsys):
+    raw = json.loads(FIXTURE.read_text())
+    race = next(b for b in raw["benchmarks"] if b["extra_info"]["kind"] == "head_to_head")["extra_info"]
+    before, race["plan"] = race["plan"], "tiled-64k"
+    race["times_s"]["numba_tuned"] = [t * 2 for t in race["times_s"]["numba_tuned"]]
+    compare.main([str(FIXTURE), str(_write(tmp_path, "new.json", raw)), "--fail-slower", "5"])
+    row = _row(capsys.readouterr().out, side.epoch_name(race, "numba_tuned"))
+    assert row.endswith(f" ≠ definition changed: plan {before} → tiled-64k")
 
 
 def test_benchmarks_in_one_file_only_are_listed_and_another_machine_is_said(tmp_path, capsys):
@@ -256,16 +319,15 @@ def test_every_benchmark_of_an_old_file_has_its_definition():
 # --- no verdict from too few rounds; columns and change from one sample -------------------------
 
 
-@pytest.mark.parametrize(("rounds", "called"), [(3, False), (5, False), (6, True)])
-def test_no_verdict_from_fewer_than_six_rounds_and_the_line_says_why(tmp_path, capsys, rounds, called):
-    base, new = json.loads(FIXTURE.read_text()), json.loads(FIXTURE.read_text())
-    steady = [b for b in base["benchmarks"] if len(b["stats"].get("data") or []) == 32]
-    name = min(steady, key=lambda b: max(b["stats"]["data"][:6]) / min(b["stats"]["data"][:6]))["fullname"]
-    for raw in (base, new):
-        _bench(raw, name)["stats"]["data"] = _bench(raw, name)["stats"]["data"][:rounds]
-    _slower(new, name, 1.5)
-    paths = [str(_write(tmp_path, f"{side}.json", raw)) for side, raw in (("base", base), ("new", new))]
-    assert compare.main([*paths, "--fail-slower", "5"]) == int(called)
+@pytest.mark.parametrize(
+    ("process_rounds", "called"), [((1, 1, 1), False), ((2, 2, 1), False), ((2, 2, 2), True)]
+)
+def test_no_verdict_from_fewer_than_six_rounds_and_the_line_says_why(
+    tmp_path, capsys, process_rounds, called
+):
+    rounds = sum(process_rounds)
+    base, new, name = _steady_pair(tmp_path, 1.5, process_rounds)
+    assert compare.main([base, new, "--fail-slower", "5"]) == int(called)
     row = _row(capsys.readouterr().out, name)
     if called:
         assert "  +50.0% (" in row and f"n={rounds}+{rounds})" in row
@@ -277,19 +339,19 @@ def test_the_columns_and_the_change_come_from_the_same_rounds(tmp_path, capsys):
     from bench.results.text import fmt_time
 
     raw = json.loads(FIXTURE.read_text())
-    name = _timed(raw)
-    stats = _bench(raw, name)["stats"]
-    kept = sorted(stats["data"])
-    stats["data"] = [x * 1.1 if x >= kept[len(kept) // 2] else x for x in stats["data"]]  # the slow half
-    stats["median"] *= 1.3  # the median of all the rounds, which the file did not keep: not the sample
+    name = _steady(raw)
+    base = _write(tmp_path, "base.json", raw)
+    race = next(b for b in raw["benchmarks"] if b["extra_info"]["kind"] == "head_to_head")["extra_info"]
+    loops = race["times_s"]["numba_loops"]
+    kept = sorted(loops)
+    race["times_s"]["numba_loops"] = [x * 1.1 if x >= kept[len(kept) // 2] else x for x in loops]  # slow half
     new = _write(tmp_path, "new.json", raw)
-    compare.main([str(FIXTURE), str(new)])
+    compare.main([str(base), str(new)])
     row = _row(capsys.readouterr().out, name)
-    sample = statistics.median(stats["data"])
-    before = statistics.median(_bench(json.loads(FIXTURE.read_text()), name)["stats"]["data"])
+    sample, before = statistics.median(race["times_s"]["numba_loops"]), statistics.median(loops)
     assert f"{fmt_time(before):>10}  {fmt_time(sample):>10}" in row
     assert f"{(sample / before - 1) * 100:+.1f}% (" in row
-    found = comparison.compare(load(FIXTURE), load(new))
+    found = comparison.compare(load(base), load(new))
     assert all(c.ratio is None or c.ratio.estimate == pytest.approx(c.estimate) for c in found.changes)
 
 
@@ -299,7 +361,7 @@ def test_the_columns_and_the_change_come_from_the_same_rounds(tmp_path, capsys):
 def test_the_header_names_the_test_and_several_runs_show_their_p(tmp_path, capsys):
     compare.main([str(FIXTURE), str(FIXTURE)])
     out = capsys.readouterr().out
-    assert "test: bootstrap of the ratio of medians" in out and "p=" not in out
+    assert "test: ratio of medians of each file's kept rounds" in out and "p=" not in out
     name = _timed(json.loads(FIXTURE.read_text()))
     base, new = _runs(tmp_path, "base", 4), _runs(tmp_path, "new", 4, slower=name)
     compare.main(["--base", *base, "--new", *new])

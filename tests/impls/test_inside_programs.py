@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from impls import _tbb
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SETUP = """
@@ -70,3 +74,19 @@ with ProcessPoolExecutor(2) as pool:
     assert list(pool.map(check, names, timeout=300)) == names
 """)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or _tbb.library_path() is None,
+    reason="the tbb package has no wheel for this platform: the layer is the next fork-safe one",
+)
+def test_the_installed_tbb_is_the_threading_layer_a_fresh_environment_gets():
+    """With the ``tbb`` package installed, a fresh process's parallel fit runs on TBB, though its
+    library lies outside the loader's path (a fresh virtual environment's ``lib/``)."""
+    done = run("""
+import numba
+check("numba_fused")
+print(numba.threading_layer())
+""")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["tbb"], done.stdout + done.stderr
