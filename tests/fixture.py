@@ -32,10 +32,17 @@ def command(path: Path) -> list[str]:
     ]
 
 
+def child_env(drop: tuple[str, ...] = (), **updates: str) -> dict[str, str]:
+    """This environment for a pytest run started from a test: without the test worker's
+    ``PYTEST_XDIST_*`` variables (pytest-benchmark reads them and would switch itself off in a run
+    of its own), without ``drop``, with ``updates``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST") and k not in drop}
+    return {**env, **updates}
+
+
 def make(path: Path = FIXTURE) -> subprocess.CompletedProcess:
     """Run the benchmarks into ``path``: smoke sizes, planning by measurement, a wisdom file of its own."""
-    env = {k: v for k, v in os.environ.items() if k != "LADDER_WISDOM"}
-    env.update({"BENCH_PROFILE": "smoke", "LADDER_PLANNING": "measure"})
+    env = child_env(drop=("LADDER_WISDOM",), BENCH_PROFILE="smoke", LADDER_PLANNING="measure")
     return subprocess.run(command(path), cwd=ROOT, env=env, capture_output=True, text=True)
 
 

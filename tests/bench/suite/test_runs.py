@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixture import child_env
+
 ROOT = Path(__file__).resolve().parents[3]
 GOOD = {"X": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], "y": [0, 1, 1], "lr": 0.1, "epochs": 3}
 
@@ -30,7 +32,7 @@ GOOD = {"X": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], "y": [0, 1, 1], "lr": 0.1, "e
     ],
 )
 def test_bad_settings_stop_the_benchmarks_with_one_line(variable, value, message):
-    env = {**os.environ, variable: value}
+    env = child_env(**{variable: value})
     command = [
         sys.executable,
         "-m",
@@ -66,7 +68,7 @@ def _bench_command(target: Path, *selection: str) -> list[str]:
 
 
 def _env() -> dict:
-    return {**os.environ, "BENCH_PROFILE": "smoke", "LADDER_PLANNING": "estimate"}
+    return child_env(BENCH_PROFILE="smoke", LADDER_PLANNING="estimate")
 
 
 def test_an_interrupted_run_keeps_the_previous_results_byte_for_byte(tmp_path):

@@ -9,7 +9,6 @@ tests/impls/test_dask_surroundings.py.)
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench.report.cli import main
+from tests.fixture import child_env
 
 ROOT = Path(__file__).resolve().parents[3]
 COMMITTED = ROOT / "reports" / "results.json"
@@ -33,7 +33,7 @@ def _bench(target: Path) -> subprocess.CompletedProcess:
         "numpy_vectorized and m100-",
     ]
     command += ["--benchmark-only", f"--benchmark-json={target}", "-q", "-p", "no:cacheprovider"]
-    env = {**os.environ, "BENCH_PROFILE": "smoke", "LADDER_PLANNING": "estimate"}
+    env = child_env(BENCH_PROFILE="smoke", LADDER_PLANNING="estimate")
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
 
 
