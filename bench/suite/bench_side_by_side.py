@@ -30,7 +30,7 @@ from bench.suite.harness import (
     size_info,
     threads_of,
 )
-from bench.suite.side_by_side import Design, in_fresh_process
+from bench.suite.side_by_side import Design, in_fresh_processes
 from impls import DISTRIBUTED, IMPLEMENTATIONS, PLANNED
 from impls.planner.race import RULES
 
@@ -94,7 +94,7 @@ def test_side_by_side(benchmark, point: Point):
     benchmark.group = "side by side"
     plan_of = design()
     processes = benchmark.pedantic(
-        lambda: [in_fresh_process(point, names, plan_of) for _ in range(PROFILE.side_processes)],
+        lambda: in_fresh_processes(point, names, plan_of, PROFILE.side_processes),
         rounds=1,
         iterations=1,
     )

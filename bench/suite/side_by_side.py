@@ -8,6 +8,11 @@ A process has its own state too (where its X landed in memory, what ran beside i
 process do not cover the next, so each point runs in ``processes`` fresh ones (``spawn``: nothing
 inherited but the environment), each generating its own X, and the interval of a ratio covers
 the processes as well as the rounds (``ladderstats.side_by_side``).
+
+A process's setup (starting Python, generating X, loading the kernels, a first epoch of each) is
+not timed, and takes longer than its rounds at most points; so the processes of a point set up at
+once where their X fit in ``CONCURRENT_BYTES`` together, then each times its rounds in turn while
+the others wait, idle.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ START_TIMEOUT_S = 900.0
 #: The planned rung's warm-up: fits until its plan has nothing left to confirm on this data.
 WARMUP_MAX_FITS = 400
 WARMUP_MAX_S = 30.0
+#: The most bytes of X the processes of one point may hold at once to set up together.
+CONCURRENT_BYTES = 6e9
 
 
 @dataclass(frozen=True)
@@ -37,12 +44,13 @@ class Design:
     probe_s: float
 
 
-def measure(point, names: list[str], design: Design) -> dict:
+def measure(point, names: list[str], design: Design, ready=lambda: None) -> dict:
     """In this process: the point's rungs and the probe side by side (what one child returns).
 
-    Returns each rung's epoch per round and the probe's read per round, in seconds, the reads a
-    probe turn made, each rung's distance from the float64 reference, and the planned rung's
-    choice by the end.
+    ``ready`` is called once the setup is done (X generated, each rung's first epoch run), and
+    returns when this process may time. Returns each rung's epoch per round and the probe's read
+    per round, in seconds, the reads a probe turn made, each rung's distance from the float64
+    reference, and the planned rung's choice by the end.
     """
     import numpy as np
 
@@ -72,6 +80,8 @@ def measure(point, names: list[str], design: Design) -> dict:
         threads[ROOFLINE] = stack.enter_context(limited_threads(ROOFLINE, point.threads))
         for name in names:
             run(name)  # compile or load, first touch
+        ready()
+        timed_from = time.time()
         if PLANNED in names:  # time the planned rung warm: its confirmation on this data done
             _finish_confirmation(lambda: run(PLANNED), point)
         run(ROOFLINE)
@@ -86,6 +96,7 @@ def measure(point, names: list[str], design: Design) -> dict:
             seconds=design.seconds,
         )
         planned_with = plan(point.n, point.dtype, m=point.m).candidate.name if PLANNED in names else None
+        timed = (timed_from, time.time())  # wall clock: the processes' spans compare
     times = {name: [float(t) for t in values] for name, values in race.times.items()}
     times[ROOFLINE] = [t / reads for t in times[ROOFLINE]]
     return {
@@ -95,6 +106,7 @@ def measure(point, names: list[str], design: Design) -> dict:
         "errors": {name: float(answer_error(answers[name], point, 1)) for name in names},
         "plan": planned_with,
         "rounds": int(np.asarray(times[ROOFLINE]).size),
+        "timed": timed,
     }
 
 
@@ -112,39 +124,78 @@ def _finish_confirmation(fit_once, point) -> None:
 
 
 def _child(conn, point, names, design) -> None:
+    def ready() -> None:
+        conn.send(("ready", None))
+        conn.recv()  # the parent's go
+
     try:
-        conn.send(("ok", measure(point, names, design)))
+        conn.send(("ok", measure(point, names, design, ready)))
     except BaseException as error:  # the parent raises it, with the child's traceback
         import traceback
 
         conn.send(("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
 
 
-def in_fresh_process(point, names: list[str], design: Design) -> dict:
-    """:func:`measure` in a new Python process of its own, which ends when it has answered."""
-    context = multiprocessing.get_context("spawn")
-    conn, child_conn = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(child_conn, point, names, design), daemon=True)
-    process.start()
-    child_conn.close()
-    try:
-        if not conn.poll(START_TIMEOUT_S):
-            raise RuntimeError(
-                f"a side-by-side process at {point.id} gave no answer in {START_TIMEOUT_S:g} s"
-            )
+class _Child:
+    """One fresh process of a point, and the end of the pipe the parent talks to it through."""
+
+    def __init__(self, point, names: list[str], design: Design) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.point = point
+        self.conn, child_conn = context.Pipe()
+        self.process = context.Process(target=_child, args=(child_conn, point, names, design), daemon=True)
+        self.process.start()
+        child_conn.close()
+
+    def answer(self, expected: str):
+        """The child's next message, which must be ``expected``; RuntimeError saying what went wrong."""
+        where = f"a side-by-side process at {self.point.id}"
+        if not self.conn.poll(START_TIMEOUT_S):
+            raise RuntimeError(f"{where} gave no answer in {START_TIMEOUT_S:g} s")
         try:
-            status, value = conn.recv()
+            status, value = self.conn.recv()
         except EOFError:
-            process.join(5.0)
-            raise RuntimeError(
-                f"a side-by-side process at {point.id} died (exit code {process.exitcode})"
-            ) from None
+            self.process.join(5.0)
+            raise RuntimeError(f"{where} died (exit code {self.process.exitcode})") from None
+        if status == "error":
+            raise RuntimeError(f"{where} failed:\n{value}")
+        assert status == expected, (status, expected)
+        return value
+
+    def close(self) -> None:
+        self.conn.close()  # a child still waiting for its go reads the end of the pipe, and stops
+        self.process.join(10.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+def together(point, count: int) -> bool:
+    """Whether ``count`` processes of this point may set up at once (their X fit together)."""
+    return count * point.m * point.n * 8 <= CONCURRENT_BYTES
+
+
+def in_fresh_processes(point, names: list[str], design: Design, count: int) -> list[dict]:
+    """:func:`measure` in ``count`` new Python processes, one after another in their timing; set
+    up at once where :func:`together` allows. Each process ends when it has answered."""
+    children: list[_Child] = []
+    try:
+        if together(point, count):
+            children = [_Child(point, names, design) for _ in range(count)]
+            for child in children:
+                child.answer("ready")
+            out = []
+            for child in children:
+                child.conn.send("go")
+                out.append(child.answer("ok"))
+            return out
+        out = []
+        for _ in range(count):
+            children.append(_Child(point, names, design))
+            children[-1].answer("ready")
+            children[-1].conn.send("go")
+            out.append(children[-1].answer("ok"))
+        return out
     finally:
-        process.join(10.0)
-        if process.is_alive():
-            process.kill()
-            process.join()
-        conn.close()
-    if status == "error":
-        raise RuntimeError(f"a side-by-side process at {point.id} failed:\n{value}")
-    return value
+        for child in children:
+            child.close()
