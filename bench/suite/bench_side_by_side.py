@@ -43,7 +43,7 @@ for _n in PROFILE.n_sweep:
 for _n in PROFILE.n_axis:  # row lengths around the axis size: where the winner may change with n
     SIZES.setdefault((PROFILE.n_axis_m, _n), (("float64", "all"),))
 for _size in PROFILE.axis_sizes:
-    SIZES[_size] = (("float64", "all"), ("float32", "all"), ("float64", "one"))
+    SIZES[_size] = PROFILE.axis_settings
 POINTS = sorted(
     (
         Point(m, n, dtype, PLANNED, threads)

@@ -29,7 +29,7 @@ TUNING_POINTS = sorted(
     {
         Point(m, n, dtype, TUNED, threads)
         for m, n in PROFILE.axis_sizes
-        for dtype, threads in (("float64", "all"), ("float32", "all"), ("float64", "one"))
+        for dtype, threads in PROFILE.axis_settings
     },
     key=lambda p: (-p.m * p.n, p.dtype, p.threads),
 )

@@ -36,6 +36,8 @@ class Profile:
     head_to_head_rounds: int = 18
     side_processes: int = 3  # fresh processes each side-by-side point runs in (bench_side_by_side.py)
     dask_blocks_per_thread: tuple[int, ...] = (1, 2, 4, 16, 64)  # the dask rung's block-size axis
+    # (dtype, threads) measured at the axis sizes, besides the sweeps' float64 on all threads
+    axis_settings: tuple[tuple[str, str], ...] = (("float64", "all"), ("float32", "all"), ("float64", "one"))
 
 
 PROFILES = {
@@ -76,13 +78,15 @@ PROFILES = {
         jit_rounds=2,
         jit_dtypes=("float64",),
     ),
-    # The default profile's m and n sweeps with fewer and shorter rounds: the whole lesson in 5 minutes on
-    # 2 cores, with wider intervals (tox -e report-quick also shortens pytest-benchmark's rounds).
+    # The default profile's m sweep and its n sweep up to 100, float64 only, with fewer and shorter
+    # rounds: the lesson in 5 minutes on 2 cores from empty caches (Numba compiles every kernel once per
+    # dtype, ~35 s for float32), with wider intervals and the float32 and n = 1,000 parts left as gaps
+    # (tox -e report-quick also shortens pytest-benchmark's rounds).
     "quick": Profile(
         name="quick",
         m_sweep=(100, 1_000, 10_000, 100_000, 1_000_000),
         n_fixed=100,
-        n_sweep=(1, 10, 100, 1_000),
+        n_sweep=(1, 10, 100),
         m_fixed=100_000,
         axis_sizes=((1_000_000, 100),),
         n_axis=(),
@@ -96,6 +100,7 @@ PROFILES = {
         head_to_head_s=0.3,
         head_to_head_rounds=8,
         dask_blocks_per_thread=(1, 16),
+        axis_settings=(("float64", "all"), ("float64", "one")),
     ),
     # Up to 4e6 x 100 (3.2 GB of float64), and 4e6 short rows where exp starts to matter.
     "large": Profile(

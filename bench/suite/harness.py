@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -14,7 +15,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from bench.results.schema import ROOFLINE
-from bench.suite.config import DTYPES, LR, Profile
+from bench.suite.config import LR, Profile
 from bench.suite.data import get_data, reference_answer, start_weights
 from impls import IMPLEMENTATIONS, Rung, relative_error
 
@@ -50,12 +51,12 @@ def points(profile: Profile, names: list[str]) -> list[Point]:
             found.add(Point(m, profile.n_fixed, "float64", name, "all"))
         for n in profile.n_sweep:
             found.add(Point(profile.m_fixed, n, "float64", name, "all"))
-        for m, n in profile.axis_sizes:
-            found.add(Point(m, n, "float64", name, "all"))
-            if supports(name, DTYPES[1]):
-                found.add(Point(m, n, "float32", name, "all"))
-            if uses_threads(name) not in (None, "dask"):  # a cluster's workers are its own setting
-                found.add(Point(m, n, "float64", name, "one"))
+        for (m, n), (dtype, threads) in itertools.product(profile.axis_sizes, profile.axis_settings):
+            if not supports(name, np.dtype(dtype)):
+                continue
+            if threads == "one" and uses_threads(name) in (None, "dask"):  # a cluster's workers: its own
+                continue
+            found.add(Point(m, n, dtype, name, threads))
     # Largest data first, grouped by size, so each data set is generated once.
     return sorted(found, key=lambda p: (-p.m * p.n, p.m, p.dtype, list(names).index(p.rung), p.threads))
 
