@@ -19,7 +19,7 @@ import math
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,6 +34,7 @@ TOLERANCE = 1e-6  # relative: float64 sums in another order stay far inside it
 LADDER = ("python_loops", "numpy_vectorized", "numba_fused")  # the rungs timed beside yours
 ROUNDS = stats.least_rounds()  # timed rounds per fit and size: the fewest that give a 95% interval
 ROUND_S = 0.06  # about how long each round runs
+TIMEOUT_S = 300.0  # the whole check, timing included; a right fit in loops takes about a minute
 
 
 class CheckError(Exception):
@@ -73,6 +74,14 @@ def load(path: str | Path) -> Callable:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
+    except SyntaxError as exc:  # the learner's line, not the import machinery's
+        where = f"line {exc.lineno} of {Path(exc.filename or path).name}"
+        raise CheckError(f"{path} has a {type(exc).__name__} at {where}: {exc.msg}") from None
+    except SystemExit as exc:
+        raise CheckError(
+            f"{path} called sys.exit({exc.code!r}) as it loaded ({_where(exc)}): a module to check defines "
+            "fit and returns; put a script's own run under if __name__ == '__main__':"
+        ) from None
     except Exception as exc:  # whatever the learner's module raises as it loads
         raise CheckError(f"{path} raised {type(exc).__name__} as it loaded: {exc} ({_where(exc)})") from None
     fit = getattr(module, "fit", None)
@@ -92,6 +101,10 @@ def _call(fit: Callable, X, y, lr: float, epochs: int):
     X_in, y_in = X.copy(), y.copy()
     try:
         out = fit(X_in, y_in, lr, epochs)
+    except SystemExit as exc:
+        raise CheckError(
+            f"your fit called sys.exit({exc.code!r}) at {size} ({_where(exc)}): fit must return (w, b, costs)"
+        ) from None
     except Exception as exc:
         hint = ""
         if isinstance(exc, ValueError) and any(
@@ -105,18 +118,51 @@ def _call(fit: Callable, X, y, lr: float, epochs: int):
             f"your fit raised {type(exc).__name__} at {size}: {exc} ({_where(exc)}){hint}"
         ) from None
     if not (np.array_equal(X_in, X) and np.array_equal(y_in, y)):
-        raise CheckError(f"your fit changed X or y in place at {size}: work on copies")
+        raise CheckError(
+            f"your fit changed X or y in place at {size}: the caller's data must stay as it was; work on "
+            "X.copy() (or y.copy()) where you change them, or write X = X - ... rather than X -= ..."
+        )
     if not (isinstance(out, tuple | list) and len(out) == 3):
         raise CheckError(f"fit must return (w, b, costs); yours returned {type(out).__name__} at {size}")
-    w, b, costs = (np.asarray(v, dtype=float) for v in out)
     n = X.shape[1]
+    w = _numbers(out[0], "w", f"an array of n = {n} numbers", size)
+    b = _numbers(out[1], "b", "one number", size)
+    costs = _numbers(out[2], "costs", f"a list or array of {epochs} numbers, one per epoch", size)
     if w.size != n:
-        raise CheckError(f"w must hold n = {n} numbers, one per feature; yours has shape {w.shape} at {size}")
+        hint = ""
+        if w.ndim == 2 and w.shape[0] == n:
+            hint = (
+                ". Hint: with w an (n, 1) column, as in the course, X @ w is an (m, 1) column, and (m, 1) "
+                "minus y's (m,) broadcasts to (m, m); keep w flat (np.zeros(n)), or make y a column "
+                "(y.reshape(-1, 1)) and return w.ravel()"
+            )
+        raise CheckError(
+            f"w must hold n = {n} numbers, one per feature; yours has shape {w.shape} at {size}{hint}"
+        )
     if b.size != 1:
         raise CheckError(f"b must be one number; yours has shape {b.shape} at {size}")
     if costs.size != epochs:
         raise CheckError(f"costs must hold one cost per epoch ({epochs}); yours has {costs.size} at {size}")
     return w.reshape(n), float(b.reshape(())), costs.reshape(epochs)
+
+
+def _numbers(value, name: str, wanted: str, size: str) -> np.ndarray:
+    """``value`` as float64 numbers, all finite; ``CheckError`` naming ``name`` and what came back."""
+    kind = type(value).__name__
+    if value is None or isinstance(value, str | bytes):
+        raise CheckError(f"{name} must be {wanted}; yours is {value!r} at {size}")
+    if isinstance(value, Iterator):  # a generator or map: read once, gone
+        raise CheckError(f"{name} must be {wanted}; yours is a {kind}: return list(...) of it, at {size}")
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise CheckError(f"{name} must be {wanted}; yours ({kind}) is not: {exc}, at {size}") from None
+    if not np.all(np.isfinite(array)):
+        raise CheckError(
+            f"{name} holds nan or inf at {size}: here nothing overflows, so look for a log of 0, a 0 / 0, "
+            "or a value never set"
+        )
+    return array
 
 
 def _off(yours, expected) -> float:
@@ -145,13 +191,15 @@ def _gradient_hint(name: str, yours, expected, m: int) -> str:
     return f"{formula}, with a = sigmoid(X @ w + b) for every example"
 
 
-def check(fit: Callable) -> Verdict:
-    """Your answers against the reference at each size of ``SIZES``; the first thing wrong, named."""
+def check(fit: Callable, doing: Callable[[str], None] = lambda text: None) -> Verdict:
+    """Your answers against the reference at each size of ``SIZES``; the first thing wrong, named.
+    ``doing`` hears what is being checked, as it starts (the judge's progress line)."""
     lines = []
     try:
         for m, n in SIZES:
             X, y = problem(m, n)
             size = f"m = {m}, n = {n}"
+            doing(f"checking your answers at {size}")
             w1, b1, c1 = _call(fit, X, y, LR, 1)
             ref = reference(X, y, LR, 1)
             j0 = float(ref.costs[0])
@@ -224,13 +272,16 @@ def _descent_only(rung, X: np.ndarray, y: np.ndarray) -> Callable:
     return lambda X, y, lr, epochs: rung.run(state, replace(checked, lr=lr, epochs=epochs))
 
 
-def timings(fit: Callable, sizes=TIMED, loops_up_to: int = 10**6) -> dict[str, dict[tuple, list[float]]]:
+def timings(
+    fit: Callable, sizes=TIMED, loops_up_to: int = 10**6, doing: Callable[[str], None] = lambda text: None
+) -> dict[str, dict[tuple, list[float]]]:
     """Nanoseconds per multiply-add of yours and of the ladder's rungs at each size, round by round
     (pure Python only where m n is small enough to time in a second)."""
     from impls import IMPLEMENTATIONS
 
     out: dict[str, dict[tuple, list[float]]] = {}
     for m, n in sizes:
+        doing(f"timing your fit beside the ladder at m = {m:,}, n = {n}")
         X, y = problem(m, n)
         fits = {"yours": fit}
         for name in LADDER:
@@ -279,44 +330,70 @@ def draw(found: dict[str, dict[tuple, float]], path: Path) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.yours", description=__doc__.splitlines()[0])
-    parser.add_argument("path", type=Path, help="your module: a .py file that defines fit(X, y, lr, epochs)")
-    parser.add_argument("--no-timing", action="store_true", help="check the answers only")
-    parser.add_argument("--chart", type=Path, default=Path("yours.png"), help="where to draw (yours.png)")
-    args = parser.parse_args(argv)
+def parser() -> argparse.ArgumentParser:
+    out = argparse.ArgumentParser(prog="python -m bench.yours", description=__doc__.splitlines()[0])
+    out.add_argument("path", type=Path, help="your module: a .py file that defines fit(X, y, lr, epochs)")
+    out.add_argument("--no-timing", action="store_true", help="check the answers only")
+    out.add_argument("--chart", type=Path, default=Path("yours.png"), help="where to draw (yours.png)")
+    out.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"stop and say so after this long (default {TIMEOUT_S:g}: a descent in loops takes a minute)",
+    )
+    return out
+
+
+def run(args: argparse.Namespace, say=None, doing: Callable[[str], None] = lambda text: None) -> int:
+    """The whole check in this process: your module loaded, its answers checked, then timed. Lines go
+    to ``say(text, err)``; the exit code is returned (0 right, 1 wrong, 2 nothing to check)."""
+    say = say or (lambda text, err=False: print(text, file=sys.stderr if err else sys.stdout))
     try:
+        doing("loading your module")
         fit = load(args.path)
     except CheckError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}", True)
         return 2
-    verdict = check(fit)
-    print(verdict)
+    verdict = check(fit, doing)
+    say(str(verdict))
     if not verdict.right:
         return 1
     if not args.no_timing:
-        found = timings(fit)
+        found = timings(fit, doing=doing)
         best = best_rounds(found)
-        print("\nnanoseconds per multiply-add (an epoch does 2 m n of them):")
+        lines = ["\nnanoseconds per multiply-add (an epoch does 2 m n of them):"]
         for m, n in best["yours"]:
             beside = ", ".join(f"{name} {pts[m, n]:.3g}" for name, pts in best.items() if (m, n) in pts)
-            print(f"  m = {m:>7,}, n = {n:>4}: {beside}")
-        print(
+            lines.append(f"  m = {m:>7,}, n = {n:>4}: {beside}")
+        lines.append(
             f"  (each the best of {ROUNDS} rounds, taken in turns: other work on this machine can only "
             "add time, so numbers that differ a lot between two runs of the checker were disturbed)"
         )
         ahead = faster_sizes(found, "yours", "numpy_vectorized")
         if ahead:
             sizes = " and ".join(f"m = {m:,}, n = {n}" for m, n in ahead)
-            print(
+            lines.append(
                 f"Your answers are right, and yours ran faster than numpy_vectorized at {sizes} (by the "
                 f"95% interval over the {ROUNDS} rounds): the ladder's rungs compute the sigmoid and the "
                 "loss in forms that never overflow (the logistic_terms fold of the lesson), with a few "
                 "more passes over arrays of m numbers; a plain 1 / (1 + np.exp(-z)) and np.log(a) would "
                 "give inf or nan where |z| is very large."
             )
-        print(f"drawn in {draw(best, args.chart)}")
+        lines.append(f"drawn in {draw(best, args.chart)}")
+        say("\n".join(lines))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.yours``: :func:`run` in a process of its own, judged from here (``bench.judge``)."""
+    from bench import judge
+
+    args = parser().parse_args(argv)
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        print(f"error: --timeout must be a number of seconds > 0, got {args.timeout:g}", file=sys.stderr)
+        return 2
+    return judge.judged(args)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,22 @@ class Problem:
     dtype: np.dtype
 
 
+def _sparse_format(value: Any) -> str | None:
+    """The sparse format of a SciPy (or pydata ``sparse``) matrix or array, else None; read without
+    importing either library."""
+    module = type(value).__module__ or ""
+    if module.startswith(("scipy.sparse", "sparse")) and hasattr(value, "nnz"):
+        return getattr(value, "format", None) or type(value).__name__
+    return None
+
+
 def _as_numeric_array(value: Any, name: str) -> np.ndarray:
+    found = _sparse_format(value)
+    if found is not None:
+        raise TypeError(
+            f"{name} is a sparse matrix ({found}): the rungs read a dense array; pass {name}.toarray() "
+            "where it fits in memory (m x n x 8 bytes)"
+        )
     try:
         array = np.asarray(value)
     except Exception as exc:  # ragged lists and the like

@@ -22,6 +22,7 @@ import math
 import os
 import threading
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -164,6 +165,10 @@ def resolve_mode(mode: str | None) -> str:
     return mode
 
 
+class PlanningWarning(UserWarning):
+    """The planner could not measure (no memory for its tuning data) and runs the rule of thumb."""
+
+
 #: Plans this process made or read, by (wisdom file, key): a fit must not re-read the file.
 _KNOWN: dict[tuple[str, str], Plan] = {}
 #: The same plans by a key that is cheap to build (a one-epoch fit on small data takes
@@ -211,8 +216,19 @@ def plan(
     if known is not None:
         _RECENT[quick] = known
         return known
-    with _threads(threads):
-        entry = measure(n, dtype, rules=rules, data=data)
+    try:
+        with _threads(threads):
+            entry = measure(n, dtype, rules=rules, data=data)
+    except MemoryError:  # its own tuning data (tens of MB) did not fit: the fit itself may still
+        fallback = Plan(rule_of_thumb(n, dtype), "estimate", rules)
+        warnings.warn(
+            f"numba_tuned: no memory for its {tuning_bytes(data) / 2**20:.0f} MiB of tuning data for rows of "
+            f"{n}; this process runs the rule of thumb ({fallback.candidate.name}) for them, unmeasured",
+            PlanningWarning,
+            stacklevel=3,
+        )
+        _RECENT[quick] = fallback  # said once: not measured again in this process
+        return fallback
     store.save(key, entry)
     made = _from_entry(entry, "measured", key, rules)
     _remember(where, replace(made, source="wisdom"))

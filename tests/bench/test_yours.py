@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -92,6 +93,10 @@ def test_costs_recorded_after_the_update_are_named_and_a_later_step_gone_wrong_i
     assert out.startswith("the descent: wrong at m = 4, n = 3 from epoch 2 on"), out
 
 
+def _returns(expression: str) -> str:
+    return f"import numpy as np\ndef fit(X, y, lr, epochs):\n    return {expression}\n"
+
+
 BAD = [
     ("import numpy as np\n", "defines no function fit(X, y, lr, epochs)"),
     (
@@ -109,19 +114,61 @@ BAD = [
     ),
     (
         "def fit(X, y, lr, epochs):\n    X[0, 0] = 0.0\n    return X[0], 0.0, [0.0] * epochs\n",
-        "your fit changed X or y in place at m = 4, n = 3: work on copies",
+        "your fit changed X or y in place at m = 4, n = 3: the caller's data must stay as it was; work "
+        "on X.copy()",
+    ),
+    ("import sys\nsys.exit(0)\n", "called sys.exit(0) as it loaded (line 2 of mine.py)"),
+    (
+        "import sys\ndef fit(X, y, lr, epochs):\n    sys.exit(0)\n",
+        "your fit called sys.exit(0) at m = 4, n = 3 (line 3 of mine.py): fit must return (w, b, costs)",
+    ),
+    (
+        "import os\ndef fit(X, y, lr, epochs):\n    os._exit(0)\n",
+        "your module ended the checker's process (exit code 0) while checking your answers at m = 4, n = 3",
+    ),
+    (
+        _returns("np.zeros(X.shape[1]), float('nan'), [0.6] * epochs"),
+        "b holds nan or inf at m = 4, n = 3",
+    ),
+    (
+        _returns("np.zeros(X.shape[1]), None, [0.6] * epochs"),
+        "b must be one number; yours is None at m = 4, n = 3",
+    ),
+    (
+        _returns("np.zeros(X.shape[1]), 0.0, [None] * epochs"),
+        "costs holds nan or inf at m = 4, n = 3",
+    ),
+    (
+        "def fit(X, y, lr, epochs):\n    return 'w', 0.0, [0.6] * epochs\n",
+        "w must be an array of n = 3 numbers; yours is 'w' at m = 4, n = 3",
+    ),
+    (
+        "def fit(X, y, lr, epochs):\n    return [0.0, [0.0, 0.0], 0.0], 0.0, [0.6] * epochs\n",
+        "w must be an array of n = 3 numbers; yours (list) is not:",
+    ),
+    (
+        _returns("np.zeros(3), 0.0, (0.6 for _ in range(epochs))"),
+        "costs must be a list or array of 1 numbers, one per epoch; yours is a generator: return list(...)",
+    ),
+    ("def fit(X, y, lr, epochs):\n    return (\n\nx = 1\n", "has a SyntaxError at line 2 of mine.py:"),
+    (
+        VECTORIZED.replace("np.zeros(n)", "np.zeros((n, 1))"),
+        "w must hold n = 3 numbers, one per feature; yours has shape (3, 4) at m = 4, n = 3. Hint: with w an "
+        "(n, 1) column, as in the course,",
     ),
 ]
 
+BAD_IDS = ["no-fit", "raises", "shape", "not-a-tuple", "in-place", "exit-on-load", "exit-in-fit", "os-exit"]
+BAD_IDS += ["nan-b", "none-b", "none-costs", "str-w", "ragged-w", "generator-costs", "syntax", "column-w"]
 
-@pytest.mark.parametrize(
-    ("text", "message"), BAD, ids=["no-fit", "raises", "shape", "not-a-tuple", "in-place"]
-)
+
+@pytest.mark.parametrize(("text", "message"), BAD, ids=BAD_IDS)
 def test_a_module_that_cannot_be_checked_gets_one_clear_line(text, message, tmp_path, capsys):
     code = yours.main([str(_module(tmp_path, text)), "--no-timing"])
     captured = capsys.readouterr()
     said = (captured.out + captured.err).strip()
     assert code in (1, 2) and len(said.splitlines()) == 1 and message in said, said
+    assert "importlib" not in said and "<frozen" not in said
 
 
 def test_a_missing_file_is_one_line(tmp_path, capsys):
@@ -180,9 +227,10 @@ def test_each_fit_is_timed_in_turns_and_its_best_round_kept():
 
 
 def _printed_by_main(monkeypatch, capsys, found) -> str:
-    monkeypatch.setattr(yours, "timings", lambda fit: found)
+    """What the check prints of timings ``found`` (run in this process, where they can be planted)."""
+    monkeypatch.setattr(yours, "timings", lambda fit, doing: found)
     monkeypatch.setattr(yours, "draw", lambda found, path: path)
-    assert yours.main([str(SOLUTIONS / "vectorized.py")]) == 0
+    assert yours.run(yours.parser().parse_args([str(SOLUTIONS / "vectorized.py")])) == 0
     return capsys.readouterr().out
 
 
@@ -273,3 +321,50 @@ def test_the_courses_column_layout_gets_a_hint_about_rows(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("your fit raised ValueError at m = 4, n = 3: matmul")
     assert "Hint: here X has one example per row (m x n, the course's X.T)" in out
+
+
+# --- the checker as a judge: a time limit, Ctrl-C, no exit read as a pass -------------------------
+
+FOREVER = "def fit(X, y, lr, epochs):\n    while True:\n        pass\n"
+
+
+def test_a_fit_that_never_returns_is_stopped_at_the_time_limit_and_said_where(tmp_path, capsys, monkeypatch):
+    from bench import judge
+
+    monkeypatch.setattr(judge, "PROGRESS_S", 1.0)
+    start = time.perf_counter()
+    assert yours.main([str(_module(tmp_path, FOREVER)), "--timeout", "4"]) == 1
+    assert time.perf_counter() - start < 30
+    err = capsys.readouterr().err
+    assert "... checking your answers at m = 4, n = 3 (" in err  # the progress line
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith("error: no verdict within 4 s: stopped while checking your answers at m = 4, n = 3")
+    )
+
+
+def test_ctrl_c_stops_the_check_with_one_line_and_no_traceback(tmp_path):
+    import signal
+
+    path = _module(tmp_path, "import sys\nprint('loaded', flush=True)\n" + FOREVER)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.yours", str(path), "--timeout", "60"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a terminal of its own: Ctrl-C goes to its whole process group
+    )
+    assert proc.stdout.readline().strip() == "loaded"  # the module is loaded: the check is under way
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "stopped (Ctrl-C) while checking your answers at m = 4, n = 3: no verdict" in err
+    assert "Traceback" not in err
+
+
+def test_a_timeout_that_is_not_a_positive_number_is_refused(capsys):
+    assert yours.main([str(SOLUTIONS / "vectorized.py"), "--timeout", "0"]) == 2
+    assert "--timeout must be a number of seconds > 0" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from tests.reference import make_problem
 
@@ -17,6 +18,12 @@ BAD = [
     ("X-empty-cols", {"X": np.zeros((3, 0))}, ValueError, r"X must be non-empty"),
     ("X-strings", {"X": [["a", "b"]] * 3}, TypeError, r"X must hold real numbers"),
     ("X-complex", {"X": np.ones((3, 2), dtype=complex)}, TypeError, r"X must hold real numbers"),
+    (
+        "X-sparse",
+        {"X": sparse.csr_matrix(np.eye(3, 2))},
+        TypeError,
+        r"X is a sparse matrix \(csr\).*X\.toarray\(\)",
+    ),
     ("X-ragged", {"X": [[1.0], [2.0, 3.0], [4.0]]}, TypeError, r"X must be array-like"),
     ("X-nan", {"X": [[1.0, np.nan], [3.0, 4.0], [5.0, 6.0]]}, ValueError, r"X must be finite"),
     ("X-inf", {"X": [[1.0, np.inf], [3.0, 4.0], [5.0, 6.0]]}, ValueError, r"X must be finite"),

@@ -631,3 +631,24 @@ def test_a_plan_is_a_value_and_its_confirmation_is_held_by_the_planner(fresh_wis
     assert raced == before and again.contenders == raced.contenders and again.rules is rules
     assert planning.confirmation(again) is planning.confirmation(raced) is confirming
     assert confirming.rounds == 1 and not confirming.finished
+
+
+def test_no_memory_for_the_tuning_data_runs_the_rule_of_thumb_and_says_so_once(fresh_wisdom, monkeypatch):
+    """The planner's own data (tens of MB) may not fit where the caller's X does: the fit goes on
+    with the rule of thumb, one warning says why, and nothing is measured again in this process."""
+    path, _ = fresh_wisdom
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 32.0 MiB")
+
+    monkeypatch.setattr(planning, "tuning_problem", no_memory)
+    X, y = make_problem(2000, 9, seed=3)
+    with pytest.warns(planning.PlanningWarning, match="no memory for its .* MiB of tuning data") as caught:
+        first = IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=3)
+        IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=3)
+    assert len(caught) == 1 and "rule of thumb" in str(caught[0].message)
+    planned = planning.plan(9, "float64", m=2000)
+    assert planned.source == "estimate" and planned.candidate == rule_of_thumb(9, "float64")
+    assert not path.exists()  # nothing measured, nothing saved
+    expected = reference_fit(X, y, lr=0.5, epochs=3)
+    assert relative_error(first, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
