@@ -18,14 +18,12 @@ import time
 PROGRESS_S = 10.0
 
 
-def _child(conn, args) -> None:
-    """The check itself (``bench.yours.run``), its lines and progress sent to the judge. Ctrl-C is the
-    judge's to handle (it stops this process): ignored here, so no traceback of it is printed."""
+def _child(conn, run, args) -> None:
+    """The check itself (``run``: ``bench.yours.run``), its lines and progress sent to the judge. Ctrl-C
+    is the judge's to handle (it stops this process): ignored here, so no traceback of it is printed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from bench import yours
-
     try:
-        code = yours.run(
+        code = run(
             args,
             say=lambda text, err=False: conn.send(("err" if err else "line", text)),
             doing=lambda text: conn.send(("doing", text)),
@@ -36,11 +34,12 @@ def _child(conn, args) -> None:
     conn.send(("done", code))
 
 
-def judged(args) -> int:
-    """Run the check in a new process and give its verdict; the exit code (never 0 unless right)."""
+def judged(run, args) -> int:
+    """``run(args, say, doing)`` (``bench.yours.run``) in a new process, and its verdict; the exit
+    code (never 0 unless the check said right)."""
     context = multiprocessing.get_context("spawn")
     conn, child_conn = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(child_conn, args), daemon=True)
+    process = context.Process(target=_child, args=(child_conn, run, args), daemon=True)
     start = time.monotonic()
     process.start()
     child_conn.close()

@@ -393,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (math.isfinite(args.timeout) and args.timeout > 0):
         print(f"error: --timeout must be a number of seconds > 0, got {args.timeout:g}", file=sys.stderr)
         return 2
-    return judge.judged(args)
+    return judge.judged(run, args)
 
 
 if __name__ == "__main__":

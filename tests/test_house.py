@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CODE = ("ladderstats", "impls", "bench")
 
 #: The layers whose modules each layer may import (its own included); ``bench`` is the package's
-#: own module and its commands (``yours``, ``time_one``), ``bench.compare`` the one that reads results.
+#: own module and its commands (``yours`` with its ``judge``, ``time_one``), ``bench.compare`` the one
+#: that reads results.
 MAY_IMPORT = {
     "ladderstats": ("ladderstats",),
     "impls": ("impls", "ladderstats"),
