@@ -178,6 +178,8 @@ _RECENT: dict[tuple, Plan] = {}
 #: callers' data, which every fit of the key takes turns in. Read and changed under ``_TURNS``;
 #: a finished one stays, its choice the plan for fits that still hold the unconfirmed plan.
 _CONFIRMING: dict[tuple[str, str], race.Race] = {}
+#: Keys whose tuning data found no memory, by (wisdom file, key): the rule of thumb, not retried.
+_UNMEASURED: set[tuple[str, str]] = set()
 #: Turns of one confirmation are handed out one at a time, whichever thread fits.
 _TURNS = threading.Lock()
 
@@ -216,19 +218,21 @@ def plan(
     if known is not None:
         _RECENT[quick] = known
         return known
+    fallback = Plan(rule_of_thumb(n, dtype), "estimate", rules)
+    if (where, key) in _UNMEASURED:
+        return fallback
     try:
         with _threads(threads):
             entry = measure(n, dtype, rules=rules, data=data)
     except MemoryError:  # its own tuning data (tens of MB) did not fit: the fit itself may still
-        fallback = Plan(rule_of_thumb(n, dtype), "estimate", rules)
+        _UNMEASURED.add((where, key))
         warnings.warn(
             f"numba_tuned: no memory for its {tuning_bytes(data) / 2**20:.0f} MiB of tuning data for rows of "
             f"{n}; this process runs the rule of thumb ({fallback.candidate.name}) for them, unmeasured",
             PlanningWarning,
             stacklevel=3,
         )
-        _RECENT[quick] = fallback  # said once: not measured again in this process
-        return fallback
+        return fallback  # said once: not measured again in this process
     store.save(key, entry)
     made = _from_entry(entry, "measured", key, rules)
     _remember(where, replace(made, source="wisdom"))

@@ -60,6 +60,7 @@ def _a_new_process() -> None:
     planning._RECENT.clear()
     planning._KNOWN.clear()
     planning._CONFIRMING.clear()
+    planning._UNMEASURED.clear()
 
 
 # --------------------------------------------------------------------------- candidates and key
