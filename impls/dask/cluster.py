@@ -101,21 +101,41 @@ def _heartbeat_noise(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith(HEARTBEAT_NOISE)
 
 
+def _reconnect_noise(record: logging.LogRecord) -> bool:
+    """False (drop) for the cancelled reconnection a client logs when it closes after losing its
+    scheduler: a traceback ending in ``CancelledError``, after the fit's own clear error."""
+    error = record.exc_info[1] if record.exc_info else None
+    return not (error is not None and type(error).__name__ == "CancelledError")
+
+
 def _close(opened) -> None:
     """Close a client this module opened, and the LocalCluster it started (if it started one)."""
     cluster = opened.cluster
     # A worker closing while its heartbeat is in flight logs "Failed to communicate with
     # scheduler during heartbeat" (an ERROR, with a traceback) now and then: noise of the
     # shutdown we asked for, printed on the caller's stderr at exit. That message alone is
-    # dropped while the cluster closes; every other record of the logger passes.
-    worker_log = logging.getLogger("distributed.worker")
+    # dropped while the cluster closes, and so is a client's cancelled reconnection to a
+    # scheduler that went away; every other record of the loggers passes.
+    worker_log, client_log = logging.getLogger("distributed.worker"), logging.getLogger("distributed.client")
     worker_log.addFilter(_heartbeat_noise)
+    client_log.addFilter(_reconnect_noise)
     try:
         opened.close()
         if cluster is not None:
             cluster.close()
     finally:
         worker_log.removeFilter(_heartbeat_noise)
+        client_log.removeFilter(_reconnect_noise)
+
+
+def lost(opened) -> None:
+    """The cluster of ``opened`` went away: close it now if this module opened it (the caller's own
+    client, given to ``using``, is the caller's to close), before its reconnection attempts print."""
+    global _client, _client_for
+    with _lock:
+        if opened is _client and _client_for is not _PINNED:
+            _close(_client)
+            _client, _client_for = None, None
 
 
 def close() -> None:

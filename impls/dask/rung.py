@@ -8,6 +8,7 @@ import numpy as np
 
 from impls import numba_fused
 from impls._common import FitResult, Rung, Tolerance, validate
+from impls.dask import cluster
 from impls.dask.blocks import State, prepare
 from impls.dask.cluster import _address
 from impls.dask.connect import ADDRESS_SETTING
@@ -37,6 +38,7 @@ def descend(state: State, lr: float, epochs: int):
         try:
             sums = epoch_sums(state, w, b)
         except ClusterLost as lost:
+            cluster.lost(state.client)
             raise ClusterLost(
                 f"dask: the cluster at {address} went away during epoch {k + 1} of {epochs} ({lost}); "
                 f"the fit stopped and returned nothing. Start the scheduler and its workers again "

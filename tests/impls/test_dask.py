@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -23,7 +25,7 @@ import distributed
 import zarr
 
 from impls import dask as dask_rung
-from tests.impls.dask_cluster import agrees, cluster_of_processes, fit_in_a_new_python, problem
+from tests.impls.dask_cluster import ROOT, agrees, cluster_of_processes, fit_in_a_new_python, problem
 
 
 def test_a_local_cluster_of_processes_leaves_this_process_thread_settings_alone():
@@ -274,6 +276,46 @@ def test_a_cluster_lost_mid_fit_is_one_clear_error_naming_it_and_the_epoch(lost,
     assert re.search(rf"cluster at {address} went away during epoch \d+ of 1000000", str(error)), error
     assert error.__cause__ is None and error.__suppress_context__  # one message, not distributed's traceback
     assert outcome["ended"] - killed < (3 if lost == "scheduler" else 2 + 3)
+
+
+LOST_SCRIPT = """
+import os, signal, sys, threading, time
+import dask
+from impls import IMPLEMENTATIONS
+from tests.impls.dask_cluster import problem
+X, y = problem(20_000, 8)
+victim, address = int(sys.argv[1]), sys.argv[2]
+def kill():
+    time.sleep(4)  # connected, X sent, epochs running
+    os.kill(victim, signal.SIGKILL)
+threading.Thread(target=kill, daemon=True).start()
+with dask.config.set({"scheduler-address": address}):
+    try:
+        IMPLEMENTATIONS["dask"].fit(X, y, lr=0.5, epochs=10**6)
+    except ConnectionError as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+"""
+
+
+@pytest.mark.slow
+def test_a_lost_scheduler_is_the_last_thing_a_program_prints(tmp_path):
+    """A program that catches the fit's ClusterLost and ends: its clear message is the last thing on
+    its stderr, not the traceback of the client's cancelled reconnection printed at exit."""
+    with cluster_of_processes(tmp_path) as (address, watcher):
+        victim = watcher.run_on_scheduler(os.getpid)
+        watcher.close()
+        done = subprocess.run(
+            [sys.executable, "-c", LOST_SCRIPT, str(victim), address],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"ClusterLost: dask: the cluster at {address} went away during epoch")
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
 
 
 @pytest.mark.slow
