@@ -20,7 +20,8 @@ from __future__ import annotations
 from importlib import import_module
 from importlib.util import find_spec
 
-from impls import (
+from impls import (  # _scan: validation of large X in one parallel pass (installs itself in _common)
+    _scan,  # noqa: F401
     numba_blocked,
     numba_fused,
     numba_loops,

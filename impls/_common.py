@@ -97,15 +97,44 @@ def _real_scalar(value: Any, name: str, dtype: np.dtype) -> float:
     return result
 
 
+#: Numbers from which an array is checked by the compiled, parallel scan (``impls/_scan.py``), once
+#: installed; below, NumPy's blocks (no compiling for small data).
+PARALLEL_FROM = 1 << 20
+_SCAN: Callable | None = None
+
+
+def install_scan(scan: Callable) -> None:
+    """``impls._scan`` hands its compiled check over here, as it is imported (by ``impls``)."""
+    global _SCAN
+    _SCAN = scan
+
+
 def _check_finite(array: np.ndarray, name: str, dtype: np.dtype) -> None:
-    """Every value finite, and still finite once converted to ``dtype`` (a block of rows at a time)."""
+    """Every value finite, and still finite once converted to ``dtype`` (a block of rows at a time,
+    or in one parallel pass for a large float array)."""
     top = float(np.finfo(dtype).max)
+    narrowing = dtype.itemsize < array.dtype.itemsize
+    if (
+        _SCAN is not None
+        and array.size >= PARALLEL_FROM
+        and array.ndim == 2
+        and array.dtype in (FLOAT32, FLOAT64)
+        and array.flags.c_contiguous
+    ):
+        nonfinite, beyond = _SCAN(array, top, narrowing)
+        if nonfinite:
+            raise ValueError(f"{name} must be finite (it contains nan or inf)")
+        if beyond:
+            raise ValueError(
+                f"{name} has values beyond the range of {dtype} (largest {top:g}): they would become inf"
+            )
+        return
     rows = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
     for start in range(0, len(rows), _CHECK_ROWS):
         block = rows[start : start + _CHECK_ROWS]
         if not np.isfinite(block).all():
             raise ValueError(f"{name} must be finite (it contains nan or inf)")
-        if dtype.itemsize < array.dtype.itemsize and np.abs(block).max(initial=0) > top:
+        if narrowing and np.abs(block).max(initial=0) > top:
             raise ValueError(
                 f"{name} has values beyond the range of {dtype} (largest {top:g}): they would become inf"
             )

@@ -101,3 +101,37 @@ def test_integer_features_and_fortran_order_accepted(rung):
     expected = rung.fit(np.array(GOOD["X"], dtype=np.float64), GOOD["y"], lr=0.1, epochs=3)
     result = rung.fit(X, GOOD["y"], lr=0.1, epochs=3)
     np.testing.assert_array_equal(result.w, expected.w)
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype", "message"),
+    [
+        (np.nan, "float64", r"X must be finite \(it contains nan or inf\)"),
+        (-np.inf, "float32", r"X must be finite \(it contains nan or inf\)"),
+        (1e300, "float32", r"X has values beyond the range of float32"),
+        (None, "float32", None),
+    ],
+    ids=["nan", "inf", "beyond-float32", "fine"],
+)
+def test_a_large_x_is_checked_in_one_parallel_pass_with_the_same_errors(monkeypatch, value, dtype, message):
+    """From ``PARALLEL_FROM`` numbers X is scanned by a compiled kernel on every thread (NumPy's
+    check runs on one core): the same answers as NumPy's blocks, the bad value anywhere."""
+    from impls import _common
+
+    assert _common._SCAN is not None  # installed by importing impls
+    monkeypatch.setattr(_common, "PARALLEL_FROM", 16)
+    X, y = make_problem(300, 4, seed=1)
+    if value is not None:
+        X[211, 2] = value
+    scanned = []
+    real = _common._SCAN
+    monkeypatch.setattr(_common, "_SCAN", lambda *args: scanned.append(1) or real(*args))
+    for scan in (True, False):
+        if not scan:
+            monkeypatch.setattr(_common, "_SCAN", None)
+        if message is None:
+            _common.validate(X, y, lr=0.1, epochs=1, dtype=dtype)
+        else:
+            with pytest.raises(ValueError, match=message):
+                _common.validate(X, y, lr=0.1, epochs=1, dtype=dtype)
+    assert scanned == [1]
