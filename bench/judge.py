@@ -10,28 +10,56 @@ check and says where; Ctrl-C stops it with one line.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import sys
+import threading
 import time
 
 #: Seconds between progress lines while nothing else is said.
 PROGRESS_S = 10.0
 
 
+def _orphaned(parent) -> None:
+    """End this process when the judge's process ends, however it ends (killed included)."""
+    multiprocessing.connection.wait([parent.sentinel])
+    os._exit(1)
+
+
 def _child(conn, run, args) -> None:
     """The check itself (``run``: ``bench.yours.run``), its lines and progress sent to the judge. Ctrl-C
     is the judge's to handle (it stops this process): ignored here, so no traceback of it is printed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_orphaned, args=(multiprocessing.parent_process(),), daemon=True).start()
+    state = {"doing": "starting"}
+
+    def doing(text: str) -> None:
+        state["doing"] = text
+        conn.send(("doing", text))
+
     try:
-        code = run(
-            args,
-            say=lambda text, err=False: conn.send(("err" if err else "line", text)),
-            doing=lambda text: conn.send(("doing", text)),
-        )
-    except BaseException as exc:  # SystemExit or anything else out of the learner's fit while timed
-        conn.send(("err", f"error: your fit raised {type(exc).__name__} while it was timed: {exc}"))
+        code = run(args, say=lambda text, err=False: conn.send(("err" if err else "line", text)), doing=doing)
+    except BaseException as exc:  # SystemExit, or anything else out of the learner's fit, while timed
+        conn.send(("err", f"error: {type(exc).__name__} while {state['doing']}: {exc}"))
         code = 1
     conn.send(("done", code))
+
+
+def _ended(code: int | None, doing: str) -> str:
+    """Why the checker's process ended before its verdict, in words."""
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        cause = {
+            "SIGSEGV": "a crash in compiled code",
+            "SIGKILL": "killed: out of memory?",
+            "SIGABRT": "an abort in compiled code",
+        }.get(name, "a signal")
+        return f"the checker's process died of {name} ({cause}) while {doing}, before any verdict"
+    return (
+        f"your module ended the checker's process (exit code {code}) while {doing}, before any verdict: "
+        "fit must return (w, b, costs), and a module to check must not exit (sys.exit, os._exit, quit)"
+    )
 
 
 def judged(run, args) -> int:
@@ -62,12 +90,7 @@ def judged(run, args) -> int:
                 kind, value = conn.recv()
             except EOFError:
                 process.join(5.0)
-                print(
-                    f"error: your module ended the checker's process (exit code {process.exitcode}) while "
-                    f"{doing}, before any verdict: fit must return (w, b, costs), and a module to check must "
-                    "not exit (sys.exit, os._exit, quit)",
-                    file=sys.stderr,
-                )
+                print(f"error: {_ended(process.exitcode, doing)}", file=sys.stderr)
                 return 1
             if kind == "doing":
                 doing = value

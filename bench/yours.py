@@ -349,6 +349,9 @@ def run(args: argparse.Namespace, say=None, doing: Callable[[str], None] = lambd
     """The whole check in this process: your module loaded, its answers checked, then timed. Lines go
     to ``say(text, err)``; the exit code is returned (0 right, 1 wrong, 2 nothing to check)."""
     say = say or (lambda text, err=False: print(text, file=sys.stderr if err else sys.stdout))
+    if not args.no_timing and not args.chart.parent.is_dir():
+        say(f"error: --chart {args.chart}: the folder {args.chart.parent} does not exist", True)
+        return 2
     try:
         doing("loading your module")
         fit = load(args.path)

@@ -5,8 +5,7 @@ loader's path, and Numba's TBB module links it by name only: in a fresh virtual 
 ``numba.threading_layer()`` falls back to ``workqueue`` with TBB installed beside it. Loading the
 library once by its full path makes the name known to the process, and Numba's module then links
 against it. Linux only (the wheels for Windows and macOS place it where Numba finds it, or not at
-all); nothing happens where ``tbb`` is not installed, the user chose a layer without TBB, or a
-library of that name is loaded already.
+all); nothing happens where ``tbb`` is not installed or the user chose a layer without TBB.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import sys
 #: The name Numba's TBB module links against (oneTBB 2021 and later).
 LIBRARY = "libtbb.so.12"
 #: The threading layers under which Numba may try TBB.
-MAY_USE_TBB = ("default", "forksafe", "threadsafe", "tbb")
+MAY_USE_TBB = ("default", "forksafe", "threadsafe", "safe", "tbb")
 
 
 def library_path() -> str | None:

@@ -15,8 +15,8 @@ planned rung, and ``python -m bench.compare``. Two kinds of samples:
 A ratio above 1 means ``a`` took longer. ``verdict`` gives "slower", "faster" or "level": a word
 other than "level" only where the whole interval lies beyond 1 by more than the threshold.
 
-A leaf of the house: it imports NumPy (and SciPy, only for the bootstrap), so the library's planner
-and the benchmarks both use it without either importing the other.
+A leaf of the house: it imports NumPy (and SciPy, only for the bootstrap and Student's t), so the
+library's planner and the benchmarks both use it without either importing the other.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def side_by_side(
 
     The rounds of one process share its state of the machine (where its memory landed, the
     neighbours of that minute), so an interval over them describes that process, not the next
-    run. The interval is the wider of two:
+    run. The interval reaches as far as either of two, on each side:
 
     - a two-stage bootstrap, as pyperf spreads values over worker processes: draw the processes
       with replacement, then each drawn process's rounds, take the median of the ratios drawn;

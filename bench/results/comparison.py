@@ -148,7 +148,9 @@ def _one_file(name: str, base: Results, new: Results, changed: tuple[str, ...]) 
         why = f"{_count(min(sizes), 'round')}: too few for a verdict ({least} needed)"
         return Change(name, b_s, a_s, sizes, why_not=why)
     if min(len(a), len(b)) < 2:
-        return Change(name, b_s, a_s, sizes, why_not=ONE_PROCESS)
+        alone = [side_ for side_, kept in (("base", b), ("new", a)) if len(kept) < 2]
+        why = ONE_PROCESS if len(alone) == 2 else ONE_PROCESS.replace("a side", f"in {alone[0]}", 1)
+        return Change(name, b_s, a_s, sizes, why_not=why)
     return Change(name, b_s, a_s, sizes, ratio=stats.between_runs(a, b))
 
 

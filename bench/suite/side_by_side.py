@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import time
 from dataclasses import dataclass
 
@@ -29,7 +30,8 @@ START_TIMEOUT_S = 900.0
 #: The planned rung's warm-up: fits until its plan has nothing left to confirm on this data.
 WARMUP_MAX_FITS = 400
 WARMUP_MAX_S = 30.0
-#: The most bytes of X the processes of one point may hold at once to set up together.
+#: The most bytes of X the processes of one point may hold at once to set up together (and at most
+#: half the memory available when the point starts).
 CONCURRENT_BYTES = 6e9
 
 
@@ -61,6 +63,7 @@ def measure(point, names: list[str], design: Design, ready=lambda: None) -> dict
     from impls.planner import plan
     from impls.planner.race import run_race
 
+    setup_from = time.time()
     X, _ = get_data(point.m, point.n, point.dtype)
     rungs = {name: IMPLEMENTATIONS[name] for name in names}
     problems = {name: timed_problem(rung, point.m, point.n, point.dtype, 1) for name, rung in rungs.items()}
@@ -109,6 +112,7 @@ def measure(point, names: list[str], design: Design, ready=lambda: None) -> dict
         "plan": planned_with,
         "rounds": int(np.asarray(times[ROOFLINE]).size),
         "timed": timed,
+        "setup_from": setup_from,
     }
 
 
@@ -128,14 +132,18 @@ def _finish_confirmation(fit_once, point) -> None:
 def _child(conn, point, names, design) -> None:
     def ready() -> None:
         conn.send(("ready", None))
-        conn.recv()  # the parent's go
+        try:
+            conn.recv()  # the parent's go
+        except EOFError:  # the parent stopped the point (another process failed): end quietly
+            os._exit(0)
 
     try:
         conn.send(("ok", measure(point, names, design, ready)))
     except BaseException as error:  # the parent raises it, with the child's traceback
         import traceback
 
-        conn.send(("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
+        with contextlib.suppress(OSError):  # a parent gone has nothing to raise it in
+            conn.send(("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
 
 
 class _Child:
@@ -172,9 +180,18 @@ class _Child:
             self.process.join()
 
 
+def _available_bytes() -> float:
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # not a POSIX system that says
+        return CONCURRENT_BYTES * 2
+
+
 def together(point, count: int) -> bool:
-    """Whether ``count`` processes of this point may set up at once (their X fit together)."""
-    return count * point.m * point.n * 8 <= CONCURRENT_BYTES
+    """Whether ``count`` processes of this point may set up at once: their X (float64, and a float32
+    copy at float32 points) fit in ``CONCURRENT_BYTES`` and in half the memory available now."""
+    per_value = 12 if point.dtype == "float32" else 8
+    return count * point.m * point.n * per_value <= min(CONCURRENT_BYTES, _available_bytes() / 2)
 
 
 def in_fresh_processes(point, names: list[str], design: Design, count: int) -> list[dict]:

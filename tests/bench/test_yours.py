@@ -368,3 +368,43 @@ def test_ctrl_c_stops_the_check_with_one_line_and_no_traceback(tmp_path):
 def test_a_timeout_that_is_not_a_positive_number_is_refused(capsys):
     assert yours.main([str(SOLUTIONS / "vectorized.py"), "--timeout", "0"]) == 2
     assert "--timeout must be a number of seconds > 0" in capsys.readouterr().err
+
+
+def test_a_checker_killed_takes_the_learners_process_with_it(tmp_path):
+    """The judge's process killed outright (no Ctrl-C to handle): the process running the learner's
+    fit, which ignores Ctrl-C, ends too instead of looping on alone."""
+    import psutil
+
+    path = _module(tmp_path, "import sys\nprint('loaded', flush=True)\n" + FOREVER)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.yours", str(path), "--timeout", "60"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().strip() == "loaded"
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert children
+    time.sleep(2.0)  # the fit is looping
+    proc.kill()
+    proc.wait(timeout=30)
+    _, alive = psutil.wait_procs(children, timeout=20)
+    assert not alive, alive
+
+
+def test_a_fit_that_crashes_is_named_as_a_crash_not_an_exit(tmp_path, capsys):
+    crash = "import os, signal\ndef fit(X, y, lr, epochs):\n    os.kill(os.getpid(), signal.SIGSEGV)\n"
+    assert yours.main([str(_module(tmp_path, crash)), "--no-timing"]) == 1
+    said = capsys.readouterr().err.strip()
+    assert said == (
+        "error: the checker's process died of SIGSEGV (a crash in compiled code) while checking your "
+        "answers at m = 4, n = 3, before any verdict"
+    ), said
+
+
+def test_a_chart_folder_that_does_not_exist_is_said_before_any_work(tmp_path, capsys):
+    chart = tmp_path / "nowhere" / "yours.png"
+    assert yours.main([str(SOLUTIONS / "vectorized.py"), "--chart", str(chart)]) == 2
+    said = capsys.readouterr().err.strip()
+    assert said == f"error: --chart {chart}: the folder {chart.parent} does not exist"

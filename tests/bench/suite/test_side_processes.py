@@ -20,6 +20,7 @@ def test_processes_set_up_together_time_one_after_another():
     assert len(answers) == 3 and all(a["rounds"] == 3 for a in answers)
     spans = sorted(a["timed"] for a in answers)
     assert all(end <= spans[k + 1][0] for k, (_, end) in enumerate(spans[:-1]))  # never two at once
+    assert max(a["setup_from"] for a in answers) < spans[0][0]  # every setup began before any timing
 
 
 def test_processes_whose_x_do_not_fit_together_set_up_one_after_another(monkeypatch):
@@ -29,7 +30,7 @@ def test_processes_whose_x_do_not_fit_together_set_up_one_after_another(monkeypa
     assert [a["rounds"] for a in answers] == [3, 3]
 
 
-def test_a_process_that_fails_in_its_setup_is_one_error_naming_the_point_and_the_rest_stop():
+def test_a_process_that_fails_in_its_setup_is_one_error_naming_the_point_without_a_hang():
     start = time.perf_counter()
     with pytest.raises(RuntimeError, match=f"side-by-side process at {POINT.id} failed:\n.*no_such_rung"):
         side_by_side.in_fresh_processes(POINT, ["numpy_vectorized", "no_such_rung"], DESIGN, 3)
