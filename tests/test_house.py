@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.parsing import parse
+
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ("ladderstats", "impls", "bench")
 
@@ -50,7 +52,7 @@ def _imports(module: str, path: Path) -> set[str]:
     """The project's modules a file imports, relative imports resolved (string imports included)."""
     names = set()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(parse(path)):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -116,7 +118,7 @@ def _graph() -> dict[str, set[str]]:
     for module, path in MODULES:
         deps = set()
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse(path)):
             if isinstance(node, ast.Import):
                 deps |= {a.name for a in node.names if a.name in known}
             elif isinstance(node, ast.ImportFrom):

@@ -14,6 +14,7 @@ from bench.report import fmt
 from bench.report.facts import build, probe, select
 from bench.results.load import load
 from tests.bench.report.runs import REPORT, ROOT, race_at, race_records, reshape_race, set_rounds
+from tests.parsing import parse
 
 
 def _takes_raw_results(node) -> bool:
@@ -25,7 +26,7 @@ def test_only_the_loader_and_the_facts_builder_take_the_raw_results():
     """Tables, charts, pages and the command line read the run's facts, never the loaded table."""
     builder = {REPORT / "load.py", *(REPORT / "facts").glob("*.py")}
     for path in sorted(set(REPORT.rglob("*.py")) - builder):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse(path)):
             if isinstance(node, ast.FunctionDef):
                 where = f"{path.relative_to(ROOT)}:{node.name}"
                 assert not _takes_raw_results(node), f"{where} takes the raw results"

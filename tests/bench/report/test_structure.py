@@ -8,6 +8,7 @@ from pathlib import Path
 
 from impls import IMPLEMENTATIONS
 from tests.bench.report.runs import REPORT, ROOT
+from tests.parsing import parse
 
 
 def test_no_rung_label_in_the_reports_python():
@@ -20,7 +21,7 @@ def test_no_rung_label_in_the_reports_python():
 def _imported(path: Path) -> set[str]:
     """Every module a file imports: import statements, and any string given to import_module or __import__."""
     names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(parse(path)):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -44,7 +45,7 @@ def test_the_report_imports_nothing_of_the_code_it_describes():
 
 def test_report_functions_are_short():
     for path in REPORT.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse(path)):
             if isinstance(node, ast.FunctionDef):
                 length = node.end_lineno - node.lineno + 1
                 assert length <= 60, f"{path.name}:{node.name} is {length} lines"
@@ -105,7 +106,7 @@ def test_what_words_and_lays_out_the_facts_decides_nothing():
     words += [*(REPORT / "tables").glob("*.py"), *(REPORT / "charts").glob("*.py")]
     for path in words:
         assert not any(name.split(".")[0] == "ladderstats" for name in _imported(path)), path.name
-        calls = [node.func for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Call)]
+        calls = [node.func for node in ast.walk(parse(path)) if isinstance(node, ast.Call)]
         deciding = [ast.unparse(func) for func in calls if _decides(func)]
         assert not deciding, f"{path.relative_to(REPORT)} calls {deciding}"
 
