@@ -75,10 +75,21 @@ def _machines(base: list[Results], new: list[Results]) -> list[str]:
     return []
 
 
+#: The probe's move between two files (either way) past which the header says the machine moved.
+PROBE_MOVED = 0.05
+
+
 def _header(base: list[Results], new: list[Results], found: Comparison) -> list[str]:
     lines = [f"base: {run.path} ({run.datetime[:10]}, {identity.describe(run.machine)})" for run in base]
     lines += [f"new:  {run.path} ({run.datetime[:10]}, {identity.describe(run.machine)})" for run in new]
     lines += _machines(base, new)
+    moved = found.probe_moved()
+    if moved is not None and abs(math.log(moved)) > math.log(1 + PROBE_MOVED):
+        lines.append(
+            f"note: the probe's read of X moved by {_pct(moved)} between the files (median over the "
+            "side-by-side points): this machine's memory was not as fast in both; a change of that "
+            "size may be the machine's, not the code's"
+        )
     lines.append(f"test: {found.test}")
     if found.runs:
         lines.append(

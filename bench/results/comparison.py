@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import ladderstats as stats
 from bench.results import definition, side
 from bench.results.load import Results
+from bench.results.schema import ROOFLINE
 
 #: A change is called where the test's p is below this (several runs a side).
 ALPHA = round(1 - stats.CONFIDENCE, 10)
@@ -92,6 +93,16 @@ class Comparison:
     def comparable(self) -> list[Change]:
         """The changes of benchmarks that timed the same thing in both."""
         return [c for c in self.changes if not c.definition]
+
+    def probe_moved(self) -> float | None:
+        """new over base for the probe's read of X, the median over the side-by-side points both
+        files measured: how far the machine's memory speed moved between them (None: no probe)."""
+        reads = [
+            c.estimate
+            for c in self.comparable
+            if "::epoch[" in c.benchmark and f"[{ROOFLINE}-" in c.benchmark
+        ]
+        return statistics.median(reads) if reads else None
 
     def geometric_mean(self) -> float | None:
         ratios = [c.estimate for c in self.comparable]

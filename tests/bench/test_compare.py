@@ -439,3 +439,17 @@ def test_two_honest_intervals_hold_each_others_estimate_about_83_percent_of_the_
     rng = np.random.default_rng(7)
     first, second = rng.normal(size=20_000), rng.normal(size=20_000)  # two runs' estimates, noise 1
     assert np.mean(np.abs(second - first) <= 1.96) == pytest.approx(stats.replication_rate(), abs=0.01)
+
+
+def test_a_probe_that_moved_between_the_files_is_said_in_the_header(tmp_path, capsys):
+    """The probe reads X beside the rungs: where its read moved between the files, so did the
+    machine's memory speed, and the header says a change of that size may be the machine's."""
+    raw = json.loads(FIXTURE.read_text())
+    for bench in raw["benchmarks"]:
+        if bench["extra_info"]["kind"] == "head_to_head":
+            bench["extra_info"]["probe_s"] = [t * 0.7 for t in bench["extra_info"]["probe_s"]]
+    compare.main([str(FIXTURE), str(_write(tmp_path, "new.json", raw))])
+    out = capsys.readouterr().out
+    assert "note: the probe's read of X moved by -30.0% between the files" in out
+    compare.main([str(FIXTURE), str(FIXTURE)])
+    assert "the probe's read of X moved" not in capsys.readouterr().out
