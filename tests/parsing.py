@@ -1,26 +1,9 @@
-"""``ast.parse`` for the tests that read the project's own source.
-
-Python 3.11 keeps one AST recursion counter per interpreter, and its traceback formatting parses
-source too (for the ``^^^`` marks): where another thread formats a traceback at the same moment (a
-Dask client's event loop logging at exit, say), ``ast.parse`` here can fail with "SystemError: AST
-constructor recursion depth mismatch" on valid code (python/cpython#106905; fixed in 3.12). A
-parse that fails so is tried again; any other error is the code's.
-"""
+"""``ast.parse`` for the tests that read the project's own source, through the suite's
+``parse_source``: it tries again a parse that CPython 3.11's AST depth race broke (a traceback
+formatted in another thread at that moment; python/cpython#106905)."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
+from bench.suite.describe import parse_source as parse
 
-TRIES = 5
-
-
-def parse(path: Path) -> ast.Module:
-    text = path.read_text()
-    for attempt in range(TRIES):
-        try:
-            return ast.parse(text, str(path))
-        except SystemError as exc:
-            if "recursion depth mismatch" not in str(exc) or attempt == TRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+__all__ = ["parse"]

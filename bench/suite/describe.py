@@ -92,12 +92,32 @@ def _described(rung: Rung) -> dict:
     }
 
 
+#: Tries of a parse that fails with CPython 3.11's AST depth race (``parse_source``).
+PARSE_TRIES = 5
+
+
+def parse_source(path: Path) -> ast.Module:
+    """``ast.parse`` of a file, tried again where it fails with "AST constructor recursion depth
+    mismatch": Python 3.11 keeps one AST recursion counter per interpreter, and its traceback
+    formatting parses source too (for the ``^^^`` marks), so a traceback formatted in another
+    thread at that moment (a Dask client's event loop logging) breaks a valid parse here
+    (python/cpython#106905, fixed in 3.12). Any other error is the code's."""
+    text = path.read_text()
+    for attempt in range(PARSE_TRIES):
+        try:
+            return ast.parse(text, str(path))
+        except SystemError as exc:
+            if "recursion depth mismatch" not in str(exc) or attempt == PARSE_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _from_source(label: str) -> dict:
     """An optional rung this Python cannot import: its summary and code read from its source (a
     module ``impls/<label>.py``, or a package ``impls/<label>/``)."""
     single = IMPLS / f"{label}.py"
     paths = [single] if single.exists() else sorted((IMPLS / label).glob("*.py"))
-    trees = {path: ast.parse(path.read_text()) for path in paths}
+    trees = {path: parse_source(path) for path in paths}
     call = next(
         node
         for tree in trees.values()

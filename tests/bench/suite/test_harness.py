@@ -137,3 +137,29 @@ def test_the_simd_count_sees_the_blocked_kernels_vectorized_more_than_the_loops(
     assert loops["simd_packed_ops"] < loops["simd_scalar_ops"]
     assert blocked["simd_packed_ops"] > blocked["simd_scalar_ops"]
     assert blocked["simd_packed_ops"] > 10 * loops["simd_packed_ops"]
+
+
+def test_a_parse_broken_by_the_ast_depth_race_is_tried_again_and_other_errors_are_not(monkeypatch, tmp_path):
+    import ast
+
+    from bench.suite import describe
+
+    path = tmp_path / "m.py"
+    path.write_text("x = 1\n")
+    real, calls = ast.parse, []
+
+    def racy(
+        text, filename="<unknown>", message="AST constructor recursion depth mismatch (before=1, after=2)"
+    ):
+        calls.append(message)
+        if len(calls) < 3:
+            raise SystemError(message)
+        return real(text, filename)
+
+    monkeypatch.setattr(describe.ast, "parse", racy)
+    assert isinstance(describe.parse_source(path), ast.Module) and len(calls) == 3
+    monkeypatch.setattr(
+        describe.ast, "parse", lambda text, filename: (_ for _ in ()).throw(SystemError("other"))
+    )
+    with pytest.raises(SystemError, match="other"):
+        describe.parse_source(path)
