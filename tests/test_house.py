@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.parsing import parse
+from bench.suite.describe import parse_source as parse
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ("ladderstats", "impls", "bench")

@@ -84,6 +84,7 @@ class Comparison:
     runs: bool  # several runs a side (else one file a side)
     # a defining field one side records and the other does not -> the benchmarks compared without it
     unrecorded: dict[str, int] = field(default_factory=dict)
+    probes: frozenset[str] = frozenset()  # the probe's side-by-side epochs
 
     @property
     def test(self) -> str:
@@ -97,11 +98,7 @@ class Comparison:
     def probe_moved(self) -> float | None:
         """new over base for the probe's read of X, the median over the side-by-side points both
         files measured: how far the machine's memory speed moved between them (None: no probe)."""
-        reads = [
-            c.estimate
-            for c in self.comparable
-            if "::epoch[" in c.benchmark and f"[{ROOFLINE}-" in c.benchmark
-        ]
+        reads = [c.estimate for c in self.comparable if c.benchmark in self.probes]
         return statistics.median(reads) if reads else None
 
     def geometric_mean(self) -> float | None:
@@ -109,30 +106,31 @@ class Comparison:
         return math.exp(sum(map(math.log, ratios)) / len(ratios)) if ratios else None
 
 
-def _medians(run: Results) -> dict[str, float]:
-    """Every benchmark's median, and every rung's epoch at every side-by-side point (pooled rounds)."""
-    out = {name: float(t) for name, t in zip(run.table["benchmark"], run.table["median_s"], strict=True)}
-    for name, (processes, _) in side.epochs(run).items():
-        out[name] = statistics.median(t for p in processes for t in p)
-    return out
+@dataclass(frozen=True)
+class _Samples:
+    """One run's samples by benchmark name, made once: the per-rung benchmarks' medians and kept
+    rounds (one process each), and every rung's epoch at every side-by-side point (its processes)."""
+
+    medians: dict[str, float]
+    processes: dict[str, list[list[float]]]
+    definitions: dict[str, dict]
+
+    @classmethod
+    def of(cls, run: Results) -> _Samples:
+        table = zip(run.table["benchmark"], run.table["median_s"], strict=True)
+        medians = {name: float(t) for name, t in table}
+        processes = {name: [rounds] for name, rounds in run.rounds.items() if rounds}
+        definitions = dict(run.definitions)
+        for name, (by_process, defined) in side.epochs(run).items():
+            medians[name] = statistics.median(t for p in by_process for t in p)
+            processes[name], definitions[name] = by_process, defined
+        return cls(medians, processes, definitions)
 
 
-def _processes(run: Results, name: str) -> list[list[float]]:
-    """A benchmark's kept rounds by process: a side-by-side epoch's processes, else one process."""
-    epochs = side.epochs(run)
-    if name in epochs:
-        return epochs[name][0]
-    return [run.rounds[name]] if run.rounds.get(name) else []
-
-
-def _definitions(run: Results) -> dict[str, dict]:
-    return {**run.definitions, **{name: d for name, (_, d) in side.epochs(run).items()}}
-
-
-def _definition(name: str, runs: list[Results], unrecorded: dict[str, int]) -> tuple[str, ...]:
+def _definition(name: str, runs: list[_Samples], unrecorded: dict[str, int]) -> tuple[str, ...]:
     """What changed in the benchmark's definition between the first run and any other; fields one
     side does not record are counted in ``unrecorded``."""
-    first, *others = [_definitions(run).get(name, {}) for run in runs]
+    first, *others = [run.definitions.get(name, {}) for run in runs]
     missing: set[str] = set()
     changed: list[str] = []
     for other in others:
@@ -143,12 +141,12 @@ def _definition(name: str, runs: list[Results], unrecorded: dict[str, int]) -> t
     return tuple(changed)
 
 
-def _one_file(name: str, base: Results, new: Results, changed: tuple[str, ...]) -> Change:
-    b, a = _processes(base, name), _processes(new, name)
+def _one_file(name: str, base: _Samples, new: _Samples, changed: tuple[str, ...]) -> Change:
+    b, a = base.processes.get(name, []), new.processes.get(name, [])
     if not (a and b):
-        b_s, a_s = _medians(base)[name], _medians(new)[name]
         sides = " and ".join(side_ for side_, kept in (("base", b), ("new", a)) if not kept)
-        return Change(name, b_s, a_s, (0, 0), why_not=f"no rounds kept in {sides}", definition=changed)
+        why = f"no rounds kept in {sides}"
+        return Change(name, base.medians[name], new.medians[name], (0, 0), why_not=why, definition=changed)
     pooled_b, pooled_a = [t for p in b for t in p], [t for p in a for t in p]
     sizes = (len(pooled_b), len(pooled_a))
     b_s, a_s = statistics.median(pooled_b), statistics.median(pooled_a)
@@ -182,17 +180,23 @@ def compare(base: Results | list[Results], new: Results | list[Results]) -> Comp
     """Every benchmark found in all the files of both sides, and the names found on one side only."""
     base = base if isinstance(base, list) else [base]
     new = new if isinstance(new, list) else [new]
-    before, after = [_medians(run) for run in base], [_medians(run) for run in new]
-    names_before = [n for n in before[0] if all(n in m for m in before)]
-    names_after = [n for n in after[0] if all(n in m for m in after)]
+    before, after = [_Samples.of(run) for run in base], [_Samples.of(run) for run in new]
+    names_before = [n for n in before[0].medians if all(n in s.medians for s in before)]
+    names_after = [n for n in after[0].medians if all(n in s.medians for s in after)]
     runs = not len(base) == len(new) == 1
     out, unrecorded = [], {}
     for name in [n for n in names_before if n in names_after]:
-        changed = _definition(name, base + new, unrecorded)
+        changed = _definition(name, before + after, unrecorded)
         if runs:
-            out.append(_runs(name, [m[name] for m in before], [m[name] for m in after], changed))
+            b, a = [s.medians[name] for s in before], [s.medians[name] for s in after]
+            out.append(_runs(name, b, a, changed))
         else:
-            out.append(_one_file(name, base[0], new[0], changed))
+            out.append(_one_file(name, before[0], after[0], changed))
     only_base = [n for n in names_before if n not in names_after]
     only_new = [n for n in names_after if n not in names_before]
-    return Comparison(out, only_base, only_new, runs, unrecorded)
+    probes = frozenset(
+        name
+        for name, d in before[0].definitions.items()
+        if d.get("kind") == "side_epoch" and d.get("rung") == ROOFLINE
+    )
+    return Comparison(out, only_base, only_new, runs, unrecorded, probes)

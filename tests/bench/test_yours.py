@@ -344,9 +344,8 @@ def test_a_fit_that_never_returns_is_stopped_at_the_time_limit_and_said_where(tm
     )
 
 
-def test_ctrl_c_stops_the_check_with_one_line_and_no_traceback(tmp_path):
-    import signal
-
+def _checking_forever(tmp_path: Path, **popen) -> subprocess.Popen:
+    """``python -m bench.yours`` on a fit that never returns, once the module has loaded."""
     path = _module(tmp_path, "import sys\nprint('loaded', flush=True)\n" + FOREVER)
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.yours", str(path), "--timeout", "60"],
@@ -354,9 +353,16 @@ def test_ctrl_c_stops_the_check_with_one_line_and_no_traceback(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,  # a terminal of its own: Ctrl-C goes to its whole process group
+        **popen,
     )
     assert proc.stdout.readline().strip() == "loaded"  # the module is loaded: the check is under way
+    return proc
+
+
+def test_ctrl_c_stops_the_check_with_one_line_and_no_traceback(tmp_path):
+    import signal
+
+    proc = _checking_forever(tmp_path, start_new_session=True)  # its own terminal: Ctrl-C to the group
     time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
@@ -375,15 +381,7 @@ def test_a_checker_killed_takes_the_learners_process_with_it(tmp_path):
     fit, which ignores Ctrl-C, ends too instead of looping on alone."""
     import psutil
 
-    path = _module(tmp_path, "import sys\nprint('loaded', flush=True)\n" + FOREVER)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.yours", str(path), "--timeout", "60"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout.readline().strip() == "loaded"
+    proc = _checking_forever(tmp_path)
     children = psutil.Process(proc.pid).children(recursive=True)
     assert children
     time.sleep(2.0)  # the fit is looping

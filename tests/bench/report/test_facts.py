@@ -13,8 +13,8 @@ import pytest
 from bench.report import fmt
 from bench.report.facts import build, probe, select
 from bench.results.load import load
+from bench.suite.describe import parse_source as parse
 from tests.bench.report.runs import REPORT, ROOT, race_at, race_records, reshape_race, set_rounds
-from tests.parsing import parse
 
 
 def _takes_raw_results(node) -> bool:

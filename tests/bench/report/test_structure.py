@@ -6,9 +6,9 @@ import ast
 import re
 from pathlib import Path
 
+from bench.suite.describe import parse_source as parse
 from impls import IMPLEMENTATIONS
 from tests.bench.report.runs import REPORT, ROOT
-from tests.parsing import parse
 
 
 def test_no_rung_label_in_the_reports_python():
