@@ -169,7 +169,8 @@ class _Child:
             raise RuntimeError(f"{where} died (exit code {self.process.exitcode})") from None
         if status == "error":
             raise RuntimeError(f"{where} failed:\n{value}")
-        assert status == expected, (status, expected)
+        if status != expected:
+            raise RuntimeError(f"{where} said {status!r} where {expected!r} was due")
         return value
 
     def close(self) -> None:
@@ -198,22 +199,18 @@ def in_fresh_processes(point, names: list[str], design: Design, count: int) -> l
     """:func:`measure` in ``count`` new Python processes, one after another in their timing; set
     up at once where :func:`together` allows. Each process ends when it has answered."""
     children: list[_Child] = []
+    out = []
     try:
-        if together(point, count):
+        if together(point, count):  # all set up at once; else each just before its turn
             children = [_Child(point, names, design) for _ in range(count)]
             for child in children:
                 child.answer("ready")
-            out = []
-            for child in children:
-                child.conn.send("go")
-                out.append(child.answer("ok"))
-            return out
-        out = []
-        for _ in range(count):
-            children.append(_Child(point, names, design))
-            children[-1].answer("ready")
-            children[-1].conn.send("go")
-            out.append(children[-1].answer("ok"))
+        for k in range(count):
+            if k == len(children):
+                children.append(_Child(point, names, design))
+                children[k].answer("ready")
+            children[k].conn.send("go")
+            out.append(children[k].answer("ok"))
         return out
     finally:
         for child in children:
