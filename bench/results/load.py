@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.results import definition
+from bench.results import definition, side
 from bench.results import ladder as ladders
 from bench.results.ladder import Ladder, LadderError
 from bench.results.schema import KINDS, ROOFLINE, RUN_KEY, SchemaError, read
@@ -34,6 +34,8 @@ NESTED = (
     "probe_share_q25",
     "probe_share_q75",
     "process_rounds",
+    "side_pass",  # a side-by-side point's passes are one record here (side.join_passes)
+    "side_passes",
     "errors",
     "descent_costs",
     "lbfgs_costs",
@@ -180,9 +182,8 @@ def _load(path: Path, allow_partial: bool) -> Results:
     run = _run_record(raw, path, allow_partial)
     failed = run.get("failed") or {}
     rows, failures = [], [(name, reason) for name, reason in failed.items()]
-    for bench in raw["benchmarks"]:
-        if isinstance(bench, dict) and bench.get("fullname") in failed:
-            continue  # listed above, never read as a timing
+    benchmarks = [b for b in raw["benchmarks"] if not (isinstance(b, dict) and b.get("fullname") in failed)]
+    for bench in side.join_passes(benchmarks, ladder.planned):  # failed: listed above, never a timing
         row = _read_row(bench, path, ladder)
         if _wrong(row):
             failures.append(

@@ -124,6 +124,8 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("process_rounds", list, False),  # rounds in each fresh process, in order (older runs: one)
         ("probe_reads", int, False),  # reads of X the probe timed back to back per turn (older: 1)
         ("errors", dict, False),  # rung -> its answer's distance from the float64 reference
+        ("side_pass", int, False),  # which of the point's processes this is (joined when read: side.py)
+        ("side_passes", int, False),  # a joined record: its processes ran as passes spread over the run
     ),
     # wall time to the optimum's cost within a tolerance: batch descent, or L-BFGS
     "optimum": SIZED

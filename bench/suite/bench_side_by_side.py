@@ -8,6 +8,12 @@ percent, while two rungs timed in the same round meet the same conditions. Each 
 ``PROFILE.side_processes`` fresh processes (``side_by_side.py``), so the interval of a ratio
 covers what changes from one process to the next as well as the rounds.
 
+The processes of a point are passes spread over the whole run (``conftest.py`` places pass k of
+every point at the k-th part of the session): three processes run back to back share one minute of
+the machine, and their interval held the next run's estimate only two times in three; spread over
+the run, they meet what a run minutes later meets. Each pass is a benchmark of its own; the report
+reads a point's passes as one record (``bench/results/side.py``).
+
 Points: the m sweep and the n sweep, the axis sizes in every dtype and thread setting, and the
 row lengths around the axis size. The per-rung descents (``bench_descent.py``) stay, as times per
 epoch; no ratio is formed from them.
@@ -20,6 +26,7 @@ import math
 import numpy as np
 import pytest
 
+from bench.results import side
 from bench.results.schema import ROOFLINE, record
 from bench.suite.config import PROFILE
 from bench.suite.harness import (
@@ -30,7 +37,7 @@ from bench.suite.harness import (
     size_info,
     threads_of,
 )
-from bench.suite.side_by_side import Design, in_fresh_processes
+from bench.suite.side_by_side import Design, in_fresh_process
 from impls import DISTRIBUTED, IMPLEMENTATIONS, PLANNED
 from impls.planner.race import RULES
 
@@ -52,12 +59,14 @@ POINTS = sorted(
     ),
     key=lambda p: (-p.m * p.n, p.dtype, p.threads),
 )
+#: Every point's passes, pass-major: one fresh process each (the conftest spreads them over the run).
+PASSES = [(k, point) for k in range(PROFILE.side_processes) for point in POINTS]
 #: The most rounds one process runs (a fast point stops here before its time is up).
 MAX_ROUNDS = 200
 
 
 def design() -> Design:
-    """The profile's rounds and time spread over its processes."""
+    """One process's share of the profile's rounds and time at a point."""
     processes = PROFILE.side_processes
     return Design(
         min_rounds=max(1, math.ceil(PROFILE.head_to_head_rounds / processes)),
@@ -82,50 +91,34 @@ def rungs_at(point: Point) -> list[str]:
     ]
 
 
-def _quartiles(values) -> tuple[float, float, float]:
-    return tuple(float(np.quantile(values, q)) for q in (0.5, 0.25, 0.75))
-
-
-@pytest.mark.parametrize("point", POINTS, ids=[f"side-by-side-{p.id}" for p in POINTS])
-def test_side_by_side(benchmark, point: Point):
+@pytest.mark.parametrize(
+    "side_pass, point", PASSES, ids=[f"side-by-side-{p.id}-{side.pass_id(k)}" for k, p in PASSES]
+)
+def test_side_by_side(benchmark, side_pass: int, point: Point):
     names = rungs_at(point)
     if PLANNED not in names:
         pytest.skip(f"{PLANNED} does not run at {point.id}")
     benchmark.group = "side by side"
-    plan_of = design()
-    processes = benchmark.pedantic(
-        lambda: in_fresh_processes(point, names, plan_of, PROFILE.side_processes),
-        rounds=1,
-        iterations=1,
-    )
-    times = {name: [t for p in processes for t in p["times_s"][name]] for name in names}
-    probe_s = [t for p in processes for t in p["times_s"][ROOFLINE]]
-    planned = np.array(times[PLANNED])
-    ratios = {name: np.array(v) / planned for name, v in times.items() if name != PLANNED}
-    shares = {name: np.array(probe_s) / np.array(v) for name, v in times.items()}
-    errors = {name: max(p["errors"][name] for p in processes) for name in names}
+    process = benchmark.pedantic(lambda: in_fresh_process(point, names, design()), rounds=1, iterations=1)
+    times = process["times_s"]
     benchmark.extra_info.update(
         record(
             "head_to_head",
-            **size_info(point, 1, processes[0]["threads"][PLANNED]),
+            **size_info(point, 1, process["threads"][PLANNED]),
             ladder=names,
-            plan=processes[-1]["plan"],
-            race_rounds=len(planned),
-            process_rounds=[p["rounds"] for p in processes],
-            times_s=times,
-            ratio_median={k: _quartiles(r)[0] for k, r in ratios.items()},
-            ratio_q25={k: _quartiles(r)[1] for k, r in ratios.items()},
-            ratio_q75={k: _quartiles(r)[2] for k, r in ratios.items()},
+            plan=process["plan"],
+            race_rounds=process["rounds"],
+            process_rounds=[process["rounds"]],
+            side_pass=side_pass,
+            times_s={name: times[name] for name in names},
             probe_threads=threads_of(ROOFLINE, point.threads),
-            probe_reads=max(p["probe_reads"] for p in processes),
-            probe_s=probe_s,
-            probe_share_median={k: _quartiles(r)[0] for k, r in shares.items()},
-            probe_share_q25={k: _quartiles(r)[1] for k, r in shares.items()},
-            probe_share_q75={k: _quartiles(r)[2] for k, r in shares.items()},
-            errors=errors,
-            max_rel_error=errors[PLANNED],
+            probe_reads=process["probe_reads"],
+            probe_s=times[ROOFLINE],
+            **side.summaries({name: times[name] for name in names}, times[ROOFLINE], PLANNED),
+            errors=process["errors"],
+            max_rel_error=process["errors"][PLANNED],
             tolerance=IMPLEMENTATIONS[PLANNED].tolerance(point.dtype),
         )
     )
     for name in names:
-        assert_answer(IMPLEMENTATIONS[name], errors[name], point)
+        assert_answer(IMPLEMENTATIONS[name], process["errors"][name], point)

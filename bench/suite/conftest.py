@@ -88,6 +88,44 @@ def pytest_sessionstart(session):
     _RUN["record"] = runs.start(session.config)
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """Spread the side-by-side passes over the run: pass k of every point at the k-th of its parts.
+
+    A point's processes run back to back share one minute of the machine (its memory bandwidth
+    moves by tens of percent over minutes), so their interval cannot cover a run made minutes later;
+    passes spread over the run meet that drift, and their interval does (``bench_side_by_side.py``).
+    Each pass goes between two files' benchmarks, never inside one file's.
+    """
+    items[:] = spread_passes(items)
+
+
+def spread_passes(items: list) -> list:
+    """``items`` with the side-by-side passes (pass-major) placed evenly over the others, at the
+    file boundaries nearest to the even places; the first pass first, the last at the end."""
+    passes: dict[int, list] = {}
+    others = []
+    for item in items:
+        side_pass = getattr(item, "callspec", None) and item.callspec.params.get("side_pass")
+        if isinstance(side_pass, int):
+            passes.setdefault(side_pass, []).append(item)
+        else:
+            others.append(item)
+    if len(passes) < 2 or not others:
+        return items
+    bounds = [0, *(k for k in range(1, len(others)) if others[k].path != others[k - 1].path), len(others)]
+    count = len(passes)
+    places = {}
+    for rank, side_pass in enumerate(sorted(passes)):
+        aim = rank * len(others) / (count - 1)
+        places.setdefault(min(bounds, key=lambda b: abs(b - aim)), []).extend(passes[side_pass])
+    out = []
+    for k, item in enumerate(others):
+        out.extend(places.pop(k, []))
+        out.append(item)
+    out.extend(places.pop(len(others), []))
+    return out
+
+
 def pytest_collection_finish(session):
     if _RUN.get("record") is not None:
         _RUN["record"].collected = [item.nodeid for item in session.items]

@@ -17,9 +17,15 @@ from bench import compare
 from bench.results import comparison, side
 from bench.results.load import load
 from bench.results.schema import benchmark_name
+from tests.bench.report.runs import joined
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "data" / "results.json"
+
+
+def _raw() -> dict:
+    """The small results file, each side-by-side point's passes one record (as the loader reads it)."""
+    return joined(json.loads(FIXTURE.read_text()))
 
 
 def _write(tmp_path: Path, name: str, raw: dict) -> Path:
@@ -62,11 +68,10 @@ def _steady(raw: dict, process_rounds=(6, 6, 6)) -> str:
 
 
 def _epoch_slower(raw: dict, factor: float) -> None:
-    """``numba_loops`` ``factor`` times slower in every side-by-side round."""
-    for bench in raw["benchmarks"]:
-        if bench["extra_info"]["kind"] == "head_to_head":
-            times = bench["extra_info"]["times_s"]
-            times["numba_loops"] = [t * factor for t in times["numba_loops"]]
+    """``numba_loops`` ``factor`` times slower in every round of the first side-by-side point (the
+    one :func:`_steady` made steady; the others keep their own noise and their verdicts)."""
+    race = next(b for b in raw["benchmarks"] if b["extra_info"]["kind"] == "head_to_head")["extra_info"]
+    race["times_s"]["numba_loops"] = [t * factor for t in race["times_s"]["numba_loops"]]
 
 
 def _bench(raw: dict, name: str) -> dict:
@@ -80,7 +85,7 @@ def _row(out: str, name: str) -> str:
 
 
 def test_the_fixture_keeps_rounds_to_compare():
-    raw = json.loads(FIXTURE.read_text())
+    raw = _raw()
     kept = [b["stats"].get("data") or [] for b in raw["benchmarks"]]
     assert all(0 < len(d) <= 32 for d in kept)
     assert all(float(f"{x:.4g}") == x for d in kept for x in d)  # 4 significant digits
@@ -91,8 +96,12 @@ def test_a_file_against_itself_flags_nothing(capsys):
     out = capsys.readouterr().out
     raw = json.loads(FIXTURE.read_text())
     rows = [line for line in out.splitlines() if line.startswith("bench/")]
-    epochs = side.epochs(load(FIXTURE))  # every rung's epoch at every side-by-side point: a row each
-    assert len(rows) == len(raw["benchmarks"]) + len(epochs) and all(" ~ " in row for row in rows)
+    run = load(FIXTURE)
+    epochs = side.epochs(run)  # every rung's epoch at every side-by-side point: a row each
+    passes = sum(b["extra_info"].get("side_pass") is not None for b in raw["benchmarks"])
+    assert len(run.head_to_head) * 2 == passes  # the smoke profile's two passes a point, one line
+    assert len(rows) == len(raw["benchmarks"]) - passes // 2 + len(epochs)
+    assert all(" ~ " in row for row in rows)
     assert "geomean" in out and "+0.0%" in out.split("geomean")[1].splitlines()[0]
     assert "0 benchmark(s) slower by more than 5%" in out and "different machines" not in out
 
@@ -100,7 +109,7 @@ def test_a_file_against_itself_flags_nothing(capsys):
 def _steady_pair(tmp_path: Path, factor: float, process_rounds=(6, 6, 6)) -> tuple[str, str, str]:
     """Base and new files with one steady side-by-side point, ``numba_loops`` ``factor`` times slower in
     new; and that epoch's row name."""
-    raw = json.loads(FIXTURE.read_text())
+    raw = _raw()
     name = _steady(raw, process_rounds)
     base = _write(tmp_path, "base.json", raw)
     _epoch_slower(raw, factor)
@@ -127,7 +136,7 @@ def test_a_change_within_the_threshold_passes_the_gate(tmp_path, capsys):
 def test_rounds_of_one_process_a_side_give_no_verdict_and_say_why(tmp_path, capsys):
     """A descent timed in one process: half again as slow in all its 32 rounds, and still no verdict
     from one file a side, since the next process can differ by that much (the line says so)."""
-    raw = json.loads(FIXTURE.read_text())
+    raw = _raw()
     name = _timed(raw)
     _slower(raw, name, 1.5)
     assert compare.main([str(FIXTURE), str(_write(tmp_path, "new.json", raw)), "--fail-slower", "5"]) == 0
@@ -137,7 +146,7 @@ def test_rounds_of_one_process_a_side_give_no_verdict_and_say_why(tmp_path, caps
 def test_processes_that_disagree_widen_the_interval_past_a_call(tmp_path, capsys):
     """About +50% in the pooled median, but one process of each file far off the others: the
     processes' spread reaches past the change, so nothing is called."""
-    raw = json.loads(FIXTURE.read_text())
+    raw = _raw()
     name = _steady(raw)
     race = next(b for b in raw["benchmarks"] if b["extra_info"]["kind"] == "head_to_head")["extra_info"]
     loops = list(race["times_s"]["numba_loops"])
@@ -150,7 +159,7 @@ def test_processes_that_disagree_widen_the_interval_past_a_call(tmp_path, capsys
 
 
 def test_another_plan_for_the_planned_rung_is_another_kernel_not_a_change(tmp_path, capsys):
-    raw = json.loads(FIXTURE.read_text())
+    raw = _raw()
     race = next(b for b in raw["benchmarks"] if b["extra_info"]["kind"] == "head_to_head")["extra_info"]
     before, race["plan"] = race["plan"], "tiled-64k"
     race["times_s"]["numba_tuned"] = [t * 2 for t in race["times_s"]["numba_tuned"]]
@@ -160,7 +169,7 @@ def test_another_plan_for_the_planned_rung_is_another_kernel_not_a_change(tmp_pa
 
 
 def test_benchmarks_in_one_file_only_are_listed_and_another_machine_is_said(tmp_path, capsys):
-    raw = json.loads(FIXTURE.read_text())
+    raw = _raw()
     gone = raw["benchmarks"].pop(0)["fullname"]
     raw["machine_info"]["cpu"]["brand_raw"] = "Another CPU"
     new = _write(tmp_path, "new.json", raw)
@@ -211,7 +220,7 @@ def _runs(tmp_path: Path, side: str, count: int, slower: str | None = None) -> l
     ``slower`` by half in every one of them if named."""
     paths = []
     for k in range(count):
-        raw = json.loads(FIXTURE.read_text())
+        raw = _raw()
         for bench in raw["benchmarks"]:
             _slower(raw, bench["fullname"], 1 + 0.01 * (k - count / 2))  # -2% .. +1%: the runs' drift
         if slower:
@@ -221,7 +230,7 @@ def _runs(tmp_path: Path, side: str, count: int, slower: str | None = None) -> l
 
 
 def test_several_runs_a_side_compare_their_medians_and_catch_a_real_change(tmp_path, capsys):
-    name = _timed(json.loads(FIXTURE.read_text()))
+    name = _timed(_raw())
     base, new = _runs(tmp_path, "base", 4), _runs(tmp_path, "new", 4, slower=name)
     assert compare.main(["--base", *base, "--new", *new, "--fail-slower", "5"]) == 1
     out = capsys.readouterr().out
@@ -231,7 +240,7 @@ def test_several_runs_a_side_compare_their_medians_and_catch_a_real_change(tmp_p
 
 
 def test_too_few_runs_a_side_call_nothing_and_say_why(tmp_path, capsys):
-    name = _timed(json.loads(FIXTURE.read_text()))
+    name = _timed(_raw())
     base, new = _runs(tmp_path, "base", 3), _runs(tmp_path, "new", 3, slower=name)
     assert compare.main(["--base", *base, "--new", *new, "--fail-slower", "5"]) == 0  # 3 a side: p >= 0.1
     out = capsys.readouterr().out
@@ -249,7 +258,7 @@ def test_calibration_of_a_run_against_itself_holds_everything_and_a_shift_is_see
     races = out.splitlines()[1]
     assert "side-by-side ratios:" in races and "(100%)" in races and "+0.0% either side" in races
     assert "descents" not in out  # two benchmarks timed apart never make a ratio
-    raw = json.loads(FIXTURE.read_text())
+    raw = _raw()
     for bench in raw["benchmarks"]:  # one compiled rung a third slower everywhere
         info = bench["extra_info"]
         if info["kind"] == "head_to_head":
@@ -273,7 +282,7 @@ def _curve(raw: dict) -> dict:
 
 
 def test_a_changed_definition_is_named_and_never_a_change_in_speed(tmp_path, capsys):
-    raw = json.loads(FIXTURE.read_text())
+    raw = _raw()
     curve = _curve(raw)
     epochs = curve["extra_info"]["epochs"]
     curve["extra_info"]["epochs"] = epochs + 4
@@ -338,7 +347,7 @@ def test_no_verdict_from_fewer_than_six_rounds_and_the_line_says_why(
 def test_the_columns_and_the_change_come_from_the_same_rounds(tmp_path, capsys):
     from bench.results.text import fmt_time
 
-    raw = json.loads(FIXTURE.read_text())
+    raw = _raw()
     name = _steady(raw)
     base = _write(tmp_path, "base.json", raw)
     race = next(b for b in raw["benchmarks"] if b["extra_info"]["kind"] == "head_to_head")["extra_info"]
@@ -362,7 +371,7 @@ def test_the_header_names_the_test_and_several_runs_show_their_p(tmp_path, capsy
     compare.main([str(FIXTURE), str(FIXTURE)])
     out = capsys.readouterr().out
     assert "test: ratio of medians of each file's kept rounds" in out and "p=" not in out
-    name = _timed(json.loads(FIXTURE.read_text()))
+    name = _timed(_raw())
     base, new = _runs(tmp_path, "base", 4), _runs(tmp_path, "new", 4, slower=name)
     compare.main(["--base", *base, "--new", *new])
     out = capsys.readouterr().out
@@ -387,7 +396,7 @@ def test_the_rank_test_is_exact_for_few_runs_ties_included():
 
 
 def _cpu(tmp_path: Path, name: str, **cpu) -> Path:
-    raw = json.loads(FIXTURE.read_text())
+    raw = _raw()
     raw["machine_info"]["cpu"].update(cpu)
     return _write(tmp_path, name, raw)
 
@@ -407,7 +416,7 @@ def test_a_cpu_with_other_flags_is_another_machine_and_a_file_without_a_cpu_cann
     fewer = _cpu(tmp_path, "fewer.json", flags=[f for f in flags if f != "avx2"])
     compare.main([str(FIXTURE), str(fewer)])
     assert "flags −avx2" in capsys.readouterr().out
-    raw = json.loads(FIXTURE.read_text())
+    raw = _raw()
     del raw["machine_info"]["cpu"]
     compare.main([str(FIXTURE), str(_write(tmp_path, "nocpu.json", raw))])
     assert "cannot tell whether" in capsys.readouterr().out
@@ -444,7 +453,7 @@ def test_two_honest_intervals_hold_each_others_estimate_about_83_percent_of_the_
 def test_a_probe_that_moved_between_the_files_is_said_in_the_header(tmp_path, capsys):
     """The probe reads X beside the rungs: where its read moved between the files, so did the
     machine's memory speed, and the header says a change of that size may be the machine's."""
-    raw = json.loads(FIXTURE.read_text())
+    raw = _raw()
     for bench in raw["benchmarks"]:
         if bench["extra_info"]["kind"] == "head_to_head":
             bench["extra_info"]["probe_s"] = [t * 0.7 for t in bench["extra_info"]["probe_s"]]

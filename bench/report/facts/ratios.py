@@ -132,7 +132,8 @@ class Ratios:
         return dict(self._made)
 
     def design(self) -> dict | None:
-        """How the side-by-side rounds were run: points, fresh processes per point, rounds per process."""
+        """How the side-by-side rounds were run: points, fresh processes per point, rounds per process,
+        and whether every point's processes ran spread over the run (as passes) or back to back."""
         if not self._races:
             return None
         processes, per_process, rounds = [], [], []
@@ -147,4 +148,5 @@ class Ratios:
             "per_process": (min(per_process), max(per_process)),
             "rounds": (min(rounds), max(rounds)),
             "resamples": RESAMPLES,
+            "spread": all(race.get("side_passes") for race in self._races.values()),
         }

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from bench.report import pages
 from bench.report.cli import main
-from impls import IMPLEMENTATIONS
+from bench.results import side
+from impls import IMPLEMENTATIONS, PLANNED
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURE = ROOT / "tests" / "data" / "results.json"
@@ -20,6 +21,12 @@ REPORT = ROOT / "bench" / "report"
 COMMITTED = [
     path.parent for path in sorted((ROOT / "reports").glob("**/results.json")) if "quick" not in path.parts
 ]
+
+
+def joined(raw: dict) -> dict:
+    """A results file's contents with each side-by-side point's passes one record, as the loader
+    reads them: what a test edits to make a run say one thing."""
+    return {**raw, "benchmarks": side.join_passes(raw["benchmarks"], PLANNED)}
 
 
 def read_page(folder: Path, page: str = "README.md") -> str:

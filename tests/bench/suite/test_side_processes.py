@@ -1,5 +1,5 @@
-"""The side-by-side points' fresh processes: set up at once, timed one after another, and a
-process that fails is one clear error, not a hang."""
+"""The side-by-side points' fresh processes: each answers its rounds, and a process that fails
+is one clear error naming the point, not a hang."""
 
 from __future__ import annotations
 
@@ -14,24 +14,19 @@ DESIGN = side_by_side.Design(min_rounds=3, max_rounds=3, seconds=0.01, probe_s=0
 POINT = Point(1_000, 10, "float64", "numpy_vectorized", "all")
 
 
-def test_processes_set_up_together_time_one_after_another():
-    assert side_by_side.together(POINT, 3)
-    answers = side_by_side.in_fresh_processes(POINT, ["numpy_vectorized", "numba_loops"], DESIGN, 3)
-    assert len(answers) == 3 and all(a["rounds"] == 3 for a in answers)
-    spans = sorted(a["timed"] for a in answers)
-    assert all(end <= spans[k + 1][0] for k, (_, end) in enumerate(spans[:-1]))  # never two at once
-    assert max(a["setup_from"] for a in answers) < spans[0][0]  # every setup began before any timing
-
-
-def test_processes_whose_x_do_not_fit_together_set_up_one_after_another(monkeypatch):
-    monkeypatch.setattr(side_by_side, "CONCURRENT_BYTES", 1.0)
-    assert not side_by_side.together(POINT, 2)
-    answers = side_by_side.in_fresh_processes(POINT, ["numpy_vectorized"], DESIGN, 2)
-    assert [a["rounds"] for a in answers] == [3, 3]
+def test_a_fresh_process_times_every_rung_and_the_probe_in_each_round():
+    answer = side_by_side.in_fresh_process(POINT, ["numpy_vectorized", "numba_loops"], DESIGN)
+    assert answer["rounds"] == 3
+    assert {name: len(t) for name, t in answer["times_s"].items()} == {
+        "numpy_vectorized": 3,
+        "numba_loops": 3,
+        "roofline": 3,
+    }
+    assert all(t > 0 for times in answer["times_s"].values() for t in times)
 
 
 def test_a_process_that_fails_in_its_setup_is_one_error_naming_the_point_without_a_hang():
     start = time.perf_counter()
     with pytest.raises(RuntimeError, match=f"side-by-side process at {POINT.id} failed:\n.*no_such_rung"):
-        side_by_side.in_fresh_processes(POINT, ["numpy_vectorized", "no_such_rung"], DESIGN, 3)
-    assert time.perf_counter() - start < 60  # the others, waiting for their go, did not hold it up
+        side_by_side.in_fresh_process(POINT, ["numpy_vectorized", "no_such_rung"], DESIGN)
+    assert time.perf_counter() - start < 60
