@@ -99,8 +99,9 @@ def _header(base: list[Results], new: list[Results], found: Comparison) -> list[
     else:
         lines.append(
             f"note: a verdict needs {stats.least_rounds()} kept rounds a side, from at least 2 processes a "
-            "side (the side-by-side epochs); an interval covers those processes and rounds, not another "
-            "run, even minutes later (bench/README.md): to compare code, give several runs a side"
+            "side (the side-by-side epochs); an interval covers those processes (spread over each run) and "
+            "rounds, not a run that meets another machine: another hour, other neighbours (bench/README.md); "
+            "to compare code, give several runs a side"
         )
     return lines
 

@@ -13,14 +13,15 @@ Numba caches like any other function.
 
 ``fresh(dispatcher)`` is the opposite: a new, uncompiled, uncached copy, which is what the
 compile benchmark times (a cold compile). ``parallel_region`` makes entering a parallel kernel
-safe under every threading layer.
+safe under every threading layer, and ``epoch_batches`` splits a long descent into calls that each
+return to Python within a fraction of a second, where Ctrl-C can stop it.
 """
 
 from __future__ import annotations
 
 import threading
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numba
@@ -108,3 +109,19 @@ def parallel_region():
             yield
     else:
         yield
+
+
+#: A compiled descent returns to Python after about this many numbers of X read, in whole epochs
+#: (at least one): Python sees Ctrl-C only between calls, and the slowest compiled rung
+#: (``numba_loops``, one thread) reads 2**27 numbers in about 0.2 s. An epoch of more is one call.
+BATCH_VALUES = 1 << 27
+
+
+def epoch_batches(epochs: int, values_per_epoch: int) -> Iterator[tuple[int, int]]:
+    """``[start, stop)`` of each call a descent of ``epochs`` epochs makes, each reading at most
+    ``BATCH_VALUES`` numbers where an epoch reads ``values_per_epoch`` (one call of 0 epochs for
+    ``epochs`` = 0: a kernel is compiled or loaded by its first call)."""
+    size = max(1, BATCH_VALUES // max(1, values_per_epoch))
+    yield 0, min(epochs, size)
+    for start in range(size, epochs, size):
+        yield start, min(epochs, start + size)

@@ -17,7 +17,7 @@ import numpy as np
 from numba import prange
 
 from impls._common import Problem, Rung, Tolerance
-from impls._jit import compiled, fresh, parallel_region, specialize, uncached
+from impls._jit import compiled, epoch_batches, fresh, parallel_region, specialize, uncached
 from impls._jit import compiled as njit  # Numba's njit, compiled once per machine (a disk cache)
 from impls._prefetch import LINE_BYTES, prefetch_until
 from impls._scalar import logistic_terms
@@ -188,9 +188,13 @@ def run_descent(driver: Callable, problem: Problem, lr: float, epochs: int, knob
 
 
 def run_epochs(driver: Callable, problem: Problem, w, b: float, lr: float, costs, knobs: tuple[int, int]):
-    """``len(costs)`` epochs from (w, b): updates ``w`` and fills ``costs`` in place, returns the new b."""
+    """``len(costs)`` epochs from (w, b): updates ``w`` and fills ``costs`` in place, returns the new b.
+    The epochs run in batches (``epoch_batches``), so Ctrl-C stops a long descent between two."""
+    X = problem.X
     with parallel_region():  # serialized under Numba's workqueue layer, which is not thread-safe
-        return driver(problem.X, problem.y, w, b, lr, len(costs), costs, CHUNK_ROWS, knobs)
+        for start, stop in epoch_batches(len(costs), X.size):
+            b = driver(X, problem.y, w, b, lr, stop - start, costs[start:stop], CHUNK_ROWS, knobs)
+    return b
 
 
 def make_rung(
@@ -234,8 +238,10 @@ def _rung(cold: bool = False) -> Rung:
     def descend(problem: Problem, lr: float, epochs: int):
         w = problem.w0.copy()  # the caller's w0 is never written
         costs = np.empty(epochs, dtype=problem.dtype)
+        b, X = problem.b0, problem.X
         with parallel_region():  # serialized under Numba's workqueue layer, which is not thread-safe
-            b = driver(problem.X, problem.y, w, problem.b0, lr, epochs, costs, CHUNK_ROWS)
+            for start, stop in epoch_batches(epochs, X.size):  # Ctrl-C stops it between two
+                b = driver(X, problem.y, w, b, lr, stop - start, costs[start:stop], CHUNK_ROWS)
         return w, b, costs
 
     return Rung(

@@ -6,7 +6,7 @@ import numpy as np
 
 from impls import python_loops
 from impls._common import Problem, Rung
-from impls._jit import compiled, uncached
+from impls._jit import compiled, epoch_batches, uncached
 
 
 def build(cold: bool = False) -> Rung:
@@ -17,7 +17,9 @@ def build(cold: bool = False) -> Rung:
         w = problem.w0.copy()
         costs = np.empty(epochs, dtype=problem.dtype)
         dw = np.empty(w.shape, dtype=np.float64)  # accumulate in double even for float32 data
-        b = kernel(problem.X, problem.y, w, problem.b0, lr, epochs, dw, costs)
+        b, X = problem.b0, problem.X
+        for start, stop in epoch_batches(epochs, X.size):  # Ctrl-C stops it between two batches
+            b = kernel(X, problem.y, w, b, lr, stop - start, dw, costs[start:stop])
         return w, b, costs
 
     return Rung(
