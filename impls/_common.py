@@ -316,8 +316,18 @@ class Rung:
         weights stop being finite) raises FloatingPointError on every rung alike, instead of
         returning inf or nan that differ from rung to rung.
         """
-        with np.errstate(all="ignore"):  # judged once, below, the same way for every rung
-            w, b, costs = self.descend(state, problem.lr, problem.epochs)
+        try:
+            with np.errstate(all="ignore"):  # judged once, below, the same way for every rung
+                w, b, costs = self.descend(state, problem.lr, problem.epochs)
+        except MemoryError as error:  # a compiled kernel's own allocation says nothing
+            if str(error):
+                raise
+            m, n = problem.X.shape
+            raise MemoryError(
+                f"{self.name}: not enough memory for its working arrays beside X ({m:,} x {n:,} "
+                f"{problem.dtype}): an allocation inside its compiled kernel failed; free memory, "
+                "or fit a smaller X"
+            ) from error
         _check_converging(w, b, costs, problem)
         return FitResult(
             w=np.asarray(w, dtype=problem.dtype),

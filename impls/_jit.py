@@ -101,9 +101,49 @@ def _needs_serializing() -> bool:
         return True
 
 
+class ThreadsError(MemoryError):
+    """Numba's threads cannot start in this process (its memory limit leaves no room for them)."""
+
+
+_THREADS_STARTED = False
+
+
+def _threads_can_start() -> None:
+    """Start as many threads as Numba will, at once, before its first parallel region does.
+
+    A thread's stack is reserved from the process's address space: under a memory limit
+    (``ulimit -v``) that leaves too little, Numba's workqueue layer waited forever for a thread it
+    never got, and TBB aborted the process ("pthread_create has failed"). Python threads take the
+    same default stack, so where they cannot start, ThreadsError says so, and nothing has run.
+    """
+    global _THREADS_STARTED
+    if _THREADS_STARTED:
+        return
+    count = numba.config.NUMBA_NUM_THREADS
+    release, started = threading.Event(), []
+    try:
+        for _ in range(count):
+            thread = threading.Thread(target=release.wait, daemon=True)
+            thread.start()
+            started.append(thread)
+    except RuntimeError as error:  # "can't start new thread"
+        raise ThreadsError(
+            f"Numba's {count} threads cannot start in this process ({error}): its memory limit "
+            f"(ulimit -v) leaves no room for their stacks; set NUMBA_NUM_THREADS lower, or allow "
+            "the process more memory"
+        ) from None
+    finally:
+        release.set()
+        for thread in started:
+            thread.join()
+    _THREADS_STARTED = True
+
+
 @contextmanager
 def parallel_region():
-    """Enter a parallel kernel safely under every threading layer (serialized under workqueue)."""
+    """Enter a parallel kernel safely under every threading layer (serialized under workqueue);
+    ThreadsError, before any work, where Numba's threads could not start."""
+    _threads_can_start()
     if _needs_serializing():
         with _WORKQUEUE:
             yield

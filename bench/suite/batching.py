@@ -8,7 +8,9 @@ before; this measures the fits that are split: the benchmarks' fits (``PROFILE.e
 where an epoch reads more than a third of a batch, and a long fit of small epochs, where a call's
 fixed cost weighs most. At each, one fit batched and one fit in a single call (``BATCH_VALUES``
 set past the whole fit) take turns in shuffled rounds, in fresh processes; the ratio is the median
-of the rounds' ratios with its interval (``ladderstats.side_by_side``). Prints a Markdown table.
+of the rounds' ratios with its interval (``ladderstats.side_by_side``). Beside it, what the extra
+calls should cost: the shortest of many fits of 0 epochs (one call's fixed cost: entering the
+kernel, its scratch arrays) times the extra calls, over the fit's time. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ PROCESSES = 3
 
 
 def _one_process(fit: tuple, rungs: tuple[str, ...], rounds: int) -> dict[str, dict[str, list[float]]]:
-    """In a fresh process: each rung's fit, batched and in one call, in the same shuffled rounds."""
+    """In a fresh process: each rung's fit, batched and in one call, in the same shuffled rounds, and
+    the shortest of 200 calls of 0 epochs."""
     import time
 
     from bench.suite.data import timed_problem
@@ -66,21 +69,36 @@ def _one_process(fit: tuple, rungs: tuple[str, ...], rounds: int) -> dict[str, d
                 max_rounds=rounds,
                 seconds=0.0,
             )
+            empty = timed_problem(rung, m, n, dtype, 0)
+            empty_state = rung.prepare(empty)
+            call_s = []
+            for _ in range(200):
+                start = time.perf_counter()
+                rung.run(empty_state, empty)
+                call_s.append(time.perf_counter() - start)
         _jit.BATCH_VALUES = batched
         out[name] = {arm: [float(t) for t in race.times[arm]] for arm in ("batched", "one_call")}
+        out[name]["call_s"] = [min(call_s)]
     return out
 
 
 def measure(fit: tuple, rungs=RUNGS, rounds: int = ROUNDS, processes: int = PROCESSES) -> dict:
-    """Each rung's batched over one-call fit time at ``fit``: a ``ladderstats.Ratio`` by rung."""
+    """Each rung's batched over one-call fit time at ``fit`` (a ``ladderstats.Ratio``), and one call's
+    fixed cost over a one-call fit's median time, by rung."""
+    import statistics
+
     import ladderstats
 
     context = multiprocessing.get_context("spawn")
     with context.Pool(1, maxtasksperchild=1) as pool:
         runs = [pool.apply(_one_process, (fit, tuple(rungs), rounds)) for _ in range(processes)]
     return {
-        name: ladderstats.side_by_side(
-            [run[name]["batched"] for run in runs], [run[name]["one_call"] for run in runs]
+        name: (
+            ladderstats.side_by_side(
+                [run[name]["batched"] for run in runs], [run[name]["one_call"] for run in runs]
+            ),
+            min(run[name]["call_s"][0] for run in runs)
+            / statistics.median(t for run in runs for t in run[name]["one_call"]),
         )
         for name in rungs
     }
@@ -101,17 +119,18 @@ def main(argv: list[str] | None = None) -> int:
     for fit in FITS:
         m, n, dtype, threads, epochs = fit
         calls = len(list(_jit.epoch_batches(epochs, m * n)))
-        for name, ratio in measure(fit, rounds=args.rounds, processes=args.processes).items():
+        for name, (ratio, call) in measure(fit, rounds=args.rounds, processes=args.processes).items():
             rows.append(
                 [
                     f"{m:,} × {n:,} {dtype}, {threads} threads",
                     f"{epochs:,} in {calls:,} calls",
                     name,
                     f"{ratio.estimate - 1:+.2%} ({ratio.low - 1:+.2%} to {ratio.high - 1:+.2%})",
+                    f"{(calls - 1) * call:.3%}",
                 ]
             )
             print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
-    header = ["fit", "epochs", "rung", "batched over one call: change (95% interval)"]
+    header = ["fit", "epochs", "rung", "batched over one call (95% interval)", "extra calls' fixed cost"]
     print(tabulate(rows, header, tablefmt="github"))
     return 0
 

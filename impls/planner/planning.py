@@ -32,6 +32,7 @@ import numba
 import numpy as np
 
 from impls._common import FLOAT32, Problem, resolve_dtype, validate
+from impls._jit import ThreadsError
 from impls.numba_fused import run_epochs
 from impls.planner import candidates as cands
 from impls.planner import key as keys
@@ -224,6 +225,8 @@ def plan(
     try:
         with _threads(threads):
             entry = measure(n, dtype, rules=rules, data=data)
+    except ThreadsError:  # no threads for any parallel kernel: the fit could not run either
+        raise
     except MemoryError:  # its own tuning data (tens of MB) did not fit: the fit itself may still
         _UNMEASURED.add((where, key))
         warnings.warn(
