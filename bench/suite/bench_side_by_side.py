@@ -76,10 +76,21 @@ def design() -> Design:
     )
 
 
+_LADDERS: dict[Point, list[str]] = {}
+
+
 def rungs_at(point: Point) -> list[str]:
     """The rungs timed side by side at a point: those of this process's registry whose epoch fits
     the budget a descent's round has (the dask rung's cluster would slow the others: its own
-    benchmarks compare it)."""
+    benchmarks compare it). Decided once a session, at the point's first pass, and kept for the
+    others: a prediction is a measurement, and a rung near the budget would be in one pass and not
+    in the next (the passes' rounds join only where the same rungs ran)."""
+    if point not in _LADDERS:
+        _LADDERS[point] = _within_budget(point)
+    return list(_LADDERS[point])
+
+
+def _within_budget(point: Point) -> list[str]:
     dtype = np.dtype(point.dtype)
     return [
         name
