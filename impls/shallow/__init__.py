@@ -1,0 +1,39 @@
+"""The second workload: week 3's network with one hidden layer, as a ladder of rungs.
+
+Every rung has the same call::
+
+    from impls.shallow import IMPLEMENTATIONS
+    IMPLEMENTATIONS[name].fit(X, y, hidden=h, lr=..., epochs=E, params0=None, dtype=None)
+
+X holds one example per row (m × n), y its 0/1 labels (m,). The network: a hidden layer of h
+tanh units, Z1 = X W1ᵀ + b1, A1 = tanh(Z1); one sigmoid output of logit z2 = A1 W2 + b2; the cost
+the mean cross-entropy computed from the logit. Each epoch records the cost, then steps all four
+parameters by batch gradient descent. The result has ``params`` (``W1`` (h, n), ``b1`` (h,),
+``W2`` (h,), ``b2`` float) and ``costs`` (E values, ``costs[k]`` before update k).
+``params0=None`` starts from ``_contract.start`` (small seeded random weights, zero biases).
+Bad input raises TypeError or ValueError naming the argument, before any work; nothing passed
+in is changed.
+"""
+
+from __future__ import annotations
+
+from impls.shallow import numba_fused, numba_loops, numpy_vectorized, python_loops
+from impls.shallow._contract import NAMES, Net, ShallowResult, ShallowRung, start, validate_net
+
+#: The rungs in teaching order.
+IMPLEMENTATIONS: dict[str, ShallowRung] = {
+    rung.name: rung for rung in (python_loops.RUNG, numpy_vectorized.RUNG, numba_loops.RUNG, numba_fused.RUNG)
+}
+#: The rung every other is checked against in the tests' float64 runs.
+REFERENCE = "numpy_vectorized"
+
+__all__ = [
+    "IMPLEMENTATIONS",
+    "NAMES",
+    "REFERENCE",
+    "Net",
+    "ShallowResult",
+    "ShallowRung",
+    "start",
+    "validate_net",
+]
