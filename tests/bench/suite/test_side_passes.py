@@ -93,3 +93,14 @@ def test_a_malformed_pass_is_named_not_joined(tmp_path):
     with pytest.raises(ResultsError, match="'times_s' must be an object of lists of numbers"):
         load(_written(tmp_path, raw))
     assert side.join_passes(raw["benchmarks"], PLANNED) and raw == before  # nothing changed in place
+
+
+def test_a_points_rungs_are_decided_once_for_all_its_passes(monkeypatch):
+    from bench.suite import bench_side_by_side as side_by_side
+    from bench.suite.harness import Point
+
+    answers = iter([["numpy_vectorized", PLANNED], [PLANNED]])  # a rung near the budget, then not
+    monkeypatch.setattr(side_by_side, "_LADDERS", {})
+    monkeypatch.setattr(side_by_side, "_within_budget", lambda point: next(answers))
+    point = Point(10, 2, "float64", PLANNED, "all")
+    assert side_by_side.rungs_at(point) == side_by_side.rungs_at(point) == ["numpy_vectorized", PLANNED]
