@@ -62,7 +62,7 @@ PROFILES = {
         side_processes=2,
         dask_blocks_per_thread=(1, 4),
     ),
-    # 750 s from a fresh clone on a 2-vCPU EPYC (Zen 4), dask included (no torch or jax), report included.
+    # Benchmarks 669 s on a 2-vCPU EPYC (Zen 4), Numba's cache warm, dask included (no torch or jax).
     "default": Profile(
         name="default",
         m_sweep=(100, 1_000, 10_000, 100_000, 1_000_000),
