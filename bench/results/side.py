@@ -5,7 +5,7 @@ from the rounds in which both ran, split into the fresh processes they ran in, s
 covers the processes as well as the rounds (``ladderstats.side_by_side``).
 
 A run records each of a point's processes as a pass of its own (``side_pass``), spread over the
-run; :func:`merge_passes` makes them the point's one record again (older runs wrote one already).
+run; :func:`join_passes` makes them the point's one record again (older runs wrote one already).
 """
 
 from __future__ import annotations
