@@ -90,8 +90,23 @@ def machine_rows(mi: dict) -> list[list[str]]:
         ["system", mi.get("platform_detail") or mi.get("system", "?")],
         ["thread variables", ", ".join(f"{k}={v}" for k, v in env.items()) or "none set"],
     ]
+    if "allocator" in mi:  # absent from older runs' files
+        rows.append(["allocator", allocator(mi["allocator"])])
     rows += [[name, version or "not installed"] for name, version in packages.items()]
     return rows
+
+
+def allocator(setting: dict | None) -> str:
+    """What the run's allocator did with freed memory (``bench/__init__.py``), in a few words."""
+    if not setting:
+        return "the platform's default"
+    if setting.get("set_by") == "environment":
+        return f"{setting.get('allocator', '?')}, thresholds set by the environment"
+    mib = 1 << 20
+    return (
+        f"{setting.get('allocator', '?')}, freed memory kept (blocks under "
+        f"{setting['mmap_threshold'] // mib} MiB from the heap, up to {setting['trim_threshold'] // mib} MiB kept free)"
+    )
 
 
 def point_label(m: int, n: int, dtype: str, threads: str) -> str:

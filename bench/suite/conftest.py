@@ -14,7 +14,7 @@ import numba
 import pytest
 from threadpoolctl import threadpool_info
 
-from bench import BLAS_SETTING_IN_TIME
+from bench import ALLOCATOR, BLAS_SETTING_IN_TIME
 from bench.results.schema import RESULTS_VERSION
 from bench.suite import runs
 from bench.suite.config import LR, PROFILE, SEED, SETTINGS_ERROR
@@ -208,6 +208,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     }
     machine_info["thread_env"] = {name: os.environ.get(name) for name in THREAD_ENV}
     machine_info["openblas_timeout_in_time"] = BLAS_SETTING_IN_TIME  # set before OpenBLAS loaded
+    machine_info["allocator"] = ALLOCATOR  # freed memory kept: bench/__init__.py
     machine_info["packages"] = {name: _version(name) for name in PACKAGES}
     # Timed descents start from bench.suite.data.start_weights; results files without "start_w" do not say.
     profile = {**dataclasses.asdict(PROFILE), "lr": LR, "seed": SEED, "start_w": "random"}

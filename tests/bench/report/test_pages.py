@@ -120,6 +120,31 @@ def test_the_lesson_says_where_the_timed_descents_started(results_file, generate
     assert "does not record where the timed descents started" in text and "the same random $w$" not in text
 
 
+def test_the_methods_page_says_what_the_allocator_kept(results_file, tmp_path):
+    """A run that recorded its allocator's setting (``bench/__init__.py``) shows it; a file from
+    before the field says nothing of it."""
+    raw = json.loads(results_file.read_text())
+    raw["machine_info"]["allocator"] = {
+        "allocator": "glibc",
+        "mmap_threshold": 32 << 20,
+        "trim_threshold": 256 << 20,
+    }
+    kept = tmp_path / "kept.json"
+    kept.write_text(json.dumps(raw))
+    assert main([str(kept), "--out", str(tmp_path / "kept")]) == 0
+    text = read_page(tmp_path / "kept", "methods.md")
+    assert "**Freed memory.**" in text
+    assert (
+        "| allocator | glibc, freed memory kept (blocks under 32 MiB from the heap, "
+        "up to 256 MiB kept free) |" in (re.sub(r" +\|", " |", re.sub(r"\| +", "| ", text)))
+    )
+    raw["machine_info"].pop("allocator")
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(raw))
+    assert main([str(old), "--out", str(tmp_path / "old")]) == 0
+    assert "allocator" not in read_page(tmp_path / "old", "methods.md")
+
+
 # --------------------------------------------------------------------------- words, not decisions
 
 #: What a template may call: the presence of an optional sentence's numbers, the gap of a claim, and

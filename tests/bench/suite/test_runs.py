@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import bench
 from tests.fixture import child_env
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -149,3 +150,43 @@ def test_the_benchmarks_blas_setting_is_made_before_openblas_loads():
 
     assert bench.BLAS_SETTING_IN_TIME
     assert os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+
+
+_FAULTS = """
+import resource, sys
+if sys.argv[1] == "bench":
+    import bench
+import numpy as np
+def epoch():  # five live temporaries of m = 1e5 numbers, as numpy_vectorized's epoch makes
+    temporaries = [np.ones(100_000) for _ in range(5)]
+    return sum(t.sum() for t in temporaries)
+for _ in range(3):
+    epoch()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    epoch()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(bench.ALLOCATOR is None, reason="glibc's allocator only (Linux)")
+def test_benchmark_processes_keep_freed_memory():
+    """With ``bench`` imported, an epoch's freed temporaries serve the next epoch's (no page faults),
+    so its time does not depend on what the process ran before; in a plain process glibc hands the
+    heap's top back after every epoch and takes fresh pages (4 MB: about 1,000 faults) for the next."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    faults = {
+        way: int(
+            subprocess.run(
+                [sys.executable, "-c", _FAULTS, way], env=env, capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for way in ("bench", "plain")
+    }
+    assert faults["bench"] < 100 and faults["plain"] > 20 * 500, faults
+    if not any(name.startswith("MALLOC_") for name in os.environ):
+        assert bench.ALLOCATOR == {
+            "allocator": "glibc",
+            "mmap_threshold": 32 << 20,
+            "trim_threshold": 256 << 20,
+        }
