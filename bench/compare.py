@@ -91,6 +91,12 @@ def _header(base: list[Results], new: list[Results], found: Comparison) -> list[
             "size may be the machine's, not the code's"
         )
     lines.append(f"test: {found.test}")
+    others = sorted({name for run in [*base, *new] for name in run.workloads})
+    if others:
+        lines.append(
+            f"note: the benchmarks of {', '.join(others)} (another workload) are not compared here; "
+            "their page states their ratios with intervals"
+        )
     if found.runs:
         lines.append(
             f"note: {len(base)} run(s) against {len(new)}, each run's median one sample; a verdict needs "

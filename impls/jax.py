@@ -5,7 +5,10 @@ XLA, which may fuse the elementwise steps into the matrix-vector products' loops
 ``jax_enable_x64``, which this rung turns on when it first imports JAX (on first use, not with the
 ladder: importing JAX takes seconds that a user of another rung should not pay). The number of epochs fixes
 the shape of the costs array, so each distinct ``epochs`` compiles once per process (timed apart
-by the compile benchmark, like Numba's). XLA's CPU thread pool is sized when JAX starts, and its
+by the compile benchmark, like Numba's). A long fit runs in batches of epochs (at most two
+lengths, so two compilations) so that Ctrl-C, which Python sees only between calls, stops it
+within about a second; a batch reads ``BATCH_SCALE`` times what a Numba rung's does, as a shorter
+scan costs XLA more per epoch. XLA's CPU thread pool is sized when JAX starts, and its
 ``XLA_FLAGS`` thread settings do not bound it; the benchmarks' one-thread points of this rung run
 in a process pinned to one CPU (``bench/suite/pinned.py``).
 Registered only where ``jax`` is installed (``pip install -e '.[peers]'``).
@@ -18,7 +21,13 @@ from importlib import import_module
 
 import numpy as np
 
+from impls import _jit
 from impls._common import REORDERED_SUMS, Problem, Rung
+
+#: A batch of this rung reads this many times ``_jit.BATCH_VALUES`` numbers of X: about half a
+#: second of XLA's epochs at 1e6 x 100 (2 cores), where a scan of one epoch cost 4% more per epoch
+#: than one of three (bench/FINDINGS.md).
+BATCH_SCALE = 4
 
 
 @cache
@@ -38,7 +47,7 @@ def descend_scan(X, y, w, b, lr, epochs: int):
         z = X @ w + b
         cost = jnp.mean(jax.nn.softplus(z) - y * z)  # the loss from the logit: stable
         error = jax.nn.sigmoid(z) - y
-        w = w - (lr / m) * (X.T @ error)
+        w = w - (lr / m) * (error @ X)  # not X.T @ error: XLA would copy X transposed (FINDINGS)
         b = b - lr * jnp.mean(error)
         return (w, b), cost
 
@@ -63,9 +72,13 @@ def build() -> Rung:
     def descend(state, lr: float, epochs: int):
         if not compiled:
             compiled.append(_jax()[0].jit(scan, static_argnames="epochs"))
-        X, y, w0, b0 = state
-        w, b, costs = compiled[0](X, y, w0, b0, X.dtype.type(lr), epochs=epochs)
-        return np.asarray(w), float(b), np.asarray(costs)  # np.asarray waits for the result
+        X, y, w, b = state
+        lr = X.dtype.type(lr)
+        costs = []
+        for start, stop in _jit.epoch_batches(epochs, X.size // BATCH_SCALE):
+            w, b, batch = compiled[0](X, y, w, b, lr, epochs=stop - start)
+            costs.append(np.asarray(batch))  # np.asarray waits for the batch: Ctrl-C is seen here
+        return np.asarray(w), float(b), np.concatenate(costs)
 
     return Rung(
         name="jax",

@@ -1,8 +1,9 @@
 """Make the small results file the report's tests read: ``python -m tests.fixture`` (or ``tox -e fixture``).
 
-It runs every benchmark of ``bench/`` at the smoke profile's sizes, briefly timed, planning as a
-user's benchmark run does, and writes ``tests/data/results.json``. Run it again when the results
-format or what the benchmarks record changes; the tests then read the new file.
+It runs every benchmark of ``bench/`` (the ladder's and every workload's) at the smoke profile's
+sizes, briefly timed, planning as a user's benchmark run does, and writes
+``tests/data/results.json``. Run it again when the results format or what the benchmarks record
+changes; the tests then read the new file.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def command(path: Path) -> list[str]:
         "-m",
         "pytest",
         "bench/suite",
+        "bench/workloads",
         "--benchmark-only",
         f"--benchmark-json={path}",
         "--benchmark-max-time=0.02",

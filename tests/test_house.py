@@ -4,7 +4,10 @@ size one reader can hold.
 From the ground up: ``ladderstats`` (NumPy only) → ``impls`` (the library) → ``bench.results`` (the
 results format and its reader) → ``bench.suite`` (the benchmarks) and ``bench.report`` (the lesson),
 which never import each other → the commands at ``bench``'s top (``compare``, ``yours``,
-``time_one``).
+``time_one``). A workload's folder (``bench/workloads/<name>/``) has both sides, each held to its
+own: its page (``page.py``) to the report's layers, its benchmarks and their measuring to the
+suite's; the folder's ``__init__`` and the package's imports nothing above them, and the report
+reaches a workload only through ``bench.workloads.discover``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,17 @@ MAY_IMPORT = {
     "impls": ("impls", "ladderstats"),
     "bench.results": ("bench.results", "ladderstats"),
     "bench.suite": ("bench.suite", "bench.results", "impls", "ladderstats"),
-    "bench.report": ("bench.report", "bench.results", "ladderstats"),
+    "bench.report": ("bench.report", "bench.results", "bench.workloads", "ladderstats"),
+    "bench.workloads": ("bench.workloads",),
+    "bench.workloads:page": ("bench.workloads", "bench.report", "bench.results", "ladderstats"),
+    "bench.workloads:suite": (
+        "bench.workloads",
+        "bench.workloads:suite",
+        "bench.suite",
+        "bench.results",
+        "impls",
+        "ladderstats",
+    ),
     "bench.compare": ("bench.compare", "bench.results", "ladderstats"),
     "bench": ("bench", "bench.suite", "bench.results", "impls", "ladderstats"),
 }
@@ -71,6 +84,9 @@ def _imports(module: str, path: Path) -> set[str]:
 
 
 def _layer(module: str) -> str:
+    parts = module.split(".")
+    if parts[:2] == ["bench", "workloads"] and len(parts) > 3:  # a module of a workload's folder
+        return "bench.workloads:page" if parts[3] == "page" else "bench.workloads:suite"
     return max((layer for layer in MAY_IMPORT if module == layer or module.startswith(layer + ".")), key=len)
 
 

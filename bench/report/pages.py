@@ -29,6 +29,7 @@ from bench.report.tables import beyond as beyond_tables
 from bench.report.tables import machines as machine_tables
 from bench.report.tables import planner as planner_tables
 from bench.report.tables import rungs as rung_tables
+from bench.workloads import discover
 
 TEMPLATES = Path(__file__).with_name("templates")
 RUNG_TEMPLATES = TEMPLATES / "rungs"
@@ -210,6 +211,8 @@ def shared(facts: Facts, figures: dict[str, str], links: dict[str, str] | None =
             **(links or {}),
         },
         "pages": {name.removesuffix(".md").replace("-", "_"): name for name in PAGES},
+        # the other workloads this run timed: each one's page, linked from the main page
+        "workloads": [w for w in discover() if facts.workloads.get(w.name)],
         "rung_count": len(facts.order),
         "redo_env": redo_env(facts),
     }
@@ -342,6 +345,11 @@ def write_report(facts: Facts, out: Path, links: dict[str, str] | None = None) -
     for name, text in made.pages.items():
         (out / name).write_text(text)
         written.append(out / name)
+    for workload in discover():
+        if facts.workloads.get(workload.name):
+            written += workload.write(
+                list(facts.workloads[workload.name]), dict(facts.machine), facts.datetime, out
+            )
     return written, made
 
 

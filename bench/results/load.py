@@ -66,6 +66,9 @@ class Results:
     rounds: dict[str, list[float]] = field(default_factory=dict)  # benchmark -> its kept rounds (seconds)
     # benchmark -> what it timed (bench/results/definition.py): read from its fields, old files too
     definitions: dict[str, dict] = field(default_factory=dict)
+    # another workload's benchmarks (``extra_info["workload"]``), whole, by workload: each folder of
+    # ``bench/workloads`` reads its own
+    workloads: dict[str, list[dict]] = field(default_factory=dict)
 
     @property
     def profile(self) -> dict:
@@ -183,6 +186,7 @@ def _load(path: Path, allow_partial: bool) -> Results:
     failed = run.get("failed") or {}
     rows, failures = [], [(name, reason) for name, reason in failed.items()]
     benchmarks = [b for b in raw["benchmarks"] if not (isinstance(b, dict) and b.get("fullname") in failed)]
+    benchmarks, workloads = _split_workloads(benchmarks)
     for bench in side.join_passes(benchmarks, ladder.planned):  # failed: listed above, never a timing
         row = _read_row(bench, path, ladder)
         if _wrong(row):
@@ -209,7 +213,21 @@ def _load(path: Path, allow_partial: bool) -> Results:
         definitions={row["benchmark"]: definition.of(row, ladder.aliases) for row in rows},
         failures=failures,
         partial=list(run.get("not_run") or []) if not run.get("complete", True) else [],
+        workloads=workloads,
     )
+
+
+def _split_workloads(benchmarks: list) -> tuple[list, dict[str, list[dict]]]:
+    """The ladder's benchmarks, and the others by the workload their ``extra_info`` names."""
+    ladder, others = [], {}
+    for bench in benchmarks:
+        info = bench.get("extra_info") if isinstance(bench, dict) else None
+        name = info.get("workload") if isinstance(info, dict) else None
+        if isinstance(name, str):
+            others.setdefault(name, []).append(bench)
+        else:
+            ladder.append(bench)
+    return ladder, others
 
 
 def _plans(wisdom, path: Path) -> list[dict]:

@@ -18,9 +18,13 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import sys
+from importlib import import_module
 
 #: The compiled rungs that run their epochs through ``epoch_batches``.
 RUNGS = ("numba_loops", "numba_fused", "numba_tiled", "numba_blocked", "numba_tuned")
+#: Peers that batch the same way, measured where installed; XLA's threads cannot be bounded inside a
+#: process (``bench/suite/pinned.py``), so not at one thread.
+PEERS = ("jax",)
 #: (m, n, dtype, threads, epochs): where a default-profile fit is split, and one long fit.
 FITS = (
     (1_000_000, 100, "float64", "all", 3),
@@ -110,16 +114,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--processes", type=int, default=PROCESSES)
+    parser.add_argument("--rungs", nargs="+", help="these rungs only (default: every batched rung installed)")
     args = parser.parse_args(argv)
     from tabulate import tabulate
 
-    from impls import _jit
+    from impls import IMPLEMENTATIONS, _jit
 
+    chosen = args.rungs or [*RUNGS, *(name for name in PEERS if name in IMPLEMENTATIONS)]
+    unknown = [name for name in chosen if name not in (*RUNGS, *PEERS) or name not in IMPLEMENTATIONS]
+    if unknown:
+        parser.error(f"--rungs: {', '.join(unknown)} is not a batched rung installed here")
     rows = []
     for fit in FITS:
         m, n, dtype, threads, epochs = fit
-        calls = len(list(_jit.epoch_batches(epochs, m * n)))
-        for name, (ratio, call) in measure(fit, rounds=args.rounds, processes=args.processes).items():
+        rungs = [name for name in chosen if threads == "all" or name not in PEERS]
+        if not rungs:
+            continue
+        for name, (ratio, call) in measure(fit, rungs, args.rounds, args.processes).items():
+            scale = import_module(f"impls.{name}").BATCH_SCALE if name in PEERS else 1
+            calls = len(list(_jit.epoch_batches(epochs, m * n // scale)))
             rows.append(
                 [
                     f"{m:,} × {n:,} {dtype}, {threads} threads",

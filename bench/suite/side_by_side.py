@@ -115,9 +115,9 @@ def _finish_confirmation(fit_once, point) -> None:
         fit_once()
 
 
-def _child(conn, point, names, design) -> None:
+def _child(conn, how, point, names, design) -> None:
     try:
-        conn.send(("ok", measure(point, names, design)))
+        conn.send(("ok", how(point, names, design)))
     except BaseException as error:  # the parent raises it, with the child's traceback
         import traceback
 
@@ -125,13 +125,14 @@ def _child(conn, point, names, design) -> None:
             conn.send(("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
 
 
-def in_fresh_process(point, names: list[str], design: Design) -> dict:
-    """:func:`measure` in a new Python process (``spawn``: nothing inherited but the environment),
-    which ends when it has answered; a child that fails, dies or hangs is one RuntimeError naming
-    the point."""
+def in_fresh_process(point, names: list[str], design: Design, how=measure) -> dict:
+    """``how(point, names, design)`` (:func:`measure`, or another workload's, a module-level
+    function) in a new Python process (``spawn``: nothing inherited but the environment), which
+    ends when it has answered; a child that fails, dies or hangs is one RuntimeError naming the
+    point."""
     context = multiprocessing.get_context("spawn")
     conn, child_conn = context.Pipe()
-    process = context.Process(target=_child, args=(child_conn, point, names, design), daemon=True)
+    process = context.Process(target=_child, args=(child_conn, how, point, names, design), daemon=True)
     process.start()
     child_conn.close()
     where = f"a side-by-side process at {point.id}"

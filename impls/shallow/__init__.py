@@ -17,13 +17,12 @@ in is changed.
 
 from __future__ import annotations
 
-from impls.shallow import numba_fused, numba_loops, numpy_vectorized, python_loops
+from impls.shallow import numba_blas, numba_fused, numba_loops, numpy_vectorized, python_loops
 from impls.shallow._contract import NAMES, Net, ShallowResult, ShallowRung, start, validate_net
 
 #: The rungs in teaching order.
-IMPLEMENTATIONS: dict[str, ShallowRung] = {
-    rung.name: rung for rung in (python_loops.RUNG, numpy_vectorized.RUNG, numba_loops.RUNG, numba_fused.RUNG)
-}
+_LADDER = (python_loops, numpy_vectorized, numba_loops, numba_fused, numba_blas)
+IMPLEMENTATIONS: dict[str, ShallowRung] = {module.RUNG.name: module.RUNG for module in _LADDER}
 #: The rung every other is checked against in the tests' float64 runs.
 REFERENCE = "numpy_vectorized"
 

@@ -70,6 +70,8 @@ class Facts:
     sections: Mapping
     planning: Mapping
     claims: Mapping  # key -> Claim: what the sections state, measured or not (each step's: RungFacts.claims)
+    # other workloads' records, whole, by workload: their pages read them (bench/workloads)
+    workloads: Mapping
 
     @property
     def profile(self) -> Mapping:
@@ -197,4 +199,5 @@ def build(results: Results) -> Facts:
         claims=_frozen(
             claims.sections(results.ladder, by_rung, s, {**sections, **planning, "memory_traced": traced})
         ),
+        workloads=_frozen({name: tuple(records) for name, records in results.workloads.items()}),
     )

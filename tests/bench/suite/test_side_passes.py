@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from bench.conftest import spread_passes
 from bench.results import side
 from bench.results.load import ResultsError, load
-from bench.suite.conftest import spread_passes
 from impls import PLANNED
 from tests.bench.report.runs import joined
 
@@ -50,7 +50,11 @@ def _point(info: dict) -> tuple:
 
 
 def _passes(raw: dict) -> list[dict]:
-    return [b["extra_info"] for b in raw["benchmarks"] if b["extra_info"].get("side_pass") is not None]
+    return [
+        b["extra_info"]
+        for b in raw["benchmarks"]
+        if b["extra_info"].get("side_pass") is not None and "workload" not in b["extra_info"]
+    ]
 
 
 def _written(tmp_path: Path, raw: dict) -> Path:
@@ -87,7 +91,11 @@ def test_two_plans_in_one_points_passes_are_both_said(tmp_path):
 
 def test_a_malformed_pass_is_named_not_joined(tmp_path):
     raw = json.loads(FIXTURE.read_text())
-    bad = next(b for b in raw["benchmarks"] if b["extra_info"].get("side_pass") == 1)
+    bad = next(
+        b
+        for b in raw["benchmarks"]
+        if b["extra_info"].get("side_pass") == 1 and "workload" not in b["extra_info"]
+    )
     bad["extra_info"]["times_s"] = "soon"
     before = copy.deepcopy(raw)
     with pytest.raises(ResultsError, match="'times_s' must be an object of lists of numbers"):
