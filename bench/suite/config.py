@@ -62,7 +62,8 @@ PROFILES = {
         side_processes=2,
         dask_blocks_per_thread=(1, 4),
     ),
-    # Benchmarks 669 s on a 2-vCPU EPYC (Zen 4), Numba's cache warm, dask included (no torch or jax).
+    # Benchmarks 721 s on a 2-vCPU EPYC (Zen 4), Numba's cache warm, dask and the shallow sweep included
+    # (no torch or jax).
     "default": Profile(
         name="default",
         m_sweep=(100, 1_000, 10_000, 100_000, 1_000_000),

@@ -17,12 +17,17 @@ in is changed.
 
 from __future__ import annotations
 
+from importlib import import_module
+from importlib.util import find_spec
+
 from impls.shallow import numba_blas, numba_fused, numba_loops, numpy_vectorized, python_loops
 from impls.shallow._contract import NAMES, Net, ShallowResult, ShallowRung, start, validate_net
 
 #: The rungs in teaching order.
 _LADDER = (python_loops, numpy_vectorized, numba_loops, numba_fused, numba_blas)
 IMPLEMENTATIONS: dict[str, ShallowRung] = {module.RUNG.name: module.RUNG for module in _LADDER}
+if find_spec("torch") is not None:  # what people would pick instead, where it is installed
+    IMPLEMENTATIONS["torch"] = import_module("impls.shallow.torch").RUNG
 #: The rung every other is checked against in the tests' float64 runs.
 REFERENCE = "numpy_vectorized"
 

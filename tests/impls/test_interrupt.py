@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from impls import DISTRIBUTED, IMPLEMENTATIONS
+from impls.shallow import IMPLEMENTATIONS as SHALLOW
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNGS = [name for name in IMPLEMENTATIONS if name not in DISTRIBUTED]
@@ -50,9 +51,50 @@ for name in sys.argv[1:]:
 """
 
 
+#: The same for the shallow network's rungs, h = 4.
+SHALLOW_CHILD = """
+import sys, time
+import numpy as np
+from impls.shallow import IMPLEMENTATIONS, REFERENCE
+
+def distance(got, want):
+    pairs = [(got.params[k], want.params[k]) for k in want.params] + [(got.costs, want.costs)]
+    return max(float(np.max(np.abs(np.subtract(a, b)))) / max(1.0, float(np.max(np.abs(b))))
+               for a, b in pairs)
+
+rng = np.random.default_rng(7)
+X = rng.standard_normal((2_000, 10))
+y = (rng.random(2_000) < 0.5).astype(np.float64)
+X_before, y_before = X.copy(), y.copy()
+reference = IMPLEMENTATIONS[REFERENCE].fit(X, y, hidden=4, lr=0.1, epochs=3)
+for name in sys.argv[1:]:
+    rung = IMPLEMENTATIONS[name]
+    rung.fit(X, y, hidden=4, lr=0.1, epochs=3)
+    print("fitting", name, flush=True)
+    try:
+        rung.fit(X, y, hidden=4, lr=0.1, epochs=10**7)
+        print("finished", name, flush=True)
+    except KeyboardInterrupt:
+        stopped = time.time()
+        again = rung.fit(X, y, hidden=4, lr=0.1, epochs=3)
+        same = bool(np.array_equal(X, X_before) and np.array_equal(y, y_before))
+        print("stopped", name, repr(stopped), repr(distance(again, reference)), same, flush=True)
+"""
+
+
 def test_ctrl_c_stops_a_long_fit_on_every_rung_and_the_next_fit_is_right():
+    _interrupt_each(CHILD, RUNGS, IMPLEMENTATIONS)
+
+
+def test_ctrl_c_stops_a_long_fit_of_the_shallow_network_on_every_rung():
+    _interrupt_each(SHALLOW_CHILD, list(SHALLOW), SHALLOW)
+
+
+def _interrupt_each(source: str, rungs: list[str], registry) -> None:
+    """One child fits each of ``rungs`` for 10**7 epochs; SIGINT 0.5 s into each fit must stop it
+    within STOPS_WITHIN_S, X and y unchanged and the next fit as the reference's."""
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, *RUNGS],
+        [sys.executable, "-c", source, *rungs],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -69,7 +111,7 @@ def test_ctrl_c_stops_a_long_fit_on_every_rung_and_the_next_fit_is_right():
 
     stopped = {}
     try:
-        for name in RUNGS:
+        for name in rungs:
             line = next_line(120)  # loading its kernels and a first plan come first
             assert line == ["fitting", name], line
             time.sleep(0.5)  # into the fit's epochs
@@ -79,7 +121,7 @@ def test_ctrl_c_stops_a_long_fit_on_every_rung_and_the_next_fit_is_right():
             assert line[:2] == ["stopped", name], f"{name} did not stop on Ctrl-C: {line}"
             _, _, when, error, same = line
             stopped[name] = float(when) - sent
-            assert float(error) <= IMPLEMENTATIONS[name].tolerance("float64"), name
+            assert float(error) <= registry[name].tolerance("float64"), name
             assert same == "True", f"{name} changed X or y"
         assert child.wait(timeout=60) == 0
     finally:

@@ -9,6 +9,7 @@ suggests, which is what the page shows.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import jinja2
 import numpy as np
 
 import ladderstats
+from bench.report import glossary
 from bench.report.fmt import FILTERS, machine_footer, number, table
 from bench.workloads import Workload
 from bench.workloads.shallow import NAME, PRODUCT, READ, check
@@ -23,7 +25,7 @@ from bench.workloads.shallow import NAME, PRODUCT, READ, check
 PAGE = "roofline.md"
 CHART = "fig_roofline.png"
 FUSED = "numba_fused"  # one pass over X an epoch, every product in a hand-written loop
-BLAS = ("numba_blas", "numpy_vectorized")  # the products with X in BLAS
+BLAS = ("numba_blas", "numpy_vectorized", "torch")  # the products with X in BLAS (torch: its own)
 HEADERS = [
     "h",
     "rung",
@@ -47,6 +49,7 @@ class Width:
     product_macs: int
     ladder: tuple[str, ...]  # the rungs that ran in every process
     rounds: dict  # rung, READ or PRODUCT -> [[seconds, ...] per process]
+    ratios: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)  # made once each
 
     def median(self, name: str) -> float:
         return float(np.median([t for process in self.rounds[name] for t in process]))
@@ -110,16 +113,28 @@ class Said:
 
     def words(self) -> str:
         r = self.ratio
-        if self.verdict == "level":
-            return f"level ({number(r.estimate)}×, {number(r.low)}–{number(r.high)})"
-        longer, low, high = (
+        longer, low, high = (  # the longer epoch over the shorter, as every page states a pair
             (r.estimate, r.low, r.high) if r.estimate >= 1 else (1 / r.estimate, 1 / r.high, 1 / r.low)
         )
+        if self.verdict == "level":
+            return f"level ({number(longer)}×, {number(low)}–{number(high)})"
         return f"{number(longer)}× ({number(low)}–{number(high)}) {self.verdict}"
 
 
 def compare(width: Width, a: str, b: str) -> Said:
-    return Said(ladderstats.side_by_side(width.rounds[a], width.rounds[b]), a, b)
+    """``a`` against ``b`` at ``width``: one ratio per pair, measured once in the pair's name order
+    and turned round for the other, so that the pair reads the same wherever the page states it."""
+    first, second = sorted((a, b))
+    r = _measured(width, first, second)
+    if (a, b) != (first, second):
+        r = dataclasses.replace(r, estimate=1 / r.estimate, low=1 / r.high, high=1 / r.low)
+    return Said(r, a, b)
+
+
+def _measured(width: Width, a: str, b: str) -> ladderstats.Ratio:
+    if (a, b) not in width.ratios:
+        width.ratios[a, b] = ladderstats.side_by_side(width.rounds[a], width.rounds[b])
+    return width.ratios[a, b]
 
 
 @dataclass(frozen=True)
@@ -215,7 +230,7 @@ def facts(records: list[dict], machine: dict, datetime: str) -> dict:
             ],
         ),
         "fused": FUSED,
-        "blas": BLAS,
+        "blas": [name for name in BLAS if name in rungs],  # those this run timed
         "footer": machine_footer(machine, datetime),
     }
 
@@ -288,6 +303,9 @@ def write(records: list[dict], machine: dict, datetime: str, out: Path) -> list[
     )
     env.filters.update(FILTERS)
     text = env.get_template("page.md.j2").render(**f, chart=CHART)
+    title, _, rest = text.partition("\n")
+    terms = glossary.terms_line(text)  # the terms it uses, linked, as under every page's title
+    text = f"{title}\n\n{terms}\n{rest}" if terms else text
     (out / PAGE).write_text(text.rstrip("\n") + "\n")
     return [out / CHART, out / PAGE]
 

@@ -139,8 +139,8 @@ def test_the_machines_page_leaves_the_cluster_rung_out(results_file):
 
 def test_the_lesson_names_the_tox_environment_that_redoes_its_run():
     main_page = (ROOT / "reports" / "README.md").read_text()
-    timed = {
-        b["extra_info"]["rung"]
+    timed = {  # the ladder's rungs (another workload's records name theirs in their "ladder")
+        b["extra_info"].get("rung")
         for b in json.loads((ROOT / "reports" / "results.json").read_text())["benchmarks"]
     }
     expected = "report-peers" if timed & {"torch", "jax"} else "report"

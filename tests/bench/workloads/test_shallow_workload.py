@@ -4,6 +4,7 @@ read by its page, the turnover placed only where the intervals say, a malformed 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +110,30 @@ def test_the_page_is_written_and_linked_only_where_the_run_has_the_workload(tmp_
     assert main([str(without), "--out", str(tmp_path / "without")]) == 0
     assert not (tmp_path / "without" / "roofline.md").exists()
     assert "roofline.md" not in (tmp_path / "without" / "README.md").read_text()
+
+
+def test_a_pair_at_a_width_reads_the_same_in_the_list_and_in_the_table(tmp_path):
+    """The turnover's list states the fused rung against the better BLAS rung at each h; the table
+    states each rung against the fused one: one ratio, the same numbers in both places."""
+    from bench.workloads.shallow.page import write
+
+    records = _sweep({1: 0.5, 2: 0.6, 4: 1.0, 8: 1.8, 16: 2.5})
+    write(records, {}, "2026-12-07", tmp_path)
+    page = (tmp_path / "roofline.md").read_text()
+    listed = re.findall(r"- \$h\$ = (\d+): `numba_fused` (.+?) (?:than|with) `(\w+)`", page)
+    assert len(listed) == 5
+    for h, words, other in listed:
+        row = next(r for r in _rows(page) if r[0] == h and r[1] == f"`{other}`")
+        numbers = re.findall(r"[\d.]+", words)
+        assert re.findall(r"[\d.]+", row[-1]) == numbers, (h, words, row[-1])
+        flipped = {"faster": "slower", "slower": "faster", "level": "level"}
+        assert flipped[words.split()[-1] if "level" not in words else "level"] in row[-1]
+    assert "turns over between $h$ = 2" in page and "and $h$ = 8" in page
+
+
+def _rows(page: str) -> list[list[str]]:
+    return [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in page.splitlines()
+        if line.startswith("|") and not line.startswith("|--")
+    ]
