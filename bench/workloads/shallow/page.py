@@ -190,6 +190,33 @@ def turnover(ws: list[Width]) -> dict | None:
     return {"rows": rows, "fused_up_to": fused_up_to, "blas_from": blas_from}
 
 
+#: The fused loop's rate "stays" over the widths past the turnover where its highest is at most this
+#: many times its lowest: the page then says it does not grow with h.
+FLAT = 1.5
+
+
+def plateau(ws: list[Width], turn: dict | None) -> dict | None:
+    """The fused rung's multiply-adds per second past the widest h where it led, where they stay
+    within FLAT of each other, beside the better BLAS rung's at the widest h; None otherwise."""
+    if not turn or turn["fused_up_to"] is None:
+        return None
+    past = [w for w in ws if w.hidden > turn["fused_up_to"] and FUSED in w.ladder]
+    blas = [name for name in BLAS if name in ws[-1].ladder]
+    if len(past) < 2 or not blas:
+        return None
+    rates = [w.rate(FUSED) for w in past]
+    if max(rates) > FLAT * min(rates):
+        return None
+    best = max(blas, key=ws[-1].rate)
+    return {
+        "from_h": past[0].hidden,
+        "low": min(rates),
+        "high": max(rates),
+        "blas": best,
+        "blas_top": ws[-1].rate(best),
+    }
+
+
 def facts(records: list[dict], machine: dict, datetime: str) -> dict:
     ws = widths(records)
     roof = roofline(ws)
@@ -216,7 +243,10 @@ def facts(records: list[dict], machine: dict, datetime: str) -> dict:
         "rungs": rungs,
         "roof": roof,
         "ridge_h": roof.ridge * itemsize / 2,  # the h whose intensity 2h / itemsize is the ridge
-        "turn": turnover(ws),
+        "turn": (turn := turnover(ws)),
+        "plateau": plateau(ws, turn),
+        "processes": max(len(w.rounds[READ]) for w in ws),
+        "llc": machine.get("last_level_cache_bytes"),
         "table": table(
             rows,
             [
@@ -236,45 +266,73 @@ def facts(records: list[dict], machine: dict, datetime: str) -> dict:
 
 
 def chart(f: dict):
-    """The roofline: both ceilings measured, each rung at each h by its intensity and rate."""
+    """The roofline: the lower of the two measured limits, each rung at each h by its intensity and
+    rate, the ridge, and the widths between which the ladder turned over."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     from bench.report.charts.style import DPI, STYLES, WIDTH_IN
 
     roof: Roofline = f["roof"]
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 5.4), dpi=DPI)
+    itemsize = roof.widths[0].itemsize
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 5.6), dpi=DPI)
     xs = [w.intensity for w in roof.widths]
     grid = np.geomspace(min(xs) / 2, max(max(xs), roof.ridge) * 2, 200)
+    ax.plot(
+        grid,
+        [roof.ceiling(x) / 1e9 for x in grid],
+        color="#000000",
+        linewidth=2,
+        label="the roof: the lower limit",
+    )
     ax.plot(
         grid,
         [roof.bandwidth * x / 1e9 for x in grid],
         color="#000000",
         linestyle=":",
-        label=f"reading X: {roof.bandwidth / 1e9:.1f} GB/s × intensity",
+        linewidth=0.8,
+        label=f"reading X: {roof.bandwidth / 1e9:.1f} GB/s × multiply-adds per byte",
     )
     ax.plot(
         grid,
         [roof.peak / 1e9] * len(grid),
         color="#000000",
         linestyle="--",
-        label=f"BLAS product: {roof.peak / 1e9:.1f} G/s",
+        linewidth=0.8,
+        label=f"BLAS product: {roof.peak / 1e9:.1f} G multiply-adds/s",
     )
-    itemsize = roof.widths[0].itemsize
-    top = ax.secondary_xaxis("top", functions=(lambda x: x * itemsize / 2, lambda h: h * 2 / itemsize))
-    top.set_xlabel("hidden units h")
+    ax.axvline(roof.ridge, color="#777777", linewidth=0.8)
+    ax.annotate(
+        f"ridge, h ≈ {f['ridge_h']:.0f}",
+        (roof.ridge, roof.peak / 1e9),
+        textcoords="offset points",
+        xytext=(4, 6),
+        fontsize=8,
+        color="#555555",
+    )
+    turn = f["turn"]
+    if turn and turn["fused_up_to"] is not None and turn["blas_from"] is not None:
+        ax.axvspan(
+            turn["fused_up_to"] * 2 / itemsize,
+            turn["blas_from"] * 2 / itemsize,
+            color="#dddddd",
+            zorder=0,
+            label=f"turnover: between h = {turn['fused_up_to']} and {turn['blas_from']}",
+        )
     for k, name in enumerate(f["rungs"]):
         points = [(w.intensity, w.rate(name) / 1e9) for w in roof.widths if name in w.ladder]
-        style = STYLES[k % len(STYLES)]
-        ax.plot(*zip(*points, strict=True), label=name, **style.line_kwargs())
-        if name == f["fused"]:
-            for (x, y), w in zip(points, [w for w in roof.widths if name in w.ladder], strict=True):
-                ax.annotate(f"h={w.hidden}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
+        ax.plot(*zip(*points, strict=True), label=name, **STYLES[k % len(STYLES)].line_kwargs())
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("multiply-adds per byte of X (an epoch's products, X read once)")
+    ax.set_ylim(top=roof.peak / 1e9 * 4)  # the memory's limit runs on past the roof: cut it there
+    ax.set_xticks(xs, labels=[f"{w.hidden}\n{w.intensity:g}" for w in roof.widths])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlabel(
+        f"hidden units h, above multiply-adds per byte of X (2h per {itemsize}-byte number, read once)"
+    )
     ax.set_ylabel("billions of multiply-adds per second")
     ax.set_title("The shallow network on this machine's roofline")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
