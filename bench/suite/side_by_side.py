@@ -38,6 +38,22 @@ class Design:
     probe_s: float
 
 
+def timed_rounds(contenders: list[str], run, design: Design):
+    """The design's rounds: ``run(name)`` once for every contender a round, in a new shuffled order
+    each round, none eliminated (a ``impls.planner.race.Race`` of their times)."""
+    from impls.planner.race import run_race
+
+    return run_race(
+        contenders,
+        run,
+        time.perf_counter,
+        eliminate=False,
+        min_rounds=design.min_rounds,
+        max_rounds=design.max_rounds,
+        seconds=design.seconds,
+    )
+
+
 def measure(point, names: list[str], design: Design) -> dict:
     """In this process: the point's rungs and the probe side by side (what one child returns).
 
@@ -53,7 +69,6 @@ def measure(point, names: list[str], design: Design) -> dict:
     from bench.suite.roofline import read_all, reads_lasting
     from impls import IMPLEMENTATIONS, PLANNED
     from impls.planner import plan
-    from impls.planner.race import run_race
 
     X, _ = get_data(point.m, point.n, point.dtype)
     rungs = {name: IMPLEMENTATIONS[name] for name in names}
@@ -80,15 +95,7 @@ def measure(point, names: list[str], design: Design) -> dict:
             _finish_confirmation(lambda: run(PLANNED), point)  # then timed warm: confirmation done
         run(ROOFLINE)
         reads = reads_lasting(X, design.probe_s)
-        race = run_race(
-            [*names, ROOFLINE],
-            run,
-            time.perf_counter,
-            eliminate=False,
-            min_rounds=design.min_rounds,
-            max_rounds=design.max_rounds,
-            seconds=design.seconds,
-        )
+        race = timed_rounds([*names, ROOFLINE], run, design)
         planned_with = plan(point.n, point.dtype, m=point.m).candidate.name if PLANNED in names else None
     times = {name: [float(t) for t in values] for name, values in race.times.items()}
     times[ROOFLINE] = [t / reads for t in times[ROOFLINE]]

@@ -72,7 +72,7 @@ def measure(point: Point, names: list[str], design) -> dict:
     """The rounds at ``point`` (what one child returns): each rung's epoch, the probe's read of X
     and the BLAS product per round, in seconds, and each rung's distance from the reference."""
     from bench.suite.roofline import read_all, reads_lasting
-    from impls.planner.race import run_race
+    from bench.suite.side_by_side import timed_rounds
     from impls.shallow import IMPLEMENTATIONS, REFERENCE
 
     X, y = data(point)
@@ -98,15 +98,7 @@ def measure(point: Point, names: list[str], design) -> dict:
             IMPLEMENTATIONS[name].run(nets[name])
 
     run(PRODUCT)
-    race = run_race(
-        [*names, READ, PRODUCT],
-        run,
-        time.perf_counter,
-        eliminate=False,
-        min_rounds=design.min_rounds,
-        max_rounds=design.max_rounds,
-        seconds=design.seconds,
-    )
+    race = timed_rounds([*names, READ, PRODUCT], run, design)
     times = {name: [float(t) for t in race.times[name]] for name in [*names, READ, PRODUCT]}
     times[READ] = [t / reads for t in times[READ]]
     return {"times_s": times, "errors": errors, "probe_reads": reads}

@@ -249,15 +249,7 @@ def facts(records: list[dict], machine: dict, datetime: str) -> dict:
         "llc": machine.get("last_level_cache_bytes"),
         "table": table(
             rows,
-            [
-                "h",
-                "rung",
-                "epoch (median)",
-                "G multiply-adds/s",
-                "GB of X/s",
-                "of the ceiling",
-                f"against `{FUSED}`",
-            ],
+            HEADERS,
         ),
         "fused": FUSED,
         "blas": [name for name in BLAS if name in rungs],  # those this run timed
