@@ -21,7 +21,15 @@ from importlib import import_module
 from importlib.util import find_spec
 
 from impls.shallow import numba_blas, numba_fused, numba_loops, numpy_vectorized, python_loops
-from impls.shallow._contract import NAMES, Net, ShallowResult, ShallowRung, start, validate_net
+from impls.shallow._contract import (
+    NAMES,
+    Net,
+    ShallowResult,
+    ShallowRung,
+    relative_error,
+    start,
+    validate_net,
+)
 
 #: The rungs in teaching order.
 _LADDER = (python_loops, numpy_vectorized, numba_loops, numba_fused, numba_blas)
@@ -38,6 +46,7 @@ __all__ = [
     "Net",
     "ShallowResult",
     "ShallowRung",
+    "relative_error",
     "start",
     "validate_net",
 ]

@@ -41,6 +41,25 @@ class Net:
     def hidden(self) -> int:
         return self.params["W1"].shape[0]
 
+    def own(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
+        """A descent's own W1, b1, W2 (copies: the validated net stays as it was, so it can be
+        fitted again, as the benchmarks do), b2 and an empty array for the costs."""
+        p = self.params
+        costs = np.empty(self.epochs, dtype=self.dtype)
+        return p["W1"].copy(), p["b1"].copy(), p["W2"].copy(), p["b2"], costs
+
+
+def relative_error(result: ShallowResult, want: ShallowResult) -> float:
+    """Normwise distance of ``result`` from ``want`` over the four parameters and the costs, each
+    scaled by max(1, its largest expected value): what a rung's tolerance bounds, as the ladder's
+    (``impls._common.relative_error``)."""
+    pairs = [(result.params[name], want.params[name]) for name in NAMES] + [(result.costs, want.costs)]
+    worst = 0.0
+    for got, expected in pairs:
+        got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+        worst = max(worst, float(np.max(np.abs(got - expected))) / max(1.0, float(np.max(np.abs(expected)))))
+    return worst
+
 
 @dataclass(frozen=True)
 class ShallowResult:

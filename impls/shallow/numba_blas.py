@@ -49,8 +49,7 @@ def between_products(Z, y, W2, b2, chunk_rows, db1, dW2, sums):
 
 
 def descend(net: Net):
-    W1, b1, W2 = net.params["W1"].copy(), net.params["b1"].copy(), net.params["W2"].copy()
-    b2 = net.params["b2"]
+    W1, b1, W2, b2, costs = net.own()
     X, y, dtype = net.X, net.y, net.dtype
     m, h = X.shape[0], W1.shape[0]
     chunks = (m + CHUNK_ROWS - 1) // CHUNK_ROWS
@@ -58,20 +57,19 @@ def descend(net: Net):
     dW1 = np.empty_like(W1)
     db1, dW2 = np.empty((chunks, h), dtype=dtype), np.empty((chunks, h), dtype=dtype)
     sums = np.empty((chunks, 2), dtype=dtype)
-    costs = np.empty(net.epochs, dtype=dtype)
     step = dtype.type(net.lr / m)
-    for epoch in range(net.epochs):  # one Python step an epoch: Ctrl-C is seen between two
-        np.matmul(X, W1.T, out=Z)
-        np.add(Z, b1, out=Z)
-        np.tanh(Z, out=Z)
-        with parallel_region():
+    with parallel_region():
+        for epoch in range(net.epochs):  # one Python step an epoch: Ctrl-C is seen between two
+            np.matmul(X, W1.T, out=Z)
+            np.add(Z, b1, out=Z)
+            np.tanh(Z, out=Z)
             between_products(Z, y, W2, dtype.type(b2), CHUNK_ROWS, db1, dW2, sums)
-        np.matmul(Z.T, X, out=dW1)
-        costs[epoch] = sums[:, 0].sum() / m
-        W1 -= step * dW1
-        b1 -= step * db1.sum(axis=0)
-        W2 -= step * dW2.sum(axis=0)
-        b2 -= float(step * sums[:, 1].sum())
+            np.matmul(Z.T, X, out=dW1)
+            costs[epoch] = sums[:, 0].sum() / m
+            W1 -= step * dW1
+            b1 -= step * db1.sum(axis=0)
+            W2 -= step * dW2.sum(axis=0)
+            b2 -= float(step * sums[:, 1].sum())
     return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, costs
 
 

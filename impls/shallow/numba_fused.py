@@ -87,9 +87,8 @@ def descend_fused(X, y, W1, b1, W2, b2, lr, epochs, costs, chunk_rows):
 
 
 def descend(net: Net):
-    W1, b1, W2 = net.params["W1"].copy(), net.params["b1"].copy(), net.params["W2"].copy()
-    costs = np.empty(net.epochs, dtype=net.dtype)
-    b2, X = net.params["b2"], net.X
+    W1, b1, W2, b2, costs = net.own()
+    X = net.X
     with parallel_region():
         for start, stop in epoch_batches(net.epochs, X.size * W1.shape[0]):  # Ctrl-C between two
             b2 = descend_fused(X, net.y, W1, b1, W2, b2, net.lr, stop - start, costs[start:stop], CHUNK_ROWS)

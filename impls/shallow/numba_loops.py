@@ -13,11 +13,10 @@ kernel = compiled(python_loops.descend_loops)
 
 
 def descend(net: Net):
-    W1, b1, W2 = net.params["W1"].copy(), net.params["b1"].copy(), net.params["W2"].copy()
+    W1, b1, W2, b2, costs = net.own()
     h, n = W1.shape
-    costs = np.empty(net.epochs, dtype=net.dtype)
     dW1, db1, dW2, a1 = np.empty((h, n)), np.empty(h), np.empty(h), np.empty(h)  # float64 sums
-    b2, X = net.params["b2"], net.X
+    X = net.X
     for start, stop in epoch_batches(net.epochs, X.size * h):  # Ctrl-C stops it between two
         b2 = kernel(X, net.y, W1, b1, W2, b2, net.lr, stop - start, costs[start:stop], dW1, db1, dW2, a1)
     return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, costs

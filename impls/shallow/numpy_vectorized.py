@@ -26,10 +26,9 @@ def descend_numpy(X, y, W1, b1, W2, b2, lr, epochs, costs):
 
 
 def descend(net: Net):
-    W1, b1, W2 = net.params["W1"].copy(), net.params["b1"].copy(), net.params["W2"].copy()
-    costs = np.empty(net.epochs, dtype=net.dtype)
+    W1, b1, W2, b2, costs = net.own()
     lr = net.dtype.type(net.lr)
-    b2 = descend_numpy(net.X, net.y, W1, b1, W2, net.params["b2"], lr, net.epochs, costs)
+    b2 = descend_numpy(net.X, net.y, W1, b1, W2, b2, lr, net.epochs, costs)
     return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, costs
 
 

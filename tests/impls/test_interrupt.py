@@ -55,12 +55,7 @@ for name in sys.argv[1:]:
 SHALLOW_CHILD = """
 import sys, time
 import numpy as np
-from impls.shallow import IMPLEMENTATIONS, REFERENCE
-
-def distance(got, want):
-    pairs = [(got.params[k], want.params[k]) for k in want.params] + [(got.costs, want.costs)]
-    return max(float(np.max(np.abs(np.subtract(a, b)))) / max(1.0, float(np.max(np.abs(b))))
-               for a, b in pairs)
+from impls.shallow import IMPLEMENTATIONS, REFERENCE, relative_error
 
 rng = np.random.default_rng(7)
 X = rng.standard_normal((2_000, 10))
@@ -78,7 +73,7 @@ for name in sys.argv[1:]:
         stopped = time.time()
         again = rung.fit(X, y, hidden=4, lr=0.1, epochs=3)
         same = bool(np.array_equal(X, X_before) and np.array_equal(y, y_before))
-        print("stopped", name, repr(stopped), repr(distance(again, reference)), same, flush=True)
+        print("stopped", name, repr(stopped), repr(relative_error(again, reference)), same, flush=True)
 """
 
 

@@ -40,7 +40,6 @@ PASSES = [(k, point) for k in range(PROFILE.side_processes) for point in POINTS]
 PREDICT_ROWS = 256
 
 _LADDERS: dict[Point, list[str]] = {}
-_OVER: dict[Point, list[str]] = {}
 
 
 def rungs_at(point: Point) -> list[str]:
@@ -49,13 +48,13 @@ def rungs_at(point: Point) -> list[str]:
     if point not in _LADDERS:
         rows = min(point.m, PREDICT_ROWS)
         limit = PROFILE.budget_s / PROFILE.epochs
-        over = {name for p, names in _LADDERS.items() if p.hidden < point.hidden for name in _OVER.get(p, ())}
+        narrower = [names for p, names in _LADDERS.items() if p.hidden < point.hidden]
         _LADDERS[point] = [
             name
             for name in IMPLEMENTATIONS
-            if name not in over and epoch_seconds(name, point, rows) * point.m / rows <= limit
+            if all(name in names for names in narrower)  # over the budget at a narrower h: over here
+            and epoch_seconds(name, point, rows) * point.m / rows <= limit
         ]
-        _OVER[point] = [name for name in IMPLEMENTATIONS if name not in _LADDERS[point]]
     return list(_LADDERS[point])
 
 

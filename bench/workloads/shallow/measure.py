@@ -57,35 +57,23 @@ def epoch_seconds(name: str, point: Point, rows: int) -> float:
     return best
 
 
-def distance(got, want) -> float:
-    """The largest normwise distance over the four parameters and the costs, as the ladder's
-    tolerances are stated: max |got - want| / max(1, max |want|) (``impls._common.Tolerance``)."""
-    pairs = [(got.params[k], want.params[k]) for k in want.params] + [(got.costs, want.costs)]
-    out = 0.0
-    for a, b in pairs:
-        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-        out = max(out, float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1.0)))
-    return out
-
-
 def measure(point: Point, names: list[str], design) -> dict:
     """The rounds at ``point`` (what one child returns): each rung's epoch, the probe's read of X
     and the BLAS product per round, in seconds, and each rung's distance from the reference."""
     from bench.suite.roofline import read_all, reads_lasting
     from bench.suite.side_by_side import timed_rounds
-    from impls.shallow import IMPLEMENTATIONS, REFERENCE
+    from impls.shallow import IMPLEMENTATIONS, REFERENCE, relative_error
 
     X, y = data(point)
     nets = {
-        name: IMPLEMENTATIONS[name].validate(X, y, hidden=point.hidden, lr=LR, epochs=1) for name in names
+        name: IMPLEMENTATIONS[name].validate(X, y, hidden=point.hidden, lr=LR, epochs=1)
+        for name in {*names, REFERENCE}
     }
-    reference = IMPLEMENTATIONS[REFERENCE].run(
-        nets.get(REFERENCE) or IMPLEMENTATIONS[REFERENCE].validate(X, y, hidden=point.hidden, lr=LR, epochs=1)
-    )
+    reference = IMPLEMENTATIONS[REFERENCE].run(nets[REFERENCE])
     rng = np.random.default_rng(PRODUCT_SIZE)
     A, B = (rng.standard_normal((PRODUCT_SIZE, PRODUCT_SIZE)) for _ in range(2))
     C = np.empty_like(A)
-    errors = {name: distance(IMPLEMENTATIONS[name].run(nets[name]), reference) for name in names}
+    errors = {name: relative_error(IMPLEMENTATIONS[name].run(nets[name]), reference) for name in names}
     reads = reads_lasting(X, design.probe_s)
 
     def run(name: str) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 
 import ladderstats
 from bench.report import glossary
-from bench.report.fmt import FILTERS, machine_footer, number, table
+from bench.report.fmt import FILTERS, machine_footer, said, table
 from bench.workloads import Workload
 from bench.workloads.shallow import NAME, PRODUCT, READ, check
 
@@ -103,22 +103,17 @@ class Said:
     a: str
     b: str
 
+    against_probe = False  # a pair of rungs: worded by the report's own filters (bench.report.fmt)
+
     @property
     def verdict(self) -> str:
         return self.ratio.verdict()  # "slower": a takes longer
 
-    def sentence(self) -> str:
-        """'1.94× (1.47–2.52) faster than' or 'level (1.02×, 0.95–1.10) with'."""
-        return self.words() + (" with" if self.verdict == "level" else " than")
-
-    def words(self) -> str:
+    @property
+    def numbers(self) -> tuple[float, float, float]:
+        """The longer epoch over the shorter, as every page states a pair, with its interval."""
         r = self.ratio
-        longer, low, high = (  # the longer epoch over the shorter, as every page states a pair
-            (r.estimate, r.low, r.high) if r.estimate >= 1 else (1 / r.estimate, 1 / r.high, 1 / r.low)
-        )
-        if self.verdict == "level":
-            return f"level ({number(longer)}×, {number(low)}–{number(high)})"
-        return f"{number(longer)}× ({number(low)}–{number(high)}) {self.verdict}"
+        return (r.estimate, r.low, r.high) if r.estimate >= 1 else (1 / r.estimate, 1 / r.high, 1 / r.low)
 
 
 def compare(width: Width, a: str, b: str) -> Said:
@@ -234,7 +229,7 @@ def facts(records: list[dict], machine: dict, datetime: str) -> dict:
                     f"{rate / 1e9:.2f}",
                     f"{w.m * w.n * w.itemsize / w.median(name) / 1e9:.1f}",
                     f"{rate / roof.ceiling(w.intensity):.0%}",
-                    compare(w, name, FUSED).words() if name != FUSED and FUSED in w.ladder else "",
+                    said(compare(w, name, FUSED)) if name != FUSED and FUSED in w.ladder else "",
                 ]
             )
     return {
