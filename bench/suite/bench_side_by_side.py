@@ -91,6 +91,10 @@ def rungs_at(point: Point) -> list[str]:
 
 
 def _within_budget(point: Point) -> list[str]:
+    """The point's rungs: the planned rung always (the point is its: its prediction would time its
+    planning and confirmation, and once came out over the budget at 1e6 x 100 float32, where its
+    epoch takes milliseconds, and the point went unmeasured), every other rung whose predicted
+    epoch fits the budget."""
     dtype = np.dtype(point.dtype)
     return [
         name
@@ -98,7 +102,10 @@ def _within_budget(point: Point) -> list[str]:
         if name not in DISTRIBUTED
         and rung.supports(dtype)
         and not needs_own_process(name, point.threads)
-        and predicted_round_s(rung, point.m, point.n, dtype, 1) <= PROFILE.budget_s / PROFILE.epochs
+        and (
+            name == PLANNED
+            or predicted_round_s(rung, point.m, point.n, dtype, 1) <= PROFILE.budget_s / PROFILE.epochs
+        )
     ]
 
 
