@@ -91,7 +91,8 @@ def _write_all(
     staging = Path(tempfile.mkdtemp(prefix=".report-", dir=anchor))
     try:
         here = staging / out.absolute().relative_to(anchor)
-        written, lesson = write_report(facts, here, links_from(out, machines))
+        labelled = [(run.path.parent.name, run) for run in others]
+        written, lesson = write_report(facts, here, links_from(out, machines), labelled)
         lessons = {facts.path: lesson}
         if machines:
             link = Path(os.path.relpath(out.absolute() / "README.md", machines.absolute())).as_posix()

@@ -31,6 +31,9 @@ from bench.report.tables import planner as planner_tables
 from bench.report.tables import rungs as rung_tables
 from bench.workloads import discover
 
+#: Other machines' runs, each with its label (its folder's name).
+Others = tuple[tuple[str, Facts], ...] | list[tuple[str, Facts]]
+
 TEMPLATES = Path(__file__).with_name("templates")
 RUNG_TEMPLATES = TEMPLATES / "rungs"
 #: The investigation's notes, beside the report's package: linked from the lesson, never read.
@@ -183,8 +186,11 @@ def _page(page: str, gaps: Gaps) -> dict:
     }
 
 
-def shared(facts: Facts, figures: dict[str, str], links: dict[str, str] | None = None) -> dict:
-    """What every page's context holds: the same for all pages of a lesson."""
+def shared(
+    facts: Facts, figures: dict[str, str], links: dict[str, str] | None = None, others: Others = ()
+) -> dict:
+    """What every page's context holds: the same for all pages of a lesson (``others``: the other
+    machines' runs, by label, that the planner page sets beside this one)."""
     ladder = facts.ladder
     return {
         "run": facts,
@@ -197,7 +203,9 @@ def shared(facts: Facts, figures: dict[str, str], links: dict[str, str] | None =
         **_steps(facts),
         "one_process": ladder.one_process,
         "roles": {"baseline": ladder.baseline, "reference": ladder.reference, "planned": ladder.planned},
-        "tables": _tables(facts),
+        "tables": _tables(facts)
+        | {"planning_per_cpu": planner_tables.per_cpu([("this run", facts), *others])},
+        "planning_per_cpu_runs": 1 + len(others),
         **facts.planning,
         **facts.sections,
         "claims": facts.claims,
@@ -289,11 +297,13 @@ def claims_in_order(facts: Facts, steps: dict) -> list[Claim]:
     return [claim for claims in by_page.values() for claim in claims]
 
 
-def lesson(facts: Facts, figures: dict[str, str], links: dict[str, str] | None = None) -> Lesson:
+def lesson(
+    facts: Facts, figures: dict[str, str], links: dict[str, str] | None = None, others: Others = ()
+) -> Lesson:
     """Every page of the lesson, each rendered once, and its gaps: the charts not drawn and the claims
     the facts found unmeasured, once each as the pages name them (a chart's gap and a section's may
     differ only in case), decided before any page is rendered."""
-    common = shared(facts, figures, links)
+    common = shared(facts, figures, links, others)
     known: dict[str, str] = {}
     unmeasured = [claim.gap for claim in claims_in_order(facts, common) if not claim]
     for gap in [*chart_gaps(figures), *unmeasured]:
@@ -302,9 +312,11 @@ def lesson(facts: Facts, figures: dict[str, str], links: dict[str, str] | None =
     return Lesson(_render_pages(common, gaps), gaps.known)
 
 
-def render(facts: Facts, figures: dict[str, str], links: dict[str, str] | None = None) -> dict[str, str]:
+def render(
+    facts: Facts, figures: dict[str, str], links: dict[str, str] | None = None, others: Others = ()
+) -> dict[str, str]:
     """Every page of the lesson: file name → Markdown."""
-    return lesson(facts, figures, links).pages
+    return lesson(facts, figures, links, others).pages
 
 
 def links_from(out: Path, machines: Path | None, back: bool = False) -> dict[str, str]:
@@ -326,8 +338,11 @@ def links_from(out: Path, machines: Path | None, back: bool = False) -> dict[str
     return links
 
 
-def write_report(facts: Facts, out: Path, links: dict[str, str] | None = None) -> tuple[list[Path], Lesson]:
-    """Write the figures, the CSV and every page into ``out``; return the paths written and the lesson."""
+def write_report(
+    facts: Facts, out: Path, links: dict[str, str] | None = None, others: Others = ()
+) -> tuple[list[Path], Lesson]:
+    """Write the figures, the CSV and every page into ``out``; return the paths written and the lesson
+    (``others``: the other machines' runs, by label, for the pages that set them beside this one)."""
     out.mkdir(parents=True, exist_ok=True)
     written, figures = [], {}
     for key, (_, plot) in CHARTS.items():
@@ -341,7 +356,7 @@ def write_report(facts: Facts, out: Path, links: dict[str, str] | None = None) -
     csv = out / "results.csv"
     facts.table.sort_values(["kind", "rung", "m", "n", "dtype", "threads_setting"]).to_csv(csv, index=False)
     written.append(csv)
-    made = lesson(facts, figures, links)
+    made = lesson(facts, figures, links, others)
     for name, text in made.pages.items():
         (out / name).write_text(text)
         written.append(out / name)

@@ -98,6 +98,8 @@ KINDS: dict[str, tuple[Field, ...]] = {
         ("tuning_data_s", float),
         ("tuning_warmup_s", float, False),
         ("tuning_measuring_s", float),
+        ("tuning_ended", str, False),  # why the race ended (impls.planner.race.ENDINGS)
+        ("tuning_gain", dict, False),  # where the choice is not the rule: rule / choice in the race
         ("landscape_best_s", dict),
         ("landscape_median_s", dict),
         ("landscape_rounds", int),

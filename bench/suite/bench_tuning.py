@@ -7,7 +7,8 @@ Two things per (size, dtype, thread setting), in one benchmark:
   already compiled: compilation is timed apart, in ``bench_jit.py``;
 * ``extra_info["landscape_best_s"]``: every candidate's best epoch on the benchmark's own data
   at this size, timed interleaved with none dropped, the landscape the lesson charts. It shows
-  how far the plan, made on the tuning data, is from the best candidate here.
+  how far the plan, made on the tuning data, is from the best candidate here, and what it
+  gained on the rule of thumb (the planner page shows that per CPU).
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def test_tuning(benchmark, point: Point):
             tuning_data_s=entry["data_s"],
             tuning_warmup_s=entry["warmup_s"],
             tuning_measuring_s=entry["measuring_s"],
+            tuning_ended=entry["ended"],
+            **({} if entry["gain"] is None else {"tuning_gain": entry["gain"]}),
             landscape_best_s=best,
             landscape_median_s={name: float(np.median(values)) for name, values in times.items()},
             landscape_rounds=len(next(iter(times.values()))),

@@ -24,9 +24,22 @@ def _why(entry: dict, rules: race.Rules) -> str:
         why = f" (the rule of thumb, kept: {fastest} was not surely more than {margin} faster)"
     elif fastest != choice:
         why = f" (within {margin} of the fastest finalist, {fastest}: a tie, the first candidate of it)"
-    confirmed = entry.get("confirmed")
+    if entry.get("ended") == "kept":
+        why += " (nothing surely faster than the rule of thumb: planning stopped early)"
+    gain = entry.get("gain")
+    if isinstance(gain, dict):
+        why += (
+            f" (the rule of thumb's epoch was {gain['ratio']:.2f}x the choice's,"
+            f" {gain['low']:.2f}-{gain['high']:.2f}, in {gain['rounds']} rounds)"
+        )
+    confirmed, confirming = entry.get("confirmed"), entry.get("confirming")
     if isinstance(confirmed, dict) and confirmed.get("choice"):
-        why += f"; on your data: {confirmed['choice']}, after {confirmed.get('rounds', '?')} rounds"
+        if confirmed.get("ended") == "alone" and not confirmed.get("rounds"):
+            why += "; the race's one finalist, nothing left to confirm on your data"
+        else:
+            why += f"; on your data: {confirmed['choice']}, after {confirmed.get('rounds', '?')} rounds"
+    elif isinstance(confirming, dict):
+        why += f"; on your data: confirming, {confirming.get('rounds', 0)} rounds so far"
     return why
 
 

@@ -56,10 +56,6 @@ CANDIDATES: tuple[Candidate, ...] = (
     ),
 )
 BY_NAME = {candidate.name: candidate for candidate in CANDIDATES}
-#: The kernels of ``numba_fused`` and ``numba_tiled`` as they ship: always among the kernels that
-#: take turns on the caller's data (with the rule of thumb, ``numba_blocked``'s), so that where the
-#: race on generated data dropped one that is faster on the caller's X, the plan can still become it.
-RUNG_KERNELS: tuple[Candidate, ...] = (Candidate("fused"), Candidate("tiled", (numba_tiled.TILE_BYTES, 0)))
 
 
 def rule_of_thumb(n: int, dtype: Any) -> Candidate:

@@ -2,13 +2,14 @@
 
 ``plan(n, dtype, threads, mode, m)`` answers from this process's memory, then from the wisdom
 file, and otherwise measures: it races every candidate on generated data of the key's row length
-and data class (``measure``), the rule of thumb as the incumbent, and remembers the choice. A
-measured plan is then confirmed on the caller's own X, as cuDNN's benchmark mode does on the first
-call: ``execute`` gives the race's finalists and the other rungs' kernels turns at the first
-epochs, by the same rule (``race``), and the choice of that race is remembered and kept; nothing
-watches it afterwards. The modes, as FFTW's planner flags: ``measure`` (the default) and
-``estimate`` (never measure, ignore the wisdom: the rule of thumb). ``LADDER_PLANNING`` sets the
-mode for a process.
+and data class (``measure``), the rule of thumb as the incumbent, and remembers the choice. Where
+the race finds nothing surely faster than the rule of thumb it ends early and says so
+(``ended``: "kept"). A measured plan with finalists left is then confirmed on the caller's own X,
+as cuDNN's benchmark mode does on the first call: ``execute`` gives the finalists turns at the
+first epochs (``confirm``), and the choice is remembered and kept; nothing watches it afterwards.
+A confirmation not finished when a fit ends is kept in the wisdom entry, and the next process goes
+on with it. The modes, as FFTW's planner flags: ``measure`` (the default) and ``estimate`` (never
+measure, ignore the wisdom: the rule of thumb). ``LADDER_PLANNING`` sets the mode for a process.
 
 One ``race.Rules`` goes through it all: ``plan`` takes it (by default ``race.RULES``), measures
 with it and puts it in the ``Plan``, and the confirmation runs by the plan's rules. A ``Plan`` is
@@ -18,6 +19,7 @@ a frozen value: the confirmation under way, shared by every fit of the key in th
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
 import threading
@@ -26,6 +28,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -38,6 +41,7 @@ from impls.planner import candidates as cands
 from impls.planner import key as keys
 from impls.planner import race, store
 from impls.planner.candidates import BY_NAME, Candidate, rule_of_thumb
+from impls.planner.confirm import Confirmation
 
 MODES = ("measure", "estimate")
 
@@ -47,6 +51,9 @@ MIN_TUNING_BYTES = 128 * 2**20
 MAX_TUNING_BYTES = 1 * 2**30
 L3_MULTIPLE = 4
 TUNING_LR = 0.5
+#: An unfinished confirmation is written to the wisdom at the end of a fit at most this often
+#: (and once more as the process exits), so that many short fits do not each rewrite the file.
+SAVE_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class Plan:
     entry: dict | None = None  # the wisdom entry (timings) behind a measured choice
     key: str | None = None  # the key's text in the wisdom file
     contenders: tuple[str, ...] = ()  # who takes turns on the caller's data (none: nothing to confirm)
+    where: str | None = None  # the wisdom file it belongs to
 
 
 def settings(rules: race.Rules = race.RULES) -> dict:
@@ -67,9 +75,7 @@ def settings(rules: race.Rules = race.RULES) -> dict:
     return {
         "rules": asdict(rules),
         "candidates": [c.name for c in cands.CANDIDATES],
-        "confirmed_among": "the race's finalists, "
-        + ", ".join(c.name for c in cands.RUNG_KERNELS)
-        + " and the rule of thumb",
+        "confirmed_among": "the race's finalists (none it measured as surely slower)",
         "data_classes": list(keys.DATA_CLASSES),
         "cache_share": keys.CACHE_SHARE,
         "llc_span": keys.LLC_SPAN,
@@ -133,11 +139,14 @@ def measure(
         per_timing=epochs,
     )
     times = raced.times
+    choice = raced.choice()
     return {
         "key": keys.key_of(n, dtype, threads, data),
-        "choice": raced.choice(),
+        "choice": choice,
         "fastest": raced.best(),
         "rule_of_thumb": incumbent,
+        "ended": raced.ended,
+        "gain": _gain(raced, incumbent, choice),
         "data": data,
         "epochs_per_sample": epochs,
         "measured_n": n,
@@ -153,6 +162,15 @@ def measure(
         "measuring_s": time.perf_counter() - warm,  # timing the candidates
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def _gain(raced: race.Race, incumbent: str, choice: str) -> dict | None:
+    """What the choice gained on the rule of thumb in the race: the rule's epoch over the choice's,
+    in the rounds both ran (median, with its interval); None where the choice is the rule."""
+    if choice == incumbent:
+        return None
+    ratio = raced.ratio(incumbent, choice)
+    return {"ratio": ratio.estimate, "low": ratio.low, "high": ratio.high, "rounds": ratio.rounds}
 
 
 # --- planning, with what this process already knows -------------------------------------------
@@ -178,7 +196,9 @@ _RECENT: dict[tuple, Plan] = {}
 #: The confirmation of each known plan that has one, by (wisdom file, key): the race on the
 #: callers' data, which every fit of the key takes turns in. Read and changed under ``_TURNS``;
 #: a finished one stays, its choice the plan for fits that still hold the unconfirmed plan.
-_CONFIRMING: dict[tuple[str, str], race.Race] = {}
+_CONFIRMING: dict[tuple[str, str], Confirmation] = {}
+#: When each unfinished confirmation was last written to the wisdom, by (wisdom file, key).
+_SAVED_AT: dict[tuple[str, str], float] = {}
 #: Keys whose tuning data found no memory, by (wisdom file, key): the rule of thumb, not retried.
 _UNMEASURED: set[tuple[str, str]] = set()
 #: Turns of one confirmation are handed out one at a time, whichever thread fits.
@@ -215,7 +235,7 @@ def plan(
     if known is None:
         entry = store.read().get(key)
         if entry is not None and entry.get("choice") in BY_NAME:
-            known = _remember(where, _from_entry(entry, "wisdom", key, rules))
+            known = _remember(where, _from_entry(entry, "wisdom", key, rules, where))
     if known is not None:
         _RECENT[quick] = known
         return known
@@ -236,103 +256,133 @@ def plan(
             stacklevel=3,
         )
         return fallback  # said once: not measured again in this process
+    if len(contenders_of(entry)) == 1:  # the race left one finalist: nothing for the caller's X to decide
+        entry["confirmed"] = {"choice": entry["choice"], "ended": "alone", "rounds": 0, "spent_s": 0.0}
     store.save(key, entry)
-    made = _from_entry(entry, "measured", key, rules)
-    _remember(where, replace(made, source="wisdom"))
-    return made
+    made = _from_entry(entry, "measured", key, rules, where)
+    _remember(where, replace(made, source="wisdom" if made.contenders else "confirmed"))
+    return replace(made, source="measured")
 
 
-def _from_entry(entry: dict, source: str, key: str, rules: race.Rules) -> Plan:
+def contenders_of(entry: dict) -> list[str]:
+    """Who takes turns on the caller's data for a wisdom entry: the race's choice and its finalists
+    (every kernel the race did not measure as surely slower)."""
+    names = [entry["choice"], *entry.get("finalists", [])]
+    return [name for name in dict.fromkeys(names) if name in BY_NAME]
+
+
+def _from_entry(entry: dict, source: str, key: str, rules: race.Rules, where: str | None = None) -> Plan:
     """The plan a wisdom entry holds: its confirmed choice, or the race's with contenders to confirm it."""
     confirmed = entry.get("confirmed")
     if isinstance(confirmed, dict) and confirmed.get("choice") in BY_NAME:
-        return Plan(BY_NAME[confirmed["choice"]], "confirmed", rules, entry, key)
-    names = [entry["choice"], *entry.get("finalists", []), *(c.name for c in cands.RUNG_KERNELS)]
-    names.append(entry.get("rule_of_thumb", entry["choice"]))
-    names = [name for name in dict.fromkeys(names) if name in BY_NAME]
-    return Plan(BY_NAME[entry["choice"]], source, rules, entry, key, tuple(names))
+        return Plan(BY_NAME[confirmed["choice"]], "confirmed", rules, entry, key, where=where)
+    return Plan(BY_NAME[entry["choice"]], source, rules, entry, key, tuple(contenders_of(entry)), where)
 
 
-def confirmation_race(planned: Plan) -> race.Race:
-    """A new race for ``planned``'s confirmation: its contenders, its choice the incumbent."""
-    rules = planned.rules
-    return race.Race(
-        planned.contenders, rules, incumbent=planned.candidate.name, max_rounds=rules.confirm_rounds
-    )
+def new_confirmation(planned: Plan) -> Confirmation:
+    """``planned``'s confirmation: its contenders, its choice the incumbent, going on from the state
+    its wisdom entry kept (a process that stopped before it ended)."""
+    state = (planned.entry or {}).get("confirming")
+    try:
+        return Confirmation(planned.contenders, planned.rules, planned.candidate.name, state)
+    except (KeyError, TypeError, ValueError):  # a damaged state: begin again
+        return Confirmation(planned.contenders, planned.rules, planned.candidate.name)
 
 
 def _remember(where: str, planned: Plan) -> Plan:
-    """Make ``planned`` this process's plan for its key, with a new confirmation if it needs one."""
+    """Make ``planned`` this process's plan for its key, with its confirmation if it needs one."""
     _KNOWN[where, planned.key] = planned
     with _TURNS:
         if planned.contenders:
-            _CONFIRMING[where, planned.key] = confirmation_race(planned)
+            _CONFIRMING[where, planned.key] = new_confirmation(planned)
         else:
             _CONFIRMING.pop((where, planned.key), None)
     return planned
 
 
-def confirmation(planned: Plan) -> race.Race | None:
+def confirmation(planned: Plan) -> Confirmation | None:
     """The confirmation of ``planned`` in this process (None where it has nothing to confirm, or
     none was begun for its key here). Read it under ``_TURNS`` while fits may run."""
     if not planned.contenders:
         return None
     with _TURNS:
-        return _CONFIRMING.get((str(store.path()), planned.key))
+        return _CONFIRMING.get((planned.where or str(store.path()), planned.key))
 
 
 def execute(planned: Plan, problem: Problem, lr: float, epochs: int, drivers: dict):
     """Run ``epochs`` epochs of the plan on the caller's problem: (w, b, costs).
 
-    While the plan's confirmation runs, each turn goes to the finalist whose turn it is, and
-    lasts whole epochs, at least ``Rules.turn_s``: the fit's first epoch measures how many that
-    is (a turn if it lasts that long), and epochs too few for a whole turn run the plan. When the
-    confirmation ends, its choice is the plan, written to the wisdom once. A turn lasts by the
-    plan's rules.
+    While the plan's confirmation runs, its finalists take the epochs in turns (``confirm``), each
+    turn as many epochs as finish it by the last time measured; when it ends, its choice runs the
+    rest and is written to the wisdom once. A fit that ends first leaves the confirmation where it
+    is, for the next fit or process.
     """
-    m, rules = problem.X.shape[0], planned.rules
+    m = problem.X.shape[0]
     w, b = problem.w0.copy(), problem.b0
     costs = np.empty(epochs, dtype=problem.dtype)
-    confirming, done, span = confirmation(planned), 0, 1
-    while confirming is not None and not confirming.finished and done < epochs:
-        if epochs - done < span:
-            break  # too few epochs left for a whole turn: the plan runs them
+    confirming, done = confirmation(planned), 0
+    while confirming is not None and done < epochs:
         with _TURNS:
-            turn = BY_NAME[confirming.next()]
-        count = span
+            if confirming.finished:
+                break
+            name, count = confirming.next_turn(epochs - done, m)
+        turn = BY_NAME[name]
         start = time.perf_counter()
         b = run_epochs(drivers[turn.family], problem, w, b, lr, costs[done : done + count], turn.knobs)
         seconds = time.perf_counter() - start
         done += count
-        if seconds >= rules.turn_s:
-            with _TURNS:
-                confirming.add(turn.name, seconds / count / m)
-        span = max(1, math.ceil(rules.turn_s * count / max(seconds, 1e-9)))
+        with _TURNS:
+            confirming.add(name, seconds, count * m)
     chosen = planned.candidate
-    if confirming is not None and confirming.finished:
-        chosen = BY_NAME[confirming.choice()]
-        _confirmed(planned, confirming)
+    if confirming is not None:
+        if confirming.finished:
+            chosen = BY_NAME[confirming.choice()]
+            _confirmed(planned, confirming)
+        else:
+            _keep(planned, confirming)
     if done < epochs:
         b = run_epochs(drivers[chosen.family], problem, w, b, lr, costs[done:], chosen.knobs)
     return w, b, costs
 
 
-def _confirmed(planned: Plan, confirming: race.Race) -> None:
+def _where(planned: Plan) -> str:
+    return planned.where or str(store.path())
+
+
+def _keep(planned: Plan, confirming: Confirmation, now: float | None = None) -> None:
+    """Write an unfinished confirmation's state to the wisdom, at most every ``SAVE_EVERY_S``."""
+    where = _where(planned)
+    now = time.monotonic() if now is None else now
+    with _TURNS:
+        if not confirming.changed or now - _SAVED_AT.get((where, planned.key), -math.inf) < SAVE_EVERY_S:
+            return
+        confirming.changed = False
+        _SAVED_AT[where, planned.key] = now
+        state = confirming.state()
+    store.save(planned.key, {**planned.entry, "confirming": state}, where=Path(where))
+
+
+@atexit.register
+def _keep_all() -> None:
+    """As the process exits: write every unfinished confirmation this process moved on."""
+    for (where, key), confirming in list(_CONFIRMING.items()):
+        known = _KNOWN.get((where, key))
+        if known is not None and known.contenders and not confirming.finished and Path(where).parent.is_dir():
+            _keep(replace(known, where=where), confirming, now=math.inf)
+
+
+def _confirmed(planned: Plan, confirming: Confirmation) -> None:
     """Remember a finished confirmation: in the wisdom file, and as this process's plan for the key."""
     with _TURNS:
-        where = str(store.path())
+        where = _where(planned)
         known = _KNOWN.get((where, planned.key))
         if known is not None and not known.contenders:
             return  # another fit on this key wrote it already
-        record = {
-            "choice": confirming.choice(),
-            "rounds": confirming.rounds,
-            "median_s_per_row": {n: float(np.median(t)) for n, t in confirming.times.items() if t},
-        }
-        entry = {**planned.entry, "confirmed": record}
-        store.save(planned.key, entry)
-        confirmed = Plan(BY_NAME[record["choice"]], "confirmed", planned.rules, entry, planned.key)
-        _KNOWN[where, planned.key] = confirmed
+        record = confirming.record()
+        entry = {k: v for k, v in planned.entry.items() if k != "confirming"} | {"confirmed": record}
+        store.save(planned.key, entry, where=Path(where))
+        chosen = BY_NAME[record["choice"]]
+        _KNOWN[where, planned.key] = Plan(chosen, "confirmed", planned.rules, entry, planned.key, where=where)
         _RECENT.clear()  # its quick keys name the plan before the confirmation
 
 
@@ -344,6 +394,7 @@ def forget() -> bool:
     with _TURNS:
         for confirming in [k for k in _CONFIRMING if k[0] == where]:
             del _CONFIRMING[confirming]
+            _SAVED_AT.pop(confirming, None)
     _RECENT.clear()
     return store.forget()
 

@@ -6,9 +6,11 @@ a new order each round, so that a burst of other work on a shared machine slows 
 each, not all rounds of one. After each round, from the least number of rounds a 95% interval
 needs (``ladderstats.least_rounds``), the ratio of each contender's times to the best one's
 (lowest median), round by round, gets its interval (``ladderstats.paired``); a contender whose
-whole interval lies above ``1 + margin`` stops. The race ends
+whole interval lies above ``1 + margin`` stops. With an incumbent, a contender that surely cannot
+beat it by the margin (its ratio to the incumbent's times wholly above ``1 / (1 + margin)``) stops
+too: it could never take the incumbent's place. The race ends
 
-* when one contender is left;
+* when one contender is left (the incumbent alone: nothing was surely faster, ``ended`` says so);
 * when every other one is surely within the margin of the best (a tie): the incumbent stays,
   or, without one, the first contender of those given (the simplest);
 * when its rounds or its seconds run out: the incumbent stays if it is still running (a change
@@ -40,9 +42,15 @@ class Rules:
     confidence: float = 0.95  # of the intervals that drop a contender
     turn_s: float = 1e-3  # a timed turn runs whole epochs, at least this long (short ones batched)
     confirm_rounds: int = 12  # most rounds of the finalists' turns on the caller's X
+    confirm_seconds: float = 3.0  # most seconds of those turns, over every process that takes them
 
 
 RULES = Rules()
+
+
+#: Why a race ended: one contender left ("alone"), the incumbent left because no other could
+#: surely beat it ("kept"), a tie within the margin, its rounds or its seconds spent.
+ENDINGS = ("alone", "kept", "tie", "rounds", "time")
 
 
 class Race:
@@ -67,6 +75,7 @@ class Race:
         self.running = list(self.contenders)
         self.rounds = 0
         self.finished = len(self.running) == 1
+        self.ended = "alone" if self.finished else None  # why it ended: ENDINGS
         self._rng = np.random.default_rng(seed)
         self._order: list[str] = []
 
@@ -94,7 +103,11 @@ class Race:
 
     def time_up(self) -> None:
         """The race's time is spent: it ends here (a round under way is left out of its ratios)."""
-        self.finished = True
+        self._finish("time")
+
+    def _finish(self, why: str) -> None:
+        if not self.finished:
+            self.finished, self.ended = True, why
 
     def _end_round(self) -> None:
         self.rounds += 1
@@ -104,10 +117,43 @@ class Race:
             ratios = {c: self.ratio(c, best) for c in self.running if c != best}
             tie = 1 + self.rules.margin
             self.running = [c for c in self.running if c == best or ratios[c].low <= tie]
-            if all(ratios[c].high <= tie for c in self.running if c != best):
-                self.finished = True
-        if len(self.running) == 1 or rounds >= self.max_rounds:
-            self.finished = True
+            incumbent = self.incumbent if self.incumbent in self.running else None
+            if incumbent is not None:  # who surely cannot beat it by the margin could never replace it
+                self.running = [
+                    c for c in self.running if c == incumbent or self.ratio(c, incumbent).low * tie < 1
+                ]
+            if len(self.running) == 1:
+                self._finish("kept" if self.running == [incumbent] else "alone")
+            elif all(self.ratio(c, self.best()).high <= tie for c in self.running if c != self.best()):
+                self._finish("tie")
+        if len(self.running) == 1:
+            self._finish("alone")
+        if rounds >= self.max_rounds:
+            self._finish("rounds")
+
+    def state(self) -> dict:
+        """What a later process needs to go on with this race: times, whole rounds, who is running."""
+        return {
+            "times": {name: list(values) for name, values in self.times.items()},
+            "rounds": self.rounds,
+            "running": list(self.running),
+        }
+
+    def resume(self, state: dict) -> Race:
+        """Go on from ``state`` (of :meth:`state`; a round under way then is left out). Returns self."""
+        rounds = int(state["rounds"])
+        running = [c for c in state["running"] if c in self.times]
+        if rounds <= 0 or not running:
+            return self
+        self.rounds, self.running, self._order = rounds, running, []
+        for name in self.contenders:
+            values = [float(t) for t in state["times"].get(name, [])]
+            self.times[name] = values[:rounds]
+        if len(self.running) == 1:
+            self._finish("kept" if self.running == [self.incumbent] else "alone")
+        elif rounds >= self.max_rounds:
+            self._finish("rounds")
+        return self
 
     def best(self) -> str:
         """The running contender with the lowest median time."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from impls._cache_paths import cache_root
 
 #: Bumped whenever what an entry means changes: entries of other versions are measured again.
-VERSION = 9
+VERSION = 10
 
 
 class WisdomWarning(UserWarning):
@@ -47,9 +47,9 @@ def _warn(where: Path, what: str, consequence: str) -> None:
         warnings.warn(f"numba_tuned: {what} {where}; {consequence} ({ADVICE})", WisdomWarning, stacklevel=4)
 
 
-def read() -> dict[str, dict]:
-    """Every entry of the wisdom file (and of this process's unsaved plans), by key text."""
-    where = path()
+def read(where: Path | None = None) -> dict[str, dict]:
+    """Every entry of the wisdom file (default: :func:`path`) and of this process's unsaved plans."""
+    where = where or path()
     unsaved = _UNSAVED.get(str(where), {})
     try:
         data = json.loads(where.read_text(encoding="utf-8"))
@@ -67,12 +67,13 @@ def read() -> dict[str, dict]:
     return {**{k: v for k, v in entries.items() if isinstance(v, dict)}, **unsaved}
 
 
-def save(key: str, entry: dict) -> None:
-    """Add one entry to the wisdom file, keeping what other processes wrote meanwhile."""
-    where = path()
+def save(key: str, entry: dict, where: Path | None = None) -> None:
+    """Add one entry to the wisdom file (default: :func:`path`), keeping what other processes wrote
+    meanwhile."""
+    where = where or path()
     try:
         with _locked(where):
-            entries = read()
+            entries = read(where)
             entries[key] = entry
             _write(where, entries)
     except OSError as exc:

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,7 +27,7 @@ from impls import IMPLEMENTATIONS, FitResult, numba_blocked, numba_fused, numba_
 from impls._common import source_digest, validate
 from impls.planner import __main__ as cli
 from impls.planner import candidates, key, planning, race, store
-from impls.planner.candidates import BY_NAME, CANDIDATES, rule_of_thumb
+from impls.planner.candidates import BY_NAME, CANDIDATES, Candidate, rule_of_thumb
 from impls.planner.race import Rules
 from tests.reference import make_problem, reference_fit
 
@@ -108,7 +109,7 @@ def test_every_candidate_is_a_distinct_valid_kernel_that_agrees_with_the_referen
     assert len(set(CANDIDATES)) == len(CANDIDATES)  # no kernel twice under two names
     assert [c for c in CANDIDATES if not _knobs_in_range(c)] == []
     assert {c.family for c in CANDIDATES} == set(candidates.FAMILIES)
-    assert set(candidates.RUNG_KERNELS) <= set(CANDIDATES)
+    assert {Candidate("fused"), Candidate("tiled", (numba_tiled.TILE_BYTES, 0))} <= set(CANDIDATES)
     assert BY_NAME["fused"].knobs == numba_fused.NO_KNOBS
     assert {c.knobs[0] for c in CANDIDATES if c.family == "tiled"} >= {numba_tiled.TILE_BYTES}
     for dtype in ("float64", "float32"):
@@ -248,6 +249,43 @@ def test_when_the_time_is_up_the_incumbent_stays_while_it_runs_else_the_best():
     assert "c" not in raced.running and raced.choice() == "a"
 
 
+def test_a_race_ends_early_when_nothing_can_beat_the_incumbent_by_the_margin():
+    """Planning that knows when not to: a contender that surely cannot beat the incumbent by the
+    margin could never replace it, so it stops; when none is left the race ends, "kept"."""
+    rules = Rules(seconds=1e9, margin=0.03)
+    undecided = [1.0, 1.1]  # against the best: neither surely slower nor surely within the margin
+    cost = {"rule": 1.0, "same": 1.0, "undecided": undecided}
+    raced, _ = _race(cost, rules, incumbent="rule")
+    assert raced.ended == "kept" and raced.running == ["rule"] and raced.choice() == "rule"
+    assert raced.rounds == stats.least_rounds(rules.confidence)
+    without, _ = _race(cost, Rules(seconds=1e9, margin=0.03, max_rounds=20))  # no incumbent: no such rule
+    assert without.ended == "rounds" and "undecided" in without.running
+    faster, _ = _race({"rule": 1.0, "quick": 0.9}, rules, incumbent="rule")
+    assert faster.ended == "alone" and faster.choice() == "quick"  # surely faster: it replaces the rule
+
+
+def test_a_race_goes_on_from_its_state_as_if_it_had_not_stopped():
+    """A race's state (through JSON, as the wisdom keeps it) resumes where it was: whole rounds only."""
+    cost = {"a": [1.0, 1.2, 0.9], "b": [1.1, 1.0, 1.3], "c": [1.05, 1.1, 1.0]}
+    whole, _ = _race(cost, Rules(seconds=1e9, max_rounds=12), incumbent="a")
+    partial = race.Race(list(cost), Rules(max_rounds=12), incumbent="a")
+    turns = {name: 0 for name in cost}
+    for _ in range(3 * len(cost) + 1):  # three rounds and one turn of the fourth
+        name = partial.next()
+        partial.add(name, cost[name][turns[name] % 3])
+        turns[name] += 1
+    state = json.loads(json.dumps(partial.state()))
+    resumed = race.Race(list(cost), Rules(max_rounds=12), incumbent="a").resume(state)
+    assert resumed.rounds == 3 and all(len(t) == 3 for t in resumed.times.values())
+    while not resumed.finished:
+        name = resumed.next()
+        resumed.add(name, cost[name][len(resumed.times[name]) % 3])
+    assert (resumed.rounds, resumed.ended, resumed.choice()) == (whole.rounds, whole.ended, whole.choice())
+    assert all(resumed.times[name] == pytest.approx(whole.times[name]) for name in cost)
+    ended = race.Race(list(cost), incumbent="a").resume({**state, "running": ["a"]})
+    assert ended.finished and ended.ended == "kept"
+
+
 def test_a_race_without_elimination_runs_everyone_every_round_for_at_least_its_rounds():
     raced, _ = _race({"a": 1.0, "b": 5.0}, Rules(seconds=0, max_rounds=50), eliminate=False, min_rounds=12)
     assert raced.rounds == 12 and len(raced.times["b"]) == 12  # time was up at once; the rounds were owed
@@ -283,14 +321,20 @@ def test_measure_once_then_remember(fresh_wisdom):
     kept = entry["rule_of_thumb"] in finalists
     assert entry["choice"] == first.candidate.name == (entry["rule_of_thumb"] if kept else entry["choice"])
     assert entry["choice"] in finalists and entry["rounds"] >= 1 and entry["measured_n"] == 30
+    assert entry["ended"] in race.ENDINGS
+    if entry["choice"] == entry["rule_of_thumb"]:
+        assert entry["gain"] is None
+    else:  # the rule's epoch over the choice's in the same rounds, with its interval
+        assert entry["gain"]["low"] <= entry["gain"]["ratio"] <= entry["gain"]["high"]
     assert all(seconds > 0 for seconds in entry["best_s"].values())
     assert all(entry["best_s"][name] <= entry["median_s"][name] for name in entry["best_s"])
     stamp = entry["key"]
     assert stamp["source"] == source_digest() and stamp["numba"] == numba.__version__ and stamp["cpu"]
     assert stamp["n"] == 30 and stamp["dtype"] == "float64"
 
-    again = planning.plan(30, "float64")  # the same key: remembered
-    assert again.source == "wisdom" and again.candidate == first.candidate and len(measured) == 1
+    again = planning.plan(30, "float64")  # the same key: remembered (confirmed if one finalist was left)
+    assert again.source == ("wisdom" if len(finalists) > 1 else "confirmed")
+    assert again.candidate == first.candidate and len(measured) == 1
     stored = json.loads(path.read_text())
     assert stored["version"] == store.VERSION and len(stored["entries"]) == 1
 
@@ -504,17 +548,47 @@ def _entry(**fields) -> dict:
     return {"choice": "blocked-r8-nopf", "finalists": ["blocked-r8-nopf", "blocked-r4-nopf"], **fields}
 
 
-def test_the_confirmation_races_the_finalists_the_shipped_kernels_and_the_rule_of_thumb():
-    """The race on generated data can drop the kernel another rung runs; on the caller's X it can be
-    the fastest, so the confirmation runs it too, under the same rule, the race's choice incumbent."""
+def _raced(monkeypatch, finalists, n=11, m=4000, rules=race.RULES) -> planning.Plan:
+    """The plan for rows of ``n`` as if the race on generated data left ``finalists`` (its choice first)."""
+
+    def fake_measure(n, dtype, nbytes=None, rules=race.RULES, data="memory"):
+        threads = numba.get_num_threads()
+        return {
+            "key": key.key_of(n, dtype, threads, data),
+            "choice": finalists[0],
+            "finalists": list(finalists),
+            "rule_of_thumb": rule_of_thumb(n, dtype).name,
+            "ended": "tie" if len(finalists) > 1 else "alone",
+        }
+
+    monkeypatch.setattr(planning, "measure", fake_measure)
+    return planning.plan(n, "float64", m=m, rules=rules)
+
+
+THREE = ["blocked-r8-nopf", "fused-pf1024", "tiled-64k"]
+
+
+def test_the_confirmation_races_only_the_races_finalists():
+    """A kernel the race measured as surely slower is not run again on the caller's data: not the
+    shipped rungs' kernels, not the rule of thumb, unless they were finalists."""
     entry = _entry(rule_of_thumb="blocked-r16-pf4096")
     planned = planning._from_entry(entry, "wisdom", "k", race.RULES)
-    confirming = planning.confirmation_race(planned)
-    shipped = [c.name for c in candidates.RUNG_KERNELS]
-    assert planned.contenders == ("blocked-r8-nopf", "blocked-r4-nopf", *shipped, "blocked-r16-pf4096")
-    assert confirming.contenders == planned.contenders
-    assert confirming.incumbent == "blocked-r8-nopf" and confirming.max_rounds == race.RULES.confirm_rounds
-    assert set(shipped) == {"fused", f"tiled-{numba_tiled.TILE_BYTES // 1024}k"} <= set(BY_NAME)
+    confirming = planning.new_confirmation(planned)
+    assert planned.contenders == ("blocked-r8-nopf", "blocked-r4-nopf")
+    assert confirming.race.contenders == planned.contenders
+    assert confirming.race.incumbent == "blocked-r8-nopf"
+    assert confirming.race.max_rounds == race.RULES.confirm_rounds
+
+
+def test_a_race_that_leaves_one_finalist_has_nothing_to_confirm(fresh_wisdom, monkeypatch):
+    path, _ = fresh_wisdom
+    made = _raced(monkeypatch, ["tiled-64k"])
+    assert made.source == "measured" and made.contenders == () and planning.confirmation(made) is None
+    stored = next(iter(json.loads(path.read_text())["entries"].values()))
+    assert stored["confirmed"] == {"choice": "tiled-64k", "ended": "alone", "rounds": 0, "spent_s": 0.0}
+    assert planning.plan(11, "float64", m=4000).source == "confirmed"
+    _a_new_process()
+    assert planning.plan(11, "float64", m=4000).source == "confirmed"
 
 
 def test_a_confirmed_entry_is_the_plan_with_nothing_left_to_race():
@@ -543,75 +617,116 @@ class _EpochClock:
             return real(driver, problem, w, b, lr, costs, knobs)
 
         monkeypatch.setattr(planning, "run_epochs", run_epochs)
-        monkeypatch.setattr(planning, "time", SimpleNamespace(perf_counter=lambda: self.now))
+        monkeypatch.setattr(
+            planning, "time", SimpleNamespace(perf_counter=lambda: self.now, monotonic=time.monotonic)
+        )
 
 
 def test_a_kernel_surely_faster_on_the_callers_data_becomes_the_plan_and_is_remembered(
     fresh_wisdom, monkeypatch
 ):
-    path, measured = fresh_wisdom
+    path, _ = fresh_wisdom
     X, y = make_problem(4000, 11, seed=5)
-    raced = planning.plan(11, "float64", m=4000)
-    contenders = raced.contenders
-    fastest_here = next(name for name in contenders if name != raced.candidate.name)
-    clock = _EpochClock(monkeypatch, {name: 0.010 for name in contenders} | {fastest_here: 0.008})
+    raced = _raced(monkeypatch, THREE)
+    fastest_here = THREE[2]
+    clock = _EpochClock(monkeypatch, {name: 0.010 for name in THREE} | {fastest_here: 0.008})
     epochs = 200
     result = IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=epochs)
     least = stats.least_rounds()
-    turns = len(contenders) * least  # the others all 25% slower, every round: out at once
-    assert sorted(clock.epochs[:turns]) == sorted(list(contenders) * least)
+    turns = len(THREE) * least  # the others 25% slower, every round: out at once
+    assert sorted(clock.epochs[:turns]) == sorted(THREE * least)  # a turn of 10 ms is one epoch
     assert clock.epochs[turns:] == [fastest_here] * (epochs - turns)  # then the fastest for the rest
     expected = reference_fit(X, y, lr=0.5, epochs=epochs)  # turns or not: the same descent
     assert relative_error(result, *expected) <= IMPLEMENTATIONS["numba_tuned"].tolerance("float64")
     entry = next(iter(json.loads(path.read_text())["entries"].values()))
     assert entry["confirmed"]["choice"] == fastest_here and entry["choice"] == raced.candidate.name
-    assert entry["confirmed"]["rounds"] == least
+    assert entry["confirmed"]["rounds"] == least and entry["confirmed"]["ended"] == "alone"
+    assert entry["confirmed"]["spent_s"] == pytest.approx(least * (0.010 + 0.010 + 0.008))
+    assert "confirming" not in entry
     _a_new_process()  # the confirmed plan, and nothing more to race
     again = planning.plan(11, "float64", m=4000)
     assert again.source == "confirmed" and again.candidate.name == fastest_here and again.contenders == ()
     assert planning.confirmation(again) is None
-    assert len(measured) == 1
 
 
 def test_on_the_callers_data_a_tie_keeps_the_races_choice_over_short_fits(fresh_wisdom, monkeypatch):
     X, y = make_problem(4000, 11, seed=5)
-    raced = planning.plan(11, "float64", m=4000)
-    contenders = raced.contenders
-    clock = _EpochClock(monkeypatch, {name: 0.010 for name in contenders})
-    for _ in range(len(contenders) * stats.least_rounds()):
+    raced = _raced(monkeypatch, THREE)
+    clock = _EpochClock(monkeypatch, {name: 0.010 for name in THREE})
+    for _ in range(len(THREE) * stats.least_rounds()):
         IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=1)  # one turn each
-    assert sorted(clock.epochs) == sorted(list(contenders) * stats.least_rounds())
+    assert sorted(clock.epochs) == sorted(THREE * stats.least_rounds())
     confirmed = planning.plan(11, "float64", m=4000)
     assert confirmed.source == "confirmed" and confirmed.candidate == raced.candidate
+    assert confirmed.entry["confirmed"]["ended"] == "kept"  # neither other could beat it by the margin
 
 
 def test_short_epochs_take_their_turns_several_at_a_time(fresh_wisdom, monkeypatch):
     X, y = make_problem(4000, 11, seed=5)
-    contenders = planning.plan(11, "float64", m=4000).contenders
+    _raced(monkeypatch, THREE)
     epoch = race.RULES.turn_s / 3.5  # four make a turn
-    clock = _EpochClock(monkeypatch, {name: epoch for name in contenders})
-    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=4 * len(contenders) * stats.least_rounds() + 1)
+    clock = _EpochClock(monkeypatch, {name: epoch for name in THREE})
+    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=4 * len(THREE) * stats.least_rounds() + 1)
     counts = [count for _, count in clock.calls]  # epochs per call
-    assert counts[0] == 1 and set(counts[1:-1]) == {4}  # the first (not a turn) measures the epoch
+    assert counts[:2] == [1, 3] and set(counts[2:-1]) == {4}  # the first epoch says how long they are
     confirmed = planning.plan(11, "float64", m=4000)
     assert confirmed.source == "confirmed"
     times = confirmed.entry["confirmed"]["median_s_per_row"]
-    assert times[contenders[0]] == pytest.approx(epoch / 4000)
+    assert times[THREE[0]] == pytest.approx(epoch / 4000)
 
 
-def test_fits_too_short_for_a_turn_run_the_races_choice_and_confirm_nothing(fresh_wisdom, monkeypatch):
-    path, _ = fresh_wisdom
+def test_fits_too_short_for_a_turn_carry_it_into_the_next_fits(fresh_wisdom, monkeypatch):
+    """A fit shorter than a turn runs the turn's kernel, and the next fit goes on with that turn:
+    the confirmation finishes over many short fits (before, it never did)."""
     X, y = make_problem(300, 11, seed=5)
-    raced = planning.plan(11, "float64", m=300)
-    clock = _EpochClock(monkeypatch, {c.name: race.RULES.turn_s / 100 for c in CANDIDATES})
-    for _ in range(3):
+    raced = _raced(monkeypatch, THREE, m=300)
+    clock = _EpochClock(monkeypatch, {name: race.RULES.turn_s / 99.5 for name in THREE})  # 100 a turn
+    fits = 0
+    while planning.plan(11, "float64", m=300).source != "confirmed":
         IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=20)  # 20 epochs: a fifth of a turn
-    # per fit, one epoch measures how long a turn would be, and the race's choice runs the rest
-    assert [count for _, count in clock.calls] == [1, 19] * 3
-    assert [name for name, _ in clock.calls][1::2] == [raced.candidate.name] * 3
-    after = planning.plan(11, "float64", m=300)
-    assert after.candidate == raced.candidate and planning.confirmation(after).rounds == 0
-    assert "confirmed" not in next(iter(json.loads(path.read_text())["entries"].values()))
+        fits += 1
+        assert fits <= 5 * len(THREE) * stats.least_rounds() + 1
+    turns = [clock.epochs[k : k + 100] for k in range(0, len(THREE) * stats.least_rounds() * 100, 100)]
+    assert all(len(set(turn)) == 1 for turn in turns)  # each turn one kernel, across five fits
+    assert planning.plan(11, "float64", m=300).candidate == raced.candidate
+
+
+def test_an_unfinished_confirmation_goes_on_in_the_next_process(fresh_wisdom, monkeypatch):
+    """What a process learned is kept in the wisdom (at a fit's end, and as it exits), and the next
+    process resumes from it instead of beginning again."""
+    path, _ = fresh_wisdom
+    monkeypatch.setattr(planning, "SAVE_EVERY_S", 1e9)  # after the first write, only the exit writes
+    X, y = make_problem(4000, 11, seed=5)
+    _raced(monkeypatch, THREE)
+    _EpochClock(monkeypatch, {name: 0.010 for name in THREE})
+    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=len(THREE) * 2)  # two rounds
+    stored = next(iter(json.loads(path.read_text())["entries"].values()))
+    assert stored["confirming"]["rounds"] == 2 and "confirmed" not in stored
+    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=len(THREE) + 1)  # a third and one turn
+    assert next(iter(json.loads(path.read_text())["entries"].values()))["confirming"]["rounds"] == 2
+    planning._keep_all()  # as the process exits
+    state = next(iter(json.loads(path.read_text())["entries"].values()))["confirming"]
+    assert state["rounds"] == 3 and state["spent_s"] == pytest.approx(0.010 * (3 * len(THREE) + 1))
+    _a_new_process()
+    resumed = planning.plan(11, "float64", m=4000)
+    assert resumed.source == "wisdom" and planning.confirmation(resumed).rounds == 3
+    assert all(len(times) == 3 for times in planning.confirmation(resumed).race.times.values())
+    left = stats.least_rounds() - 3
+    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=len(THREE) * left)
+    done = planning.plan(11, "float64", m=4000)
+    assert done.source == "confirmed" and done.entry["confirmed"]["rounds"] == stats.least_rounds()
+
+
+def test_the_confirmation_costs_at_most_its_seconds(fresh_wisdom, monkeypatch):
+    X, y = make_problem(4000, 11, seed=5)
+    rules = Rules(confirm_seconds=0.05)
+    raced = _raced(monkeypatch, THREE, rules=rules)
+    swings = {THREE[0]: 0.010, THREE[1]: 0.010, THREE[2]: 0.0101}  # nothing decided in a few rounds
+    clock = _EpochClock(monkeypatch, swings)
+    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=50)
+    assert clock.epochs[6:] == [raced.candidate.name] * 44  # spent after 5 turns: the round ends, then stop
+    done = planning.plan(11, "float64", m=4000)
+    assert done.entry["confirmed"]["ended"] == "time" and done.candidate == raced.candidate
 
 
 def test_a_plan_is_a_value_and_its_confirmation_is_held_by_the_planner(fresh_wisdom, monkeypatch):
@@ -619,15 +734,15 @@ def test_a_plan_is_a_value_and_its_confirmation_is_held_by_the_planner(fresh_wis
     it was made (frozen, equal before and after), and the rules given to ``plan`` are the turns'."""
     X, y = make_problem(4000, 11, seed=5)
     rules = Rules(seconds=0.01, turn_s=2e-3, confirm_rounds=7)
-    raced = planning.plan(11, "float64", m=4000, rules=rules)
+    raced = _raced(monkeypatch, THREE, rules=rules)
     before = dataclasses.replace(raced)
     confirming = planning.confirmation(raced)
-    assert raced.rules is rules and confirming.max_rounds == 7 and confirming.rules is rules
+    assert raced.rules is rules and confirming.race.max_rounds == 7 and confirming.rules is rules
     with pytest.raises(dataclasses.FrozenInstanceError):
         raced.candidate = BY_NAME["fused"]
-    clock = _EpochClock(monkeypatch, {name: rules.turn_s / 3.5 for name in raced.contenders})  # 4 a turn
-    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=1 + 4 * len(raced.contenders))
-    assert [count for _, count in clock.calls][1:] == [4] * len(raced.contenders)  # by the plan's rules
+    clock = _EpochClock(monkeypatch, {name: rules.turn_s / 3.5 for name in THREE})  # 4 a turn
+    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=4 * len(THREE))
+    assert [count for _, count in clock.calls] == [1, 3] + [4] * (len(THREE) - 1)  # by the plan's rules
     again = planning.plan(11, "float64", m=4000)  # the plan the fit ran: another value, one confirmation
     assert raced == before and again.contenders == raced.contenders and again.rules is rules
     assert planning.confirmation(again) is planning.confirmation(raced) is confirming

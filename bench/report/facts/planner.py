@@ -180,3 +180,35 @@ def plans(results: Results) -> list[dict]:
     """The plans the run ended with, each marked ``changed`` where the choice confirmed on the
     benchmark's own data differs from the race's on generated data."""
     return [{**p, "changed": p["confirmed"] not in (None, p["race_choice"])} for p in results.plans]
+
+
+def paid(tuning: list[dict]) -> dict | None:
+    """What planning gained and cost on one run's CPU, from its tuning records (None without any):
+    per key, the rule of thumb's median epoch and the plan's on the benchmark's own data (every
+    candidate in the same rounds; times, not a ratio: the run kept no rounds of them), and the
+    seconds its measuring took (data, kernels loaded, timing)."""
+    if not tuning:
+        return None
+    keys = []
+    for e in tuning:
+        rule, plan, medians = e.get("tuning_rule_of_thumb"), e.get("plan"), e["landscape_median_s"]
+        keys.append(
+            {
+                "entry": e,
+                "rule": rule,
+                "plan": plan,
+                "times": (medians[rule], medians[plan]) if rule in medians and plan in medians else None,
+                "ended": e.get("tuning_ended"),
+                "spent_s": e["tuning_data_s"] + (e["tuning_warmup_s"] or 0.0) + e["tuning_measuring_s"],
+            }
+        )
+    known = [k for k in keys if k["rule"] is not None]
+    spent = [k["spent_s"] for k in keys]
+    return {
+        "keys": keys,
+        "rule_known": len(known),
+        "rule_kept": sum(k["plan"] == k["rule"] for k in known),
+        "ended_early": sum(k["ended"] == "kept" for k in keys) if any(k["ended"] for k in keys) else None,
+        "spent_median_s": float(np.median(spent)),
+        "spent_max_s": max(spent),
+    }

@@ -4,6 +4,8 @@ the ladder (each comparison the facts' registry's side-by-side ratio)."""
 from __future__ import annotations
 
 from bench.report.facts import Facts
+from bench.report.facts.machines import cpu_model
+from bench.report.facts.planner import paid
 from bench.report.fmt import fmt_pct, fmt_size, fmt_time, point_label, setting, table, versus
 
 
@@ -148,4 +150,42 @@ def confirmed(facts: Facts) -> str:
         for p in sorted(facts.plans, key=lambda p: (p["dtype"], p["threads"], p["n"], p["data"] or ""))
     ]
     headers = ["n", "dtype", "threads", "X", "race on generated data", "on the benchmark's data", ""]
+    return table(rows, headers) if rows else ""
+
+
+def per_cpu(runs: list[tuple[str, Facts]]) -> str:
+    """What planning gained and cost on each run's CPU (``runs``: label and facts), one row a run."""
+    rows = []
+    for label, run in runs:
+        spent = paid(list(run.tuning))
+        if spent is None:
+            continue
+        gains = [
+            f"{setting(k['entry'])}: `{k['rule']}` {fmt_time(k['times'][0])}, `{k['plan']}` "
+            f"{fmt_time(k['times'][1])}"
+            for k in spent["keys"]
+            if k["times"] is not None and k["plan"] != k["rule"]
+        ]
+        kept = f"{spent['rule_kept']} of {spent['rule_known']}" if spent["rule_known"] else "not recorded"
+        early = "not recorded" if spent["ended_early"] is None else str(spent["ended_early"])
+        rows.append(
+            [
+                label,
+                cpu_model(run.machine),
+                len(spent["keys"]),
+                kept,
+                early,
+                "; ".join(gains) or "none",
+                f"{fmt_time(spent['spent_median_s'])} (at most {fmt_time(spent['spent_max_s'])})",
+            ]
+        )
+    headers = [
+        "run",
+        "CPU",
+        "keys",
+        "plan = rule of thumb",
+        "race ended early",
+        "where the plan differs: the rule of thumb's epoch, the plan's",
+        "measuring a key",
+    ]
     return table(rows, headers) if rows else ""
