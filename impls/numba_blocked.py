@@ -71,6 +71,9 @@ def block_pass(X, y, w, b, start, stop, acc, ahead_bytes):
 
     ``terms`` (also bound per copy) is the SIMD loss and error of ROWS lanes. The prefetch
     cursor runs ``ahead_bytes`` ahead of the rows being read; below 0, nothing is prefetched.
+    With SKEW (bound per copy) each block's gradient is taken one block late: after the next
+    block's logits, whose rows are then still arriving from memory while the core works on
+    rows already in L1 (``numba_tuned`` races both orders).
     """
     n = X.shape[1]
     rows = ROWS  # noqa: F821
@@ -80,6 +83,7 @@ def block_pass(X, y, w, b, start, stop, acc, ahead_bytes):
     yb = np.zeros(rows)
     loss = np.empty(rows)
     error = np.empty(rows)
+    late = np.zeros(rows)  # with SKEW: the errors of the block whose gradient is still to come
     grad = np.zeros(n, dtype=X.dtype)
     line = LINE_BYTES // X.itemsize
     ahead = max(ahead_bytes, 0) // X.itemsize
@@ -89,32 +93,53 @@ def block_pass(X, y, w, b, start, stop, acc, ahead_bytes):
     db = 0.0
     cost = 0.0
     since_flush = 0
+    previous = -1  # with SKEW: the first row of that block
     i = start
     while i + rows <= stop:
-        # (1) logits, four rows at a time: the only read of these rows from memory
+        # (1) logits: the only read of these rows from memory (four in lockstep; with SKEW one
+        # row after another, as the hardware's prefetcher reads ahead best)
         for g in range(0, rows, 4):
             if prefetching:
                 cursor = prefetch_until(flat, cursor, min(last, (i + g + 2) * n + ahead), line)
-            dot_rows4(flat, (i + g) * n, n, w, b, z, g)
+            if SKEW:  # noqa: F821
+                for k in range(g, g + 4):
+                    row = X[i + k]
+                    s = zero
+                    for j in range(n):
+                        s += row[j] * w[j]
+                    z[k] = s + b
+            else:
+                dot_rows4(flat, (i + g) * n, n, w, b, z, g)
+        if SKEW and previous >= 0:  # noqa: F821  (3, one block late) the last block's gradient
+            for g in range(0, rows, 4):
+                if prefetching:
+                    cursor = prefetch_until(flat, cursor, min(last, (i + g + 4) * n + ahead), line)
+                grad_rows4(flat, (previous + g) * n, n, late, g, grad)
         for k in range(rows):
             yb[k] = y[i + k]
         # (2) loss and error of the whole block: one SIMD vector of `rows` lanes
         terms(z, yb, loss, error)  # noqa: F821
-        # (3) gradient, four rows at a time, re-read from L1
-        for g in range(0, rows, 4):
-            if prefetching:
-                cursor = prefetch_until(flat, cursor, min(last, (i + g + 4) * n + ahead), line)
-            grad_rows4(flat, (i + g) * n, n, error, g, grad)
+        if not SKEW:  # noqa: F821  (3) gradient, four rows at a time, re-read from L1
+            for g in range(0, rows, 4):
+                if prefetching:
+                    cursor = prefetch_until(flat, cursor, min(last, (i + g + 4) * n + ahead), line)
+                grad_rows4(flat, (i + g) * n, n, error, g, grad)
         for k in range(rows):
             db += error[k]
             cost += loss[k]
+            if SKEW:  # noqa: F821
+                late[k] = error[k]
+        previous = i
         i += rows
         since_flush += rows
-        if since_flush >= FLUSH_ROWS:
+        if since_flush >= FLUSH_ROWS:  # with SKEW the last block's rows wait for the next flush
             for j in range(n):
                 acc[j] += grad[j]
                 grad[j] = zero
             since_flush = 0
+    if SKEW and previous >= 0:  # noqa: F821  the last whole block's gradient
+        for g in range(0, rows, 4):
+            grad_rows4(flat, (previous + g) * n, n, late, g, grad)
     # The chunk's last rows (fewer than a block): the same steps, one row at a time.
     size = stop - i
     for k in range(size):
@@ -140,10 +165,18 @@ def block_pass(X, y, w, b, start, stop, acc, ahead_bytes):
 BLOCK_OPTIONS = {"fastmath": FASTMATH, "error_model": TILE_MATH["error_model"]}
 _PASS_4, _PASS_8, _PASS_16 = (
     compiled(
-        specialize(block_pass, f"block_pass_{rows}", ROWS=rows, terms=logistic_terms_simd(rows)),
+        specialize(block_pass, f"block_pass_{rows}", ROWS=rows, SKEW=False, terms=logistic_terms_simd(rows)),
         **BLOCK_OPTIONS,
     )
     for rows in BLOCK_SIZES
+)
+SKEWED_SIZES = (4, 8)
+_SKEWED_4, _SKEWED_8 = (
+    compiled(
+        specialize(block_pass, f"skewed_pass_{rows}", ROWS=rows, SKEW=True, terms=logistic_terms_simd(rows)),
+        **BLOCK_OPTIONS,
+    )
+    for rows in SKEWED_SIZES
 )
 
 
@@ -160,6 +193,15 @@ def blocked_chunk(X, y, w, b, start, stop, acc, knobs):
     return _PASS_16(X, y, w, b, start, stop, acc, ahead_bytes)
 
 
+def skewed_chunk(X, y, w, b, start, stop, acc, knobs):
+    """``blocked_chunk`` with each block's gradient one block late (``block_pass``'s SKEW):
+    ``knobs`` is (rows per block: 4 or 8; prefetch distance in bytes, < 0 for none)."""
+    rows, ahead_bytes = knobs
+    if rows == 4:
+        return _SKEWED_4(X, y, w, b, start, stop, acc, ahead_bytes)
+    return _SKEWED_8(X, y, w, b, start, stop, acc, ahead_bytes)
+
+
 def rule_of_thumb(n: int, itemsize: int) -> tuple[int, int]:
     """The knobs this rung uses: ``block_rows`` and AHEAD_BYTES."""
     return block_rows(n, itemsize), AHEAD_BYTES
@@ -170,6 +212,11 @@ FAMILY = Family(
     blocked_chunk,
     BLOCK_OPTIONS,
     helpers={"_PASS_4": _PASS_4, "_PASS_8": _PASS_8, "_PASS_16": _PASS_16},
+)
+
+#: The skewed order, for ``numba_tuned`` only: no rung ships it.
+SKEWED = Family(
+    "skewed", skewed_chunk, BLOCK_OPTIONS, helpers={"_SKEWED_4": _SKEWED_4, "_SKEWED_8": _SKEWED_8}
 )
 
 RUNG = make_rung(

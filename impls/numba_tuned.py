@@ -51,7 +51,8 @@ def build(cold: bool = False) -> Rung:
 
     return Rung(
         name="numba_tuned",
-        summary="The fastest of the kernels below, with their knobs swept, measured on this machine "
+        summary="The fastest of the kernels below and a skewed block kernel of its own, with their knobs "
+        "swept, measured on this machine "
         "once per dtype, row length, thread count and size of X against the last-level cache (in "
         "it, about its size, or beyond it; the rule of thumb unless another is clearly faster), "
         "and remembered (like FFTW's wisdom).",

@@ -1,8 +1,11 @@
-"""The candidates the planner races: every kernel of the compiled rungs, with its knobs swept.
+"""The candidates the planner races: every kernel of the compiled rungs, with its knobs swept,
+and one that no rung ships.
 
-A candidate is a kernel family (``fused``, ``tiled``, ``blocked``) and the two integers its
-chunk reads. The three families share one compiled parallel driver each, and the knobs are
-run-time arguments, so a candidate costs no compilation of its own.
+A candidate is a kernel family (``fused``, ``tiled``, ``blocked``, and ``skewed``: the block
+kernel with each row read whole and each block's gradient one block late, see
+``numba_blocked.block_pass``) and the two integers its chunk reads. Each family has one compiled
+parallel driver, and the knobs are run-time arguments, so a candidate costs no compilation of its
+own.
 """
 
 from __future__ import annotations
@@ -16,8 +19,15 @@ from impls import numba_blocked, numba_fused, numba_tiled
 from impls._common import Problem, resolve_dtype
 from impls.numba_fused import NO_KNOBS, run_descent
 
-FAMILIES = {"fused": numba_fused.FAMILY, "tiled": numba_tiled.FAMILY, "blocked": numba_blocked.FAMILY}
+FAMILIES = {
+    "fused": numba_fused.FAMILY,
+    "tiled": numba_tiled.FAMILY,
+    "blocked": numba_blocked.FAMILY,
+    "skewed": numba_blocked.SKEWED,
+}
 PREFETCH_DISTANCES = (numba_blocked.NO_PREFETCH, 1024, 2048, 4096, 8192, 16384)
+#: The skewed block kernel's distances: the shorter ones (it reads ahead by its order already).
+SKEWED_DISTANCES = (numba_blocked.NO_PREFETCH, 1024, 2048, 4096)
 TILE_SIZES = (16 * 1024, 64 * 1024, numba_tiled.TILE_BYTES)
 
 
@@ -31,7 +41,7 @@ class Candidate:
     @property
     def prefetches(self) -> bool:
         """Whether the kernel asks for rows ahead of those it reads (the tiled kernel never does)."""
-        if self.family == "blocked":
+        if self.family in ("blocked", "skewed"):
             return self.knobs[1] >= 0
         return self.family == "fused" and self.knobs[0] > 0
 
@@ -40,8 +50,8 @@ class Candidate:
         first, second = self.knobs
         if self.family == "tiled":
             return f"tiled-{first // 1024}k"
-        if self.family == "blocked":
-            return f"blocked-r{first}-" + ("nopf" if second < 0 else f"pf{second}")
+        if self.family in ("blocked", "skewed"):
+            return f"{self.family}-r{first}-" + ("nopf" if second < 0 else f"pf{second}")
         return self.family if first == 0 else f"{self.family}-pf{first}"
 
 
@@ -53,6 +63,11 @@ CANDIDATES: tuple[Candidate, ...] = (
         Candidate("blocked", (rows, ahead))
         for rows in numba_blocked.BLOCK_SIZES
         for ahead in PREFETCH_DISTANCES
+    ),
+    *(
+        Candidate("skewed", (rows, ahead))
+        for rows in numba_blocked.SKEWED_SIZES
+        for ahead in SKEWED_DISTANCES
     ),
 )
 BY_NAME = {candidate.name: candidate for candidate in CANDIDATES}

@@ -236,6 +236,8 @@ def test_rebuilt_kernels_bypass_the_disk_cache():
         ("fused", [(0, 0), (64, 0), (1024, 0), (16384, 0)]),
         ("blocked", [(4, -1), (4, 64), (4, 1024), (4, 16384)]),
         ("blocked", [(16, -1), (16, 16384)]),
+        ("skewed", [(4, -1), (4, 1024), (4, 4096)]),
+        ("skewed", [(8, -1), (8, 2048)]),
     ],
 )
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -72,6 +72,7 @@ NAMES = {
     "fused": re.compile(r"fused(?:-pf(?P<first>[1-9][0-9]*))?"),
     "tiled": re.compile(r"tiled-(?P<first>[1-9][0-9]*)k"),
     "blocked": re.compile(r"blocked-r(?P<first>[0-9]+)-(?:nopf|pf(?P<second>[1-9][0-9]*))"),
+    "skewed": re.compile(r"skewed-r(?P<first>[0-9]+)-(?:nopf|pf(?P<second>[1-9][0-9]*))"),
 }
 LINE = 64  # bytes of a cache line: a prefetch distance is a whole number of them
 MAX_AHEAD = 2**20  # farther ahead than any cache holds
@@ -90,10 +91,9 @@ def _knobs_in_range(candidate) -> bool:
     if candidate.family == "tiled":  # (tile bytes, unused): whole KiB, as its name has it
         in_range = 1024 <= first <= MAX_TILE and first % 1024 == 0
         return in_range and second == 0 and int(named["first"]) * 1024 == first
-    # blocked: (rows per block, one of the compiled block passes; distance, NO_PREFETCH for none)
-    passes = {
-        int(name.rpartition("_")[2]) for name in numba_blocked.FAMILY.helpers if name.startswith("_PASS_")
-    }
+    # blocked, skewed: (rows per block, one of the compiled block passes; distance, NO_PREFETCH for none)
+    family = numba_blocked.FAMILY if candidate.family == "blocked" else numba_blocked.SKEWED
+    passes = {int(name.rpartition("_")[2]) for name in family.helpers}
     ahead_ok = second == numba_blocked.NO_PREFETCH or (0 < second <= MAX_AHEAD and second % LINE == 0)
     said = -1 if named["second"] is None else int(named["second"])
     return first in passes and ahead_ok and int(named["first"]) == first and said == second
