@@ -9,8 +9,10 @@ fit, whose own first-time costs any rung would pay):
 1. the plan for the shape's key, timed: the race on generated data (how it ended: ``ended``);
 2. the first fit of ``--epochs`` epochs on the shape's X, timed once: the confirmation runs in it;
 3. ``--fits`` fits of the plan's final choice alone (the same epochs), timed after it: the first
-   fit's overhead is its time over their median. The turns' own account comes beside it: what each
-   turn took beyond the choice's median time per row in the same confirmation;
+   fit's overhead is its time over their median (one fit against others minutes apart: on a
+   shared machine, a few percent either way). The turns' own account comes beside it, measured
+   within the confirmation: what its turns took beyond the choice's median time per row there,
+   over the median fit of the choice;
 4. one-epoch fits of the compiled rungs and one read of X by the probe, in shuffled rounds (at least
    ``--rounds``, more while ``--seconds`` last; as the
    side-by-side benchmarks time them, the planned rung warm): the planned rung against the best
@@ -23,6 +25,7 @@ JSON file and a Markdown table on stdout.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -68,6 +71,9 @@ def check_shape(m: int, n: int, dtype: str, epochs: int, fits: int, rounds: int,
     for name in COMPILED:  # load every kernel (compiled on disk already), first touch of X
         IMPLEMENTATIONS[name].descend(small, small.lr, 1)
     candidates.warm_up(small)
+    candidates.warm_up(
+        dataclasses.replace(small, X=small.X.copy(), y=small.y.copy())
+    )  # writable, as planning's
     IMPLEMENTATIONS[COMPILED[0]].descend(problem, problem.lr, epochs)  # the process's first long fit
 
     start = time.perf_counter()
@@ -121,6 +127,7 @@ def check_shape(m: int, n: int, dtype: str, epochs: int, fits: int, rounds: int,
         "choice_fits_s": alone,
         "first_fit_overhead": first_s / float(np.median(alone)) - 1,
         "turns_extra_s": turns_extra_s,
+        "turns_overhead": None if turns_extra_s is None else turns_extra_s / float(np.median(alone)),
         "medians_s": {name: float(np.median(t)) for name, t in times.items()},
         "rounds": len(times["probe"]),
         "best_other": best_other,
@@ -172,7 +179,8 @@ def table(results: list[dict]) -> str:
                 f"{r['planning_s']:.2f} s ({r['race']['ended']})",
                 f"{r['race']['choice']} -> {r['final']}",
                 f"{confirmed.get('ended', 'not yet')}, {confirmed.get('rounds', '-')} rounds",
-                f"{100 * r['first_fit_overhead']:+.1f}%",
+                f"{100 * r['first_fit_overhead']:+.1f}%"
+                + ("" if r["turns_overhead"] is None else f" (turns {100 * r['turns_overhead']:+.1f}%)"),
                 f"{ratio:.3f} ({low:.3f}-{high:.3f}) vs {r['best_other']}",
                 f"{100 * share[0]:.0f}% ({100 * share[1]:.0f}-{100 * share[2]:.0f})",
             ]
