@@ -40,7 +40,9 @@ class Design:
 
 def timed_rounds(contenders: list[str], run, design: Design):
     """The design's rounds: ``run(name)`` once for every contender a round, in a new shuffled order
-    each round, none eliminated (a ``impls.planner.race.Race`` of their times)."""
+    each round, none eliminated (a ``impls.planner.race.Race`` of their times). The orders are drawn
+    afresh in every process: with one seed for all, a point's processes met the same orders, and a
+    rung that followed a long single-threaded one in the first rounds did so in every process."""
     from impls.planner.race import run_race
 
     return run_race(
@@ -51,6 +53,7 @@ def timed_rounds(contenders: list[str], run, design: Design):
         min_rounds=design.min_rounds,
         max_rounds=design.max_rounds,
         seconds=design.seconds,
+        seed=None,
     )
 
 

@@ -350,7 +350,8 @@ def _where(planned: Plan) -> str:
 
 
 def _keep(planned: Plan, confirming: Confirmation, now: float | None = None) -> None:
-    """Write an unfinished confirmation's state to the wisdom, at most every ``SAVE_EVERY_S``."""
+    """Write an unfinished confirmation's state to the wisdom, at most every ``SAVE_EVERY_S``: unless
+    another process got further meanwhile (more rounds), or finished it (then its choice is adopted)."""
     where = _where(planned)
     now = time.monotonic() if now is None else now
     with _TURNS:
@@ -359,7 +360,30 @@ def _keep(planned: Plan, confirming: Confirmation, now: float | None = None) -> 
         confirming.changed = False
         _SAVED_AT[where, planned.key] = now
         state = confirming.state()
-    store.save(planned.key, {**planned.entry, "confirming": state}, where=Path(where))
+
+    def change(current: dict | None) -> dict | None:
+        current = current or {}
+        if _finished(current) or (current.get("confirming") or {}).get("rounds", 0) > state["rounds"]:
+            return None
+        return {**planned.entry, "confirming": state}
+
+    _adopt(planned, store.update(planned.key, change, where=Path(where)))
+
+
+def _finished(entry: dict | None) -> bool:
+    confirmed = (entry or {}).get("confirmed")
+    return isinstance(confirmed, dict) and confirmed.get("choice") in BY_NAME
+
+
+def _adopt(planned: Plan, stored: dict | None) -> None:
+    """Where another process finished the key's confirmation, take its choice as this process's plan."""
+    if not _finished(stored):
+        return
+    where = _where(planned)
+    with _TURNS:
+        _KNOWN[where, planned.key] = _from_entry(stored, "confirmed", planned.key, planned.rules, where)
+        _CONFIRMING.pop((where, planned.key), None)
+        _RECENT.clear()
 
 
 @atexit.register
@@ -372,18 +396,24 @@ def _keep_all() -> None:
 
 
 def _confirmed(planned: Plan, confirming: Confirmation) -> None:
-    """Remember a finished confirmation: in the wisdom file, and as this process's plan for the key."""
+    """Remember a finished confirmation: in the wisdom file (unless another process finished it
+    first: then its choice stands), and as this process's plan for the key."""
+    where = _where(planned)
     with _TURNS:
-        where = _where(planned)
         known = _KNOWN.get((where, planned.key))
         if known is not None and not known.contenders:
             return  # another fit on this key wrote it already
         record = confirming.record()
-        entry = {k: v for k, v in planned.entry.items() if k != "confirming"} | {"confirmed": record}
-        store.save(planned.key, entry, where=Path(where))
-        chosen = BY_NAME[record["choice"]]
-        _KNOWN[where, planned.key] = Plan(chosen, "confirmed", planned.rules, entry, planned.key, where=where)
-        _RECENT.clear()  # its quick keys name the plan before the confirmation
+
+    def change(current: dict | None) -> dict | None:
+        if _finished(current):
+            return None
+        return {k: v for k, v in planned.entry.items() if k != "confirming"} | {"confirmed": record}
+
+    stored = store.update(planned.key, change, where=Path(where))
+    if not _finished(stored):  # not writable and not in memory: this process's record stands
+        stored = {k: v for k, v in planned.entry.items() if k != "confirming"} | {"confirmed": record}
+    _adopt(planned, stored)
 
 
 def forget() -> bool:

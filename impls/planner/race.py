@@ -64,7 +64,7 @@ class Race:
         incumbent: str | None = None,
         max_rounds: int | None = None,
         eliminate: bool = True,
-        seed: int = 0,
+        seed: int | None = 0,
     ):
         if not contenders:
             raise ValueError("a race needs at least one contender")
@@ -188,11 +188,12 @@ def run_race(
     max_rounds: int | None = None,
     seconds: float | None = None,
     per_timing: int = 1,
+    seed: int | None = 0,
 ) -> Race:
     """A whole race on ``clock``: ``run(name)`` is one turn (``per_timing`` units of work). It ends by
     the rule, at ``max_rounds`` (default: the rules'), or when ``seconds`` (default: the rules') are
-    up after at least ``min_rounds`` rounds."""
-    race = Race(contenders, rules, incumbent=incumbent, max_rounds=max_rounds, eliminate=eliminate)
+    up after at least ``min_rounds`` rounds. ``seed`` draws the rounds' orders (None: fresh ones)."""
+    race = Race(contenders, rules, incumbent=incumbent, max_rounds=max_rounds, eliminate=eliminate, seed=seed)
     budget = rules.seconds if seconds is None else seconds
     began = clock()
     while not race.finished:

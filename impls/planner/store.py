@@ -81,6 +81,28 @@ def save(key: str, entry: dict, where: Path | None = None) -> None:
         _warn(where, "cannot write its wisdom to", f"{exc.strerror or exc}: plans are kept in memory only")
 
 
+def update(key: str, change, where: Path | None = None) -> dict | None:
+    """Replace one entry by ``change(entry now in the file, or None)`` under the file's lock, so that
+    what another process wrote meanwhile is seen; ``change`` returning None leaves the file as it
+    is. Returns the entry the file holds afterwards (this process's copy where it cannot write)."""
+    where = where or path()
+    try:
+        with _locked(where):
+            entries = read(where)
+            changed = change(entries.get(key))
+            if changed is None:
+                return entries.get(key)
+            entries[key] = changed
+            _write(where, entries)
+            return changed
+    except OSError as exc:
+        changed = change(_UNSAVED.get(str(where), {}).get(key))
+        if changed is not None:
+            _UNSAVED.setdefault(str(where), {})[key] = changed
+        _warn(where, "cannot write its wisdom to", f"{exc.strerror or exc}: plans are kept in memory only")
+        return changed
+
+
 def _write(where: Path, entries: dict[str, dict]) -> None:
     where.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"version": VERSION, "entries": entries}, indent=1, sort_keys=True)

@@ -717,6 +717,28 @@ def test_an_unfinished_confirmation_goes_on_in_the_next_process(fresh_wisdom, mo
     assert done.source == "confirmed" and done.entry["confirmed"]["rounds"] == stats.least_rounds()
 
 
+def test_a_confirmation_another_process_finished_is_kept_and_adopted(fresh_wisdom, monkeypatch):
+    """Two processes confirm one key: the one still under way neither erases the other's finished
+    record nor goes on racing; it takes that choice as its plan."""
+    path, _ = fresh_wisdom
+    X, y = make_problem(4000, 11, seed=5)
+    _raced(monkeypatch, THREE)
+    clock = _EpochClock(monkeypatch, {name: 0.010 for name in THREE})
+    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=len(THREE))  # one round here
+    key_text = next(iter(json.loads(path.read_text())["entries"]))
+    theirs = {"choice": THREE[1], "ended": "alone", "rounds": 6, "spent_s": 0.2}
+    store.update(key_text, lambda current: {**current, "confirmed": theirs})  # the other process
+    planning._SAVED_AT.clear()  # this process's next write is due
+    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=len(THREE))  # a second round here
+    stored = json.loads(path.read_text())["entries"][key_text]
+    assert stored["confirmed"] == theirs and "confirming" in stored  # kept, not overwritten
+    adopted = planning.plan(11, "float64", m=4000)
+    assert adopted.source == "confirmed" and adopted.candidate.name == THREE[1]
+    before = len(clock.epochs)
+    IMPLEMENTATIONS["numba_tuned"].fit(X, y, lr=0.5, epochs=5)
+    assert clock.epochs[before:] == [THREE[1]] * 5  # no more turns: their choice runs
+
+
 def test_the_confirmation_costs_at_most_its_seconds(fresh_wisdom, monkeypatch):
     X, y = make_problem(4000, 11, seed=5)
     rules = Rules(confirm_seconds=0.05)

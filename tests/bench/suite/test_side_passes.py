@@ -123,3 +123,20 @@ def test_the_planned_rung_runs_at_its_points_whatever_its_prediction(monkeypatch
     monkeypatch.setattr(side_by_side, "predicted_round_s", lambda rung, *args: 1e9)
     names = side_by_side._within_budget(Point(10, 2, "float64", PLANNED, "all"))
     assert names == [PLANNED]
+
+
+def test_each_process_meets_its_own_orders_of_the_rungs():
+    """The rounds' orders are drawn afresh per call (per process): with one fixed seed, every process
+    of a point met the same orders, and the rung that followed the slow pure-Python one in the first
+    rounds followed it in every process, slower each time (a bias no number of processes removes)."""
+    from bench.suite.side_by_side import Design, timed_rounds
+
+    design = Design(min_rounds=4, max_rounds=4, seconds=0.0, probe_s=0.0)
+    names = [f"rung{k}" for k in range(10)]
+    orders = []
+    for _ in range(2):
+        ran: list[str] = []
+        timed_rounds(names, ran.append, design)
+        orders.append(ran)
+    assert sorted(orders[0]) == sorted(orders[1]) == sorted(names * 4)
+    assert orders[0] != orders[1]  # equal by chance once in (10!)^4
