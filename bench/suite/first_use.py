@@ -80,12 +80,12 @@ def check_shape(m: int, n: int, dtype: str, epochs: int, fits: int, rounds: int,
     planned = planning.plan(n, dtype, m=m)
     planning_s = time.perf_counter() - start
     entry = dict(planned.entry or {})
+    confirming = planning.confirmation(planned)  # held here: the planner lets go of it once it ends
 
     start = time.perf_counter()
     tuned.descend(problem, problem.lr, epochs)
     first_s = time.perf_counter() - start
     after = planning.plan(n, dtype, m=m)
-    confirming = planning.confirmation(planned)
     final = after.candidate.name if confirming is None else confirming.choice()
 
     pinned = candidate_rung(BY_NAME[final])
