@@ -137,29 +137,31 @@ def check_shape(m: int, n: int, dtype: str, epochs: int, fits: int, rounds: int,
     }
 
 
-def _child(shape, args, conn) -> None:
-    try:
-        conn.send(("ok", check_shape(*shape, args.epochs, args.fits, args.rounds, args.seconds)))
-    except BaseException as error:  # the parent says which shape failed
-        conn.send(("error", f"{type(error).__name__}: {error}"))
+def _check(point, names: list[str], args) -> dict:
+    """:func:`check_shape` for ``point`` (a ``harness.Point``), as ``side_by_side.in_fresh_process``
+    calls it in the child (``names``, the compiled rungs, are the module's own)."""
+    return check_shape(point.m, point.n, point.dtype, args.epochs, args.fits, args.rounds, args.seconds)
 
 
 def in_fresh_process(shape, args) -> dict:
-    """:func:`check_shape` in a new Python (``spawn``) with a new, empty wisdom file."""
-    import multiprocessing
+    """:func:`check_shape` in a new Python with a new, empty wisdom file (through the side-by-side
+    benchmarks' own fresh process: a child that fails, dies or hangs is one clear error)."""
+    from bench.suite.harness import Point
+    from bench.suite.side_by_side import in_fresh_process as in_child
+    from impls import PLANNED
 
+    before = {name: os.environ.get(name) for name in ("LADDER_WISDOM", "LADDER_PLANNING")}
     with tempfile.TemporaryDirectory() as folder:
         os.environ["LADDER_WISDOM"] = str(Path(folder) / "wisdom.json")
         os.environ["LADDER_PLANNING"] = "measure"
-        context = multiprocessing.get_context("spawn")
-        conn, child_conn = context.Pipe()
-        process = context.Process(target=_child, args=(shape, args, child_conn))
-        process.start()
-        status, value = conn.recv()
-        process.join()
-    if status != "ok":
-        raise RuntimeError(f"first use at {shape}: {value}")
-    return value
+        try:
+            return in_child(Point(*shape, PLANNED, "all"), list(COMPILED), args, how=_check)
+        finally:
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def table(results: list[dict]) -> str:

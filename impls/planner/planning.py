@@ -195,7 +195,8 @@ _KNOWN: dict[tuple[str, str], Plan] = {}
 _RECENT: dict[tuple, Plan] = {}
 #: The confirmation of each known plan that has one, by (wisdom file, key): the race on the
 #: callers' data, which every fit of the key takes turns in. Read and changed under ``_TURNS``;
-#: a finished one stays, its choice the plan for fits that still hold the unconfirmed plan.
+#: dropped once the key is confirmed (``_adopt``): a fit that still holds the unconfirmed plan
+#: then runs the race's choice for that one call, and the next call looks up the confirmed plan.
 _CONFIRMING: dict[tuple[str, str], Confirmation] = {}
 #: When each unfinished confirmation was last written to the wisdom, by (wisdom file, key).
 _SAVED_AT: dict[tuple[str, str], float] = {}

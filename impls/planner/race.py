@@ -126,8 +126,6 @@ class Race:
                 self._finish("kept" if self.running == [incumbent] else "alone")
             elif all(self.ratio(c, self.best()).high <= tie for c in self.running if c != self.best()):
                 self._finish("tie")
-        if len(self.running) == 1:
-            self._finish("alone")
         if rounds >= self.max_rounds:
             self._finish("rounds")
 
