@@ -18,7 +18,8 @@ from impls._common import Problem, Rung, Tolerance
 from impls.numba_fused import NO_KNOBS, run_descent
 from impls.planner import Candidate, plan
 from impls.planner.candidates import FAMILIES, families
-from impls.planner.planning import execute
+from impls.planner.key import thread_count
+from impls.planner.planning import CONFIRMED, execute
 
 TOLERANCE = Tolerance(
     float64=1e-9,
@@ -47,6 +48,9 @@ def build(cold: bool = False) -> Rung:
             for driver in drivers.values():
                 run_descent(driver, problem, lr, 0, NO_KNOBS)  # zero epochs: compile only
             pending[0] = False
+        chosen = CONFIRMED.get((problem.X.shape, problem.X.itemsize, thread_count()))
+        if chosen is not None:  # a confirmed plan: no more to look up (the first look, every call)
+            return run_descent(drivers[chosen.family], problem, lr, epochs, chosen.knobs)
         return descend_planned(problem, lr, epochs, drivers)
 
     return Rung(

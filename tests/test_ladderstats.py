@@ -16,6 +16,15 @@ def test_the_interval_of_a_median_is_the_order_statistics_of_the_binomial_table(
     assert stats.median_interval(np.arange(1.0, 11.0)) == (5.5, 2.0, 9.0)
 
 
+def test_thousands_of_rounds_give_an_interval_of_their_median():
+    """A side-by-side point may run 3,000 rounds: the binomial table's tail is summed exactly there
+    (as a float, 2**n overflows beyond 1,023 values)."""
+    values = np.linspace(1.0, 2.0, 3001)
+    median, low, high = stats.median_interval(values)
+    assert median == 1.5 and low < median < high and high - low < 0.04
+    assert stats.paired(values, values / 2).estimate == 2.0
+
+
 def test_too_few_values_give_the_whole_range():
     assert stats.median_interval([3.0, 1.0, 2.0, 5.0, 4.0]) == (3.0, 1.0, 5.0)
 

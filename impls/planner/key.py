@@ -109,12 +109,19 @@ def thread_count() -> int:
 
     The rung looks up its plan on every call, and the public function costs about 2 µs, a tenth
     of a one-epoch fit of 100 × 100. Once Numba has launched its threads, the count is read from
-    the threading layer directly (a private function of Numba's; the public one answers where it
-    is missing or the threads are not launched yet).
+    the threading layer directly (a private function of Numba's, found once; the public one
+    answers where it is missing or the threads are not launched yet).
     """
+    if _READER:
+        return _READER[0]()
     if getattr(_numba_parallel, "_is_initialized", False):
         read = getattr(_numba_parallel, "_get_num_threads", None)
         count = read() if read is not None else 0
         if count > 0:
+            _READER.append(read)
             return count
     return numba.get_num_threads()
+
+
+#: The threading layer's own reader of the thread count, once found (``thread_count``).
+_READER: list = []

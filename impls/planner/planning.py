@@ -51,8 +51,7 @@ MIN_TUNING_BYTES = 128 * 2**20
 MAX_TUNING_BYTES = 1 * 2**30
 L3_MULTIPLE = 4
 TUNING_LR = 0.5
-#: An unfinished confirmation is written to the wisdom at the end of a fit at most this often
-#: (and once more as the process exits), so that many short fits do not each rewrite the file.
+#: How often at most a fit's end writes an unfinished confirmation to the wisdom (and at exit).
 SAVE_EVERY_S = 1.0
 
 
@@ -202,6 +201,8 @@ _CONFIRMING: dict[tuple[str, str], Confirmation] = {}
 _SAVED_AT: dict[tuple[str, str], float] = {}
 #: Keys whose tuning data found no memory, by (wisdom file, key): the rule of thumb, not retried.
 _UNMEASURED: set[tuple[str, str]] = set()
+#: Confirmed candidates by ((m, n), itemsize, threads): the rung's one dict read a call (bench/FINDINGS.md).
+CONFIRMED: dict[tuple, Candidate] = {}
 #: Turns of one confirmation are handed out one at a time, whichever thread fits.
 _TURNS = threading.Lock()
 
@@ -239,6 +240,8 @@ def plan(
             known = _remember(where, _from_entry(entry, "wisdom", key, rules, where))
     if known is not None:
         _RECENT[quick] = known
+        if m is not None and not known.contenders:
+            CONFIRMED[(m, n), dtype.itemsize, threads] = known.candidate
         return known
     fallback = Plan(rule_of_thumb(n, dtype), "estimate", rules)
     if (where, key) in _UNMEASURED:
@@ -257,7 +260,7 @@ def plan(
             stacklevel=3,
         )
         return fallback  # said once: not measured again in this process
-    if len(contenders_of(entry)) == 1:  # the race left one finalist: nothing for the caller's X to decide
+    if len(contenders_of(entry, rules.confirm_most)) == 1:  # nothing for the caller's X to decide
         entry["confirmed"] = {"choice": entry["choice"], "ended": "alone", "rounds": 0, "spent_s": 0.0}
     store.save(key, entry)
     made = _from_entry(entry, "measured", key, rules, where)
@@ -265,11 +268,14 @@ def plan(
     return replace(made, source="measured")
 
 
-def contenders_of(entry: dict) -> list[str]:
-    """Who takes turns on the caller's data for a wisdom entry: the race's choice and its finalists
-    (every kernel the race did not measure as surely slower)."""
-    names = [entry["choice"], *entry.get("finalists", [])]
-    return [name for name in dict.fromkeys(names) if name in BY_NAME]
+def contenders_of(entry: dict, most: int = race.RULES.confirm_most) -> list[str]:
+    """Who takes turns on the caller's data for a wisdom entry: the race's choice, then its other
+    finalists (not measured as surely slower) by their median in the race, ``most`` at most (with
+    X in the cache a race can leave six it cannot tell apart: three confirm within a 40 ms fit)."""
+    median = entry.get("median_s", {})
+    others = sorted(entry.get("finalists", []), key=lambda name: median.get(name, math.inf))
+    names = [name for name in dict.fromkeys([entry["choice"], *others]) if name in BY_NAME]
+    return names[: max(1, most)]
 
 
 def _from_entry(entry: dict, source: str, key: str, rules: race.Rules, where: str | None = None) -> Plan:
@@ -277,7 +283,8 @@ def _from_entry(entry: dict, source: str, key: str, rules: race.Rules, where: st
     confirmed = entry.get("confirmed")
     if isinstance(confirmed, dict) and confirmed.get("choice") in BY_NAME:
         return Plan(BY_NAME[confirmed["choice"]], "confirmed", rules, entry, key, where=where)
-    return Plan(BY_NAME[entry["choice"]], source, rules, entry, key, tuple(contenders_of(entry)), where)
+    contenders = tuple(contenders_of(entry, rules.confirm_most))
+    return Plan(BY_NAME[entry["choice"]], source, rules, entry, key, contenders, where)
 
 
 def new_confirmation(planned: Plan) -> Confirmation:
@@ -385,6 +392,7 @@ def _adopt(planned: Plan, stored: dict | None) -> None:
         _KNOWN[where, planned.key] = _from_entry(stored, "confirmed", planned.key, planned.rules, where)
         _CONFIRMING.pop((where, planned.key), None)
         _RECENT.clear()
+        CONFIRMED.clear()
 
 
 @atexit.register
@@ -427,6 +435,7 @@ def forget() -> bool:
             del _CONFIRMING[confirming]
             _SAVED_AT.pop(confirming, None)
     _RECENT.clear()
+    CONFIRMED.clear()
     return store.forget()
 
 

@@ -24,6 +24,7 @@ A race is driven from outside (``next``, ``add``), so the clock and the work are
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -42,6 +43,7 @@ class Rules:
     confidence: float = 0.95  # of the intervals that drop a contender
     turn_s: float = 1e-3  # a timed turn runs whole epochs, at least this long (short ones batched)
     confirm_rounds: int = 12  # most rounds of the finalists' turns on the caller's X
+    confirm_most: int = 3  # most finalists that take turns: the race's choice and its next best
     confirm_seconds: float = 3.0  # most seconds of those turns, over every process that takes them
 
 
@@ -78,6 +80,7 @@ class Race:
         self.ended = "alone" if self.finished else None  # why it ended: ENDINGS
         self._rng = np.random.default_rng(seed)
         self._order: list[str] = []
+        self._ratios: dict[tuple[str, str, int], stats.Ratio] = {}  # of whole rounds: they never change
 
     def next(self) -> str:
         """Whose turn it is (after the race has finished: its choice)."""
@@ -143,7 +146,7 @@ class Race:
         running = [c for c in state["running"] if c in self.times]
         if rounds <= 0 or not running:
             return self
-        self.rounds, self.running, self._order = rounds, running, []
+        self.rounds, self.running, self._order, self._ratios = rounds, running, [], {}
         for name in self.contenders:
             values = [float(t) for t in state["times"].get(name, [])]
             self.times[name] = values[:rounds]
@@ -155,12 +158,17 @@ class Race:
 
     def best(self) -> str:
         """The running contender with the lowest median time."""
-        return min(self.running, key=lambda c: float(np.median(self.times[c])) if self.times[c] else math.inf)
+        return min(self.running, key=lambda c: statistics.median(self.times[c] or [math.inf]))
 
     def ratio(self, name: str, other: str) -> stats.Ratio:
-        """``name``'s times over ``other``'s in the rounds both ran, with the interval."""
+        """``name``'s times over ``other``'s in the rounds both ran, with the interval (each pair
+        once a round: a confirmation's round ends inside the caller's fit)."""
         rounds = min(len(self.times[name]), len(self.times[other]), self.rounds)
-        return stats.paired(self.times[name][:rounds], self.times[other][:rounds], self.rules.confidence)
+        known = self._ratios.get((name, other, rounds))
+        if known is None:
+            a, b = self.times[name][:rounds], self.times[other][:rounds]
+            known = self._ratios[name, other, rounds] = stats.paired(a, b, self.rules.confidence)
+        return known
 
     def choice(self) -> str:
         """The incumbent while it runs; else, in a tie, the first of those given; else the best."""

@@ -23,7 +23,15 @@ import numpy as np
 import pytest
 
 import ladderstats as stats
-from impls import IMPLEMENTATIONS, FitResult, numba_blocked, numba_fused, numba_tiled, relative_error
+from impls import (
+    IMPLEMENTATIONS,
+    FitResult,
+    numba_blocked,
+    numba_fused,
+    numba_tiled,
+    numba_tuned,
+    relative_error,
+)
 from impls._common import source_digest, validate
 from impls.planner import __main__ as cli
 from impls.planner import candidates, key, planning, race, store
@@ -59,6 +67,7 @@ def fresh_wisdom(tmp_path, monkeypatch):
 def _a_new_process() -> None:
     """Forget what this process remembers of its plans (and their confirmations), as a new one starts."""
     planning._RECENT.clear()
+    planning.CONFIRMED.clear()
     planning._KNOWN.clear()
     planning._CONFIRMING.clear()
     planning._UNMEASURED.clear()
@@ -162,6 +171,7 @@ def test_the_thread_count_falls_back_to_numbas_public_function(monkeypatch):
         SimpleNamespace(_is_initialized=True, _get_num_threads=lambda: 0),  # an answer that cannot be
     ):
         monkeypatch.setattr(key, "_numba_parallel", private)
+        monkeypatch.setattr(key, "_READER", [])  # none found yet
         assert key.thread_count() == expected
 
 
@@ -441,6 +451,7 @@ def test_show_says_why_the_choice_is_not_the_fastest_finalist(fresh_wisdom):
 def test_a_planning_mode_that_does_not_exist_is_named(monkeypatch):
     monkeypatch.setenv("LADDER_PLANNING", "patient")
     planning._RECENT.clear()
+    planning.CONFIRMED.clear()
     with pytest.raises(ValueError, match=r"LADDER_PLANNING.*measure, estimate.*'patient'"):
         planning.plan(10, "float64")
 
@@ -580,6 +591,52 @@ def test_the_confirmation_races_only_the_races_finalists():
     assert confirming.race.max_rounds == race.RULES.confirm_rounds
 
 
+def test_the_confirmation_takes_the_races_choice_and_its_best_other_finalists_at_most():
+    """With X in the cache a race can leave many kernels it cannot tell apart: the choice and the
+    next best by their median in the race take turns, ``Rules.confirm_most`` in all."""
+    finalists = ["blocked-r8-nopf", "blocked-r4-nopf", "fused-pf1024", "tiled-64k", "blocked-r16-nopf"]
+    median = {"blocked-r8-nopf": 3.0, "blocked-r4-nopf": 2.5, "fused-pf1024": 1.0, "tiled-64k": 2.0}
+    entry = _entry(choice="blocked-r8-nopf", finalists=finalists, median_s=median)
+    planned = planning._from_entry(entry, "wisdom", "k", race.RULES)
+    assert race.RULES.confirm_most == 3
+    assert planned.contenders == ("blocked-r8-nopf", "fused-pf1024", "tiled-64k")
+    one = planning._from_entry(entry, "wisdom", "k", Rules(confirm_most=1))
+    assert one.contenders == ("blocked-r8-nopf",)
+
+
+def test_a_confirmed_plan_runs_after_one_look_and_only_for_its_key(fresh_wisdom, monkeypatch):
+    """Once a key's plan is confirmed, a call finds it in one dict (with the caches cold after other
+    work, each step of the whole lookup costs microseconds of a fit of 0.2 ms); other threads,
+    another X or a forgotten wisdom go through planning again."""
+    _raced(monkeypatch, ["tiled-64k"])
+    X, y = make_problem(4000, 11, seed=5)
+    rung = IMPLEMENTATIONS["numba_tuned"]
+    rung.fit(X, y, lr=0.5, epochs=3)
+    looked_up = []
+    real = numba_tuned.descend_planned
+
+    def descend_planned(problem, *args):
+        looked_up.append(problem.X.shape)
+        return real(problem, *args)
+
+    monkeypatch.setattr(numba_tuned, "descend_planned", descend_planned)
+    result = rung.fit(X, y, lr=0.5, epochs=4)
+    assert looked_up == []
+    assert relative_error(result, *reference_fit(X, y, lr=0.5, epochs=4)) <= rung.tolerance("float64")
+    rung.fit(X[:3000], y[:3000], lr=0.5, epochs=2)
+    assert looked_up == [(3000, 11)]
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        rung.fit(X, y, lr=0.5, epochs=2)
+    finally:
+        numba.set_num_threads(before)
+    assert looked_up == [(3000, 11)] + [(4000, 11)] * (before > 1)
+    planning.forget()
+    rung.fit(X, y, lr=0.5, epochs=2)
+    assert looked_up[-1] == (4000, 11) and len(looked_up) == 2 + (before > 1)
+
+
 def test_a_race_that_leaves_one_finalist_has_nothing_to_confirm(fresh_wisdom, monkeypatch):
     path, _ = fresh_wisdom
     made = _raced(monkeypatch, ["tiled-64k"])
@@ -617,6 +674,7 @@ class _EpochClock:
             return real(driver, problem, w, b, lr, costs, knobs)
 
         monkeypatch.setattr(planning, "run_epochs", run_epochs)
+        monkeypatch.setattr(numba_fused, "run_epochs", run_epochs)  # a confirmed plan's epochs
         monkeypatch.setattr(
             planning, "time", SimpleNamespace(perf_counter=lambda: self.now, monotonic=time.monotonic)
         )
