@@ -8,11 +8,12 @@ fit, whose own first-time costs any rung would pay):
 
 1. the plan for the shape's key, timed: the race on generated data (how it ended: ``ended``);
 2. the first fit of ``--epochs`` epochs on the shape's X, timed once: the confirmation runs in it;
-3. ``--fits`` fits of the plan's final choice alone (the same epochs), timed after it: the first
-   fit's overhead is its time over their median (one fit against others minutes apart: on a
-   shared machine, a few percent either way). The turns' own account comes beside it, measured
-   within the confirmation: what its turns took beyond the choice's median time per row there,
-   over the median fit of the choice;
+   ``--fits`` fits of the race's choice alone (the same epochs) before it and of the final choice
+   after it: the first fit's overhead is its time over their median (a few percent either way on
+   a shared machine). The turns' own account comes beside it, measured within the confirmation:
+   what its turns took beyond the final choice's median time per row there, over that median fit;
+3. where the confirmation has not ended, more fits of the rung until it has (``fits_to_confirm``
+   counts the first), and the turns' account over all of them;
 4. one-epoch fits of the compiled rungs and one read of X by the probe, in shuffled rounds (at least
    ``--rounds``, more while ``--seconds`` last; as the
    side-by-side benchmarks time them, the planned rung warm): the planned rung against the best
@@ -50,6 +51,8 @@ COMPILED = ("numba_fused", "numba_tiled", "numba_blocked")
 #: A planned rung keeps up where its epoch is at most this many times the best other rung's.
 KEEPS_UP = 1.05
 MAX_ROUNDS = 3000
+#: Fits of the first fit's size the check runs, at most, for a confirmation to end before its rounds.
+MAX_FITS_TO_CONFIRM = 200
 RACE_FIELDS = ("choice", "rule_of_thumb", "ended", "gain", "rounds", "finalists", "measuring_s")
 
 
@@ -82,22 +85,34 @@ def check_shape(m: int, n: int, dtype: str, epochs: int, fits: int, rounds: int,
     entry = dict(planned.entry or {})
     confirming = planning.confirmation(planned)  # held here: the planner lets go of it once it ends
 
+    def fits_of(name: str) -> list[float]:
+        pinned, seconds = candidate_rung(BY_NAME[name]), []
+        for _ in range(fits):
+            start = time.perf_counter()
+            pinned.descend(problem, problem.lr, epochs)
+            seconds.append(time.perf_counter() - start)
+        return seconds
+
+    before = fits_of(planned.candidate.name)  # the race's choice: the first fit's usual final one
     start = time.perf_counter()
     tuned.descend(problem, problem.lr, epochs)
     first_s = time.perf_counter() - start
     after = planning.plan(n, dtype, m=m)
     final = after.candidate.name if confirming is None else confirming.choice()
+    alone = fits_of(final)
+    around = alone + before if final == planned.candidate.name else alone  # fits either side of it
 
-    pinned = candidate_rung(BY_NAME[final])
-    alone = []
-    for _ in range(fits):
-        start = time.perf_counter()
-        pinned.descend(problem, problem.lr, epochs)
-        alone.append(time.perf_counter() - start)
-    turns_extra_s = None
-    if confirming is not None and confirming.race.times.get(final):
-        per_row = float(np.median(confirming.race.times[final]))
-        turns_extra_s = confirming.spent_s - per_row * confirming.rows
+    def turns_extra(choice: str) -> float | None:
+        """What the turns so far took beyond ``choice``'s median time per row in them."""
+        if confirming is None or not confirming.race.times.get(choice):
+            return None
+        return confirming.spent_s - float(np.median(confirming.race.times[choice])) * confirming.rows
+
+    turns_extra_s = turns_extra(final)
+    fits_to_confirm = 1  # more fits until the confirmation ends: the rounds below time it warm
+    while confirming is not None and not confirming.finished and fits_to_confirm < MAX_FITS_TO_CONFIRM:
+        tuned.descend(problem, problem.lr, epochs)
+        fits_to_confirm += 1
     one = {name: timed_problem(IMPLEMENTATIONS[name], m, n, dtype, 1) for name in (*COMPILED, PLANNED)}
     X = one[PLANNED].X
     reads = reads_lasting(X, 0.05)
@@ -115,19 +130,24 @@ def check_shape(m: int, n: int, dtype: str, epochs: int, fits: int, rounds: int,
     best_other = min(COMPILED, key=lambda name: np.median(times[name]))
     against = stats.paired(times[PLANNED], times[best_other])
     shares = {name: stats.paired(times["probe"], times[name]) for name in one}
-    final_entry = planning.plan(n, dtype, m=m).entry or {}
+    final_plan = planning.plan(n, dtype, m=m)
+    final_entry = final_plan.entry or {}
     return {
         "shape": [m, n, dtype],
         "data": entry.get("data"),
         "planning_s": planning_s,
         "race": {k: entry.get(k) for k in RACE_FIELDS},
         "confirmed": final_entry.get("confirmed"),
-        "final": final,
+        "final": final_plan.candidate.name,  # confirmed
+        "after_first_fit": final,  # the choice when the first fit ended (its fits timed alone)
         "first_fit_s": first_s,
         "choice_fits_s": alone,
-        "first_fit_overhead": first_s / float(np.median(alone)) - 1,
+        "choice_fits_before_s": before,
+        "first_fit_overhead": first_s / float(np.median(around)) - 1,
         "turns_extra_s": turns_extra_s,
-        "turns_overhead": None if turns_extra_s is None else turns_extra_s / float(np.median(alone)),
+        "turns_overhead": None if turns_extra_s is None else turns_extra_s / float(np.median(around)),
+        "fits_to_confirm": fits_to_confirm,
+        "confirmation_extra_s": turns_extra(final_plan.candidate.name),
         "medians_s": {name: float(np.median(t)) for name, t in times.items()},
         "rounds": len(times["probe"]),
         "best_other": best_other,
@@ -180,7 +200,8 @@ def table(results: list[dict]) -> str:
                 r["data"],
                 f"{r['planning_s']:.2f} s ({r['race']['ended']})",
                 f"{r['race']['choice']} -> {r['final']}",
-                f"{confirmed.get('ended', 'not yet')}, {confirmed.get('rounds', '-')} rounds",
+                f"{confirmed.get('ended', 'not yet')}, {confirmed.get('rounds', '-')} rounds"
+                + (f", {r['fits_to_confirm']} fits" if r.get("fits_to_confirm", 1) > 1 else ""),
                 f"{100 * r['first_fit_overhead']:+.1f}%"
                 + ("" if r["turns_overhead"] is None else f" (turns {100 * r['turns_overhead']:+.1f}%)"),
                 f"{ratio:.3f} ({low:.3f}-{high:.3f}) vs {r['best_other']}",
