@@ -604,6 +604,29 @@ def test_the_confirmation_takes_the_races_choice_and_its_best_other_finalists_at
     assert one.contenders == ("blocked-r8-nopf",)
 
 
+def test_a_confirmation_that_runs_out_of_rounds_undecided_takes_the_fastest_here():
+    """The race's choice stays where the caller's data cannot tell (a tie) or nothing could beat it
+    ("kept"); where the rounds run out undecided, the best median on the caller's data wins."""
+    from impls.planner.confirm import Confirmation
+
+    wobble = [1.0, 1.4, 0.7, 1.3, 0.75, 1.2, 0.8, 1.35, 0.72, 1.25, 0.78, 1.3]  # no interval settles
+
+    def confirm(ours: float) -> Confirmation:
+        confirming = Confirmation(["blocked-r8-nopf", "fused-pf1024"], race.RULES, "blocked-r8-nopf")
+        while not confirming.finished:
+            name, _ = confirming.next_turn(1, 1)
+            k = confirming.rounds
+            other = 0.01 * wobble[k] if name == "blocked-r8-nopf" else 0.01 * ours * wobble[(k + 5) % 12]
+            confirming.add(name, other, 1)
+        return confirming
+
+    faster_here = confirm(0.93)
+    assert faster_here.race.ended == "rounds" and faster_here.rounds == race.RULES.confirm_rounds
+    assert faster_here.race.choice() == "blocked-r8-nopf"  # the race's own rule: the incumbent stays
+    assert faster_here.choice() == "fused-pf1024" == faster_here.record()["choice"]
+    assert confirm(1.08).choice() == "blocked-r8-nopf"  # slower here by its median: the choice stays
+
+
 def test_a_confirmed_plan_runs_after_one_look_and_only_for_its_key(fresh_wisdom, monkeypatch):
     """Once a key's plan is confirmed, a call finds it in one dict (with the caches cold after other
     work, each step of the whole lookup costs microseconds of a fit of 0.2 ms); other threads,
