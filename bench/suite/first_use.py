@@ -8,10 +8,11 @@ fit, whose own first-time costs any rung would pay):
 
 1. the plan for the shape's key, timed: the race on generated data (how it ended: ``ended``);
 2. the first fit of ``--epochs`` epochs on the shape's X, timed once: the confirmation runs in it;
-   ``--fits`` fits of the race's choice alone (the same epochs) before it and of the final choice
-   after it: the first fit's overhead is its time over their median (a few percent either way on
-   a shared machine). The turns' own account comes beside it, measured within the confirmation:
-   what its turns took beyond the final choice's median time per row there, over that median fit;
+   ``--fits`` fits of the race's choice alone (the same epochs) before it and of the choice when it
+   ended (``after_first_fit``) after it: the first fit's overhead is its time over their median
+   (a few percent either way on a shared machine). The turns' own account comes beside it,
+   measured within the confirmation: what its turns took beyond that choice's median time per
+   row there, over that median fit;
 3. where the confirmation has not ended, more fits of the rung until it has (``fits_to_confirm``
    counts the first), and the turns' account over all of them;
 4. one-epoch fits of the compiled rungs and one read of X by the probe, in shuffled rounds (at least
@@ -113,6 +114,8 @@ def check_shape(m: int, n: int, dtype: str, epochs: int, fits: int, rounds: int,
     while confirming is not None and not confirming.finished and fits_to_confirm < MAX_FITS_TO_CONFIRM:
         tuned.descend(problem, problem.lr, epochs)
         fits_to_confirm += 1
+    confirmed_choice = final if confirming is None else confirming.choice()
+    confirmation_extra_s = turns_extra(confirmed_choice)  # every turn, before the rounds below
     one = {name: timed_problem(IMPLEMENTATIONS[name], m, n, dtype, 1) for name in (*COMPILED, PLANNED)}
     X = one[PLANNED].X
     reads = reads_lasting(X, 0.05)
@@ -147,7 +150,7 @@ def check_shape(m: int, n: int, dtype: str, epochs: int, fits: int, rounds: int,
         "turns_extra_s": turns_extra_s,
         "turns_overhead": None if turns_extra_s is None else turns_extra_s / float(np.median(around)),
         "fits_to_confirm": fits_to_confirm,
-        "confirmation_extra_s": turns_extra(final_plan.candidate.name),
+        "confirmation_extra_s": confirmation_extra_s,
         "medians_s": {name: float(np.median(t)) for name, t in times.items()},
         "rounds": len(times["probe"]),
         "best_other": best_other,

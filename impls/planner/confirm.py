@@ -7,8 +7,9 @@ kernel the race measured as surely slower is never run again. A turn runs one fi
 until they last ``Rules.turn_s``, within one fit or over several short ones; what the race
 compares is its seconds per row and epoch, so fits of different m in one data class count alike.
 
-Where its rounds or seconds run out before the rule decides, the fastest finalist by its median
-on the caller's X is the choice (a tie, or a race's "kept", leaves the race's choice). What it may
+Where its rounds or seconds run out before the rule decides, a finalist whose paired median on
+the caller's X beats the race's choice by more than the margin takes its place (a tie, a "kept",
+or a difference within the margin leaves the race's choice). What it may
 cost is bounded: at most ``Rules.confirm_rounds`` rounds and ``Rules.confirm_seconds``
 of turns, counted over every process. Its state (each finalist's times, the rounds, who is still
 running, the seconds spent) goes into the key's wisdom entry, so the next process goes on where
@@ -21,6 +22,7 @@ import math
 
 import numpy as np
 
+import ladderstats as stats
 from impls.planner import race
 
 
@@ -53,12 +55,16 @@ class Confirmation:
 
     def choice(self) -> str:
         """The race's rule, but where the rounds or seconds ran out with several still running, the
-        fastest by its median here: the incumbent won on generated data, and what the caller's X
-        measured is the better guess (at 4e6 x 25 a kernel 7% faster here was left behind)."""
-        race_ = self.race
+        fastest here where its paired median beats the race's choice by more than the margin: the
+        choice won on generated data, and the caller's X is the better guess (at 4e6 x 25 a kernel
+        7% faster here was left behind). Before an interval is possible (6 rounds), the rule."""
+        race_, kept = self.race, self.race.choice()
         if race_.finished and race_.ended in ("rounds", "time") and len(race_.running) > 1:
-            return race_.best()
-        return race_.choice()
+            best = race_.best()
+            if best != kept and race_.rounds >= stats.least_rounds(self.rules.confidence):
+                if race_.ratio(best, kept).estimate * (1 + self.rules.margin) < 1:
+                    return best
+        return kept
 
     def next_turn(self, epochs_left: int, rows: int) -> tuple[str, int]:
         """(whose turn, how many of the ``epochs_left`` epochs of rows ``rows`` to run now): enough

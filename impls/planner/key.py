@@ -113,7 +113,9 @@ def thread_count() -> int:
     answers where it is missing or the threads are not launched yet).
     """
     if _READER:
-        return _READER[0]()
+        count = _READER[0]()
+        if count > 0:
+            return count
     if getattr(_numba_parallel, "_is_initialized", False):
         read = getattr(_numba_parallel, "_get_num_threads", None)
         count = read() if read is not None else 0

@@ -240,7 +240,7 @@ def plan(
             known = _remember(where, _from_entry(entry, "wisdom", key, rules, where))
     if known is not None:
         _RECENT[quick] = known
-        if m is not None and not known.contenders:
+        if m is not None and quick[0] is None and not known.contenders and dtype.kind == "f":
             CONFIRMED[(m, n), dtype.itemsize, threads] = known.candidate
         return known
     fallback = Plan(rule_of_thumb(n, dtype), "estimate", rules)

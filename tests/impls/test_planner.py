@@ -605,25 +605,29 @@ def test_the_confirmation_takes_the_races_choice_and_its_best_other_finalists_at
 
 
 def test_a_confirmation_that_runs_out_of_rounds_undecided_takes_the_fastest_here():
-    """The race's choice stays where the caller's data cannot tell (a tie) or nothing could beat it
-    ("kept"); where the rounds run out undecided, the best median on the caller's data wins."""
+    """Where the rounds run out undecided, a finalist whose paired median on the caller's data beats
+    the race's choice by more than the margin takes its place; within the margin the choice stays."""
     from impls.planner.confirm import Confirmation
 
-    wobble = [1.0, 1.4, 0.7, 1.3, 0.75, 1.2, 0.8, 1.35, 0.72, 1.25, 0.78, 1.3]  # no interval settles
+    base = [1.0, 1.4, 0.7, 1.3, 0.75, 1.2, 0.8, 1.35, 0.72, 1.25, 0.78, 1.3]  # the race's choice
+    spread = [0.6, 0.7, 0.8, 0.9, 0.95, 0.98]
+    spread = [r for pair in zip(spread, [1 / r for r in spread], strict=True) for r in pair]  # median 1.0002
 
     def confirm(ours: float) -> Confirmation:
+        """The other finalist at ``ours`` times the choice by the paired median, no interval settling."""
         confirming = Confirmation(["blocked-r8-nopf", "fused-pf1024"], race.RULES, "blocked-r8-nopf")
         while not confirming.finished:
             name, _ = confirming.next_turn(1, 1)
             k = confirming.rounds
-            other = 0.01 * wobble[k] if name == "blocked-r8-nopf" else 0.01 * ours * wobble[(k + 5) % 12]
-            confirming.add(name, other, 1)
+            theirs = 0.01 * base[k]
+            confirming.add(name, theirs if name == "blocked-r8-nopf" else theirs * ours * spread[k], 1)
         return confirming
 
     faster_here = confirm(0.93)
     assert faster_here.race.ended == "rounds" and faster_here.rounds == race.RULES.confirm_rounds
     assert faster_here.race.choice() == "blocked-r8-nopf"  # the race's own rule: the incumbent stays
     assert faster_here.choice() == "fused-pf1024" == faster_here.record()["choice"]
+    assert confirm(0.99).choice() == "blocked-r8-nopf"  # faster by less than the margin: it stays
     assert confirm(1.08).choice() == "blocked-r8-nopf"  # slower here by its median: the choice stays
 
 
@@ -658,6 +662,8 @@ def test_a_confirmed_plan_runs_after_one_look_and_only_for_its_key(fresh_wisdom,
     planning.forget()
     rung.fit(X, y, lr=0.5, epochs=2)
     assert looked_up[-1] == (4000, 11) and len(looked_up) == 2 + (before > 1)
+    planning.plan(11, "float64", m=5000, mode="measure")  # a mode of its own: not the rung's default
+    assert ((5000, 11), 8, numba.get_num_threads()) not in planning.CONFIRMED
 
 
 def test_a_race_that_leaves_one_finalist_has_nothing_to_confirm(fresh_wisdom, monkeypatch):
