@@ -70,15 +70,7 @@ def read(where: Path | None = None) -> dict[str, dict]:
 def save(key: str, entry: dict, where: Path | None = None) -> None:
     """Add one entry to the wisdom file (default: :func:`path`), keeping what other processes wrote
     meanwhile."""
-    where = where or path()
-    try:
-        with _locked(where):
-            entries = read(where)
-            entries[key] = entry
-            _write(where, entries)
-    except OSError as exc:
-        _UNSAVED.setdefault(str(where), {})[key] = entry
-        _warn(where, "cannot write its wisdom to", f"{exc.strerror or exc}: plans are kept in memory only")
+    update(key, lambda current: entry, where)
 
 
 def update(key: str, change, where: Path | None = None) -> dict | None:
