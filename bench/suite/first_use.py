@@ -52,8 +52,10 @@ COMPILED = ("numba_fused", "numba_tiled", "numba_blocked")
 #: A planned rung keeps up where its epoch is at most this many times the best other rung's.
 KEEPS_UP = 1.05
 MAX_ROUNDS = 3000
-#: Fits of the first fit's size the check runs, at most, for a confirmation to end before its rounds.
-MAX_FITS_TO_CONFIRM = 200
+#: Seconds of further fits the check allows, at most, for a confirmation to end before its rounds
+#: (a count of fits would not do: a short fit carries only part of a turn, and how many a
+#: confirmation needs grows with the load on the machine).
+MAX_SECONDS_TO_CONFIRM = 120.0
 RACE_FIELDS = ("choice", "rule_of_thumb", "ended", "gain", "rounds", "finalists", "measuring_s")
 
 
@@ -111,7 +113,8 @@ def check_shape(m: int, n: int, dtype: str, epochs: int, fits: int, rounds: int,
 
     turns_extra_s = turns_extra(final)
     fits_to_confirm = 1  # more fits until the confirmation ends: the rounds below time it warm
-    while confirming is not None and not confirming.finished and fits_to_confirm < MAX_FITS_TO_CONFIRM:
+    until = time.perf_counter() + MAX_SECONDS_TO_CONFIRM
+    while confirming is not None and not confirming.finished and time.perf_counter() < until:
         tuned.descend(problem, problem.lr, epochs)
         fits_to_confirm += 1
     confirmed_choice = final if confirming is None else confirming.choice()
