@@ -70,6 +70,7 @@ def check_shape(m: int, n: int, dtype: str, epochs: int, fits: int, rounds: int,
     from impls import IMPLEMENTATIONS, PLANNED
     from impls.numba_tuned import candidate_rung
     from impls.planner import BY_NAME, candidates, planning
+    from impls.planner.race import RULES
 
     tuned = IMPLEMENTATIONS[PLANNED]
     problem = timed_problem(tuned, m, n, dtype, epochs)
@@ -121,7 +122,7 @@ def check_shape(m: int, n: int, dtype: str, epochs: int, fits: int, rounds: int,
     confirmation_extra_s = turns_extra(confirmed_choice)  # every turn, before the rounds below
     one = {name: timed_problem(IMPLEMENTATIONS[name], m, n, dtype, 1) for name in (*COMPILED, PLANNED)}
     X = one[PLANNED].X
-    reads = reads_lasting(X, 0.05)
+    reads = reads_lasting(X, RULES.turn_s)  # the probe's turn as long as in the side-by-side rounds
 
     def run(name: str) -> None:
         if name == "probe":
@@ -130,7 +131,7 @@ def check_shape(m: int, n: int, dtype: str, epochs: int, fits: int, rounds: int,
         else:
             IMPLEMENTATIONS[name].descend(one[name], one[name].lr, 1)
 
-    design = Design(min_rounds=rounds, max_rounds=MAX_ROUNDS, seconds=seconds, probe_s=0.05)
+    design = Design(min_rounds=rounds, max_rounds=MAX_ROUNDS, seconds=seconds, probe_s=RULES.turn_s)
     times = timed_rounds([*one, "probe"], run, design).times
     times["probe"] = [t / reads for t in times["probe"]]
     best_other = min(COMPILED, key=lambda name: np.median(times[name]))

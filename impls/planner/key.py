@@ -21,6 +21,7 @@ import numba
 from numba.np.ufunc import parallel as _numba_parallel
 
 from impls._common import resolve_dtype, source_digest
+from impls._jit import compiled
 
 DATA_CLASSES = ("cache", "llc", "memory")
 DATA_WORDS = {
@@ -105,25 +106,49 @@ def key_text(key: dict) -> str:
 
 
 def thread_count() -> int:
-    """``numba.get_num_threads()``, without its process-wide lock on every call.
+    """``numba.get_num_threads()``, read cheaply enough for every call of the rung.
 
-    The rung looks up its plan on every call, and the public function costs about 2 µs, a tenth
-    of a one-epoch fit of 100 × 100. Once Numba has launched its threads, the count is read from
-    the threading layer directly (a private function of Numba's, found once; the public one
-    answers where it is missing or the threads are not launched yet).
+    The rung looks up its plan on every call. The public function costs about 2 µs (a process-wide
+    lock), a ctypes call into the threading layer 2-6 µs when the interpreter's caches are cold
+    (after another rung's turn: 2-3% of a 0.2 ms epoch), a compiled read of the layer's count
+    about as little as no read at all (bench/FINDINGS.md). So once Numba has launched its threads,
+    the count is read in compiled code (Numba's private intrinsic, cached on disk like the kernels),
+    or where that fails by the layer's ctypes reader; the public function answers before the
+    threads are launched or where neither gives a count.
     """
     if _READER:
         count = _READER[0]()
         if count > 0:
             return count
-    if getattr(_numba_parallel, "_is_initialized", False):
-        read = getattr(_numba_parallel, "_get_num_threads", None)
-        count = read() if read is not None else 0
-        if count > 0:
-            _READER.append(read)
-            return count
+    if getattr(_numba_parallel, "_is_initialized", False):  # the layer's symbols are loaded: safe to call
+        for read in _readers():
+            try:
+                count = read()
+            except Exception:  # another Numba, or the JIT disabled: the next reader
+                count = 0
+            if count > 0:
+                _READER[:] = [read]
+                return count
     return numba.get_num_threads()
 
 
-#: The threading layer's own reader of the thread count, once found (``thread_count``).
+def _layer_count() -> int:
+    """The calling thread's count, from the threading layer, in compiled code (no ctypes call)."""
+    return _iget_num_threads()
+
+
+_iget_num_threads = getattr(_numba_parallel, "_iget_num_threads", None)
+_LAYER_COUNT = compiled(_layer_count)
+
+
+def _readers():
+    """The threading layer's readers of the count this Numba has, cheapest first."""
+    if getattr(_numba_parallel, "_iget_num_threads", None) is not None:
+        yield _LAYER_COUNT
+    read = getattr(_numba_parallel, "_get_num_threads", None)
+    if read is not None:
+        yield read
+
+
+#: The reader of the thread count that answered, once found (``thread_count``).
 _READER: list = []

@@ -175,6 +175,22 @@ def test_the_thread_count_falls_back_to_numbas_public_function(monkeypatch):
         assert key.thread_count() == expected
 
 
+def test_the_thread_count_is_read_in_compiled_code_once_the_threads_are_up(monkeypatch):
+    """The compiled read answers where it can; where it cannot, the layer's ctypes reader does."""
+    monkeypatch.setattr(key, "_READER", [])
+    numba.get_num_threads()  # launches the threads
+    assert key.thread_count() == numba.get_num_threads() and key._READER == [key._LAYER_COUNT]
+
+    def broken():
+        raise RuntimeError("no such intrinsic in this Numba")
+
+    private = SimpleNamespace(_is_initialized=True, _iget_num_threads=object(), _get_num_threads=lambda: 3)
+    monkeypatch.setattr(key, "_numba_parallel", private)
+    monkeypatch.setattr(key, "_LAYER_COUNT", broken)
+    monkeypatch.setattr(key, "_READER", [])
+    assert key.thread_count() == 3 and key._READER == [private._get_num_threads]
+
+
 # --------------------------------------------------------------------------- the race, on a fake clock
 
 
