@@ -218,18 +218,26 @@ def beyond_the_bytes(dtypes: list[dict]) -> list[str]:
 
 
 def compile_costs(results: Results, ratios: Ratios) -> list[dict]:
-    """Each JIT rung's cold compile (float64, best round) and the epochs it takes to repay it against
+    """Each JIT rung's cold compile (float64, best round, of ``rounds``) and the epochs it takes to repay it against
     the reference at the largest m where it is faster side by side (``compared``: whether the two ran
     side by side at any m of the sweep)."""
     jit = results.jit[results.jit["dtype"] == "float64"]
     out = []
     for rung in [r for r in select.rung_order(results) if r in set(jit["rung"])]:
-        seconds = float(jit[jit["rung"] == rung]["min_s"].iat[0])
+        mine = jit[jit["rung"] == rung]
+        seconds, rounds = float(mine["min_s"].iat[0]), int(mine["rounds"].iat[0])
         every = select.break_even_epochs(results, ratios, rung, seconds)
         epochs = every.dropna()
         last = (float(epochs.iat[-1]), int(epochs.index[-1])) if not epochs.empty else (None, None)
         out.append(
-            {"rung": rung, "seconds": seconds, "epochs": last[0], "m": last[1], "compared": not every.empty}
+            {
+                "rung": rung,
+                "seconds": seconds,
+                "rounds": rounds,
+                "epochs": last[0],
+                "m": last[1],
+                "compared": not every.empty,
+            }
         )
     return out
 
