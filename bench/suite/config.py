@@ -62,7 +62,7 @@ PROFILES = {
         side_processes=2,
         dask_blocks_per_thread=(1, 4),
     ),
-    # Benchmarks 721 s on a 2-vCPU EPYC (Zen 4), Numba's cache warm, dask and the shallow sweep included
+    # Benchmarks 733 s on a 2-vCPU EPYC (Zen 4), Numba's cache warm (835 s cold), dask and the shallow sweep included
     # (no torch or jax).
     "default": Profile(
         name="default",
