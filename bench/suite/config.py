@@ -62,8 +62,8 @@ PROFILES = {
         side_processes=2,
         dask_blocks_per_thread=(1, 4),
     ),
-    # Benchmarks 733 s on a 2-vCPU EPYC (Zen 4), Numba's cache warm (835 s cold), dask and the shallow sweep included
-    # (no torch or jax).
+    # Benchmarks 733 s on a 2-vCPU EPYC (Zen 4), Numba's cache warm (835 s cold), dask and the shallow
+    # sweep included (no torch or jax).
     "default": Profile(
         name="default",
         m_sweep=(100, 1_000, 10_000, 100_000, 1_000_000),

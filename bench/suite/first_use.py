@@ -13,8 +13,9 @@ fit, whose own first-time costs any rung would pay):
    (a few percent either way on a shared machine). The turns' own account comes beside it,
    measured within the confirmation: what its turns took beyond that choice's median time per
    row there, over that median fit;
-3. where the confirmation has not ended, more fits of the rung until it has (``fits_to_confirm``
-   counts the first), and the turns' account over all of them;
+3. where the confirmation has not ended, more fits of the rung until it has, for at most
+   ``MAX_SECONDS_TO_CONFIRM`` (``fits_to_confirm`` counts the first; "not yet" in the table where
+   it had not ended), and the turns' account over all of them;
 4. one-epoch fits of the compiled rungs and one read of X by the probe, in shuffled rounds (at least
    ``--rounds``, more while ``--seconds`` last; as the
    side-by-side benchmarks time them, the planned rung warm): the planned rung against the best

@@ -117,19 +117,30 @@ def thread_count() -> int:
     threads are launched or where neither gives a count.
     """
     if _READER:
-        count = _READER[0]()
+        try:  # inline, not through _read: this is every call of the rung
+            count = _READER[0]()
+        except Exception:
+            count = 0
         if count > 0:
             return count
+        _READER.clear()
     if getattr(_numba_parallel, "_is_initialized", False):  # the layer's symbols are loaded: safe to call
         for read in _readers():
-            try:
-                count = read()
-            except Exception:  # another Numba, or the JIT disabled: the next reader
-                count = 0
-            if count > 0:
-                _READER[:] = [read]
-                return count
+            if read not in _FAILED:
+                count = _read(read)
+                if count > 0:
+                    _READER[:] = [read]
+                    return count
+                _FAILED.append(read)  # not tried again: a compile that fails costs milliseconds
     return numba.get_num_threads()
+
+
+def _read(read) -> int:
+    """``read()``, or 0 where it raises (another Numba, or the JIT disabled)."""
+    try:
+        return read()
+    except Exception:
+        return 0
 
 
 def _layer_count() -> int:
@@ -150,5 +161,6 @@ def _readers():
         yield read
 
 
-#: The reader of the thread count that answered, once found (``thread_count``).
+#: The reader of the thread count that answered, once found, and those that did not (``thread_count``).
 _READER: list = []
+_FAILED: list = []

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -175,20 +176,48 @@ def test_the_thread_count_falls_back_to_numbas_public_function(monkeypatch):
         assert key.thread_count() == expected
 
 
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="NUMBA_DISABLE_JIT: nothing is compiled")
 def test_the_thread_count_is_read_in_compiled_code_once_the_threads_are_up(monkeypatch):
-    """The compiled read answers where it can; where it cannot, the layer's ctypes reader does."""
+    """The compiled read answers, and follows ``numba.set_num_threads`` in this thread and not
+    another's."""
     monkeypatch.setattr(key, "_READER", [])
-    numba.get_num_threads()  # launches the threads
-    assert key.thread_count() == numba.get_num_threads() and key._READER == [key._LAYER_COUNT]
+    before = numba.get_num_threads()  # launches the threads
+    seen = []
+    try:
+        numba.set_num_threads(1)
+        assert key.thread_count() == 1 and key._READER == [key._LAYER_COUNT]
+        other = threading.Thread(target=lambda: seen.append(key.thread_count()))
+        other.start()
+        other.join()
+        numba.set_num_threads(before)
+        assert key.thread_count() == before and key._READER == [key._LAYER_COUNT]
+    finally:
+        numba.set_num_threads(before)
+    assert seen == [numba.config.NUMBA_NUM_THREADS]  # a new thread starts with every thread
+
+
+def test_a_reader_that_fails_is_not_tried_again(monkeypatch):
+    """Where the compiled read fails, the layer's ctypes reader answers, and the compiled one is not
+    tried again (a failed compile costs milliseconds); a reader that starts to fail is dropped."""
+    calls = []
 
     def broken():
+        calls.append("compiled")
         raise RuntimeError("no such intrinsic in this Numba")
 
-    private = SimpleNamespace(_is_initialized=True, _iget_num_threads=object(), _get_num_threads=lambda: 3)
+    answer = [3]
+    private = SimpleNamespace(
+        _is_initialized=True, _iget_num_threads=object(), _get_num_threads=lambda: answer[0]
+    )
     monkeypatch.setattr(key, "_numba_parallel", private)
     monkeypatch.setattr(key, "_LAYER_COUNT", broken)
     monkeypatch.setattr(key, "_READER", [])
+    monkeypatch.setattr(key, "_FAILED", [])
     assert key.thread_count() == 3 and key._READER == [private._get_num_threads]
+    monkeypatch.setattr(key, "_READER", [])
+    assert key.thread_count() == 3 and calls == ["compiled"]
+    answer[0] = 0  # the ctypes reader answers nonsense from now on: Numba's public function answers
+    assert key.thread_count() == numba.get_num_threads() and key._READER == []
 
 
 # --------------------------------------------------------------------------- the race, on a fake clock

@@ -218,7 +218,7 @@ def beyond_the_bytes(dtypes: list[dict]) -> list[str]:
 
 
 def compile_costs(results: Results, ratios: Ratios) -> list[dict]:
-    """Each JIT rung's cold compile (float64, best round, of ``rounds``) and the epochs it takes to repay it against
+    """Each JIT rung's cold compile (float64, the best of its ``rounds`` rounds) and the epochs it takes to repay it against
     the reference at the largest m where it is faster side by side (``compared``: whether the two ran
     side by side at any m of the sweep)."""
     jit = results.jit[results.jit["dtype"] == "float64"]
