@@ -38,16 +38,21 @@ PASSES = [(k, point) for k in range(PROFILE.side_processes) for point in POINTS]
 #: interpreted rung's epoch at h = 1 that took 1.4 s. A rung over the budget at one width is not
 #: timed again at a wider one (an epoch grows with h).
 PREDICT_ROWS = 256
+#: Seconds an epoch may take, where the profile's budget over its epochs is not the limit: the
+#: default profile's 4 s a round is sized for `python_loops` at the main page's first step, and at
+#: 1.33 s an epoch `numba_loops` joins the sweep at h = 128 (33 s of a run that must stay in 15 min).
+EPOCH_LIMIT_S = {"default": 1.0}
 
 _LADDERS: dict[Point, list[str]] = {}
 
 
 def rungs_at(point: Point) -> list[str]:
-    """The rungs whose predicted epoch fits the budget a descent's epoch has, decided at the
-    point's first pass and kept (the passes' rounds join only where the same rungs ran)."""
+    """The rungs whose predicted epoch fits the sweep's limit (``EPOCH_LIMIT_S``, else the budget a
+    descent's epoch has), decided at the point's first pass and kept (the passes' rounds join only
+    where the same rungs ran)."""
     if point not in _LADDERS:
         rows = min(point.m, PREDICT_ROWS)
-        limit = PROFILE.budget_s / PROFILE.epochs
+        limit = EPOCH_LIMIT_S.get(PROFILE.name, PROFILE.budget_s / PROFILE.epochs)
         narrower = [names for p, names in _LADDERS.items() if p.hidden < point.hidden]
         _LADDERS[point] = [
             name
